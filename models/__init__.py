@@ -1,0 +1,91 @@
+"""The data layer: every table in dependency order, the connection hooks and the `db` commands."""
+
+from __future__ import annotations
+
+import os
+
+import click
+from flask import Flask, g
+
+from models.base import db, open_database, set_office_timezone
+from models.estate import Branch, Estate
+from models.org import Building, Cluster, Department, Resident, Unit
+from models.register import AuditLog
+from models.users import LoginAttempt, User, UserEstate
+
+# Dependency order: a table comes after every table it references.
+MODELS = [
+    Branch,
+    Estate,
+    User,
+    UserEstate,
+    LoginAttempt,
+    AuditLog,
+    Department,
+    Cluster,
+    Building,
+    Unit,
+    Resident,
+]
+
+MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
+
+
+def init_app(app: Flask) -> None:
+    """Bind the database, open one connection per request, register the `db` commands."""
+    db.initialize(open_database(app.config["DATABASE_URL"]))
+    set_office_timezone(app.config["OFFICE_TZ"])
+
+    @app.before_request
+    def _connect():
+        db.connect(reuse_if_open=True)
+        g.db_opened = True
+
+    @app.teardown_request
+    def _close(_exc):
+        if g.pop("db_opened", False) and not db.is_closed():
+            db.close()
+
+    from models.commands import demo_cli, users_cli
+
+    app.cli.add_command(db_cli)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo_cli)
+
+
+def router():
+    """The peewee-migrate router over our versioned migrations."""
+    from peewee_migrate import Router
+
+    return Router(db.obj, migrate_dir=MIGRATIONS_DIR, ignore=["basemodel"])
+
+
+def upgrade(target: str | None = None) -> list[str]:
+    """Apply pending migrations (up to `target` if given); return the names applied."""
+    with db.connection_context():
+        return router().run(target)
+
+
+@click.group("db")
+def db_cli():
+    """Database schema commands."""
+
+
+@db_cli.command("upgrade")
+@click.option("--to", "target", default=None, help="Stop after this migration (default: latest).")
+def upgrade_command(target):
+    """Create or upgrade the database schema to the current version, keeping all data."""
+    applied = upgrade(target)
+    if applied:
+        click.echo("已升级数据库：" + ", ".join(applied))
+    else:
+        click.echo("数据库已是最新版本。")
+
+
+@db_cli.command("status")
+def status_command():
+    """Show applied and pending migrations."""
+    with db.connection_context():
+        r = router()
+        click.echo("已应用：" + (", ".join(r.done) or "无"))
+        click.echo("待应用：" + (", ".join(r.diff) or "无"))

@@ -1,0 +1,279 @@
+"""The database handle, the model base class and the field types every register shares.
+
+Peewee is bound late through a DatabaseProxy so the application factory (and each test) picks the
+database. Times are stored as naive UTC and handed to Python as aware datetimes; the office zone
+(Asia/Shanghai by default) is applied at the edges — forms, lists, prints and the deadline engine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from peewee import (
+    BooleanField,
+    CharField,
+    DatabaseProxy,
+    DateTimeField,
+    DecimalField,
+    IntegerField,
+    Model,
+    PostgresqlDatabase,
+    SqliteDatabase,
+)
+from playhouse.db_url import connect as connect_url
+
+from models import deadlines, validators
+
+db = DatabaseProxy()
+
+
+def set_office_timezone(name: str) -> None:
+    """Set the zone used to show and enter times (OFFICE_TZ); the deadline engine keeps it."""
+    deadlines.set_office_timezone(name)
+
+
+def office_tz() -> ZoneInfo:
+    return deadlines.office_timezone()
+
+
+def utcnow() -> dt.datetime:
+    """Return the current time, aware, in UTC (the callable every default uses)."""
+    return dt.datetime.now(dt.UTC)
+
+
+def to_office(value: dt.datetime | None) -> dt.datetime | None:
+    """Return an aware datetime in the office zone (naive input is taken as office wall time)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=office_tz())
+    return value.astimezone(office_tz())
+
+
+class RuleError(Exception):
+    """A business rule refused the change; `errors` maps field name (or '') to a Chinese message."""
+
+    def __init__(self, errors: dict[str, str] | str):
+        if isinstance(errors, str):
+            errors = {"": errors}
+        self.errors = errors
+        super().__init__("; ".join(errors.values()))
+
+
+class StaleRecordError(RuleError):
+    """Somebody else saved the row since this form was opened (optimistic concurrency)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            {"": "保存失败：这条记录已被其他人修改。您填写的内容仍保留在表单中，"
+                 "请打开最新版本核对后再保存。"}
+        )
+
+
+# --- connection -------------------------------------------------------------------------------
+
+SQLITE_PRAGMAS = {
+    # WAL lets the front desk read while a job writes; the busy timeout makes a writer wait
+    # for the lock instead of failing at once; foreign keys are off in SQLite unless asked.
+    "journal_mode": "wal",
+    "busy_timeout": 5000,
+    "foreign_keys": 1,
+    "synchronous": "normal",
+}
+
+
+def open_database(url: str):
+    """Return an unconnected peewee Database for a DATABASE_URL (sqlite:///path or postgresql://)."""
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///"):]
+        if path != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        return SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=5)
+    database = connect_url(url)
+    if not isinstance(database, PostgresqlDatabase):
+        raise ValueError(f"不支持的数据库：{url.split(':', 1)[0]}（请使用 sqlite 或 postgresql）")
+    return database
+
+
+def is_sqlite() -> bool:
+    return isinstance(db.obj, SqliteDatabase)
+
+
+def write_transaction():
+    """Open a transaction for read-then-write work.
+
+    SQLite's default deferred transaction fails at once with "database is locked" when it tries
+    to upgrade a read lock while another writer holds the database (FINDINGS: SQLite under
+    concurrency); BEGIN IMMEDIATE takes the write lock up front and waits its busy timeout.
+    """
+    if is_sqlite():
+        return db.atomic("IMMEDIATE")
+    return db.atomic()
+
+
+# --- fields -----------------------------------------------------------------------------------
+
+
+class AwareDateTimeField(DateTimeField):
+    """A moment in time: stored as naive UTC, returned aware (UTC)."""
+
+    def db_value(self, value):
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = super().python_value(value)
+        if isinstance(value, dt.datetime):
+            if value.tzinfo is None:
+                # Naive input comes from people and forms: it is office wall time.
+                value = value.replace(tzinfo=office_tz())
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return super().db_value(value)
+
+    def python_value(self, value):
+        value = super().python_value(value)
+        if isinstance(value, dt.datetime):
+            if value.tzinfo is None:
+                return value.replace(tzinfo=dt.UTC)
+            return value.astimezone(dt.UTC)
+        return value
+
+
+class CleanedFieldMixin:
+    """A field that normalises and checks its own value (see BaseModel.full_clean)."""
+
+    cleaner: Callable[[object], object] | None = None
+
+    def clean(self, value):
+        if value in (None, "") or self.cleaner is None:
+            return value
+        return type(self).cleaner(value)
+
+
+class MoneyField(CleanedFieldMixin, DecimalField):
+    """Yuan as Decimal with 2 places, never negative (DESIGN: money is never float)."""
+
+    cleaner = staticmethod(validators.clean_money)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_digits", 12)
+        kwargs.setdefault("decimal_places", 2)
+        kwargs.setdefault("auto_round", False)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, value):
+        if isinstance(value, float):
+            value = Decimal(str(value))
+        return super().clean(value)
+
+
+class PhoneField(CleanedFieldMixin, CharField):
+    """A mainland mobile or landline number, normalised."""
+
+    cleaner = staticmethod(validators.clean_phone)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", 32)
+        super().__init__(*args, **kwargs)
+
+
+class MobileField(PhoneField):
+    cleaner = staticmethod(validators.clean_mobile)
+
+
+class DocumentNumberField(CharField):
+    """An identity document number: masked in lists, exports, sheets and the audit log.
+
+    `doc_type_field` names the sibling field holding the document type ("resident_id" gets the
+    GB 11643 check; "other" a plain format check).
+    """
+
+    sensitive = True
+
+    def __init__(self, *args, doc_type_field: str = "doc_type", **kwargs):
+        kwargs.setdefault("max_length", 32)
+        self.doc_type_field = doc_type_field
+        super().__init__(*args, **kwargs)
+
+
+class DocTypeField(CharField):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", 16)
+        kwargs.setdefault("choices", validators.DOC_TYPES)
+        kwargs.setdefault("default", "resident_id")
+        kwargs.setdefault("verbose_name", "证件类型")
+        super().__init__(*args, **kwargs)
+
+
+def mask_value(field, value):
+    """Return how a value may be shown to someone without the reveal permission."""
+    if value in (None, ""):
+        return value
+    if isinstance(field, DocumentNumberField):
+        return validators.mask_id_number(str(value))
+    return value
+
+
+# --- models -----------------------------------------------------------------------------------
+
+
+class BaseModel(Model):
+    """Every table: tz-aware timestamps, validation with Chinese messages."""
+
+    created_at = AwareDateTimeField(default=utcnow, verbose_name="创建时间")
+    updated_at = AwareDateTimeField(default=utcnow, verbose_name="更新时间")
+
+    class Meta:
+        database = db
+        legacy_table_names = False
+
+    def validate(self) -> Iterable[tuple[str, str]]:
+        """Yield (field name, Chinese message) for each broken rule; overridden per register."""
+        return ()
+
+    def full_clean(self) -> None:
+        """Normalise cleaned fields, check required fields and the model's rules; raise RuleError."""
+        errors: dict[str, str] = {}
+        for field in self._meta.sorted_fields:
+            name = field.name
+            value = self.__data__.get(name)
+            if isinstance(field, CleanedFieldMixin):
+                try:
+                    setattr(self, name, field.clean(value))
+                except (ValueError, TypeError) as exc:
+                    errors[name] = str(exc)
+            elif isinstance(field, DocumentNumberField) and value:
+                doc_type = self.__data__.get(field.doc_type_field, "resident_id")
+                try:
+                    setattr(self, name, validators.clean_document_number(doc_type, value))
+                except ValueError as exc:
+                    errors[name] = str(exc)
+            elif isinstance(value, str) and isinstance(field, CharField):
+                value = value.strip()
+                setattr(self, name, value)
+                if field.max_length and len(value) > field.max_length:
+                    errors[name] = f"不能超过 {field.max_length} 个字"
+            if (
+                not field.null
+                and not field.primary_key
+                and field.default is None
+                and self.__data__.get(name) in (None, "")
+                and not isinstance(field, BooleanField)
+                and name not in errors
+            ):
+                errors[name] = "此项必填"
+        if not errors:
+            for name, message in self.validate():
+                errors.setdefault(name, message)
+        if errors:
+            raise RuleError(errors)
+
+
+class VersionedModel(BaseModel):
+    """A row people edit: a version number guards against lost updates (optimistic locking)."""
+
+    version = IntegerField(default=1, verbose_name="版本",
+                           help_text="每次保存加一；打开表单后他人已保存则拒绝覆盖")

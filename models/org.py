@@ -1,0 +1,152 @@
+"""The estate's shape: departments, clusters (组团), buildings, units (房号) and residents.
+
+Every row carries its estate directly (not only through its parent) so every query a user makes
+is scoped with one indexed condition.
+"""
+
+from __future__ import annotations
+
+from peewee import CharField, DateField, ForeignKeyField, IntegerField, TextField
+
+from models.base import (
+    DocTypeField,
+    DocumentNumberField,
+    MoneyField,
+    PhoneField,
+)
+from models.register import RegisterModel
+from models.users import DEPARTMENTS
+from models.validators import check_date_order
+
+
+class Department(RegisterModel):
+    """A department of the office that receives dispatched work (R-DEM-4)."""
+
+    kind = CharField(max_length=16, choices=DEPARTMENTS, verbose_name="部门类别")
+    name = CharField(max_length=32, verbose_name="部门名称")
+    supervisor = CharField(max_length=32, default="", verbose_name="负责人")
+    phone = PhoneField(default="", verbose_name="电话")
+
+    class Meta:
+        table_name = "department"
+        # One department of each kind per estate: dispatch picks it by kind.
+        indexes = ((("estate", "kind"), True),)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Cluster(RegisterModel):
+    """A cluster of buildings (组团); each has its own three clerks (R-STAFF-1)."""
+
+    name = CharField(max_length=32, verbose_name="组团名称")
+    sort_order = IntegerField(default=0, verbose_name="排序")
+
+    class Meta:
+        table_name = "cluster"
+        indexes = ((("estate", "name"), True),)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Building(RegisterModel):
+    cluster = ForeignKeyField(Cluster, backref="buildings", on_delete="RESTRICT",
+                              verbose_name="组团")
+    name = CharField(max_length=32, verbose_name="楼栋", help_text="如 3栋")
+    floors = IntegerField(default=1, verbose_name="层数")
+
+    class Meta:
+        table_name = "building"
+        indexes = ((("estate", "name"), True),)
+
+    def __str__(self) -> str:
+        return self.name
+
+    def validate(self):
+        if self.floors is not None and not 1 <= self.floors <= 200:
+            yield "floors", "层数应在 1 到 200 之间"
+        yield from _same_estate(self, "estate", ("cluster",))
+
+
+UNIT_STATES = [
+    ("vacant", "未入伙"),
+    ("occupied", "已入住"),
+    ("decorating", "装修中"),
+    ("let", "出租"),
+]
+
+
+class Unit(RegisterModel):
+    """A flat (房号). `code` is what clerks type: building-entrance-room, e.g. 3-1-502."""
+
+    building = ForeignKeyField(Building, backref="units", on_delete="RESTRICT", verbose_name="楼栋")
+    entrance = CharField(max_length=8, default="1", verbose_name="单元")
+    room = CharField(max_length=16, verbose_name="房号")
+    code = CharField(max_length=32, verbose_name="房屋编号", help_text="楼栋-单元-房号，如 3-1-502")
+    floor = IntegerField(null=True, verbose_name="楼层")
+    area = MoneyField(null=True, verbose_name="建筑面积(㎡)")
+    state = CharField(max_length=16, choices=UNIT_STATES, default="vacant", verbose_name="状态")
+
+    class Meta:
+        table_name = "unit"
+        # A unit code names one flat in its estate.
+        indexes = ((("estate", "code"), True),)
+
+    def __str__(self) -> str:
+        return self.code
+
+    def validate(self):
+        yield from _same_estate(self, "estate", ("building",))
+
+
+RESIDENT_KINDS = [
+    ("owner", "业主"),
+    ("tenant", "租户"),
+    ("family", "家庭成员"),
+]
+
+
+class Resident(RegisterModel):
+    """An owner, tenant or family member living in (or owning) a unit."""
+
+    unit = ForeignKeyField(Unit, backref="residents", on_delete="RESTRICT", verbose_name="房屋")
+    name = CharField(max_length=32, verbose_name="姓名")
+    kind = CharField(max_length=16, choices=RESIDENT_KINDS, default="owner", verbose_name="身份")
+    phone = PhoneField(default="", verbose_name="联系电话")
+    doc_type = DocTypeField()
+    id_number = DocumentNumberField(null=True, verbose_name="证件号码",
+                                    help_text="列表、导出和日志中只显示部分号码")
+    moved_in = DateField(null=True, verbose_name="入住日期")
+    moved_out = DateField(null=True, verbose_name="迁出日期")
+    notes = TextField(default="", verbose_name="备注")
+
+    class Meta:
+        table_name = "resident"
+        indexes = ((("estate", "name"), False), (("estate", "phone"), False))
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.get_kind_display()}）"
+
+    def get_kind_display(self) -> str:
+        return dict(RESIDENT_KINDS).get(self.kind, self.kind)
+
+    def validate(self):
+        try:
+            check_date_order(self.moved_in, self.moved_out, "入住日期", "迁出日期")
+        except ValueError as exc:
+            yield "moved_out", str(exc)
+        yield from _same_estate(self, "estate", ("unit",))
+
+
+def _same_estate(instance, estate_field: str, parents: tuple[str, ...]):
+    """A row and the rows it hangs from must be in the same estate."""
+    estate_id = instance.__data__.get(estate_field)
+    for name in parents:
+        parent_id = instance.__data__.get(name)
+        if parent_id is None or estate_id is None:
+            continue
+        parent_model = instance._meta.fields[name].rel_model
+        parent = parent_model.get_or_none(parent_model.id == parent_id)
+        if parent is not None and parent.estate_id != estate_id:
+            yield name, f"所选{instance._meta.fields[name].verbose_name}不属于该小区"

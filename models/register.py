@@ -1,0 +1,201 @@
+"""What every register row shares: its estate, who made it, its version, voiding, and the audit log.
+
+Every change goes through `save_record` or `void_record`: the rules are checked, the row is written
+and its audit entry (who, when, field-level before/after) is added in the same transaction.
+Rows are voided with a reason, never deleted (the manual asks for traceable written records).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+
+from peewee import BooleanField, CharField, ForeignKeyField, IntegerField, TextField
+
+from models.base import (
+    AwareDateTimeField,
+    BaseModel,
+    DocumentNumberField,
+    RuleError,
+    StaleRecordError,
+    VersionedModel,
+    mask_value,
+    utcnow,
+    write_transaction,
+)
+from models.estate import Estate
+from models.users import User
+
+# Fields that never leave the database in clear, not even into the audit log.
+SECRET_FIELDS = {"password_hash"}
+
+
+class RegisterModel(VersionedModel):
+    """Base of every register: belongs to an estate, is created by a user, voided not deleted."""
+
+    estate = ForeignKeyField(Estate, backref="+", on_delete="RESTRICT", verbose_name="小区")
+    created_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
+                                 verbose_name="登记人")
+    voided = BooleanField(default=False, index=True, verbose_name="已作废")
+    void_reason = CharField(max_length=200, default="", verbose_name="作废原因")
+    voided_at = AwareDateTimeField(null=True, verbose_name="作废时间")
+    voided_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
+                                verbose_name="作废人")
+
+
+class AuditLog(BaseModel):
+    """Append-only trail: who did what to which row, with field-level before/after."""
+
+    user = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL", verbose_name="操作人")
+    username = CharField(max_length=32, default="", verbose_name="用户名")
+    action = CharField(max_length=16, index=True, verbose_name="操作")
+    table = CharField(max_length=64, default="", index=True, verbose_name="表")
+    row_id = IntegerField(null=True, verbose_name="记录号")
+    estate = ForeignKeyField(Estate, null=True, backref="+", on_delete="SET NULL",
+                             verbose_name="小区")
+    changes = TextField(default="", verbose_name="变更内容")
+    summary = CharField(max_length=255, default="", verbose_name="摘要")
+
+    class Meta:
+        table_name = "audit_log"
+
+    ACTION_LABELS = {
+        "create": "新增", "update": "修改", "void": "作废", "export": "导出",
+        "reveal": "查看证件号", "login": "登录", "logout": "退出", "password": "改密码",
+    }
+
+    @property
+    def changes_dict(self) -> dict:
+        try:
+            return json.loads(self.changes) if self.changes else {}
+        except ValueError:
+            return {}
+
+
+def _plain(field, value):
+    """A JSON-safe, masked rendering of a value for the audit log."""
+    if field is not None and field.name in SECRET_FIELDS:
+        return "***"
+    if field is not None and isinstance(field, DocumentNumberField):
+        return mask_value(field, value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    return value
+
+
+def diff(model_class, before: dict, after: dict) -> dict:
+    """Field-level {name: [before, after]} for what changed (bookkeeping fields left out)."""
+    skip = {"updated_at", "version", "created_at"}
+    fields = model_class._meta.fields
+    changes = {}
+    for name, field in fields.items():
+        if name in skip or field.primary_key:
+            continue
+        old, new = before.get(name), after.get(name)
+        if old != new:
+            changes[name] = [_plain(field, old), _plain(field, new)]
+    return changes
+
+
+def _estate_id(instance):
+    if isinstance(instance, Estate):
+        return instance.id
+    return instance.__data__.get("estate")
+
+
+def audit(user, action: str, *, instance=None, table: str = "", row_id=None, estate_id=None,
+          changes: dict | None = None, summary: str = "") -> AuditLog:
+    """Write one audit row (call inside the transaction of the change it records)."""
+    if instance is not None:
+        table = table or instance._meta.table_name
+        row_id = row_id if row_id is not None else instance.get_id()
+        estate_id = estate_id if estate_id is not None else _estate_id(instance)
+    return AuditLog.create(
+        user=user.id if user is not None else None,
+        username=user.username if user is not None else "system",
+        action=action, table=table, row_id=row_id, estate=estate_id,
+        changes=json.dumps(changes or {}, ensure_ascii=False, default=str),
+        summary=summary[:255],
+    )
+
+
+def snapshot(instance) -> dict:
+    """The row's values as loaded, to diff against after a form changed them."""
+    return dict(instance.__data__)
+
+
+def save_record(instance, user, *, before: dict | None = None,
+                expected_version: int | None = None):
+    """Validate, write and audit one row in one transaction.
+
+    For an update, `before` is the snapshot taken before the form changed the row and
+    `expected_version` the version the editor saw; if the row moved on meanwhile the save is
+    refused with StaleRecordError and nothing is written.
+    """
+    instance.full_clean()
+    model = type(instance)
+    is_new = instance.get_id() is None
+    with write_transaction():
+        if is_new:
+            if "created_by" in model._meta.fields and user is not None:
+                instance.created_by = user.id
+            instance.save(force_insert=True)
+            audit(user, "create", instance=instance,
+                  changes=diff(model, {}, instance.__data__), summary=str(instance)[:200])
+            return instance
+        before = before if before is not None else snapshot(model.get_by_id(instance.get_id()))
+        changes = diff(model, before, instance.__data__)
+        if expected_version is None:
+            expected_version = before.get("version")
+        if not changes:
+            current = model.select(model.version).where(model._meta.primary_key
+                                                        == instance.get_id()).scalar()
+            if current != expected_version:
+                raise StaleRecordError()
+            return instance
+        instance.updated_at = utcnow()
+        values = {model._meta.fields[name]: instance.__data__.get(name) for name in changes}
+        values[model.updated_at] = instance.updated_at
+        values[model.version] = model.version + 1
+        updated = (model.update(values)
+                   .where(model._meta.primary_key == instance.get_id(),
+                          model.version == expected_version)
+                   .execute())
+        if updated != 1:
+            raise StaleRecordError()
+        instance.version = expected_version + 1
+        audit(user, "update", instance=instance, changes=changes, summary=str(instance)[:200])
+        return instance
+
+
+def void_record(instance, user, reason: str, *, expected_version: int | None = None):
+    """Void a row with a reason; it stays in the register, hidden by default, and is audited."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise RuleError({"reason": "请填写作废原因"})
+    if len(reason) > 200:
+        raise RuleError({"reason": "作废原因不能超过 200 个字"})
+    if instance.voided:
+        raise RuleError({"": "该记录已经作废"})
+    model = type(instance)
+    expected = instance.version if expected_version is None else expected_version
+    now = utcnow()
+    with write_transaction():
+        updated = (model.update({model.voided: True, model.void_reason: reason,
+                                 model.voided_at: now,
+                                 model.voided_by: user.id if user else None,
+                                 model.updated_at: now, model.version: model.version + 1})
+                   .where(model._meta.primary_key == instance.get_id(),
+                          model.version == expected, model.voided == False)  # noqa: E712
+                   .execute())
+        if updated != 1:
+            raise StaleRecordError()
+        instance.voided, instance.void_reason, instance.voided_at = True, reason, now
+        instance.voided_by = user.id if user else None
+        instance.version = expected + 1
+        audit(user, "void", instance=instance, changes={"void_reason": [None, reason]},
+              summary=str(instance)[:200])
+    return instance

@@ -1,0 +1,145 @@
+"""Staff accounts, their roles and estates, and the login throttle.
+
+Passwords are hashed with werkzeug's scrypt. A user sees only the estates linked to them;
+`admin` sees every estate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_login import UserMixin
+from peewee import BooleanField, CharField, ForeignKeyField, IntegerField
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from models.base import AwareDateTimeField, BaseModel, RuleError, VersionedModel, utcnow
+from models.estate import Estate
+
+ROLES = [
+    ("admin", "系统管理员"),
+    ("director", "管理处主任"),
+    ("supervisor", "客服主管"),
+    ("clerk", "客服员"),
+    ("dept", "部门人员"),
+    ("viewer", "只读经理"),
+]
+ROLE_LABELS = dict(ROLES)
+
+# Department kinds (R-DEM-4: the parties demands are dispatched to).
+DEPARTMENTS = [
+    ("cs", "客服"),
+    ("security", "保安"),
+    ("cleaning", "保洁"),
+    ("engineering", "工程维修"),
+    ("finance", "财务"),
+]
+DEPARTMENT_LABELS = dict(DEPARTMENTS)
+
+# Role groups the views use; kept here so every view asks the same question the same way.
+MANAGERS = frozenset({"admin", "director", "supervisor"})
+DESK = MANAGERS | {"clerk"}
+EVERYONE = frozenset(ROLE_LABELS)
+
+MIN_PASSWORD_LENGTH = 8
+
+
+class User(UserMixin, VersionedModel):
+    username = CharField(max_length=32, unique=True, verbose_name="用户名")
+    display_name = CharField(max_length=32, verbose_name="姓名")
+    password_hash = CharField(max_length=256, verbose_name="密码散列")
+    role = CharField(max_length=16, choices=ROLES, verbose_name="角色")
+    department = CharField(max_length=16, null=True, choices=DEPARTMENTS, verbose_name="部门",
+                           help_text="部门人员（dept）必须选择所属部门")
+    phone = CharField(max_length=32, default="", verbose_name="电话")
+    active = BooleanField(default=True, verbose_name="启用")
+    can_reveal_id = BooleanField(default=False, verbose_name="可查看完整证件号",
+                                 help_text="查看完整证件号会写入审计日志")
+    last_login_at = AwareDateTimeField(null=True, verbose_name="最近登录")
+
+    class Meta:
+        table_name = "app_user"
+
+    def __str__(self) -> str:
+        return f"{self.display_name}（{self.username}）"
+
+    # Flask-Login: an inactive account cannot log in and is logged out on its next request.
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        return bool(self.active)
+
+    def set_password(self, password: str) -> None:
+        if len(password or "") < MIN_PASSWORD_LENGTH:
+            raise RuleError({"password": f"密码至少 {MIN_PASSWORD_LENGTH} 位"})
+        self.password_hash = generate_password_hash(password, method="scrypt")
+
+    def check_password(self, password: str) -> bool:
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    def validate(self):
+        if self.role not in ROLE_LABELS:
+            yield "role", "请选择有效的角色"
+        if self.role == "dept" and not self.department:
+            yield "department", "部门人员必须选择所属部门"
+        if self.username and not self.username.replace("_", "").replace(".", "").isalnum():
+            yield "username", "用户名只能包含字母、数字、_ 和 ."
+
+    @property
+    def role_label(self) -> str:
+        return ROLE_LABELS.get(self.role, self.role)
+
+    def has_role(self, *roles: str) -> bool:
+        return self.role in roles
+
+    def estate_ids(self) -> list[int]:
+        """Ids of the estates this user may see (every estate for admin)."""
+        if self.role == "admin":
+            return [e.id for e in Estate.select(Estate.id)]
+        return [link.estate_id for link in UserEstate.select(UserEstate.estate)
+                .where(UserEstate.user == self)]
+
+    def estates(self):
+        return Estate.select().where(Estate.id.in_(self.estate_ids())).order_by(Estate.code)
+
+
+class UserEstate(BaseModel):
+    """Which estates a user works for (one or more)."""
+
+    user = ForeignKeyField(User, backref="estate_links", on_delete="CASCADE")
+    estate = ForeignKeyField(Estate, backref="user_links", on_delete="CASCADE")
+
+    class Meta:
+        table_name = "user_estate"
+        indexes = ((("user", "estate"), True),)
+
+
+class LoginAttempt(BaseModel):
+    """Every login attempt, kept to throttle guessing (by username and by address)."""
+
+    username = CharField(max_length=64, index=True)
+    remote_addr = CharField(max_length=64, index=True)
+    succeeded = BooleanField(default=False)
+
+    class Meta:
+        table_name = "login_attempt"
+
+    @classmethod
+    def is_locked(cls, username: str, remote_addr: str, *, max_failures: int,
+                  window_minutes: int, now: dt.datetime | None = None) -> bool:
+        """True while there were too many recent failures for this name or this address.
+
+        Unknown and known usernames are throttled alike, so the lock reveals nothing.
+        """
+        since = (now or utcnow()) - dt.timedelta(minutes=window_minutes)
+        recent = cls.select().where(cls.created_at >= since, cls.succeeded == False)  # noqa: E712
+        by_name = recent.where(cls.username == username.lower()).count()
+        by_addr = recent.where(cls.remote_addr == remote_addr).count()
+        return by_name >= max_failures or by_addr >= max_failures * 4
+
+    @classmethod
+    def record(cls, username: str, remote_addr: str, succeeded: bool) -> None:
+        cls.create(username=username.lower()[:64], remote_addr=remote_addr[:64],
+                   succeeded=succeeded)
+        if succeeded:
+            # A success forgives the earlier failures of that name.
+            cls.delete().where(cls.username == username.lower(),
+                               cls.succeeded == False).execute()  # noqa: E712

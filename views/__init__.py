@@ -1,0 +1,61 @@
+"""The web layer: login, the secured Flask-Admin panel and its views, built once per app."""
+
+from __future__ import annotations
+
+from flask import Flask, request
+from flask_admin import Admin
+from flask_admin.theme import Bootstrap4Theme
+from flask_login import current_user
+
+from models.estate import Branch, Estate
+from models.org import Building, Cluster, Department, Resident, Unit
+from models.register import AuditLog
+from models.users import User
+from views import auth
+from views.home import HomeView
+from views.org import (
+    BranchAdmin,
+    BuildingAdmin,
+    ClusterAdmin,
+    DepartmentAdmin,
+    EstateAdmin,
+    ResidentAdmin,
+    UnitAdmin,
+)
+from views.users import AuditLogAdmin, UserAdmin
+
+ORG = "组织与房屋"
+SYSTEM = "系统"
+
+
+def build_admin(app: Flask) -> Admin:
+    """Build this app's Flask-Admin (never at import: the factory runs once per test)."""
+    admin = Admin(app, name="客服中心", index_view=HomeView(name="首页", url="/admin"),
+                  theme=Bootstrap4Theme(swatch="cerulean", fluid=True))
+    admin.add_view(ResidentAdmin(Resident, name="住户", category=ORG, endpoint="resident"))
+    admin.add_view(UnitAdmin(Unit, name="房屋", category=ORG, endpoint="unit"))
+    admin.add_view(BuildingAdmin(Building, name="楼栋", category=ORG, endpoint="building"))
+    admin.add_view(ClusterAdmin(Cluster, name="组团", category=ORG, endpoint="cluster"))
+    admin.add_view(DepartmentAdmin(Department, name="部门", category=ORG, endpoint="department"))
+    admin.add_view(EstateAdmin(Estate, name="小区/管理处", category=SYSTEM, endpoint="estate"))
+    admin.add_view(BranchAdmin(Branch, name="分公司", category=SYSTEM, endpoint="branch"))
+    admin.add_view(UserAdmin(User, name="用户", category=SYSTEM, endpoint="user"))
+    admin.add_view(AuditLogAdmin(AuditLog, name="审计日志", category=SYSTEM, endpoint="audit"))
+    return admin
+
+
+def init_app(app: Flask) -> None:
+    auth.login_manager.init_app(app)
+    app.register_blueprint(auth.bp)
+    build_admin(app)
+
+    @app.after_request
+    def _security_headers(response):
+        # Admin pages hold residents' personal data: never cache them, never frame them.
+        if request.path.startswith("/admin") or current_user.is_authenticated:
+            response.headers["Cache-Control"] = "no-store"
+            response.headers["Pragma"] = "no-cache"
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response

@@ -1,0 +1,93 @@
+"""Staff accounts (admin only) and the audit log (supervisors and above)."""
+
+from __future__ import annotations
+
+from flask_login import current_user
+from wtforms import PasswordField, SelectMultipleField
+from wtforms.validators import Optional
+
+from models.base import RuleError
+from models.estate import Estate
+from models.register import AuditLog
+from models.users import MANAGERS, UserEstate
+from views.base import SecureModelView
+
+ADMIN_ONLY = frozenset({"admin"})
+
+
+class UserAdmin(SecureModelView):
+    """Create and edit staff accounts, their role, department and estates."""
+
+    permissions = {"list": ADMIN_ONLY, "create": ADMIN_ONLY, "edit": ADMIN_ONLY,
+                   "export": ADMIN_ONLY, "void": frozenset(), "reveal": frozenset()}
+    column_list = ("username", "display_name", "role", "department", "active", "last_login_at")
+    column_searchable_list = ("username", "display_name")
+    column_filters = ("role", "active")
+    column_details_exclude_list = ("password_hash", "version")
+    form_excluded_columns = ("password_hash", "created_at", "updated_at", "version",
+                             "last_login_at")
+    form_extra_fields = {
+        "new_password": PasswordField("设置新密码", validators=[Optional()],
+                                      description="新建用户必填；修改时留空表示不变（至少 8 位）"),
+        "estate_ids": SelectMultipleField("所属小区", coerce=int),
+    }
+
+    def _with_estates(self, form, obj=None):
+        form.estate_ids.choices = [(e.id, f"{e.code} {e.name}") for e in Estate.select()
+                                   .order_by(Estate.code)]
+        if obj is not None and not form.estate_ids.data:
+            form.estate_ids.data = [link.estate_id for link in obj.estate_links]
+        return form
+
+    def create_form(self, obj=None):
+        return self._with_estates(super().create_form(obj))
+
+    def edit_form(self, obj=None):
+        return self._with_estates(super().edit_form(obj), obj)
+
+    def before_save(self, model, *, is_created):
+        password = self._form_password
+        if password:
+            model.set_password(password)
+        elif is_created:
+            raise RuleError({"new_password": "新建用户必须设置密码"})
+
+    def create_model(self, form):
+        self._form_password = form.new_password.data
+        return super().create_model(form)
+
+    def update_model(self, form, model):
+        self._form_password = form.new_password.data
+        return super().update_model(form, model)
+
+    def after_model_change(self, form, model, is_created):
+        wanted = set(form.estate_ids.data or [])
+        have = {link.estate_id for link in model.estate_links}
+        if wanted != have:
+            UserEstate.delete().where(UserEstate.user == model,
+                                      UserEstate.estate.not_in(wanted)).execute()
+            for estate_id in wanted - have:
+                UserEstate.create(user=model, estate=estate_id)
+
+
+class AuditLogAdmin(SecureModelView):
+    """Read-only audit trail: who did what, when, with field-level before/after."""
+
+    permissions = {"list": MANAGERS, "export": MANAGERS, "create": frozenset(),
+                   "edit": frozenset(), "void": frozenset(), "reveal": frozenset()}
+    column_list = ("created_at", "username", "action", "table", "row_id", "estate", "summary")
+    column_details_list = ("created_at", "username", "action", "table", "row_id", "estate",
+                           "summary", "changes")
+    column_searchable_list = ("username", "summary", "table")
+    column_filters = ("action", "table", "username", "created_at")
+    column_default_sort = ("id", True)
+    column_labels = {"created_at": "时间"}
+    column_formatters = {
+        "action": lambda v, c, m, n: AuditLog.ACTION_LABELS.get(m.action, m.action),
+    }
+
+    def scoped_query(self):
+        query = AuditLog.select()
+        if current_user.role != "admin":
+            query = query.where(AuditLog.estate.in_(current_user.estate_ids()))
+        return query
