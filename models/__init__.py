@@ -38,8 +38,10 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _connect():
-        db.connect(reuse_if_open=True)
-        g.db_opened = True
+        # A job or test that already holds the connection keeps it; we close only our own.
+        if db.is_closed():
+            db.connect()
+            g.db_opened = True
 
     @app.teardown_request
     def _close(_exc):

@@ -265,9 +265,10 @@ class BaseModel(Model):
                 and name not in errors
             ):
                 errors[name] = "此项必填"
-        if not errors:
-            for name, message in self.validate():
-                errors.setdefault(name, message)
+        # The model's own rules run even when a field failed, so the clerk sees every problem
+        # at once; a field keeps its first message.
+        for name, message in self.validate():
+            errors.setdefault(name, message)
         if errors:
             raise RuleError(errors)
 

@@ -111,7 +111,7 @@ def audit(user, action: str, *, instance=None, table: str = "", row_id=None, est
     """Write one audit row (call inside the transaction of the change it records)."""
     if instance is not None:
         table = table or instance._meta.table_name
-        row_id = row_id if row_id is not None else instance.get_id()
+        row_id = row_id if row_id is not None else instance._pk
         estate_id = estate_id if estate_id is not None else _estate_id(instance)
     return AuditLog.create(
         user=user.id if user is not None else None,
@@ -137,7 +137,7 @@ def save_record(instance, user, *, before: dict | None = None,
     """
     instance.full_clean()
     model = type(instance)
-    is_new = instance.get_id() is None
+    is_new = instance._pk is None
     with write_transaction():
         if is_new:
             if "created_by" in model._meta.fields and user is not None:
@@ -146,13 +146,13 @@ def save_record(instance, user, *, before: dict | None = None,
             audit(user, "create", instance=instance,
                   changes=diff(model, {}, instance.__data__), summary=str(instance)[:200])
             return instance
-        before = before if before is not None else snapshot(model.get_by_id(instance.get_id()))
+        before = before if before is not None else snapshot(model.get_by_id(instance._pk))
         changes = diff(model, before, instance.__data__)
         if expected_version is None:
             expected_version = before.get("version")
         if not changes:
             current = model.select(model.version).where(model._meta.primary_key
-                                                        == instance.get_id()).scalar()
+                                                        == instance._pk).scalar()
             if current != expected_version:
                 raise StaleRecordError()
             return instance
@@ -161,7 +161,7 @@ def save_record(instance, user, *, before: dict | None = None,
         values[model.updated_at] = instance.updated_at
         values[model.version] = model.version + 1
         updated = (model.update(values)
-                   .where(model._meta.primary_key == instance.get_id(),
+                   .where(model._meta.primary_key == instance._pk,
                           model.version == expected_version)
                    .execute())
         if updated != 1:
@@ -188,7 +188,7 @@ def void_record(instance, user, reason: str, *, expected_version: int | None = N
                                  model.voided_at: now,
                                  model.voided_by: user.id if user else None,
                                  model.updated_at: now, model.version: model.version + 1})
-                   .where(model._meta.primary_key == instance.get_id(),
+                   .where(model._meta.primary_key == instance._pk,
                           model.version == expected, model.voided == False)  # noqa: E712
                    .execute())
         if updated != 1:

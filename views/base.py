@@ -10,12 +10,13 @@ on the whole app (FINDINGS: Flask-Admin's SecureForm on top of it rejects valid 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 from flask import abort, flash, g, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView, expose
 from flask_admin.contrib.peewee import ModelView
 from flask_admin.contrib.peewee.ajax import QueryAjaxModelLoader
-from flask_admin.contrib.peewee.filters import BasePeeweeFilter
+from flask_admin.contrib.peewee.filters import BasePeeweeFilter, FilterEqual, FilterNotEqual
 from flask_admin.contrib.peewee.form import CustomModelConverter
 from flask_admin.model.template import EndpointLinkRowAction
 from flask_login import current_user
@@ -286,6 +287,11 @@ class SecureModelView(SecureMixin, ModelView):
         if name == "voided":
             return [VoidStateFilter(self.model.voided)]
         attr = getattr(self.model, name, None) if isinstance(name, str) else name
+        if attr is not None and getattr(attr, "choices", None):
+            # A choice field filters by its labels from a drop-down, not by free text.
+            label = self.get_column_name(attr.name)
+            return [FilterEqual(attr, label, options=attr.choices),
+                    FilterNotEqual(attr, label, options=attr.choices)]
         if attr is not None and getattr(attr, "model", None) is self.model:
             # Our field subclasses (AwareDateTimeField, MoneyField…) filter like their base.
             for klass in type(attr).__mro__:
@@ -409,10 +415,21 @@ class SecureModelView(SecureMixin, ModelView):
         return {name for name, field in self.model._meta.fields.items()
                 if isinstance(field, DocumentNumberField)}
 
+    def get_column_name(self, field):
+        """Column headers come from the field's verbose_name (Chinese), as forms' labels do."""
+        if self.column_labels and field in self.column_labels:
+            return self.column_labels[field]
+        model_field = self.model._meta.fields.get(field)
+        if model_field is not None and model_field.verbose_name:
+            return model_field.verbose_name
+        return super().get_column_name(field)
+
     def _shown_value(self, model, name, value):
         field = self.model._meta.fields.get(name)
         if field is not None and name in self._sensitive_columns():
             return mask_value(field, value)
+        if field is not None and field.choices and not isinstance(value, Markup):
+            return dict(field.choices).get(value, value)
         if isinstance(value, dt.datetime):
             return format_datetime(value)
         return value
@@ -427,6 +444,12 @@ class SecureModelView(SecureMixin, ModelView):
     def get_export_value(self, model, name):
         value = super().get_export_value(model, name)
         return neutralise_formula(value) if isinstance(value, str) else value
+
+    def _export_csv(self, return_url):
+        # A byte-order mark lets Excel on a Chinese Windows desk open UTF-8 CSV correctly.
+        response = super()._export_csv(return_url)
+        response.response = itertools.chain(["\ufeff"], response.response)
+        return response
 
     def _export_data(self):
         count, data = super()._export_data()
@@ -452,4 +475,4 @@ class SecureModelView(SecureMixin, ModelView):
         field = self.model._meta.fields[name]
         return self.render("admin/reveal.html", row=row, label=field.verbose_name,
                            value=getattr(row, name) or "",
-                           return_url=self.get_url(".details_view", id=row.get_id()))
+                           return_url=self.get_url(".details_view", id=row._pk))

@@ -1,0 +1,1 @@
+"""Google Sheets mirror."""

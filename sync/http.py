@@ -1,0 +1,378 @@
+"""The mirror's thin gspread edge: client factory, bounded retries, client-side rate limit.
+
+gspread 6.2.1 needs three things from us (see FINDINGS, "gspread 6.2.1"):
+
+* it sets no HTTP timeout, so a stalled connection would hang the sync job forever;
+* its ``BackOffHTTPClient`` retries a persistent 429 forever, so we subclass the plain
+  ``HTTPClient`` with a bounded retry loop instead;
+* ``gspread.urls`` constants were copied into other modules at import, so the emulator is reached
+  by a ``requests`` transport adapter that rewrites Google's origins, not by patching URLs.
+
+``make_client(emulator_host=...)`` talks to a local fake (``tests/sheets_fake.py``) or any
+emulator given by ``SHEETS_EMULATOR_HOST``; without it a service-account JSON file is used with
+the spreadsheets scope only (no Drive: open spreadsheets with ``open_by_key``).
+"""
+
+from __future__ import annotations
+
+import collections
+import email.utils
+import json
+import logging
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping, MutableMapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import gspread
+import requests
+from google.auth.credentials import AnonymousCredentials, Credentials
+from gspread.exceptions import APIError
+from gspread.http_client import FileType, HTTPClient, ParamsType
+from requests.adapters import HTTPAdapter
+
+__all__ = [
+    "EMULATOR_ENV",
+    "RETRY_STATUSES",
+    "SHEETS_SCOPE",
+    "EmulatorAdapter",
+    "SheetsHTTPClient",
+    "SheetsTransportError",
+    "SlidingWindowLimiter",
+    "emulator_host_from_env",
+    "make_client",
+]
+
+log = logging.getLogger(__name__)
+
+SHEETS_SCOPE = "https://www.googleapis.com/auth/spreadsheets"
+EMULATOR_ENV = "SHEETS_EMULATOR_HOST"
+# Both origins gspread uses: Sheets v4, and Drive (which the mirror avoids, but a stray Drive call
+# must still land on the emulator rather than on Google).
+GOOGLE_ORIGINS = ("https://sheets.googleapis.com", "https://www.googleapis.com")
+# 429: quota; 5xx: Google's documented transient errors.  Everything else is the caller's bug.
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+def emulator_host_from_env() -> str | None:
+    """``host:port`` of a local Sheets emulator from SHEETS_EMULATOR_HOST, or None."""
+    value = os.environ.get(EMULATOR_ENV, "").strip()
+    return value or None
+
+
+class EmulatorAdapter(HTTPAdapter):
+    """Sends requests for Google's API origins to ``http://host:port`` instead."""
+
+    def __init__(self, host: str) -> None:
+        if not host or "://" in host or "/" in host:
+            raise ValueError(f"emulator host must look like 'host:port', not {host!r}")
+        super().__init__()
+        self.base = f"http://{host}"
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
+        url = request.url or ""
+        for origin in GOOGLE_ORIGINS:
+            if url == origin or url.startswith(origin + "/"):
+                request.url = self.base + url[len(origin) :]
+                break
+        return super().send(request, *args, **kwargs)
+
+
+class SlidingWindowLimiter:
+    """At most ``max_requests`` in any ``window`` seconds; ``acquire`` sleeps until allowed.
+
+    Sheets quotas are per minute per user (60 write requests by default); staying under them
+    on our side is cheaper than collecting 429s and backing off.
+    """
+
+    def __init__(
+        self,
+        max_requests: int,
+        window: float = 60.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if max_requests < 1:
+            raise ValueError("max_requests must be at least 1")
+        self.max_requests = max_requests
+        self.window = window
+        self._clock = clock
+        self._sleep = sleep
+        self._stamps: collections.deque[float] = collections.deque()
+        # Sleeping while holding the lock is intended: concurrent callers queue up.
+        self._lock = threading.Lock()
+
+    def acquire(self) -> float:
+        """Wait for a slot and take it; returns the seconds waited."""
+        waited = 0.0
+        with self._lock:
+            while True:
+                now = self._clock()
+                while self._stamps and now - self._stamps[0] >= self.window:
+                    self._stamps.popleft()
+                if len(self._stamps) < self.max_requests:
+                    self._stamps.append(now)
+                    return waited
+                delay = self._stamps[0] + self.window - now
+                self._sleep(delay)
+                waited += delay
+
+
+class SheetsTransportError(APIError):
+    """No HTTP answer (timeout or connection failure) after all retries.
+
+    A subclass of gspread's APIError so that callers handle every Sheets failure in one place;
+    ``code`` is 408 (timeout) or 503 (connection), ``cause`` the last requests exception.
+    """
+
+    def __init__(self, response: requests.Response, cause: requests.RequestException) -> None:
+        super().__init__(response)
+        self.cause = cause
+
+
+def _synthetic_response(
+    method: str, url: str, code: int, status: str, message: str
+) -> requests.Response:
+    # APIError reads Google's error body from a Response; build one for client-side failures.
+    response = requests.Response()
+    response.status_code = code
+    response.url = url
+    response.reason = status
+    response.encoding = "utf-8"
+    response.headers["Content-Type"] = "application/json; charset=UTF-8"
+    body = {"error": {"code": code, "message": message, "status": status}}
+    response._content = json.dumps(body).encode("utf-8")
+    response.request = requests.Request(method.upper(), url).prepare()
+    return response
+
+
+def _body_length(prepared: requests.PreparedRequest | None) -> int:
+    body = prepared.body if prepared is not None else None
+    if body is None:
+        return 0
+    if isinstance(body, str):
+        return len(body.encode("utf-8"))
+    if isinstance(body, bytes | bytearray):
+        return len(body)
+    return 0  # a stream: gspread never sends one
+
+
+def _parse_retry_after(value: str | None) -> float | None:
+    """Retry-After as seconds: delta-seconds (what Google sends) or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    return max(0.0, seconds)
+
+
+def _path_only(url: str) -> str:
+    # Logged instead of the full URL: no query string; bodies are never logged.
+    return urlsplit(url).path
+
+
+class SheetsHTTPClient(HTTPClient):
+    """gspread's HTTP client with a timeout, bounded retries and a client-side rate limit.
+
+    * every request carries ``timeout`` (gspread's default is none: wait forever);
+    * 429/500/502/503/504 and requests' Timeout/ConnectionError are retried up to
+      ``max_retries`` times, waiting ``rand() * min(backoff_cap, backoff_base * 2**attempt)``
+      ("full jitter"), or the server's Retry-After (capped at ``backoff_cap``) when it sends one;
+    * then the error propagates: gspread's APIError for an HTTP error, SheetsTransportError (an
+      APIError) when no answer came;
+    * ``request_count`` (HTTP attempts, retries included: they count against the quota) and
+      ``bytes_sent`` (request body bytes) feed the sync report; ``retry_count`` and
+      ``throttled_seconds`` say how much waiting happened.
+
+    ``sleep``, ``clock`` and ``rand`` are injectable so tests run without real waiting.
+    """
+
+    def __init__(
+        self,
+        auth: Credentials,
+        session: requests.Session | None = None,
+        *,
+        timeout: float = 30.0,
+        max_retries: int = 5,
+        requests_per_minute: int = 60,
+        backoff_base: float = 1.0,
+        backoff_cap: float = 60.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        super().__init__(auth, session)
+        if timeout <= 0:
+            raise ValueError("timeout must be positive")
+        if max_retries < 0:
+            raise ValueError("max_retries must not be negative")
+        self.default_timeout = float(timeout)
+        self.timeout = self.default_timeout
+        self.max_retries = max_retries
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.sleep = sleep
+        self.rand = rand
+        self.limiter = SlidingWindowLimiter(requests_per_minute, 60.0, clock=clock, sleep=sleep)
+        self.request_count = 0
+        self.bytes_sent = 0
+        self.retry_count = 0
+        self.throttled_seconds = 0.0
+        self._counter_lock = threading.Lock()
+
+    def set_timeout(self, timeout: float | tuple[float, float] | None) -> None:
+        # gspread uses None for "no timeout"; here None restores the default instead.
+        self.timeout = self.default_timeout if timeout is None else timeout
+
+    def backoff_delay(self, attempt: int, retry_after: str | None = None) -> float:
+        """Seconds to wait before retry number ``attempt + 1`` (attempt counts from 0)."""
+        hinted = _parse_retry_after(retry_after)
+        if hinted is not None:
+            return min(hinted, self.backoff_cap)
+        ceiling = min(self.backoff_cap, self.backoff_base * (2**attempt))
+        return self.rand() * ceiling
+
+    def request(
+        self,
+        method: str,
+        endpoint: str,
+        params: ParamsType | None = None,
+        data: bytes | None = None,
+        json: Mapping[str, Any] | None = None,
+        files: FileType = None,
+        headers: MutableMapping[str, str] | None = None,
+    ) -> requests.Response:
+        attempt = 0
+        while True:
+            waited = self.limiter.acquire()
+            response: requests.Response | None = None
+            failure: requests.RequestException | None = None
+            try:
+                response = self.session.request(
+                    method=method,
+                    url=endpoint,
+                    json=json,
+                    params=params,
+                    data=data,
+                    files=files,
+                    headers=headers,
+                    timeout=self.timeout if self.timeout is not None else self.default_timeout,
+                )
+                sent = _body_length(response.request)
+            except (requests.Timeout, requests.ConnectionError) as exc:
+                failure = exc
+                sent = _body_length(exc.request)
+            with self._counter_lock:
+                self.request_count += 1
+                self.bytes_sent += sent
+                self.throttled_seconds += waited
+
+            if response is not None:
+                if response.ok:
+                    return response
+                if response.status_code not in RETRY_STATUSES or attempt >= self.max_retries:
+                    raise APIError(response)
+                what = str(response.status_code)
+                delay = self.backoff_delay(attempt, response.headers.get("Retry-After"))
+            else:
+                assert failure is not None
+                if attempt >= self.max_retries:
+                    raise self._transport_error(method, endpoint, failure, attempt + 1)
+                what = type(failure).__name__
+                delay = self.backoff_delay(attempt)
+            attempt += 1
+            with self._counter_lock:
+                self.retry_count += 1
+            log.warning(
+                "Sheets API %s %s: %s; retry %d/%d in %.1f s",
+                method.upper(),
+                _path_only(endpoint),
+                what,
+                attempt,
+                self.max_retries,
+                delay,
+            )
+            self.sleep(delay)
+
+    def _transport_error(
+        self, method: str, endpoint: str, failure: requests.RequestException, attempts: int
+    ) -> SheetsTransportError:
+        if isinstance(failure, requests.Timeout):
+            code, status = 408, "DEADLINE_EXCEEDED"
+            what = f"no answer within {self.timeout} s"
+        else:
+            code, status = 503, "UNAVAILABLE"
+            what = "could not connect"
+        message = (
+            f"Google Sheets: {what} after {attempts} attempt(s) "
+            f"({type(failure).__name__}: {method.upper()} {_path_only(endpoint)})"
+        )
+        error = SheetsTransportError(
+            _synthetic_response(method, endpoint, code, status, message), failure
+        )
+        error.__cause__ = failure
+        return error
+
+
+def make_client(
+    *,
+    credentials_file: str | None = None,
+    emulator_host: str | None = None,
+    timeout: float = 30,
+    max_retries: int = 5,
+    requests_per_minute: int = 60,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> gspread.Client:
+    """A gspread Client whose HTTP client is a SheetsHTTPClient.
+
+    With ``emulator_host`` ("host:port", e.g. from ``emulator_host_from_env()``) requests go to
+    that emulator with anonymous credentials; the credentials file is then ignored, so real
+    credentials never travel to a local endpoint.  Otherwise ``credentials_file`` is a
+    service-account JSON key, scoped to Sheets only.  Close ``client.http_client.session`` when
+    done.
+    """
+    credentials: Credentials
+    if emulator_host:
+        credentials = AnonymousCredentials()
+    elif credentials_file:
+        from google.oauth2 import service_account
+
+        credentials = service_account.Credentials.from_service_account_file(
+            credentials_file, scopes=[SHEETS_SCOPE]
+        )
+    else:
+        raise ValueError(
+            f"no Google credentials: pass credentials_file, or emulator_host ({EMULATOR_ENV})"
+        )
+    http_client = SheetsHTTPClient(
+        credentials,
+        timeout=timeout,
+        max_retries=max_retries,
+        requests_per_minute=requests_per_minute,
+        sleep=sleep,
+        clock=clock,
+    )
+    if emulator_host:
+        adapter = EmulatorAdapter(emulator_host)
+        for origin in GOOGLE_ORIGINS:
+            http_client.session.mount(origin + "/", adapter)
+    # gspread.Client builds its HTTP client from a class taking (auth, session) only; build it on
+    # our session, then swap in the configured SheetsHTTPClient.
+    client = gspread.Client(credentials, session=http_client.session)
+    client.http_client = http_client
+    return client

@@ -1,0 +1,160 @@
+"""A fresh app on a fresh database for every test: a real SQLite file, or PostgreSQL.
+
+TEST_DATABASE_URL=postgresql://… runs the whole suite on PostgreSQL: the schema is migrated once
+per session and every table emptied before each test. On SQLite the migrated database file is
+built once and copied for each test (a copy is much cheaper than migrating).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+
+import pytest
+
+import models
+from app import create_app
+from models.base import db
+from models.estate import Branch, Estate
+from models.org import Building, Cluster, Department, Resident, Unit
+from models.users import User, UserEstate
+
+PASSWORD = "correct-horse-1"
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+def _config(url: str) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "DATABASE_URL": url,
+        # Tests post forms with the token they read from the page, as a browser does.
+        "WTF_CSRF_ENABLED": True,
+    }
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory):
+    """A migrated, empty database: a file to copy (SQLite) or the URL itself (PostgreSQL)."""
+    if PG_URL:
+        app = create_app(_config(PG_URL))
+        with app.app_context(), db.connection_context():
+            db.execute_sql("DROP SCHEMA public CASCADE")
+            db.execute_sql("CREATE SCHEMA public")
+        models.upgrade()
+        db.close()
+        return PG_URL
+    path = tmp_path_factory.mktemp("template") / "desk.db"
+    app = create_app(_config(f"sqlite:///{path}"))
+    with app.app_context():
+        models.upgrade()
+    db.close()
+    return path
+
+
+@pytest.fixture
+def app(template_db, tmp_path):
+    if PG_URL:
+        app = create_app(_config(PG_URL))
+        with db.connection_context():
+            tables = [m._meta.table_name for m in models.MODELS]
+            db.execute_sql("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
+                           + " RESTART IDENTITY CASCADE")
+    else:
+        path = tmp_path / "desk.db"
+        shutil.copy(template_db, path)
+        app = create_app(_config(f"sqlite:///{path}"))
+    app.instance_path = str(tmp_path / "instance")
+    yield app
+    if not db.is_closed():
+        db.close()
+
+
+@pytest.fixture
+def conn(app):
+    """An open database connection for test setup and assertions.
+
+    No app context is pushed here: requests must each get their own, as in production
+    (a shared one would carry `g`, and the logged-in user, from request to request).
+    """
+    db.connect(reuse_if_open=True)
+    yield db
+    if not db.is_closed():
+        db.close()
+
+
+@pytest.fixture
+def estate(conn):
+    """A small estate (code TEST): one cluster, one building, a few units and residents."""
+    branch = Branch.create(name="测试分公司")
+    estate = Estate.create(branch=branch, code="TEST", name="测试花园")
+    for kind, name in (("cs", "客服部"), ("engineering", "工程维修部")):
+        Department.create(estate=estate, kind=kind, name=name)
+    cluster = Cluster.create(estate=estate, name="第一组团")
+    building = Building.create(estate=estate, cluster=cluster, name="1栋", floors=6)
+    for room in ("101", "102", "201"):
+        unit = Unit.create(estate=estate, building=building, room=room, code=f"1-1-{room}")
+        Resident.create(estate=estate, unit=unit, name=f"业主{room}", phone="13800138000",
+                        id_number="11010519491231002X")
+    return estate
+
+
+@pytest.fixture
+def other_estate(conn):
+    """A second estate whose rows users of TEST must never see."""
+    branch = Branch.create(name="另一分公司")
+    estate = Estate.create(branch=branch, code="OTHER", name="别家小区")
+    cluster = Cluster.create(estate=estate, name="甲组团")
+    building = Building.create(estate=estate, cluster=cluster, name="9栋")
+    unit = Unit.create(estate=estate, building=building, room="901", code="9-1-901")
+    Resident.create(estate=estate, unit=unit, name="外区住户", phone="13900139000")
+    return estate
+
+
+@pytest.fixture
+def make_user(conn):
+    """Create a user with a role (and estates); the password is PASSWORD."""
+
+    def make(username: str, role: str, *estates, department: str | None = None) -> User:
+        user = User(username=username, display_name=username, role=role,
+                    department=department or ("engineering" if role == "dept" else None))
+        user.set_password(PASSWORD)
+        user.save()
+        for estate in estates:
+            UserEstate.create(user=user, estate=estate)
+        return user
+
+    return make
+
+
+CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+
+
+def csrf_token(client, url: str = "/login") -> str:
+    """Read a CSRF token from a page, as a browser would."""
+    html = client.get(url).get_data(as_text=True)
+    match = CSRF_RE.search(html) or re.search(r'id="csrf_token"[^>]*value="([^"]+)"', html)
+    assert match, f"no CSRF token on {url}"
+    return match.group(1)
+
+
+def login(client, username: str, password: str = PASSWORD):
+    token = csrf_token(client, "/login")
+    return client.post("/login", data={"username": username, "password": password,
+                                       "csrf_token": token})
+
+
+@pytest.fixture
+def login_as(app, make_user, estate):
+    """Return a logged-in test client for a new user of the given role in estate TEST."""
+
+    def make(role: str, username: str | None = None, **kwargs):
+        user = make_user(username or role, role, estate, **kwargs)
+        client = app.test_client()
+        response = login(client, user.username)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        client.user = user
+        return client
+
+    return make

@@ -1,0 +1,98 @@
+"""Login, throttling and the operator's user commands (#2)."""
+
+from __future__ import annotations
+
+from conftest import PASSWORD, login
+
+from models.register import AuditLog
+from models.users import LoginAttempt, User
+
+
+def test_login_and_the_same_message_for_every_failure(app, make_user, estate):
+    make_user("clerk", "clerk", estate)
+    client = app.test_client()
+    wrong = login(client, "clerk", "wrong-password")
+    unknown = login(client, "nobody", "wrong-password")
+    assert wrong.status_code == unknown.status_code == 401
+    assert "用户名或密码错误" in wrong.get_data(as_text=True)
+    assert "用户名或密码错误" in unknown.get_data(as_text=True)
+    ok = login(client, "clerk")
+    assert ok.status_code == 302 and ok.headers["Location"].endswith("/admin/")
+    assert AuditLog.select().where(AuditLog.action == "login").count() == 1
+
+
+def test_login_is_throttled_after_repeated_failures(app, make_user, estate):
+    make_user("clerk", "clerk", estate)
+    client = app.test_client()
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        assert login(client, "clerk", "guess").status_code == 401
+    locked = login(client, "clerk")  # even the right password is refused while locked
+    assert locked.status_code == 429
+    assert "登录失败次数过多" in locked.get_data(as_text=True)
+    assert client.get("/admin/").status_code == 302
+    # Unknown names are throttled the same way, so the lock reveals nothing.
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        login(client, "ghost", "guess")
+    assert login(client, "ghost", "guess").status_code == 429
+
+
+def test_lock_expires(app, conn, make_user, estate):
+    import datetime as dt
+
+    from models.base import utcnow
+    make_user("clerk", "clerk", estate)
+    long_ago = utcnow() - dt.timedelta(minutes=app.config["LOGIN_LOCK_MINUTES"] + 1)
+    for _ in range(10):
+        LoginAttempt.create(username="clerk", remote_addr="127.0.0.1", succeeded=False,
+                            created_at=long_ago)
+    assert login(app.test_client(), "clerk").status_code == 302
+
+
+def test_inactive_user_cannot_log_in(app, conn, make_user, estate):
+    user = make_user("gone", "clerk", estate)
+    User.update(active=False).where(User.id == user.id).execute()
+    assert login(app.test_client(), "gone").status_code == 401
+
+
+def test_open_redirect_after_login_is_refused(app, make_user, estate):
+    make_user("clerk", "clerk", estate)
+    client = app.test_client()
+    from conftest import csrf_token
+    token = csrf_token(client, "/login")
+    response = client.post("/login?next=//evil.example/x",
+                           data={"username": "clerk", "password": PASSWORD, "csrf_token": token})
+    assert response.headers["Location"].endswith("/admin/")
+
+
+def test_users_create_and_set_password_commands(app, conn, estate):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["users", "create", "lihua", "--role", "clerk", "--estate", "TEST",
+                                 "--name", "李华", "--password-stdin"], input="s3cret-pass\n")
+    assert result.exit_code == 0, result.output
+    user = User.get(User.username == "lihua")
+    assert user.role == "clerk" and [e.code for e in user.estates()] == ["TEST"]
+    assert user.password_hash.startswith("scrypt:") and user.check_password("s3cret-pass")
+    assert login(app.test_client(), "lihua", "s3cret-pass").status_code == 302
+
+    changed = runner.invoke(args=["users", "set-password", "lihua", "--password-stdin"],
+                            input="another-pass\n")
+    assert changed.exit_code == 0, changed.output
+    assert User.get(User.username == "lihua").check_password("another-pass")
+    assert AuditLog.select().where(AuditLog.action == "password").count() == 1
+
+
+def test_users_create_refuses_bad_input_in_chinese(app, conn, estate):
+    runner = app.test_cli_runner()
+    short = runner.invoke(args=["users", "create", "a", "--role", "clerk", "--estate", "TEST",
+                                "--password-stdin"], input="short\n")
+    assert short.exit_code != 0 and "密码至少 8 位" in short.output
+    no_estate = runner.invoke(args=["users", "create", "b", "--role", "clerk",
+                                    "--password-stdin"], input="longenough\n")
+    assert no_estate.exit_code != 0 and "至少属于一个小区" in no_estate.output
+    bad_estate = runner.invoke(args=["users", "create", "c", "--role", "clerk", "--estate", "NOPE",
+                                     "--password-stdin"], input="longenough\n")
+    assert "没有代码为 NOPE 的小区" in bad_estate.output
+    dept = runner.invoke(args=["users", "create", "d", "--role", "dept", "--estate", "TEST",
+                               "--password-stdin"], input="longenough\n")
+    assert "部门人员必须选择所属部门" in dept.output
+    assert User.select().count() == 0
