@@ -235,7 +235,7 @@ class BaseModel(Model):
         return ()
 
     def full_clean(self) -> None:
-        """Normalise cleaned fields, check required fields and the model's rules; raise RuleError."""
+        """Normalise fields, check required ones and the model's rules; raise RuleError."""
         errors: dict[str, str] = {}
         for field in self._meta.sorted_fields:
             name = field.name

@@ -115,7 +115,9 @@ def seed_command(if_empty, units):
             if if_empty:
                 click.echo("已有数据，跳过演示数据。")
                 return
-            raise click.ClickException("数据库中已有小区；演示数据只在空库中创建（--if-empty 跳过）")
+            raise click.ClickException(
+                "数据库中已有小区；演示数据只在空库中创建（--if-empty 跳过）")
         summary = seed_demo(units=units)
     click.echo("已创建演示数据：" + "，".join(f"{k} {v}" for k, v in summary.items()))
-    click.echo(f"演示登录：用户名 clerk（客服员）/ supervisor / director / admin，密码 {DEMO_PASSWORD}")
+    click.echo("演示登录：用户名 clerk（客服员）/ supervisor / director / admin，"
+               f"密码 {DEMO_PASSWORD}")

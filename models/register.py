@@ -47,7 +47,8 @@ class RegisterModel(VersionedModel):
 class AuditLog(BaseModel):
     """Append-only trail: who did what to which row, with field-level before/after."""
 
-    user = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL", verbose_name="操作人")
+    user = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
+                           verbose_name="操作人")
     username = CharField(max_length=32, default="", verbose_name="用户名")
     action = CharField(max_length=16, index=True, verbose_name="操作")
     table = CharField(max_length=64, default="", index=True, verbose_name="表")

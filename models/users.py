@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_login import UserMixin
-from peewee import BooleanField, CharField, ForeignKeyField, IntegerField
+from peewee import BooleanField, CharField, ForeignKeyField
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from models.base import AwareDateTimeField, BaseModel, RuleError, VersionedModel, utcnow

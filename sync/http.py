@@ -151,8 +151,9 @@ def _synthetic_response(
     return response
 
 
-def _body_length(prepared: requests.PreparedRequest | None) -> int:
-    body = prepared.body if prepared is not None else None
+def _body_length(prepared: requests.Request | requests.PreparedRequest | None) -> int:
+    # requests' exceptions carry the PreparedRequest that failed; a bare Request has no body yet.
+    body = prepared.body if isinstance(prepared, requests.PreparedRequest) else None
     if body is None:
         return 0
     if isinstance(body, str):
@@ -243,7 +244,7 @@ class SheetsHTTPClient(HTTPClient):
         hinted = _parse_retry_after(retry_after)
         if hinted is not None:
             return min(hinted, self.backoff_cap)
-        ceiling = min(self.backoff_cap, self.backoff_base * (2**attempt))
+        ceiling = min(self.backoff_cap, self.backoff_base * 2.0**attempt)
         return self.rand() * ceiling
 
     def request(
@@ -348,11 +349,11 @@ def make_client(
     """
     credentials: Credentials
     if emulator_host:
-        credentials = AnonymousCredentials()
+        credentials = AnonymousCredentials()  # type: ignore[no-untyped-call]
     elif credentials_file:
         from google.oauth2 import service_account
 
-        credentials = service_account.Credentials.from_service_account_file(
+        credentials = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
             credentials_file, scopes=[SHEETS_SCOPE]
         )
     else:

@@ -525,8 +525,10 @@ def _plan_write(
     if not isinstance(range_text, str):
         raise _ApiError(400, f"Invalid {field_prefix}range: a range is required")
     if not isinstance(values, list) or not all(isinstance(row, list) for row in values):
-        bad = values if not isinstance(values, list) else next(
-            row for row in values if not isinstance(row, list)
+        bad = (
+            values
+            if not isinstance(values, list)
+            else next(row for row in values if not isinstance(row, list))
         )
         raise _bad_value(
             f"{field_prefix}values", "type.googleapis.com/google.protobuf.ListValue", bad
@@ -608,9 +610,7 @@ def _apply_write(write: _Write) -> None:
 def _update_response(book: _Spreadsheet, write: _Write) -> dict[str, Any]:
     out: dict[str, Any] = {"spreadsheetId": book.id, "updatedRange": write.window.a1()}
     if write.count:
-        out.update(
-            updatedRows=write.rows, updatedColumns=write.cols, updatedCells=write.count
-        )
+        out.update(updatedRows=write.rows, updatedColumns=write.cols, updatedCells=write.count)
     return out
 
 
@@ -734,6 +734,9 @@ class FakeSheets:
         self._books: dict[str, _Spreadsheet] = {}
         self._faults: list[_Fault] = []
         self._stopping = threading.Event()
+        # Bumped by reset(): a request still hanging from an earlier test must not touch the
+        # next test's spreadsheets when it wakes up.
+        self._generation = 0
         self.requests: list[RecordedRequest] = []
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -778,8 +781,7 @@ class FakeSheets:
         """``"127.0.0.1:PORT"`` — the value for SHEETS_EMULATOR_HOST."""
         if self._server is None:
             raise RuntimeError("FakeSheets is not running")
-        host, port = self._server.server_address[:2]
-        return f"{host}:{port}"
+        return f"127.0.0.1:{self._server.server_port}"
 
     @property
     def url(self) -> str:
@@ -788,6 +790,7 @@ class FakeSheets:
     def reset(self) -> None:
         """Forget all spreadsheets, queued faults and the request log."""
         with self._lock:
+            self._generation += 1
             self._books.clear()
             self._faults.clear()
             self.requests.clear()
@@ -1003,7 +1006,9 @@ class FakeSheets:
         fault = self._take_fault(path)
         headers: dict[str, str] = {}
         if fault is not None and fault.kind == "hang":
-            if self._stopping.wait(fault.seconds):
+            generation = self._generation
+            if self._stopping.wait(fault.seconds) or generation != self._generation:
+                # Server stopping, or the test that queued the hang is over: drop the request.
                 record.status = -1
                 return -1, {}, None
             fault = None
@@ -1347,8 +1352,9 @@ class FakeSheets:
         size = tab.rows if rows else tab.cols
         if start > size:
             raise _ApiError(
-                400, f"Invalid startIndex {start}: the sheet has only {size} "
-                f"{'rows' if rows else 'columns'}"
+                400,
+                f"Invalid startIndex {start}: the sheet has only {size} "
+                f"{'rows' if rows else 'columns'}",
             )
         n = end - start
         shifted: dict[tuple[int, int], Any] = {}
@@ -1418,7 +1424,7 @@ def _make_handler(fake: FakeSheets) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(length) if length else b""
             status, headers, data = fake.handle(self.command, self.path, body)
             if data is None:
-                # Dropped (server stopping during a hang): close without answering.
+                # Dropped after a hang (see FakeSheets.handle): close without answering.
                 self.close_connection = True
                 return
             try:

@@ -23,7 +23,9 @@ from flask_login import current_user
 from markupsafe import Markup
 from peewee import ForeignKeyField
 from wtforms import fields as wtf_fields
-from wtforms.validators import Optional
+from wtforms.fields.core import UnboundField
+from wtforms.validators import InputRequired, Optional, StopValidation
+from wtfpeewee.orm import ValueRequired
 
 from models.base import (
     AwareDateTimeField,
@@ -111,6 +113,18 @@ class LocalDateTimeField(wtf_fields.DateTimeField):
 
     def gettext(self, string):
         return string
+
+
+class Required(InputRequired):
+    """wtf-peewee's "required" (0 and False are values) with a Chinese message.
+
+    Being an InputRequired, Flask-Admin marks the field with a red asterisk.
+    """
+
+    def __call__(self, form, field):
+        if field.data is None or (isinstance(field.data, str) and not field.data.strip()):
+            field.errors[:] = []
+            raise StopValidation("此项必填")
 
 
 class ModelConverter(CustomModelConverter):
@@ -310,12 +324,26 @@ class SecureModelView(SecureMixin, ModelView):
 
     def scaffold_form(self):
         form_class = super().scaffold_form()
+        for name in dir(form_class):
+            unbound = getattr(form_class, name)
+            if isinstance(unbound, UnboundField) and unbound.kwargs.get("validators"):
+                unbound.kwargs["validators"] = [
+                    Required() if isinstance(v, ValueRequired) else v
+                    for v in unbound.kwargs["validators"]]
         if "version" in self.model._meta.fields:
             form_class.row_version = wtf_fields.HiddenField(validators=[Optional()])
         return form_class
 
     def _create_ajax_loader(self, name, options):
+        options = {"placeholder": "输入关键字搜索", "minimum_input_length": 1, **options}
         return ScopedAjaxLoader(name, getattr(self.model, name).rel_model, **options)
+
+    def search_placeholder(self):
+        if not self.column_searchable_list:
+            return None
+        names = [self.get_column_name(c) for c in self.column_searchable_list
+                 if isinstance(c, str)]
+        return "搜索：" + "、".join(names)
 
     def _scope_form(self, form):
         """Offer only the user's estates, and related rows of those estates, in pick-lists."""

@@ -1,4 +1,4 @@
-"""Grids for the estate's shape: branches, estates, departments, clusters, buildings, units, residents."""
+"""Grids for the estate's shape: branches, estates, departments, clusters, units, residents."""
 
 from __future__ import annotations
 
@@ -53,4 +53,5 @@ class ResidentAdmin(SecureModelView):
     column_list = ("estate", "unit", "name", "kind", "phone", "id_number", "moved_in")
     column_searchable_list = ("name", "phone")
     column_filters = ("kind", "moved_in")
-    form_ajax_refs = {"unit": {"fields": ("code",), "page_size": 20}}
+    form_ajax_refs = {"unit": {"fields": ("code",), "page_size": 20,
+                               "placeholder": "输入房屋编号搜索，如 3-1-502"}}
