@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 
 import click
-from flask import Flask, g
+from flask import Flask, g, request
 
 from models.base import db, open_database, set_office_timezone
+from models.calendar import CalendarOverride, NumberSequence, load_overrides
+from models.demands import Callback, Demand, DemandStep, WorkOrder
 from models.estate import Branch, Estate
 from models.org import Building, Cluster, Department, Resident, Unit
 from models.register import AuditLog
@@ -26,6 +28,12 @@ MODELS = [
     Building,
     Unit,
     Resident,
+    CalendarOverride,
+    NumberSequence,
+    Demand,
+    DemandStep,
+    WorkOrder,
+    Callback,
 ]
 
 MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
@@ -42,6 +50,9 @@ def init_app(app: Flask) -> None:
         if db.is_closed():
             db.connect()
             g.db_opened = True
+        if request.endpoint != "static" and not request.path.startswith("/admin/static"):
+            # Deadlines computed in this request see the office's latest calendar overrides.
+            load_overrides()
 
     @app.teardown_request
     def _close(_exc):

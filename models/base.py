@@ -230,6 +230,15 @@ class BaseModel(Model):
         database = db
         legacy_table_names = False
 
+    def before_create(self, user) -> None:
+        """Fill derived values of a new row (inside save_record's transaction)."""
+
+    def before_update(self) -> None:
+        """Recompute derived values after an edit, before the rules run."""
+
+    def after_create(self, user) -> None:
+        """Write companion rows of a new row, e.g. its first history step (same transaction)."""
+
     def validate(self) -> Iterable[tuple[str, str]]:
         """Yield (field name, Chinese message) for each broken rule; overridden per register."""
         return ()

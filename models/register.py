@@ -136,16 +136,21 @@ def save_record(instance, user, *, before: dict | None = None,
     `expected_version` the version the editor saw; if the row moved on meanwhile the save is
     refused with StaleRecordError and nothing is written.
     """
-    instance.full_clean()
     model = type(instance)
     is_new = instance._pk is None
+    if not is_new:
+        instance.before_update()
+    instance.full_clean()
     with write_transaction():
         if is_new:
             if "created_by" in model._meta.fields and user is not None:
                 instance.created_by = user.id
+            # A register fills what it derives (numbers, deadlines) inside the transaction.
+            instance.before_create(user)
             instance.save(force_insert=True)
             audit(user, "create", instance=instance,
                   changes=diff(model, {}, instance.__data__), summary=str(instance)[:200])
+            instance.after_create(user)
             return instance
         before = before if before is not None else snapshot(model.get_by_id(instance._pk))
         changes = diff(model, before, instance.__data__)

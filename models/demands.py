@@ -1,0 +1,607 @@
+"""Owner demands and complaints (业户需求/投诉), work orders (维修单) and callbacks (回访).
+
+The closed loop of R-DEM-4: recorded at the desk → classified → dispatched → result recorded →
+called back → satisfied: closed; not satisfied: reopened. Every step is a `DemandStep` row with
+who and when, written in the same transaction as the change. Deadlines come from
+`models.deadlines` (R-DEM-6, R-DEM-7) and are stored on the row so lists and the nightly job can
+query them with plain indexed SQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from peewee import (
+    BooleanField,
+    CharField,
+    ForeignKeyField,
+    IntegerField,
+    SmallIntegerField,
+    TextField,
+)
+
+from models import deadlines
+from models.base import (
+    AwareDateTimeField,
+    BaseModel,
+    MoneyField,
+    PhoneField,
+    RuleError,
+    to_office,
+    utcnow,
+    write_transaction,
+)
+from models.calendar import next_number
+from models.org import Department, Resident, Unit
+from models.register import RegisterModel, save_record, snapshot
+from models.search import bigrams
+from models.users import User
+
+# R-DEM-1 intake channels.
+CHANNELS = [
+    ("phone", "电话"),
+    ("visit", "来访"),
+    ("outside", "外部信息"),
+    ("staff", "部门/员工反馈"),
+    ("owner_suggestion", "业主建议"),
+    ("proactive", "主任/主管走访"),
+    ("committee", "业委会"),
+    ("industry", "公司/行业信息"),
+]
+# R-DEM-2 kinds; complaints are a subset of demand information.
+KINDS = [
+    ("consultation", "咨询"),
+    ("help", "求援"),
+    ("complaint", "投诉"),
+    ("suggestion", "建议"),
+]
+# R-DEM-3 categories: daily-management requests, then owner needs.
+CATEGORIES = [
+    ("security", "保安"),
+    ("environment", "环境/保洁"),
+    ("engineering", "工程"),
+    ("customer_service", "客服"),
+    ("neighbour", "邻里关系"),
+    ("developer", "地产遗留"),
+    ("outside", "外协事宜"),
+    ("proposal", "合理化建议"),
+]
+STATUSES = [
+    ("open", "待派工"),
+    ("dispatched", "处理中"),
+    ("completed", "待回访"),
+    ("invalid", "无效待告知"),
+    ("closed", "已关闭"),
+]
+STATUS_LABELS = dict(STATUSES)
+# States in which the owner is still owed a reply (R-DEM-7) — the reply deadline runs.
+REPLY_OWED = ("open", "dispatched")
+
+# The day shift (R-SVC-1: 09:00–17:00); work finished outside it is called back next morning.
+DAY_SHIFT_HOURS = (9, 17)
+
+
+def _minutes(delta: dt.timedelta) -> int:
+    return max(0, int(delta.total_seconds() // 60))
+
+
+class Demand(RegisterModel):
+    """One owner demand or complaint, from intake to close."""
+
+    number = CharField(max_length=20, default="", index=True, verbose_name="编号")
+    received_at = AwareDateTimeField(default=utcnow, verbose_name="受理时间")
+    channel = CharField(max_length=20, choices=CHANNELS, default="phone", verbose_name="来源渠道")
+    kind = CharField(max_length=16, choices=KINDS, default="help", verbose_name="类型")
+    category = CharField(max_length=20, choices=CATEGORIES, verbose_name="类别")
+    unit = ForeignKeyField(Unit, null=True, backref="demands", on_delete="RESTRICT",
+                           verbose_name="房屋")
+    resident = ForeignKeyField(Resident, null=True, backref="demands", on_delete="RESTRICT",
+                               verbose_name="业户")
+    contact_name = CharField(max_length=32, default="", verbose_name="联系人")
+    contact_phone = PhoneField(default="", verbose_name="联系电话")
+    description = TextField(verbose_name="内容",
+                            help_text="业户反映的问题或需求，尽量写清时间、地点、现象")
+    serious = BooleanField(default=False, verbose_name="严重")
+    urgent = BooleanField(default=False, verbose_name="紧急",
+                          help_text="紧急：2 小时内答复；否则 2 个工作日内答复（R-DEM-7）")
+    requested_reply_at = AwareDateTimeField(null=True, verbose_name="业户要求答复时间",
+                                            help_text="业户指定了时间则以此为准")
+    reply_due = AwareDateTimeField(null=True, index=True, verbose_name="答复期限")
+    received_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
+                                  verbose_name="受理人")
+    status = CharField(max_length=16, choices=STATUSES, default="open", index=True,
+                       verbose_name="状态")
+    valid = BooleanField(null=True, verbose_name="有效")
+    invalid_reason = CharField(max_length=200, default="", verbose_name="无效原因")
+    invalid_notice_due = AwareDateTimeField(null=True, verbose_name="无效告知期限")
+    handler = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
+                              verbose_name="处理人")
+    department = ForeignKeyField(Department, null=True, backref="demands", on_delete="RESTRICT",
+                                 verbose_name="责任部门")
+    measures = TextField(default="", verbose_name="处理措施")
+    result = TextField(default="", verbose_name="处理结果")
+    replied_at = AwareDateTimeField(null=True, verbose_name="答复时间")
+    reply_content = TextField(default="", verbose_name="答复内容")
+    answered_at_intake = BooleanField(default=False, verbose_name="当场答复",
+                                      help_text="客服员当场解答的，登记答复内容后直接关闭（R-DEM-5）")
+    completed_at = AwareDateTimeField(null=True, verbose_name="完成时间")
+    closed_at = AwareDateTimeField(null=True, verbose_name="关闭时间")
+    reopen_count = IntegerField(default=0, verbose_name="重新处理次数")
+    missed_replies = IntegerField(default=0, verbose_name="超时答复次数",
+                                  help_text="超过答复期限的次数；重新处理后仍保留")
+    late_minutes = IntegerField(default=0, verbose_name="累计超时(分钟)")
+    search_text = TextField(default="", verbose_name="检索词")
+
+    class Meta:
+        table_name = "demand"
+        indexes = (
+            # The grid's default order, per estate, voided rows apart.
+            (("estate", "voided", "received_at"), False),
+            # The front desk's and the nightly job's question: what is owed, by when.
+            (("status", "reply_due"), False),
+            (("estate", "status", "category", "received_at"), False),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.number or '新需求'} {self.description[:20]}"
+
+    # -- derived values ----------------------------------------------------------------------
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(self.status, self.status)
+
+    def compute_reply_due(self, start: dt.datetime | None = None) -> dt.datetime:
+        """R-DEM-7 from intake; the owner's requested time wins.
+
+        After a reopen (`start` given) the clock restarts from the reopen by the 2×2 rule: the
+        owner's original requested time has passed by then.
+        """
+        requested = None if start else self.requested_reply_at
+        return deadlines.reply_due(to_office(start or self.received_at),
+                                   serious=bool(self.serious), urgent=bool(self.urgent),
+                                   requested=to_office(requested))
+
+    def late_by(self, now: dt.datetime | None = None) -> dt.timedelta | None:
+        """How late the reply was (answered late) or is (still owed); None when on time."""
+        if not self.reply_due:
+            return None
+        moment = self.replied_at or now or utcnow()
+        if moment > self.reply_due:
+            return moment - self.reply_due
+        return None
+
+    def refresh_search_text(self) -> None:
+        """Keep the bigram index text in step with what staff search (FINDINGS: Chinese search)."""
+        unit_code = self.unit.code if self.unit_id else ""
+        self.search_text = bigrams(" ".join(filter(None, (
+            self.number, self.description, self.contact_name, self.contact_phone, unit_code,
+            self.result, self.measures))))
+
+    # -- rules ---------------------------------------------------------------------------------
+
+    def validate(self):
+        now = utcnow()
+        received = self.received_at
+        if received and received > now + dt.timedelta(minutes=5):
+            yield "received_at", "受理时间不能晚于现在"
+        if self.requested_reply_at and received and self.requested_reply_at < received:
+            yield "requested_reply_at", "要求答复时间不能早于受理时间"
+        elif self.requested_reply_at and self.id is None and self.requested_reply_at < now:
+            yield "requested_reply_at", "要求答复时间已经过去，请核对后重新填写"
+        if self.replied_at and received and self.replied_at < received:
+            yield "replied_at", "答复时间不能早于受理时间"
+        if self.closed_at and received and self.closed_at < received:
+            yield "closed_at", "关闭时间不能早于受理时间"
+        if self.answered_at_intake and self.id is None and not (self.reply_content or "").strip():
+            yield "reply_content", "当场答复的，请填写答复内容"
+        if self.valid is False and not (self.invalid_reason or "").strip():
+            yield "invalid_reason", "判定无效时请填写原因"
+        if self.unit_id and self.estate_id:
+            unit = Unit.get_or_none(Unit.id == self.unit_id)
+            if unit is not None and unit.estate_id != self.estate_id:
+                yield "unit", "所选房屋不属于该小区"
+        if self.resident_id:
+            resident = Resident.get_or_none(Resident.id == self.resident_id)
+            if resident is not None and self.unit_id and resident.unit_id != self.unit_id:
+                yield "resident", "所选业户不住在该房屋"
+            elif resident is not None and resident.estate_id != self.estate_id:
+                yield "resident", "所选业户不属于该小区"
+        if self.department_id:
+            department = Department.get_or_none(Department.id == self.department_id)
+            if department is not None and department.estate_id != self.estate_id:
+                yield "department", "所选部门不属于该小区"
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def before_create(self, user) -> None:
+        received = to_office(self.received_at or utcnow())
+        self.number = next_number(self.estate_id, "XQ", received.year)
+        if user is not None and not self.received_by_id:
+            self.received_by = user.id
+        if self.resident_id and not self.unit_id:
+            self.unit = Resident.get_by_id(self.resident_id).unit_id
+        if self.resident_id and not self.contact_name:
+            resident = Resident.get_by_id(self.resident_id)
+            self.contact_name = resident.name
+            self.contact_phone = self.contact_phone or resident.phone
+        self.reply_due = self.compute_reply_due()
+        if self.answered_at_intake:
+            # R-DEM-5: answered at once — recorded and closed at intake.
+            self.replied_at = max(utcnow(), self.received_at)
+            self.status, self.valid, self.closed_at = "closed", True, self.replied_at
+            for name, value in self._miss_values(self.replied_at, self.reply_due).items():
+                setattr(self, name, value)
+        self.refresh_search_text()
+
+    def after_create(self, user) -> None:
+        note = "当场答复并关闭" if self.status == "closed" else ""
+        DemandStep.record(self, user, "create", None, self.status, note)
+
+    def before_update(self) -> None:
+        """Keep derived values right after an edit of the descriptive fields."""
+        if self.replied_at is None and self.status in REPLY_OWED and not self.reopen_count:
+            self.reply_due = self.compute_reply_due()
+        self.refresh_search_text()
+
+    def _miss_values(self, replied_at: dt.datetime, due: dt.datetime | None) -> dict:
+        """A late reply adds to the misses; they stay on the record through reopens."""
+        if due and replied_at > due:
+            return {"missed_replies": self.missed_replies + 1,
+                    "late_minutes": self.late_minutes + _minutes(replied_at - due)}
+        return {}
+
+    def _change(self, user, action: str, to_status: str | None, note: str = "",
+                expected_version: int | None = None, **values) -> None:
+        """Apply values and a status change, audited, with its history step, in one transaction."""
+        before = snapshot(self)
+        from_status = self.status
+        for name, value in values.items():
+            setattr(self, name, value)
+        if to_status:
+            self.status = to_status
+        self.refresh_search_text()
+        save_record(self, user, before=before, expected_version=expected_version)
+        DemandStep.record(self, user, action, from_status, self.status, note)
+
+    def _require(self, states: tuple[str, ...], message: str) -> None:
+        if self.voided:
+            raise RuleError({"": "该记录已作废，不能再操作"})
+        if self.status not in states:
+            raise RuleError({"": message.format(status=self.status_label)})
+
+    def dispatch(self, user, *, department_id: int | None, what: str = "", location: str = "",
+                 assignee_id: int | None = None, expected_version: int | None = None):
+        """Send the demand to a department with a work order (R-DEM-4, R-DEM-8)."""
+        self._require(("open", "dispatched"), "当前状态为“{status}”，不能派工")
+        if not department_id:
+            raise RuleError({"department": "派工必须选择责任部门"})
+        department = Department.get_or_none(Department.id == department_id,
+                                            Department.estate == self.estate_id)
+        if department is None:
+            raise RuleError({"department": "所选部门不属于该小区"})
+        now = utcnow()
+        with write_transaction():
+            order = WorkOrder(estate=self.estate_id, demand=self.id, department=department.id,
+                              what=(what or self.description)[:500],
+                              location=location or (self.unit.code if self.unit_id else ""),
+                              assignee=assignee_id, dispatched_at=now,
+                              dispatched_by=user.id if user else None)
+            save_record(order, user)
+            self._change(user, "dispatch", "dispatched",
+                         f"派工至{department.name}（{order.number}）",
+                         expected_version=expected_version, department=department.id,
+                         handler=self.handler_id or (user.id if user else None))
+        return order
+
+    def reply(self, user, *, replied_at: dt.datetime | None = None, content: str,
+              measures: str = "", expected_version: int | None = None) -> None:
+        """Record the reply to the owner (R-DEM-6: measures within the deadline)."""
+        self._require(("open", "dispatched", "completed", "invalid"),
+                      "当前状态为“{status}”，不能登记答复")
+        if not (content or "").strip():
+            raise RuleError({"content": "请填写答复内容"})
+        replied_at = replied_at or utcnow()
+        if replied_at < self.received_at:
+            raise RuleError({"replied_at": "答复时间不能早于受理时间"})
+        if replied_at > utcnow() + dt.timedelta(minutes=5):
+            raise RuleError({"replied_at": "答复时间不能晚于现在"})
+        with write_transaction():
+            if self.status == "invalid":
+                # R-DEM-6: the owner has been told why; the demand is finished.
+                self._change(user, "reply", "closed", "已告知业户无效原因",
+                             expected_version=expected_version, replied_at=replied_at,
+                             reply_content=content, closed_at=replied_at,
+                             **self._miss_values(replied_at, self.invalid_notice_due))
+                return
+            misses = self._miss_values(replied_at, self.reply_due)
+            note = (f"超时 {_minutes(replied_at - self.reply_due)} 分钟答复" if misses
+                    else "按时答复")
+            self._change(user, "reply", None, note, expected_version=expected_version,
+                         replied_at=replied_at, reply_content=content.strip(),
+                         measures=measures or self.measures, **misses)
+
+    def mark_invalid(self, user, *, reason: str, expected_version: int | None = None) -> None:
+        """The handler judges it invalid; the owner is told why within 1 working day (R-DEM-6)."""
+        self._require(("open", "dispatched"), "当前状态为“{status}”，不能判定无效")
+        if not (reason or "").strip():
+            raise RuleError({"reason": "判定无效时请填写原因"})
+        now = utcnow()
+        self._change(user, "invalid", "invalid", reason.strip(), expected_version=expected_version,
+                     valid=False, invalid_reason=reason.strip(),
+                     invalid_notice_due=deadlines.invalid_notice_due(to_office(now)))
+
+    def complete(self, user, *, result: str, completed_at: dt.datetime | None = None,
+                 expected_version: int | None = None) -> None:
+        """The result is recorded; the demand waits for its callback (R-DEM-4)."""
+        self._require(("open", "dispatched"), "当前状态为“{status}”，不能登记完成")
+        if not (result or "").strip():
+            raise RuleError({"result": "请填写处理结果"})
+        completed_at = completed_at or utcnow()
+        if completed_at < self.received_at:
+            raise RuleError({"completed_at": "完成时间不能早于受理时间"})
+        values = {"result": result.strip(), "completed_at": completed_at, "valid": True}
+        with write_transaction():
+            if self.replied_at is None:
+                # Telling the owner the result answers them, on time or not.
+                values.update(replied_at=completed_at, reply_content=result.strip(),
+                              **self._miss_values(completed_at, self.reply_due))
+            self._change(user, "complete", "completed", result.strip()[:100],
+                         expected_version=expected_version, **values)
+
+    def record_callback(self, user, *, channel: str, on_time: int, attitude: int, skill: int,
+                        etiquette: int, satisfied: bool, comments: str = "",
+                        expected_version: int | None = None) -> Callback:
+        """Call the owner back (R-DEM-9); not satisfied reopens the demand with a new deadline."""
+        if self.status != "completed":
+            raise RuleError({"": f"只有“待回访”的需求可以回访（当前：{self.status_label}）"})
+        with write_transaction():
+            callback = Callback(estate=self.estate_id, demand=self.id, channel=channel,
+                                on_time=on_time, attitude=attitude, skill=skill,
+                                etiquette=etiquette, satisfied=satisfied, comments=comments,
+                                called_by=user.id if user else None)
+            save_record(callback, user)
+            WorkOrder.update(callback_done=True, needs_callback=False).where(
+                WorkOrder.demand == self.id).execute()
+            if satisfied:
+                self._change(user, "callback", "closed", "回访满意，关闭",
+                             expected_version=expected_version, closed_at=utcnow())
+            else:
+                reopened = self.reopen_count + 1
+                due = self.compute_reply_due(utcnow())
+                self._change(user, "reopen", "open",
+                             f"回访不满意，第 {reopened} 次重新处理：{comments}"[:200],
+                             expected_version=expected_version, reopen_count=reopened,
+                             reply_due=due, replied_at=None, completed_at=None,
+                             closed_at=None)
+        return callback
+
+    # -- queries the views and the nightly job share -------------------------------------------
+
+    @classmethod
+    def live(cls):
+        return cls.select().where(cls.voided == False)  # noqa: E712
+
+    @classmethod
+    def overdue(cls, now: dt.datetime):
+        """Owed a reply past its deadline (R-DEM-7), or an invalid notice past 1 working day."""
+        return cls.live().where(
+            ((cls.status.in_(REPLY_OWED)) & cls.replied_at.is_null() & (cls.reply_due < now))
+            | ((cls.status == "invalid") & cls.replied_at.is_null()
+               & (cls.invalid_notice_due < now)))
+
+    @classmethod
+    def due_soon(cls, now: dt.datetime, *, urgent_minutes: int = 30):
+        """Owed a reply and due soon: within 30 minutes for 2-hour deadlines, else today."""
+        end_of_today = deadlines.end_of_day(to_office(now))
+        return cls.live().where(
+            cls.status.in_(REPLY_OWED), cls.replied_at.is_null(), cls.reply_due >= now,
+            ((cls.urgent == True) & (cls.reply_due <= now + dt.timedelta(minutes=urgent_minutes)))  # noqa: E712
+            | ((cls.urgent == False) & (cls.reply_due <= end_of_today)))  # noqa: E712
+
+    @classmethod
+    def awaiting_dispatch(cls):
+        return cls.live().where(cls.status == "open")
+
+    @classmethod
+    def awaiting_callback(cls):
+        return cls.live().where(cls.status == "completed")
+
+    @classmethod
+    def answered_late(cls):
+        return cls.live().where(cls.missed_replies > 0)
+
+
+class DemandStep(BaseModel):
+    """Append-only history of a demand: every status change with who and when (R-DEM-4)."""
+
+    ACTIONS = {
+        "create": "登记", "dispatch": "派工", "reply": "答复", "invalid": "判定无效",
+        "complete": "完成", "callback": "回访", "reopen": "重新处理", "order": "维修单",
+    }
+
+    demand = ForeignKeyField(Demand, backref="steps", on_delete="CASCADE")
+    user = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    username = CharField(max_length=32, default="")
+    action = CharField(max_length=16)
+    from_status = CharField(max_length=16, null=True)
+    to_status = CharField(max_length=16)
+    note = CharField(max_length=255, default="")
+
+    class Meta:
+        table_name = "demand_step"
+
+    @classmethod
+    def record(cls, demand, user, action, from_status, to_status, note=""):
+        return cls.create(demand=demand.id, user=user.id if user else None,
+                          username=user.display_name if user else "系统", action=action,
+                          from_status=from_status, to_status=to_status, note=(note or "")[:255])
+
+    @property
+    def action_label(self) -> str:
+        return self.ACTIONS.get(self.action, self.action)
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(self.to_status, self.to_status)
+
+
+WORK_ORDER_STATES = [
+    ("open", "待到场"),
+    ("arrived", "已到场"),
+    ("completed", "已完工"),
+]
+
+
+class WorkOrder(RegisterModel):
+    """A work order (维修单) for a department (R-DEM-8)."""
+
+    number = CharField(max_length=20, default="", index=True, verbose_name="编号")
+    demand = ForeignKeyField(Demand, null=True, backref="work_orders", on_delete="RESTRICT",
+                             verbose_name="业户需求")
+    department = ForeignKeyField(Department, backref="work_orders", on_delete="RESTRICT",
+                                 verbose_name="部门")
+    what = TextField(verbose_name="工作内容")
+    location = CharField(max_length=64, default="", verbose_name="地点")
+    assignee = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
+                               verbose_name="维修人员")
+    dispatched_at = AwareDateTimeField(default=utcnow, verbose_name="派工时间")
+    dispatched_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
+                                    verbose_name="派工人")
+    arrived_at = AwareDateTimeField(null=True, verbose_name="到场时间")
+    completed_at = AwareDateTimeField(null=True, verbose_name="完工时间")
+    result = TextField(default="", verbose_name="完成情况")
+    materials = CharField(max_length=200, default="", verbose_name="用料")
+    cost = MoneyField(null=True, verbose_name="费用(元)")
+    state = CharField(max_length=16, choices=WORK_ORDER_STATES, default="open", index=True,
+                      verbose_name="状态")
+    needs_callback = BooleanField(default=False, verbose_name="待回访",
+                                  help_text="下班时间完工的，由次日白班回访")
+    callback_done = BooleanField(default=False, verbose_name="已回访")
+
+    class Meta:
+        table_name = "work_order"
+        indexes = ((("estate", "department", "state"), False),)
+
+    def __str__(self) -> str:
+        return f"{self.number or '新维修单'} {self.what[:20]}"
+
+    def validate(self):
+        if self.arrived_at and self.dispatched_at and self.arrived_at < self.dispatched_at:
+            yield "arrived_at", "到场时间不能早于派工时间"
+        if self.completed_at and self.dispatched_at and self.completed_at < self.dispatched_at:
+            yield "completed_at", "完工时间不能早于派工时间"
+        if self.completed_at and self.arrived_at and self.completed_at < self.arrived_at:
+            yield "completed_at", "完工时间不能早于到场时间"
+        if self.department_id and self.estate_id:
+            department = Department.get_or_none(Department.id == self.department_id)
+            if department is not None and department.estate_id != self.estate_id:
+                yield "department", "所选部门不属于该小区"
+
+    def before_create(self, user) -> None:
+        dispatched = to_office(self.dispatched_at or utcnow())
+        self.number = next_number(self.estate_id, "WX", dispatched.year)
+
+    def after_create(self, user) -> None:
+        if self.demand_id:
+            demand = Demand.get_by_id(self.demand_id)
+            DemandStep.record(demand, user, "order", demand.status, demand.status,
+                              f"维修单 {self.number}")
+
+    @staticmethod
+    def after_hours(moment: dt.datetime) -> bool:
+        start, end = DAY_SHIFT_HOURS
+        return not start <= to_office(moment).hour < end
+
+    def record_arrival(self, user, *, arrived_at: dt.datetime | None = None,
+                       expected_version: int | None = None) -> None:
+        if self.state != "open":
+            raise RuleError({"": "该维修单已登记到场或已完工"})
+        before = snapshot(self)
+        self.arrived_at, self.state = arrived_at or utcnow(), "arrived"
+        save_record(self, user, before=before, expected_version=expected_version)
+
+    def complete(self, user, *, result: str, completed_at: dt.datetime | None = None,
+                 materials: str = "", cost=None, expected_version: int | None = None) -> None:
+        """The department reports completion to the centre (R-DEM-8)."""
+        if self.voided:
+            raise RuleError({"": "该维修单已作废"})
+        if self.state == "completed":
+            raise RuleError({"": "该维修单已经完工"})
+        if not (result or "").strip():
+            raise RuleError({"result": "请填写完成情况"})
+        completed_at = completed_at or utcnow()
+        with write_transaction():
+            before = snapshot(self)
+            self.result, self.completed_at, self.state = result.strip(), completed_at, "completed"
+            self.arrived_at = self.arrived_at or completed_at
+            self.materials, self.cost = materials or self.materials, cost
+            self.needs_callback = self.after_hours(completed_at)
+            save_record(self, user, before=before, expected_version=expected_version)
+            if self.demand_id:
+                demand = Demand.get_by_id(self.demand_id)
+                others_open = WorkOrder.select().where(
+                    WorkOrder.demand == demand.id, WorkOrder.id != self.id,
+                    WorkOrder.state != "completed", WorkOrder.voided == False).exists()  # noqa: E712
+                if not others_open and demand.status in ("open", "dispatched"):
+                    demand.complete(user, result=result, completed_at=completed_at)
+
+    @classmethod
+    def awaiting_callback(cls):
+        """Orders without a demand finished but not called back (demands queue on their own)."""
+        return cls.select().where(cls.voided == False, cls.state == "completed",  # noqa: E712
+                                  cls.callback_done == False, cls.demand.is_null())  # noqa: E712
+
+
+CALLBACK_CHANNELS = [("phone", "电话"), ("visit", "上门")]
+SCORES = [(5, "5 很好"), (4, "4 好"), (3, "3 一般"), (2, "2 差"), (1, "1 很差")]
+
+
+class Callback(RegisterModel):
+    """A callback (回访) after completion, with the manual's four scores (R-DEM-9)."""
+
+    demand = ForeignKeyField(Demand, null=True, backref="callbacks", on_delete="RESTRICT",
+                             verbose_name="业户需求")
+    work_order = ForeignKeyField(WorkOrder, null=True, backref="callbacks", on_delete="RESTRICT",
+                                 verbose_name="维修单")
+    called_at = AwareDateTimeField(default=utcnow, verbose_name="回访时间")
+    called_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
+                                verbose_name="回访人")
+    channel = CharField(max_length=16, choices=CALLBACK_CHANNELS, default="phone",
+                        verbose_name="回访方式")
+    on_time = SmallIntegerField(choices=SCORES, verbose_name="准时到场")
+    attitude = SmallIntegerField(choices=SCORES, verbose_name="服务态度")
+    skill = SmallIntegerField(choices=SCORES, verbose_name="维修技能")
+    etiquette = SmallIntegerField(choices=SCORES, verbose_name="礼节礼貌")
+    satisfied = BooleanField(verbose_name="总体满意")
+    comments = CharField(max_length=200, default="", verbose_name="业户意见")
+
+    class Meta:
+        table_name = "callback"
+
+    def __str__(self) -> str:
+        return f"回访 {'满意' if self.satisfied else '不满意'}"
+
+    def validate(self):
+        for name in ("on_time", "attitude", "skill", "etiquette"):
+            value = getattr(self, name)
+            if value is not None and not 1 <= int(value) <= 5:
+                yield name, "评分应为 1 到 5 分"
+        if self.channel not in dict(CALLBACK_CHANNELS):
+            yield "channel", "请选择回访方式"
+        if not self.demand_id and not self.work_order_id:
+            yield "", "回访必须对应一条需求或维修单"
+
+
+def callback_work_order(order: WorkOrder, user, **scores) -> Callback:
+    """Call back a stand-alone work order (no demand) after completion (R-DEM-9)."""
+    if order.state != "completed" or order.callback_done:
+        raise RuleError({"": "只有已完工且未回访的维修单可以回访"})
+    with write_transaction():
+        callback = Callback(estate=order.estate_id, work_order=order.id,
+                            called_by=user.id if user else None, **scores)
+        save_record(callback, user)
+        before = snapshot(order)
+        order.callback_done, order.needs_callback = True, False
+        save_record(order, user, before=before)
+    return callback

@@ -1,0 +1,56 @@
+"""Chinese substring search that an index can serve, on SQLite and PostgreSQL.
+
+FINDINGS ("Search over Chinese text"): trigram indexes miss the two-character words staff type
+most (漏水, 停电, 噪音). So each searchable row keeps, beside its text, the overlapping character
+bigrams of every run of Chinese characters ("厨房漏水" → "厨房 房漏 漏水"), plus whole Latin/digit
+tokens (unit codes, phone numbers). SQLite indexes that column with FTS5 (unicode61 tokenizer),
+PostgreSQL with a GIN index on a `simple` tsvector (DDL: models/migrations/003_demands.py). A query term becomes the phrase of its
+bigrams, so "漏水严重" must appear as written. One-character terms fall back to a scan.
+"""
+
+from __future__ import annotations
+
+import re
+
+from peewee import SQL, Expression, SqliteDatabase, fn
+
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_TOKEN = re.compile(rf"[{_CJK}]+|[0-9A-Za-z]+(?:[-_.][0-9A-Za-z]+)*")
+_CJK_RUN = re.compile(rf"[{_CJK}]+")
+
+
+def bigrams(text: str | None) -> str:
+    """The index text: CJK runs as overlapping bigrams, other tokens whole (lower-cased)."""
+    out: list[str] = []
+    for token in _TOKEN.findall(text or ""):
+        if _CJK_RUN.fullmatch(token):
+            if len(token) == 1:
+                out.append(token)
+            else:
+                out.extend(token[i:i + 2] for i in range(len(token) - 1))
+        else:
+            out.append(token.lower())
+    return " ".join(out)
+
+
+def needs_scan(term: str) -> bool:
+    """True when the term has no token the index can serve (e.g. one Chinese character)."""
+    tokens = _TOKEN.findall(term)
+    return not tokens or all(_CJK_RUN.fullmatch(t) and len(t) == 1 for t in tokens)
+
+
+def _fts_phrase(term: str) -> str:
+    # unicode61 splits 3-1-502 into 3, 1, 502; a phrase keeps them adjacent and in order.
+    words = re.split(r"[\s\-_.]+", bigrams(term))
+    return '"' + " ".join(w for w in words if w).replace('"', "") + '"'
+
+
+def fts_condition(model, term: str, *, fts_table: str):
+    """A WHERE clause selecting rows of `model` whose search_text contains `term`."""
+    database = model._meta.database
+    if isinstance(getattr(database, "obj", database), SqliteDatabase):
+        return model.id.in_(SQL(f"(SELECT rowid FROM {fts_table} WHERE {fts_table} MATCH ?)",
+                                [_fts_phrase(term)]))
+    return Expression(fn.to_tsvector("simple", model.search_text), "@@",
+                      fn.phraseto_tsquery("simple", bigrams(term)))
+
