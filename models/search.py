@@ -4,8 +4,9 @@ FINDINGS ("Search over Chinese text"): trigram indexes miss the two-character wo
 most (漏水, 停电, 噪音). So each searchable row keeps, beside its text, the overlapping character
 bigrams of every run of Chinese characters ("厨房漏水" → "厨房 房漏 漏水"), plus whole Latin/digit
 tokens (unit codes, phone numbers). SQLite indexes that column with FTS5 (unicode61 tokenizer),
-PostgreSQL with a GIN index on a `simple` tsvector (DDL: models/migrations/003_demands.py). A query term becomes the phrase of its
-bigrams, so "漏水严重" must appear as written. One-character terms fall back to a scan.
+PostgreSQL with a GIN index on a `simple` tsvector (DDL: models/migrations/003_demands.py).
+A query term becomes the phrase of its bigrams, so "漏水严重" must appear as written.
+One-character terms fall back to a scan.
 """
 
 from __future__ import annotations
