@@ -41,7 +41,7 @@ test-pg: venv-test
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: venv-test
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH)
 
 lint: venv-test
 	$(BIN)/ruff check .
