@@ -17,6 +17,7 @@ from flask_wtf.csrf import CSRFProtect
 
 import models
 import views
+from models.validators import mask_phone
 from views.base import format_datetime
 
 DEFAULTS = {
@@ -66,6 +67,8 @@ def create_app(config: dict | None = None) -> Flask:
     CSRFProtect(app)
     Babel(app, locale_selector=lambda: session.get("lang") or app.config["BABEL_DEFAULT_LOCALE"])
     app.jinja_env.filters["office_time"] = format_datetime
+    app.jinja_env.filters["mask_phone"] = mask_phone
+    app.jinja_env.globals.update(dict=dict, list=list)
 
     models.init_app(app)
     views.init_app(app)

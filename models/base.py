@@ -164,6 +164,11 @@ class MoneyField(CleanedFieldMixin, DecimalField):
         kwargs.setdefault("auto_round", False)
         super().__init__(*args, **kwargs)
 
+    def python_value(self, value):
+        # SQLite hands back 35.5 for 35.50: money always reads with its two places.
+        value = super().python_value(value)
+        return value.quantize(Decimal("0.01")) if isinstance(value, Decimal) else value
+
     def clean(self, value):
         if isinstance(value, float):
             value = Decimal(str(value))

@@ -84,6 +84,10 @@ class User(UserMixin, VersionedModel):
             yield "username", "用户名只能包含字母、数字、_ 和 ."
 
     @property
+    def department_label(self) -> str:
+        return DEPARTMENT_LABELS.get(self.department or "", "")
+
+    @property
     def role_label(self) -> str:
         return ROLE_LABELS.get(self.role, self.role)
 

@@ -7,11 +7,14 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from flask_login import current_user
 
+from models.calendar import CalendarOverride
+from models.demands import Callback, Demand, WorkOrder
 from models.estate import Branch, Estate
 from models.org import Building, Cluster, Department, Resident, Unit
 from models.register import AuditLog
 from models.users import User
 from views import auth
+from views.demands import CalendarOverrideAdmin, CallbackAdmin, DemandAdmin, WorkOrderAdmin
 from views.home import HomeView
 from views.org import (
     BranchAdmin,
@@ -22,8 +25,10 @@ from views.org import (
     ResidentAdmin,
     UnitAdmin,
 )
+from views.review import ReviewView
 from views.users import AuditLogAdmin, UserAdmin
 
+DEMANDS = "需求与投诉"
 ORG = "组织与房屋"
 SYSTEM = "系统"
 
@@ -32,11 +37,19 @@ def build_admin(app: Flask) -> Admin:
     """Build this app's Flask-Admin (never at import: the factory runs once per test)."""
     admin = Admin(app, name="客服中心", index_view=HomeView(name="首页", url="/admin"),
                   theme=Bootstrap4Theme(swatch="cerulean", fluid=True))
+    admin.add_view(DemandAdmin(Demand, name="业户需求/投诉", category=DEMANDS,
+                               endpoint="demand"))
+    admin.add_view(WorkOrderAdmin(WorkOrder, name="维修单", category=DEMANDS,
+                                  endpoint="work_order"))
+    admin.add_view(CallbackAdmin(Callback, name="回访记录", category=DEMANDS, endpoint="callback"))
+    admin.add_view(ReviewView(name="分析与总结", category=DEMANDS, endpoint="review"))
     admin.add_view(ResidentAdmin(Resident, name="住户", category=ORG, endpoint="resident"))
     admin.add_view(UnitAdmin(Unit, name="房屋", category=ORG, endpoint="unit"))
     admin.add_view(BuildingAdmin(Building, name="楼栋", category=ORG, endpoint="building"))
     admin.add_view(ClusterAdmin(Cluster, name="组团", category=ORG, endpoint="cluster"))
     admin.add_view(DepartmentAdmin(Department, name="部门", category=ORG, endpoint="department"))
+    admin.add_view(CalendarOverrideAdmin(CalendarOverride, name="节假日调整", category=SYSTEM,
+                                         endpoint="calendar"))
     admin.add_view(EstateAdmin(Estate, name="小区/管理处", category=SYSTEM, endpoint="estate"))
     admin.add_view(BranchAdmin(Branch, name="分公司", category=SYSTEM, endpoint="branch"))
     admin.add_view(UserAdmin(User, name="用户", category=SYSTEM, endpoint="user"))

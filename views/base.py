@@ -23,6 +23,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from peewee import ForeignKeyField
 from wtforms import fields as wtf_fields
+from wtforms.fields.choices import SelectChoice
 from wtforms.fields.core import UnboundField
 from wtforms.validators import InputRequired, Optional, StopValidation
 from wtfpeewee.orm import ValueRequired
@@ -59,6 +60,11 @@ ENDPOINT_ACTIONS = {
     "action_view": "edit",
     "delete_view": "delete",
 }
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """wtforms 3.3+ wants SelectChoice objects rather than (value, label) tuples."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 def format_datetime(value: dt.datetime | None) -> str:
@@ -132,7 +138,8 @@ class ModelConverter(CustomModelConverter):
 
     def __init__(self, view, additional=None):
         super().__init__(view, additional)
-        self.converters[AwareDateTimeField] = self.handle_aware_datetime
+        # wtf-peewee takes the first isinstance match in order: ours must precede DateTimeField.
+        self.converters = {AwareDateTimeField: self.handle_aware_datetime, **self.converters}
 
     def handle_aware_datetime(self, model, field, **kwargs):
         from flask_admin import form as admin_form
@@ -175,6 +182,17 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
                 condition = clause if condition is None else condition | clause
             query = query.where(condition)
         return list(query.order_by(*self._cached_fields).offset(offset).limit(limit))
+
+
+class RelationFilter(FilterEqual):
+    """Filter by a related row (部门, 楼栋…) chosen from a drop-down of the user's own rows."""
+
+    def __init__(self, column, name):
+        super().__init__(column, name, options=())
+
+    def scoped_options(self):
+        rel = self.column.rel_model
+        return [(str(row.id), str(row)) for row in scope_to_user(rel.select(), rel).limit(500)]
 
 
 class VoidStateFilter(BasePeeweeFilter):
@@ -252,6 +270,9 @@ class SecureModelView(SecureMixin, ModelView):
 
     can_delete = False  # rows are voided, never deleted (FINDINGS: recursive delete)
 
+    # A view's own exposed endpoints and the action (permission) each performs.
+    endpoint_actions: dict[str, str] = {}
+
     @property
     def has_void(self) -> bool:
         return "voided" in self.model._meta.fields
@@ -260,7 +281,7 @@ class SecureModelView(SecureMixin, ModelView):
         response = super()._handle_view(name, **kwargs)
         if response is not None:
             return response
-        action = ENDPOINT_ACTIONS.get(name, "list")
+        action = {**ENDPOINT_ACTIONS, **self.endpoint_actions}.get(name, "list")
         if action == "delete" or not self.allowed(action):
             abort(403)
         return None
@@ -306,6 +327,8 @@ class SecureModelView(SecureMixin, ModelView):
             label = self.get_column_name(attr.name)
             return [FilterEqual(attr, label, options=attr.choices),
                     FilterNotEqual(attr, label, options=attr.choices)]
+        if isinstance(attr, ForeignKeyField):
+            return [RelationFilter(attr, self.get_column_name(attr.name))]
         if attr is not None and getattr(attr, "model", None) is self.model:
             # Our field subclasses (AwareDateTimeField, MoneyField…) filter like their base.
             for klass in type(attr).__mro__:
@@ -313,6 +336,17 @@ class SecureModelView(SecureMixin, ModelView):
                     return self.filter_converter.convert(klass.__name__, attr,
                                                          self.get_column_name(attr.name))
         return super().scaffold_filters(name)
+
+    def _get_filter_groups(self):
+        # Flask-Admin computes filter options once at start-up; a relation's options depend on
+        # who is looking (their estates), so they are filled in per request.
+        groups = super()._get_filter_groups()
+        for items in (groups or {}).values():
+            for item in items:
+                flt = self._filters[int(item["index"])]
+                if isinstance(flt, RelationFilter):
+                    item["options"] = flt.scoped_options()
+        return groups
 
     def get_filters(self):
         filters = list(super().get_filters() or [])

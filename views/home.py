@@ -1,16 +1,18 @@
-"""The admin home page: the user's estates, what they hold, and calendar warnings."""
+"""The front-desk screen (R-FRONT-1): the first page a clerk sees after logging in."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+from flask import current_app, url_for
 from flask_admin import expose
 from flask_login import current_user
 
 from models import deadlines
 from models.base import to_office, utcnow
-from models.org import Resident, Unit
+from models.demands import Demand, WorkOrder
 from views.base import SecureIndexView
+from views.demands import QUEUES, QueueFilter, queue_query, shift_start
 
 
 def calendar_warnings(today: dt.date) -> list[str]:
@@ -22,18 +24,37 @@ def calendar_warnings(today: dt.date) -> list[str]:
     return [warning] if warning else []
 
 
+def queue_url(name: str) -> str:
+    """The demand grid filtered to one queue (the 工作队列 filter, wherever it sits)."""
+    view = next(v for v in current_app.extensions["admin"][0]._views
+                if getattr(v, "endpoint", "") == "demand")
+    index = next(i for i, f in enumerate(view._filters) if isinstance(f, QueueFilter))
+    return url_for("demand.index_view", **{f"flt0_{index}": name})
+
+
 class HomeView(SecureIndexView):
     @expose("/")
     def index(self):
-        today = to_office(utcnow()).date()
-        estates = []
-        for estate in current_user.estates():
-            estates.append({
-                "estate": estate,
-                "units": Unit.select().where(Unit.estate == estate,
-                                             Unit.voided == False).count(),  # noqa: E712
-                "residents": Resident.select().where(Resident.estate == estate,
-                                                     Resident.voided == False).count(),  # noqa: E712
-            })
-        return self.render("admin/home.html", estates=estates, today=today,
+        now = utcnow()
+        estate_ids = [e.id for e in current_user.estates()]
+        queues = []
+        for name, label in QUEUES:
+            count = queue_query(name, now).where(Demand.estate.in_(estate_ids)).count()
+            queues.append({"name": name, "label": label, "count": count, "url": queue_url(name)})
+        started = shift_start(now)
+        mine = Demand.live().where(Demand.estate.in_(estate_ids))
+        shift = {
+            "start": started,
+            "received": mine.where(Demand.received_at >= started).count(),
+            "closed": mine.where(Demand.closed_at >= started).count(),
+            "orders_done": WorkOrder.select().where(
+                WorkOrder.estate.in_(estate_ids), WorkOrder.completed_at >= started,
+                WorkOrder.voided == False).count(),  # noqa: E712
+            "after_hours": WorkOrder.select().where(
+                WorkOrder.estate.in_(estate_ids), WorkOrder.needs_callback == True,  # noqa: E712
+                WorkOrder.voided == False).count(),  # noqa: E712
+        }
+        today = to_office(now).date()
+        return self.render("admin/home.html", queues=queues, shift=shift, today=today,
+                           estates=list(current_user.estates()),
                            warnings=calendar_warnings(today))

@@ -10,7 +10,7 @@ from models.base import RuleError
 from models.estate import Estate
 from models.register import AuditLog
 from models.users import MANAGERS, UserEstate
-from views.base import SecureModelView
+from views.base import SecureModelView, choices
 
 ADMIN_ONLY = frozenset({"admin"})
 
@@ -33,8 +33,8 @@ class UserAdmin(SecureModelView):
     }
 
     def _with_estates(self, form, obj=None):
-        form.estate_ids.choices = [(e.id, f"{e.code} {e.name}") for e in Estate.select()
-                                   .order_by(Estate.code)]
+        form.estate_ids.choices = choices((e.id, f"{e.code} {e.name}") for e in Estate.select()
+                                          .order_by(Estate.code))
         if obj is not None and not form.estate_ids.data:
             form.estate_ids.data = [link.estate_id for link in obj.estate_links]
         return form
