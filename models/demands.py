@@ -227,11 +227,9 @@ class Demand(RegisterModel):
             self.contact_phone = self.contact_phone or resident.phone
         self.reply_due = self.compute_reply_due()
         if self.answered_at_intake:
-            # R-DEM-5: answered at once — recorded and closed at intake.
-            self.replied_at = max(utcnow(), self.received_at)
+            # R-DEM-5: answered at once — at the moment it was received, so never late.
+            self.replied_at = self.received_at
             self.status, self.valid, self.closed_at = "closed", True, self.replied_at
-            for name, value in self._miss_values(self.replied_at, self.reply_due).items():
-                setattr(self, name, value)
         self.refresh_search_text()
 
     def after_create(self, user) -> None:
@@ -271,7 +269,8 @@ class Demand(RegisterModel):
             raise RuleError({"": message.format(status=self.status_label)})
 
     def dispatch(self, user, *, department_id: int | None, what: str = "", location: str = "",
-                 assignee_id: int | None = None, expected_version: int | None = None):
+                 assignee_id: int | None = None, dispatched_at: dt.datetime | None = None,
+                 expected_version: int | None = None):
         """Send the demand to a department with a work order (R-DEM-4, R-DEM-8)."""
         self._require(("open", "dispatched"), "当前状态为“{status}”，不能派工")
         if not department_id:
@@ -280,12 +279,14 @@ class Demand(RegisterModel):
                                             Department.estate == self.estate_id)
         if department is None:
             raise RuleError({"department": "所选部门不属于该小区"})
-        now = utcnow()
+        dispatched_at = dispatched_at or utcnow()
+        if dispatched_at < self.received_at:
+            raise RuleError({"dispatched_at": "派工时间不能早于受理时间"})
         with write_transaction():
             order = WorkOrder(estate=self.estate_id, demand=self.id, department=department.id,
                               what=(what or self.description)[:500],
                               location=location or (self.unit.code if self.unit_id else ""),
-                              assignee=assignee_id, dispatched_at=now,
+                              assignee=assignee_id, dispatched_at=dispatched_at,
                               dispatched_by=user.id if user else None)
             save_record(order, user)
             self._change(user, "dispatch", "dispatched",

@@ -494,6 +494,8 @@ class SecureModelView(SecureMixin, ModelView):
             return dict(field.choices).get(value, value)
         if isinstance(value, dt.datetime):
             return format_datetime(value)
+        if isinstance(value, bool):
+            return "是" if value else "否"
         return value
 
     def _get_list_value(self, context, model, name, column_formatters, column_type_formatters):
