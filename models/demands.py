@@ -120,10 +120,10 @@ class Demand(RegisterModel):
                                  verbose_name="责任部门")
     measures = TextField(default="", verbose_name="处理措施")
     result = TextField(default="", verbose_name="处理结果")
-    replied_at = AwareDateTimeField(null=True, verbose_name="答复时间")
-    reply_content = TextField(default="", verbose_name="答复内容")
     answered_at_intake = BooleanField(default=False, verbose_name="当场答复",
                                       help_text="客服员当场解答的，登记答复内容后直接关闭（R-DEM-5）")
+    replied_at = AwareDateTimeField(null=True, verbose_name="答复时间")
+    reply_content = TextField(default="", verbose_name="答复内容")
     completed_at = AwareDateTimeField(null=True, verbose_name="完成时间")
     closed_at = AwareDateTimeField(null=True, verbose_name="关闭时间")
     reopen_count = IntegerField(default=0, verbose_name="重新处理次数")
