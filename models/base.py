@@ -254,6 +254,10 @@ class BaseModel(Model):
         for field in self._meta.sorted_fields:
             name = field.name
             value = self.__data__.get(name)
+            if value is None and not field.null and isinstance(field.default, str):
+                # A text box left out of a post means "empty", not NULL.
+                value = field.default
+                setattr(self, name, value)
             if isinstance(field, CleanedFieldMixin):
                 try:
                     setattr(self, name, field.clean(value))

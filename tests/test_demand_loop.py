@@ -221,3 +221,35 @@ def test_review_page_and_export(login_as, conn):
     xlsx = supervisor.get("/admin/review/export/xlsx/")
     assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
     assert clerk.get("/admin/review/").status_code == 403
+
+
+def test_callback_queue_lists_demands_and_standalone_orders(login_as, conn):
+    import datetime as dt
+
+    from models.base import utcnow
+
+    clerk = login_as("clerk")
+    demand = intake(clerk, description="阳台地漏堵塞")
+    department = Department.get(Department.kind == "engineering")
+    demand.dispatch(clerk.user, department_id=department.id)
+    order = WorkOrder.get(WorkOrder.demand == demand.id)
+    late_evening = utcnow().replace(hour=13, minute=30)  # 21:30 in Shanghai: after hours
+    if late_evening > utcnow():
+        late_evening -= dt.timedelta(days=1)
+    if late_evening < order.dispatched_at:
+        late_evening = order.dispatched_at
+    order.complete(clerk.user, result="已疏通", completed_at=late_evening)
+    assert WorkOrder.get_by_id(order.id).needs_callback == WorkOrder.after_hours(late_evening)
+    standalone = WorkOrder(estate=demand.estate_id, department=department.id,
+                           what="巡查整改：消防通道堆物清理")
+    from models.register import save_record
+    save_record(standalone, clerk.user)
+    standalone.complete(clerk.user, result="已清理")
+    page = clerk.get("/admin/callback_queue/").get_data(as_text=True)
+    assert demand.number in page and standalone.number in page
+    response = post_action(clerk, f"/admin/work_order/callback/?id={standalone.id}",
+                           {"channel": "phone", "on_time": "5", "attitude": "5", "skill": "4",
+                            "etiquette": "5", "satisfied": "1"})
+    assert response.status_code == 302
+    assert WorkOrder.get_by_id(standalone.id).callback_done
+    assert standalone.number not in clerk.get("/admin/callback_queue/").get_data(as_text=True)

@@ -14,7 +14,13 @@ from models.org import Building, Cluster, Department, Resident, Unit
 from models.register import AuditLog
 from models.users import User
 from views import auth
-from views.demands import CalendarOverrideAdmin, CallbackAdmin, DemandAdmin, WorkOrderAdmin
+from views.demands import (
+    CalendarOverrideAdmin,
+    CallbackAdmin,
+    CallbackQueueView,
+    DemandAdmin,
+    WorkOrderAdmin,
+)
 from views.home import HomeView
 from views.org import (
     BranchAdmin,
@@ -41,6 +47,7 @@ def build_admin(app: Flask) -> Admin:
                                endpoint="demand"))
     admin.add_view(WorkOrderAdmin(WorkOrder, name="维修单", category=DEMANDS,
                                   endpoint="work_order"))
+    admin.add_view(CallbackQueueView(name="回访队列", category=DEMANDS, endpoint="callback_queue"))
     admin.add_view(CallbackAdmin(Callback, name="回访记录", category=DEMANDS, endpoint="callback"))
     admin.add_view(ReviewView(name="分析与总结", category=DEMANDS, endpoint="review"))
     admin.add_view(ResidentAdmin(Resident, name="住户", category=ORG, endpoint="resident"))

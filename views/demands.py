@@ -26,7 +26,7 @@ from models.org import Department
 from models.search import fts_condition, needs_scan
 from models.users import DESK, EVERYONE, MANAGERS, User
 from models.validators import clean_money
-from views.base import LocalDateTimeField, SecureModelView, choices, format_datetime
+from views.base import LocalDateTimeField, SecureModelView, SecurePage, choices, format_datetime
 
 QUEUES = (
     ("overdue", "已超期"),
@@ -423,6 +423,27 @@ class CallbackAdmin(SecureModelView):
                    "skill", "etiquette", "satisfied", "comments", "called_by")
     column_filters = ("satisfied", "channel", "called_at")
     column_default_sort = ("called_at", True)
+
+
+class CallbackQueueView(SecurePage):
+    """回访队列: completed demands and stand-alone work orders not yet called back (R-DEM-9);
+    work finished after hours first, for the next day shift."""
+
+    roles = DESK
+
+    @expose("/")
+    def index(self):
+        estate_ids = [e.id for e in current_user.estates()]
+        demands = (Demand.awaiting_callback().where(Demand.estate.in_(estate_ids))
+                   .order_by(Demand.completed_at))
+        after_hours = {o.demand_id for o in WorkOrder.select(WorkOrder.demand).where(
+            WorkOrder.needs_callback == True, WorkOrder.demand.is_null(False),  # noqa: E712
+            WorkOrder.estate.in_(estate_ids))}
+        rows = sorted(demands, key=lambda d: (d.id not in after_hours, d.completed_at))
+        orders = (WorkOrder.awaiting_callback().where(WorkOrder.estate.in_(estate_ids))
+                  .order_by(WorkOrder.needs_callback.desc(), WorkOrder.completed_at))
+        return self.render("admin/callback_queue.html", demands=rows, orders=list(orders),
+                           after_hours=after_hours)
 
 
 class CalendarOverrideAdmin(SecureModelView):
