@@ -15,7 +15,6 @@ from flask import Flask, session
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
-import jobs
 import models
 import views
 from models.validators import mask_phone
@@ -73,5 +72,4 @@ def create_app(config: dict | None = None) -> Flask:
 
     models.init_app(app)
     views.init_app(app)
-    jobs.init_app(app)
     return app
