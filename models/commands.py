@@ -9,7 +9,7 @@ import click
 from models.base import RuleError, db
 from models.estate import Estate
 from models.register import audit, save_record
-from models.users import ROLE_LABELS, User, UserEstate
+from models.users import ROLE_LABELS, User, UserEstate, check_user_estates
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -27,8 +27,7 @@ def create_user(username: str, *, role: str, password: str, display_name: str = 
         if estate is None:
             raise RuleError({"estate": f"没有代码为 {code} 的小区"})
         estates.append(estate)
-    if role != "admin" and not estates:
-        raise RuleError({"estate": "除系统管理员外，用户必须至少属于一个小区（--estate CODE）"})
+    check_user_estates(role, estates)
     if User.get_or_none(User.username == username):
         raise RuleError({"username": f"用户名 {username} 已存在"})
     user = User(username=username, display_name=display_name or username, role=role,

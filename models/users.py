@@ -105,6 +105,12 @@ class User(UserMixin, VersionedModel):
         return Estate.select().where(Estate.id.in_(self.estate_ids())).order_by(Estate.code)
 
 
+def check_user_estates(role: str, estate_ids) -> None:
+    """Everyone but the system admin works for at least one estate (they see only its rows)."""
+    if role != "admin" and not list(estate_ids or []):
+        raise RuleError({"estate_ids": "除系统管理员外，用户必须至少属于一个小区"})
+
+
 class UserEstate(BaseModel):
     """Which estates a user works for (one or more)."""
 

@@ -96,3 +96,41 @@ def test_users_create_refuses_bad_input_in_chinese(app, conn, estate):
                                "--password-stdin"], input="longenough\n")
     assert "部门人员必须选择所属部门" in dept.output
     assert User.select().count() == 0
+
+
+def test_language_switch_to_english_and_back(login_as):
+    from conftest import csrf_token
+    client = login_as("clerk")
+    assert "列表" in client.get("/admin/resident/").get_data(as_text=True)
+    token = csrf_token(client, "/admin/")
+    client.post("/lang", data={"lang": "en", "next": "/admin/resident/", "csrf_token": token})
+    english = client.get("/admin/resident/").get_data(as_text=True)
+    assert ">List" in english and "列表" not in english
+    client.post("/lang", data={"lang": "zh_Hans_CN", "csrf_token": token})
+    assert "列表" in client.get("/admin/resident/").get_data(as_text=True)
+
+
+def test_admin_creates_a_user_with_estates_through_the_form(login_as, conn, other_estate):
+    from test_records import form_data
+    admin = login_as("admin")
+    data = form_data(admin, "/admin/user/new/")
+    data.update({"username": "wangwu", "display_name": "王五", "role": "clerk",
+                 "new_password": "desk-pass-1", "estate_ids": [str(other_estate.id)]})
+    response = admin.post("/admin/user/new/", data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    user = User.get(User.username == "wangwu")
+    assert [e.code for e in user.estates()] == ["OTHER"] and user.check_password("desk-pass-1")
+    assert AuditLog.select().where(AuditLog.action == "create", AuditLog.table == "app_user",
+                                   AuditLog.row_id == user.id).exists()
+    audit_row = AuditLog.get(AuditLog.table == "app_user", AuditLog.row_id == user.id)
+    assert "scrypt" not in audit_row.changes  # the hash never reaches the log
+    data = form_data(admin, "/admin/user/new/")
+    data.update({"username": "nopass", "display_name": "无密码", "role": "clerk",
+                 "new_password": "", "estate_ids": [str(other_estate.id)]})
+    page = admin.post("/admin/user/new/", data=data).get_data(as_text=True)
+    assert "新建用户必须设置密码" in page
+    data.update({"new_password": "desk-pass-1"})
+    data.pop("estate_ids")
+    page = admin.post("/admin/user/new/", data=data).get_data(as_text=True)
+    assert "至少属于一个小区" in page
+    assert not User.select().where(User.username == "nopass").exists()

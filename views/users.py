@@ -9,7 +9,7 @@ from wtforms.validators import Optional
 from models.base import RuleError
 from models.estate import Estate
 from models.register import AuditLog
-from models.users import MANAGERS, UserEstate
+from models.users import MANAGERS, UserEstate, check_user_estates
 from views.base import SecureModelView, choices
 
 ADMIN_ONLY = frozenset({"admin"})
@@ -46,6 +46,7 @@ class UserAdmin(SecureModelView):
         return self._with_estates(super().edit_form(obj), obj)
 
     def before_save(self, model, *, is_created):
+        check_user_estates(model.role, self._form_estates)
         password = self._form_password
         if password:
             model.set_password(password)
@@ -54,10 +55,12 @@ class UserAdmin(SecureModelView):
 
     def create_model(self, form):
         self._form_password = form.new_password.data
+        self._form_estates = form.estate_ids.data
         return super().create_model(form)
 
     def update_model(self, form, model):
         self._form_password = form.new_password.data
+        self._form_estates = form.estate_ids.data
         return super().update_model(form, model)
 
     def after_model_change(self, form, model, is_created):
