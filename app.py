@@ -16,6 +16,7 @@ from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
 import models
+import sync
 import views
 from models.validators import mask_phone
 from views.base import format_datetime
@@ -72,4 +73,5 @@ def create_app(config: dict | None = None) -> Flask:
 
     models.init_app(app)
     views.init_app(app)
+    sync.init_app(app)
     return app

@@ -1,0 +1,24 @@
+"""Shared fixtures' helpers for the mirror's tests: the projection as the sheet should show it."""
+
+from __future__ import annotations
+
+from sync.projection import project
+from sync.registers import MIRRORS
+
+SHEET_ID = "1MirrorEstateTEST_abcdefghijklmnopqrstuv"
+
+
+def expected_values(estate_id: int, register: str = "residents") -> list[list[str]]:
+    """What a tab must hold for the register right now (as text, trimmed like the API)."""
+    mirror = MIRRORS[register]
+    out = [list(mirror.headers)]
+    for row in project(mirror, estate_id):
+        cells = [str(row.key), *row.cells]
+        while cells and cells[-1] == "":
+            cells.pop()
+        out.append(cells)
+    return out
+
+
+def keys_in_column_a(values: list[list[str]]) -> list[str]:
+    return [row[0] if row else "" for row in values[1:]]
