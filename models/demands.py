@@ -16,9 +16,11 @@ from peewee import (
     CharField,
     ForeignKeyField,
     IntegerField,
+    Model,
     SmallIntegerField,
     TextField,
 )
+from playhouse.sqlite_ext import RowIDField
 
 from models import deadlines
 from models.base import (
@@ -27,6 +29,7 @@ from models.base import (
     MoneyField,
     PhoneField,
     RuleError,
+    db,
     to_office,
     utcnow,
     write_transaction,
@@ -411,6 +414,19 @@ class Demand(RegisterModel):
     @classmethod
     def answered_late(cls):
         return cls.live().where(cls.missed_replies > 0)
+
+
+class DemandSearchIndex(Model):
+    """The FTS5 table over demand.search_text (SQLite only; made by migration 003, kept by
+    triggers). Declared so queries can join it; it is not in MODELS."""
+
+    rowid = RowIDField()
+    search_text = TextField()
+
+    class Meta:
+        database = db
+        table_name = "demand_fts"
+        primary_key = False
 
 
 class DemandStep(BaseModel):

@@ -10,7 +10,7 @@ from flask_admin import expose
 from flask_admin.contrib.peewee.filters import BasePeeweeFilter
 from flask_login import current_user
 from markupsafe import Markup
-from peewee import Case
+from peewee import JOIN, Case
 from wtforms import Form, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
@@ -19,11 +19,12 @@ from models.demands import (
     CALLBACK_CHANNELS,
     SCORES,
     Demand,
+    DemandSearchIndex,
     WorkOrder,
     callback_work_order,
 )
-from models.org import Department
-from models.search import fts_condition, needs_scan
+from models.org import Department, Unit
+from models.search import apply_search
 from models.users import DESK, EVERYONE, MANAGERS, User
 from models.validators import clean_money
 from views.base import LocalDateTimeField, SecureModelView, SecurePage, choices, format_datetime
@@ -231,18 +232,27 @@ class DemandAdmin(ActionMixin, SecureModelView):
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True,
                  page_size=None):
         g.demand_search = (search or "").strip()
+        g.search_ordered = False
         return super().get_list(page, sort_column, sort_desc, None, filters,
                                 execute=execute, page_size=page_size)
 
     def get_query(self):
-        query = super().get_query()
+        # The unit and department each row shows come in the same query, not one query per row.
+        query = (super().get_query()
+                 .select_extend(Unit.id, Unit.code, Department.id, Department.name)
+                 .join_from(Demand, Unit, JOIN.LEFT_OUTER)
+                 .join_from(Demand, Department, JOIN.LEFT_OUTER))
         term = g.get("demand_search")
         if term:
-            if needs_scan(term):
-                query = query.where(Demand.description.contains(term))
-            else:
-                query = query.where(fts_condition(Demand, term, fts_table="demand_fts"))
+            query, g.search_ordered = apply_search(query, Demand, DemandSearchIndex, term,
+                                                   scan_field=Demand.description)
         return query
+
+    def _get_default_order(self):
+        # A search with no column chosen keeps the index's own order (newest registered first).
+        if g.get("search_ordered"):
+            return None
+        return super()._get_default_order()
 
     def create_form(self, obj=None):
         form = super().create_form(obj)
