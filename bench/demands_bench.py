@@ -45,10 +45,10 @@ from app import create_app
 from models import deadlines
 from models.base import db
 from models.calendar import NumberSequence
-from models.demands import CATEGORIES, CHANNELS, Demand
+from models.demands import CATEGORIES, CHANNELS, Demand, DemandSearchIndex
 from models.estate import Branch, Estate
 from models.org import Building, Cluster, Department, Unit
-from models.search import bigrams, fts_condition
+from models.search import apply_search, bigrams
 from models.users import DEPARTMENTS, User, UserEstate
 
 SEARCH_TERM = "漏水"
@@ -521,8 +521,7 @@ def search_probes(app, user_id: int, repeat: int) -> list[dict]:
             variants["walk"] = (sql.replace(IN_FTS, "+" + IN_FTS), params)
         row = {"term": term}
         with db.connection_context():
-            row["matches"] = Demand.select().where(
-                fts_condition(Demand, term, fts_table="demand_fts")).count()
+            row["matches"] = matching(term).count()
         for name, (text, args) in variants.items():
             samples = []
             for i in range(2 + max(5, repeat // 2)):
@@ -537,6 +536,13 @@ def search_probes(app, user_id: int, repeat: int) -> list[dict]:
             row[name] = (statistics.median(samples), len(rows))
         out.append(row)
     return out
+
+
+def matching(term: str):
+    """Every demand the grid's search finds for `term` (the view's own search code)."""
+    query, _ordered = apply_search(Demand.select(Demand.id), Demand, DemandSearchIndex, term,
+                                   scan_field=Demand.description)
+    return query
 
 
 def explain_all(app) -> dict[str, list[str]]:
@@ -563,10 +569,9 @@ def measure(app, n: int, repeat: int) -> dict:
         }
     results["_probes"] = search_probes(app, user_id, repeat)
     with db.connection_context():
-        term = fts_condition(Demand, SEARCH_TERM, fts_table="demand_fts")
         results["_check"] = {
             "total": Demand.select().count(),
-            "fts": Demand.select().where(term).count(),
+            "fts": matching(SEARCH_TERM).count(),
             "like": Demand.select().where(Demand.description.contains(SEARCH_TERM)).count(),
             "open_eng": Demand.select().where(Demand.status == "open",
                                               Demand.category == "engineering").count(),
