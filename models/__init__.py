@@ -8,11 +8,24 @@ import click
 from flask import Flask, g, request
 
 from models.base import db, open_database, set_office_timezone
+from models.batches import ServiceBatch, ServiceRegistration
 from models.calendar import CalendarOverride, NumberSequence, load_overrides
+from models.committee import CommitteeContact, CommitteeItem
+from models.decoration import Decoration
 from models.demands import Callback, Demand, DemandStep, WorkOrder
+from models.deposits import Deposit
+from models.emergencies import Emergency, EmergencyStep
 from models.estate import Branch, Estate
+from models.guide import GuideCategory, GuideEntry
+from models.keys import KeyMovement, KeySet
+from models.movein import MoveIn
 from models.org import Building, Cluster, Department, Resident, Unit
+from models.passes import GoodsLine, GoodsRelease, HotWorkPermit, TemporaryPass, WorkerPass
+from models.printing import PrintJob
 from models.register import AuditLog
+from models.roster import DutyDirector, RosterEntry, Shift, ShiftLog
+from models.surveys import SurveyRound, SurveyVisit
+from models.tenancy import OwnershipTransfer, Tenancy
 from models.users import LoginAttempt, User, UserEstate
 
 # Dependency order: a table comes after every table it references.
@@ -34,6 +47,33 @@ MODELS = [
     DemandStep,
     WorkOrder,
     Callback,
+    Deposit,
+    Decoration,
+    WorkerPass,
+    TemporaryPass,
+    HotWorkPermit,
+    GoodsRelease,
+    GoodsLine,
+    KeySet,
+    KeyMovement,
+    GuideCategory,
+    GuideEntry,
+    PrintJob,
+    Emergency,
+    EmergencyStep,
+    MoveIn,
+    ServiceBatch,
+    ServiceRegistration,
+    Shift,
+    RosterEntry,
+    DutyDirector,
+    ShiftLog,
+    SurveyRound,
+    SurveyVisit,
+    CommitteeContact,
+    CommitteeItem,
+    Tenancy,
+    OwnershipTransfer,
 ]
 
 MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")

@@ -9,6 +9,8 @@ from werkzeug.security import generate_password_hash
 
 from models.base import db, utcnow
 from models.estate import Branch, Estate
+from models.frontdesk_demo import seed_front_desk
+from models.office_demo import seed_office
 from models.org import Building, Cluster, Department, Resident, Unit
 from models.register import audit
 from models.users import DEPARTMENTS, User, UserEstate
@@ -117,6 +119,8 @@ def seed_demo(*, units: int = 1000, seed: int = 20261126) -> dict[str, int]:
         audit(None, "create", table="estate", row_id=estate.id, estate_id=estate.id,
               summary=f"创建演示数据：{len(unit_rows)} 套房屋，{len(resident_rows)} 位住户")
     demands = seed_demands(estate, rng)
+    seed_front_desk(estate, rng)
+    seed_office(estate, rng)
     return {"小区": 1, "组团": len(CLUSTER_NAMES), "房屋": len(unit_rows),
             "住户": len(resident_rows), "用户": len(users), "业户需求": demands}
 

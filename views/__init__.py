@@ -21,7 +21,9 @@ from views.demands import (
     DemandAdmin,
     WorkOrderAdmin,
 )
+from views.frontdesk import register_views
 from views.home import HomeView
+from views.office import register_views as register_office_views
 from views.org import (
     BranchAdmin,
     BuildingAdmin,
@@ -50,6 +52,8 @@ def build_admin(app: Flask) -> Admin:
     admin.add_view(CallbackQueueView(name="回访队列", category=DEMANDS, endpoint="callback_queue"))
     admin.add_view(CallbackAdmin(Callback, name="回访记录", category=DEMANDS, endpoint="callback"))
     admin.add_view(ReviewView(name="分析与总结", category=DEMANDS, endpoint="review"))
+    register_views(admin)
+    register_office_views(admin)
     admin.add_view(ResidentAdmin(Resident, name="住户", category=ORG, endpoint="resident"))
     admin.add_view(UnitAdmin(Unit, name="房屋", category=ORG, endpoint="unit"))
     admin.add_view(BuildingAdmin(Building, name="楼栋", category=ORG, endpoint="building"))

@@ -1,0 +1,126 @@
+"""Owners' committee log (业委会沟通, R-SVC-4).
+
+The office communicates with the owners' committee every month. Each contact records when and
+how, who attended, the topics, the owners' suggestions and complaints raised (items — each can
+become a demand with one action, channel 业委会), the committee's opinions and the follow-ups.
+`months_without_contact` shows a month that was missed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from peewee import CharField, DateField, ForeignKeyField, TextField
+
+from models.base import AwareDateTimeField, to_office, utcnow
+from models.demands import Demand
+from models.office import DemandSource, month_start
+from models.org import Unit, _same_estate
+from models.register import RegisterModel
+
+CONTACT_KINDS = [
+    ("meeting", "例会"),
+    ("visit", "走访"),
+    ("phone", "电话沟通"),
+    ("written", "书面函件"),
+]
+ITEM_KINDS = [
+    ("suggestion", "建议"),
+    ("complaint", "投诉"),
+    ("opinion", "意见"),
+    ("consultation", "咨询"),
+]
+ITEM_LABELS = dict(ITEM_KINDS)
+# The demand kind an item naturally becomes (R-DEM-2); the clerk may choose another.
+DEMAND_KIND = {"suggestion": "suggestion", "complaint": "complaint", "opinion": "suggestion",
+               "consultation": "consultation"}
+
+
+class CommitteeContact(RegisterModel):
+    """One meeting or contact with the owners' committee."""
+
+    held_at = AwareDateTimeField(default=utcnow, verbose_name="时间")
+    kind = CharField(max_length=16, choices=CONTACT_KINDS, default="meeting",
+                     verbose_name="沟通方式")
+    place = CharField(max_length=64, default="", verbose_name="地点")
+    attendees = TextField(verbose_name="参加人员", help_text="业委会成员和管理处人员")
+    topics = TextField(verbose_name="沟通议题")
+    committee_opinions = TextField(default="", verbose_name="业委会意见")
+    follow_up = TextField(default="", verbose_name="跟进事项")
+    follow_up_due = DateField(null=True, verbose_name="跟进期限")
+    follow_up_done_at = AwareDateTimeField(null=True, verbose_name="跟进完成时间")
+    follow_up_result = TextField(default="", verbose_name="跟进结果")
+
+    class Meta:
+        table_name = "committee_contact"
+        indexes = ((("estate", "held_at"), False),)
+
+    def __str__(self) -> str:
+        return f"{to_office(self.held_at):%Y-%m-%d} 业委会沟通" if self.held_at else "业委会沟通"
+
+    def validate(self):
+        now = utcnow() + dt.timedelta(minutes=5)
+        if self.held_at and self.held_at > now:
+            yield "held_at", "沟通时间不能晚于现在"
+        if self.follow_up_due and self.held_at \
+                and self.follow_up_due < to_office(self.held_at).date():
+            yield "follow_up_due", "跟进期限不能早于沟通日期"
+        if self.follow_up_done_at and self.held_at and self.follow_up_done_at < self.held_at:
+            yield "follow_up_done_at", "跟进完成时间不能早于沟通时间"
+        if self.follow_up_done_at and not (self.follow_up_result or "").strip():
+            yield "follow_up_result", "请填写跟进结果"
+        if (self.follow_up_due or self.follow_up_done_at) and not (self.follow_up or "").strip():
+            yield "follow_up", "请填写跟进事项"
+
+    def live_items(self):
+        return (self.items.where(CommitteeItem.voided == False)  # noqa: E712
+                .order_by(CommitteeItem.id))
+
+    @classmethod
+    def months_without_contact(cls, estate_id: int, first: dt.date, last: dt.date) -> list:
+        """Months in [first, last] with no contact recorded (R-SVC-4 asks for every month)."""
+        held = {month_start(to_office(c.held_at).date()) for c in cls.select(cls.held_at).where(
+            cls.estate == estate_id, cls.voided == False)}  # noqa: E712
+        missing, month = [], month_start(first)
+        while month <= last:
+            if month not in held:
+                missing.append(month)
+            month = (month + dt.timedelta(days=32)).replace(day=1)
+        return missing
+
+
+class CommitteeItem(DemandSource, RegisterModel):
+    """A suggestion, complaint or opinion of owners brought up with the committee."""
+
+    demand_channel = "committee"
+
+    contact = ForeignKeyField(CommitteeContact, backref="items", on_delete="RESTRICT",
+                              verbose_name="业委会沟通")
+    kind = CharField(max_length=16, choices=ITEM_KINDS, default="suggestion",
+                     verbose_name="类型")
+    content = TextField(verbose_name="内容")
+    unit = ForeignKeyField(Unit, null=True, backref="+", on_delete="RESTRICT",
+                           verbose_name="涉及房屋")
+    demand = ForeignKeyField(Demand, null=True, backref="+", on_delete="RESTRICT",
+                             verbose_name="转入需求")
+
+    class Meta:
+        table_name = "committee_item"
+
+    def __str__(self) -> str:
+        return f"{ITEM_LABELS.get(self.kind, '')}：{(self.content or '')[:20]}"
+
+    @property
+    def kind_label(self) -> str:
+        return ITEM_LABELS.get(self.kind, self.kind)
+
+    def demand_text(self) -> str:
+        return f"业委会沟通中提出的{self.kind_label}：{self.content.strip()}"
+
+    def demand_unit_ids(self):
+        return self.unit_id, None
+
+    def validate(self):
+        if self.kind not in ITEM_LABELS:
+            yield "kind", "请选择类型"
+        yield from _same_estate(self, "estate", ("contact", "unit"))

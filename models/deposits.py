@@ -1,0 +1,466 @@
+"""The deposit and fee ledger (押金/费用台账, R-DEP-1/2) and what the front-desk registers share.
+
+Every deposit or fee the office takes is one row: created "due" by the register that asks for it
+(a decoration application, a worker's access pass) or by finance directly, collected by finance
+against a numbered receipt, then held → refundable (from a date) → refunded (when, to whom, by
+whom; any part kept is forfeited with a reason and an approver) or forfeited as a whole. Fees
+(the pass card's 工本费) are collected and kept. Rows are never deleted or voided — the table has
+no void columns — so the ledger always balances:
+
+    held + refundable + refunded + forfeited + fees = collected
+
+The registers own the links (Decoration.owner_deposit, WorkerPass.deposit, …); this module sits
+below them and imports none of them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from peewee import CharField, Check, DateField, ForeignKeyField, fn
+
+from models.base import (
+    AwareDateTimeField,
+    MoneyField,
+    PhoneField,
+    RuleError,
+    VersionedModel,
+    to_office,
+    utcnow,
+    write_transaction,
+)
+from models.calendar import next_number
+from models.estate import Estate
+from models.register import save_record, snapshot
+from models.users import MANAGERS, User
+
+CENT = Decimal("0.01")
+
+# --- shared by the front-desk registers -------------------------------------------------------
+
+
+def office_day(moment: dt.datetime | dt.date | None = None) -> dt.date:
+    """The office's calendar day of a moment (today when None); a date is returned as is."""
+    if isinstance(moment, dt.date) and not isinstance(moment, dt.datetime):
+        return moment
+    return to_office(moment or utcnow()).date()
+
+
+def yuan(amount: Decimal | None) -> str:
+    """¥1,000.00 — how money is shown to staff."""
+    return "" if amount is None else f"¥{amount:,.2f}"
+
+
+def in_department(user, kind: str) -> bool:
+    """Whether a user belongs to a department (finance collects money, engineering signs tests)."""
+    return user is not None and getattr(user, "department", None) == kind
+
+
+def is_manager(user) -> bool:
+    """Supervisors, directors and admins approve what the manual reserves to 主管领导."""
+    return user is not None and getattr(user, "role", None) in MANAGERS
+
+
+def check_moment(value: dt.datetime | None, *, field_name: str, label: str,
+                 not_before: dt.datetime | None = None, before_label: str = "") -> dt.datetime:
+    """A moment an action happened: now when empty, never in the future, never before its cause."""
+    value = value or utcnow()
+    if value > utcnow() + dt.timedelta(minutes=5):
+        raise RuleError({field_name: f"{label}不能晚于现在"})
+    if not_before is not None and value < not_before:
+        raise RuleError({field_name: f"{label}不能早于{before_label}"})
+    return value
+
+
+def change_record(instance, user, *, expected_version: int | None = None, **values):
+    """Apply a state change's values and save them audited, version-checked, in one transaction."""
+    before = snapshot(instance)
+    for name, value in values.items():
+        setattr(instance, name, value)
+    return save_record(instance, user, before=before, expected_version=expected_version)
+
+
+# --- the ledger -------------------------------------------------------------------------------
+
+KINDS = [
+    ("pass_deposit", "出入证押金"),
+    ("card_fee", "出入证工本费"),
+    ("owner_deco", "业主装修押金"),
+    ("contractor_deco", "装修企业押金"),
+    ("key_deposit", "钥匙押金"),
+    ("other_deposit", "其他押金"),
+    ("other_fee", "其他费用"),
+]
+KIND_LABELS = dict(KINDS)
+# Standard amounts of the manual (R-PASS-1, R-DECO-1); others are entered by finance.
+STANDARD_AMOUNTS = {
+    "pass_deposit": Decimal("50.00"),
+    "card_fee": Decimal("5.00"),
+    "owner_deco": Decimal("1000.00"),
+    "contractor_deco": Decimal("3000.00"),
+}
+# Fees are kept once collected; everything else is a deposit that ends refunded or forfeited.
+FEE_KINDS = frozenset({"card_fee", "other_fee"})
+
+STATES = [
+    ("due", "待收款"),
+    ("held", "在押"),
+    ("refundable", "可退"),
+    ("refunded", "已退"),
+    ("forfeited", "已没收"),
+    ("fee", "已收费用"),
+    ("cancelled", "未收取消"),
+]
+STATE_LABELS = dict(STATES)
+COLLECTED_STATES = ("held", "refundable", "refunded", "forfeited", "fee")
+
+
+class Deposit(VersionedModel):
+    """One deposit or fee: who paid, for what, how much, its receipt and where the money is now."""
+
+    estate = ForeignKeyField(Estate, backref="+", on_delete="RESTRICT", verbose_name="小区")
+    created_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
+                                 verbose_name="登记人")
+    kind = CharField(max_length=20, choices=KINDS, verbose_name="款项")
+    purpose = CharField(max_length=200, default="", verbose_name="用途",
+                        help_text="对应的证件或装修，如：出入证 CR-2026-00042")
+    payer = CharField(max_length=64, verbose_name="交款人")
+    payer_phone = PhoneField(default="", verbose_name="交款人电话")
+    amount = MoneyField(verbose_name="金额(元)")
+    state = CharField(max_length=16, choices=STATES, default="due", index=True,
+                      verbose_name="状态")
+    receipt_number = CharField(max_length=20, null=True, verbose_name="收据号",
+                               help_text="财务收款时生成，如 SJ-2026-00001")
+    collected_at = AwareDateTimeField(null=True, verbose_name="收款时间")
+    collected_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
+                                   verbose_name="收款人(财务)")
+    refundable_on = DateField(null=True, index=True, verbose_name="可退日期",
+                              help_text="自该日起可以退还")
+    refundable_note = CharField(max_length=200, default="", verbose_name="可退原因")
+    refunded_at = AwareDateTimeField(null=True, verbose_name="退款时间")
+    refunded_to = CharField(max_length=64, default="", verbose_name="领款人")
+    refunded_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
+                                  verbose_name="退款人(财务)")
+    refunded_amount = MoneyField(default=Decimal("0.00"), verbose_name="退还金额(元)")
+    forfeited_amount = MoneyField(default=Decimal("0.00"), verbose_name="没收金额(元)")
+    forfeit_reason = CharField(max_length=200, default="", verbose_name="没收/扣留原因")
+    forfeit_approved_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
+                                          verbose_name="没收批准人")
+    forfeited_at = AwareDateTimeField(null=True, verbose_name="没收时间")
+    note = CharField(max_length=200, default="", verbose_name="备注")
+
+    class Meta:
+        table_name = "deposit"
+        indexes = (
+            # A receipt number names one receipt of its estate (NULL until collected).
+            (("estate", "receipt_number"), True),
+            (("estate", "state"), False),
+        )
+        constraints = [
+            # Money is never negative, and a settled deposit accounts for every cent of it:
+            # what went back plus what was kept is what was taken (compared in cents, exact on
+            # SQLite's REAL storage as on PostgreSQL's NUMERIC).
+            Check("amount >= 0 AND refunded_amount >= 0 AND forfeited_amount >= 0"),
+            Check("state NOT IN ('refunded', 'forfeited') OR "
+                  "ROUND((refunded_amount + forfeited_amount) * 100) = ROUND(amount * 100)"),
+        ]
+
+    def __str__(self) -> str:
+        number = self.receipt_number or "未收款"
+        return f"{number} {self.kind_label} {yuan(self.amount)} {self.payer}"
+
+    @property
+    def kind_label(self) -> str:
+        return KIND_LABELS.get(self.kind, self.kind)
+
+    @property
+    def state_label(self) -> str:
+        return STATE_LABELS.get(self.state, self.state)
+
+    @property
+    def is_fee(self) -> bool:
+        return self.kind in FEE_KINDS
+
+    # -- rules ---------------------------------------------------------------------------
+
+    def validate(self):
+        if self.kind not in KIND_LABELS:
+            yield "kind", "请选择款项"
+        if isinstance(self.amount, Decimal) and self.amount <= 0:
+            yield "amount", "金额必须大于 0"
+
+    # -- creation -----------------------------------------------------------------------------
+
+    @classmethod
+    def ask(cls, user, *, estate_id: int, kind: str, payer: str, purpose: str,
+            payer_phone: str = "", amount: Decimal | None = None) -> Deposit:
+        """Open a due row for money a register asks for (collected later by finance)."""
+        deposit = cls(estate=estate_id, kind=kind, payer=payer, purpose=purpose[:200],
+                      payer_phone=payer_phone or "",
+                      amount=STANDARD_AMOUNTS.get(kind) if amount is None else amount)
+        return save_record(deposit, user)
+
+    def save_collected(self, user, *, collected_at: dt.datetime | None = None) -> Deposit:
+        """Finance takes money nobody asked for beforehand (key or other deposits): record and
+        collect it in one transaction."""
+        self._require_finance(user, "amount", "只有财务人员可以登记收款")
+        with write_transaction():
+            save_record(self, user)
+            self.collect(user, collected_at=collected_at)
+        return self
+
+    # -- state changes ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _require_finance(user, field_name: str, message: str) -> None:
+        if not in_department(user, "finance"):
+            raise RuleError({field_name: message})
+
+    def collect(self, user, *, collected_at: dt.datetime | None = None,
+                expected_version: int | None = None) -> Deposit:
+        """Finance records the money received and issues the numbered receipt (R-DEP-1)."""
+        self._require_finance(user, "", "只有财务人员可以登记收款")
+        if self.state != "due":
+            raise RuleError({"": f"该款项已是“{self.state_label}”，不能再次收款"})
+        collected_at = check_moment(collected_at, field_name="collected_at", label="收款时间")
+        with write_transaction():
+            number = next_number(self.estate_id, "SJ", to_office(collected_at).year)
+            return change_record(
+                self, user, expected_version=expected_version, receipt_number=number,
+                collected_at=collected_at, collected_by=user.id,
+                state="fee" if self.is_fee else "held")
+
+    def make_refundable(self, user, *, on: dt.date | None = None, note: str = "",
+                        expected_version: int | None = None) -> Deposit:
+        """The deposit may be returned from `on` (R-DEP-2: acceptance, card returned…).
+
+        A deposit never collected has nothing to return: it is cancelled instead.
+        """
+        if self.state == "due":
+            return self.cancel(user, reason=note or "未收款，无需退还",
+                               expected_version=expected_version)
+        if self.is_fee:
+            raise RuleError({"": "费用不退还"})
+        if self.state != "held":
+            raise RuleError({"": f"该押金当前为“{self.state_label}”，不能改为可退"})
+        return change_record(self, user, expected_version=expected_version, state="refundable",
+                             refundable_on=on or office_day(), refundable_note=note[:200])
+
+    def refund(self, user, *, amount: Decimal | str | None = None, to: str,
+               refunded_at: dt.datetime | None = None, forfeit_reason: str = "",
+               approved_by_id: int | None = None,
+               expected_version: int | None = None) -> Deposit:
+        """Finance pays the deposit back, once; a part kept is forfeited with reason, approver."""
+        self._require_finance(user, "", "只有财务人员可以办理退款")
+        if self.state == "refunded":
+            raise RuleError({"": f"该押金已于 {office_day(self.refunded_at):%Y-%m-%d} 退还给"
+                                 f"{self.refunded_to}，不能重复退款"})
+        if self.state == "forfeited":
+            raise RuleError({"": "该押金已没收，不能退款"})
+        if self.is_fee or self.state == "fee":
+            raise RuleError({"": "费用不退还"})
+        if self.state in ("due", "cancelled"):
+            raise RuleError({"": "该押金尚未收款，无款可退"})
+        if self.state != "refundable":
+            raise RuleError({"": "该押金尚未到可退状态（如装修未验收、出入证未交回）"})
+        refunded_at = check_moment(refunded_at, field_name="refunded_at", label="退款时间",
+                                   not_before=self.collected_at, before_label="收款时间")
+        if office_day(refunded_at) < self.refundable_on:
+            raise RuleError({"": f"{self.kind_label}须于 {self.refundable_on:%Y-%m-%d} 起方可退还"})
+        errors: dict[str, str] = {}
+        try:
+            amount = self.amount if amount in (None, "") else MoneyField().clean(amount)
+        except (TypeError, ValueError) as exc:
+            raise RuleError({"amount": str(exc)}) from None
+        if amount > self.amount:
+            errors["amount"] = f"退款金额 {yuan(amount)} 超过押金金额 {yuan(self.amount)}"
+        elif amount <= 0:
+            errors["amount"] = "退款金额必须大于 0；全部不退请使用“没收”"
+        to = (to or "").strip()
+        if not to:
+            errors["to"] = "请填写领款人"
+        kept = self.amount - amount
+        if kept > 0 and not errors:
+            errors.update(self._forfeit_errors(forfeit_reason, approved_by_id,
+                                               what="部分退款时扣留"))
+        if errors:
+            raise RuleError(errors)
+        values = {"state": "refunded", "refunded_at": refunded_at, "refunded_to": to[:64],
+                  "refunded_by": user.id, "refunded_amount": amount, "forfeited_amount": kept}
+        if kept > 0:
+            values.update(forfeit_reason=forfeit_reason.strip()[:200],
+                          forfeit_approved_by=approved_by_id, forfeited_at=refunded_at)
+        return change_record(self, user, expected_version=expected_version, **values)
+
+    def forfeit(self, user, *, reason: str, approved_by_id: int | None,
+                forfeited_at: dt.datetime | None = None,
+                expected_version: int | None = None) -> Deposit:
+        """Keep the whole deposit (damage, lost card) — with a reason and a manager's approval."""
+        self._require_finance(user, "", "只有财务人员可以登记没收")
+        if self.state not in ("held", "refundable"):
+            raise RuleError({"": f"该款项当前为“{self.state_label}”，不能没收"})
+        errors = self._forfeit_errors(reason, approved_by_id, what="没收")
+        if errors:
+            raise RuleError(errors)
+        forfeited_at = check_moment(forfeited_at, field_name="forfeited_at", label="没收时间",
+                                    not_before=self.collected_at, before_label="收款时间")
+        return change_record(self, user, expected_version=expected_version, state="forfeited",
+                             forfeited_amount=self.amount, refunded_amount=Decimal("0.00"),
+                             forfeit_reason=reason.strip()[:200],
+                             forfeit_approved_by=approved_by_id, forfeited_at=forfeited_at)
+
+    @staticmethod
+    def _forfeit_errors(reason: str, approved_by_id: int | None, *, what: str) -> dict:
+        errors = {}
+        if not (reason or "").strip():
+            errors["forfeit_reason"] = f"{what}押金时请填写原因"
+        approver = User.get_or_none(User.id == approved_by_id) if approved_by_id else None
+        if approver is None:
+            errors["approved_by"] = f"{what}押金须经主管批准，请选择批准人"
+        elif not is_manager(approver):
+            errors["approved_by"] = "批准人须为客服主管或管理处主任"
+        return errors
+
+    def cancel(self, user, *, reason: str, expected_version: int | None = None) -> Deposit:
+        """Drop money that was asked for but never collected (the pass or application ended)."""
+        if self.state != "due":
+            raise RuleError({"": "只有未收款的款项可以取消；已收的押金只能退还或没收"})
+        if not (reason or "").strip():
+            raise RuleError({"reason": "请填写取消原因"})
+        return change_record(self, user, expected_version=expected_version, state="cancelled",
+                             note=reason.strip()[:200])
+
+    # -- queries the views and the nightly job share -------------------------------------------
+
+    @classmethod
+    def refundable_not_refunded(cls, now: dt.datetime, days: int = 30):
+        """Refundable for more than `days` days and still not paid back (R-DEP-2)."""
+        cutoff = office_day(now) - dt.timedelta(days=days)
+        return cls.select().where(cls.state == "refundable", cls.refundable_on < cutoff)
+
+    @classmethod
+    def uncollected(cls, now: dt.datetime, days: int = 3):
+        """Asked for more than `days` days ago and still not collected by finance."""
+        return cls.select().where(cls.state == "due",
+                                  cls.created_at < now - dt.timedelta(days=days))
+
+    @classmethod
+    def totals(cls, estate_ids) -> dict[int, LedgerTotals]:
+        """Per estate: collected, held, refundable (and due now), refunded, forfeited, fees."""
+        today = office_day()
+
+        def cents(column):
+            # SQLite keeps money as REAL: sum whole cents so the totals stay exact.
+            return fn.COALESCE(fn.SUM(fn.ROUND(column * 100)), 0)
+
+        result: dict[int, LedgerTotals] = {}
+        rows = (cls.select(cls.estate, cls.state,
+                           cents(cls.amount).alias("amount"),
+                           cents(cls.refunded_amount).alias("refunded"),
+                           cents(cls.forfeited_amount).alias("forfeited"))
+                .where(cls.estate.in_(list(estate_ids))).group_by(cls.estate, cls.state).dicts())
+        for row in rows:
+            totals = result.setdefault(row["estate"], LedgerTotals())
+            totals.add(row["state"], *(_from_cents(row[k])
+                                       for k in ("amount", "refunded", "forfeited")))
+        due_now = (cls.select(cls.estate, cents(cls.amount).alias("amount"))
+                   .where(cls.estate.in_(list(estate_ids)), cls.state == "refundable",
+                          cls.refundable_on <= today).group_by(cls.estate).dicts())
+        for row in due_now:
+            result.setdefault(row["estate"], LedgerTotals()).refundable_now = \
+                _from_cents(row["amount"])
+        return result
+
+
+def _from_cents(value) -> Decimal:
+    return (Decimal(int(round(value))) / 100).quantize(CENT)
+
+
+@dataclass
+class LedgerTotals:
+    """Where the money of one estate is; `balanced` is the ledger's invariant."""
+
+    collected: Decimal = field(default_factory=lambda: Decimal("0.00"))
+    held: Decimal = field(default_factory=lambda: Decimal("0.00"))
+    refundable: Decimal = field(default_factory=lambda: Decimal("0.00"))
+    refundable_now: Decimal = field(default_factory=lambda: Decimal("0.00"))
+    refunded: Decimal = field(default_factory=lambda: Decimal("0.00"))
+    forfeited: Decimal = field(default_factory=lambda: Decimal("0.00"))
+    fees: Decimal = field(default_factory=lambda: Decimal("0.00"))
+    due: Decimal = field(default_factory=lambda: Decimal("0.00"))
+
+    def add(self, state: str, amount: Decimal, refunded: Decimal, forfeited: Decimal) -> None:
+        if state in COLLECTED_STATES:
+            self.collected += amount
+        if state == "held":
+            self.held += amount
+        elif state == "refundable":
+            self.refundable += amount
+        elif state == "fee":
+            self.fees += amount
+        elif state == "due":
+            self.due += amount
+        elif state in ("refunded", "forfeited"):
+            self.refunded += refunded
+            self.forfeited += forfeited
+
+    @property
+    def balanced(self) -> bool:
+        return (self.held + self.refundable + self.refunded + self.forfeited + self.fees
+                == self.collected)
+
+
+DIGITS = "零壹贰叁肆伍陆柒捌玖"
+SMALL_UNITS = ("", "拾", "佰", "仟")
+BIG_UNITS = ("", "万", "亿")
+
+
+def amount_in_words(amount: Decimal) -> str:
+    """人民币大写 for receipts: Decimal("1050.50") → 壹仟零伍拾元伍角 (as receipts are written)."""
+    amount = amount.quantize(CENT)
+    whole, cents = divmod(int(amount * 100), 100)
+    jiao, fen = divmod(cents, 10)
+    words = _integer_words(whole) + "元" if whole else ""
+    if not jiao and not fen:
+        return (words or "零元") + "整"
+    if jiao:
+        words += DIGITS[jiao] + "角"
+    elif whole:
+        words += "零"
+    if fen:
+        words += DIGITS[fen] + "分"
+    return words
+
+
+def _integer_words(number: int) -> str:
+    groups = []
+    while number:
+        number, group = divmod(number, 10000)
+        groups.append(group)
+    words, zero_pending = "", False
+    for index in range(len(groups) - 1, -1, -1):
+        group = groups[index]
+        if group == 0:
+            zero_pending = bool(words)
+            continue
+        if words and (zero_pending or group < 1000):
+            words += "零"
+        words += _group_words(group) + BIG_UNITS[index]
+        zero_pending = False
+    return words
+
+
+def _group_words(group: int) -> str:
+    text, zero = "", False
+    for position in range(3, -1, -1):
+        digit = group // 10 ** position % 10
+        if digit:
+            if zero and text:
+                text += "零"
+            text += DIGITS[digit] + SMALL_UNITS[position]
+            zero = False
+        else:
+            zero = True
+    return text

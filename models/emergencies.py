@@ -1,0 +1,246 @@
+"""Emergency register (紧急事件处理登记表, R-EMG-1…5).
+
+An incident is written down as it happens (what, where, who reported it to whom, casualties and
+rescue), its escalation is a list of steps each with who and when (director informed, branch GM
+informed, outside help — only with the director's consent recorded), then the director's
+aftermath: cause, responsible person, remedial and preventive measures. It cannot be closed
+before those are filled; the measures' implementation results are added as further steps, also
+after closing (R-EMG-4). Equipment failures and building-quality problems name the on-duty
+maintenance technician who was told first (R-EMG-5). The register prints as the paper sheet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from peewee import CharField, ForeignKeyField, TextField
+
+from models.base import AwareDateTimeField, RuleError, to_office, utcnow
+from models.calendar import next_number
+from models.deposits import change_record, check_moment
+from models.office import refuse_changes_after, require_live, user_or_none, works_for
+from models.register import RegisterModel, save_record
+from models.users import User
+
+KINDS = [
+    ("fire", "火灾"),
+    ("water", "水浸/爆管"),
+    ("power", "停电"),
+    ("lift", "电梯困人"),
+    ("injury", "人员受伤"),
+    ("security", "治安事件"),
+    ("equipment", "设备故障"),
+    ("building", "房屋质量"),
+    ("other", "其他"),
+]
+KIND_LABELS = dict(KINDS)
+# R-EMG-5: these go first to the on-duty maintenance technician.
+TECHNICAL_KINDS = ("equipment", "building")
+STATES = [("open", "处置中"), ("stabilised", "已稳定"), ("closed", "已结案")]
+STATE_LABELS = dict(STATES)
+
+STEP_KINDS = [
+    ("reported", "报告上级/值班人员"),
+    ("director", "报告管理处主任"),
+    ("technician", "通知当值维修技术人员"),
+    ("onsite", "上报领导现场处理"),
+    ("gm", "主任上报分公司总经理"),
+    ("outside_help", "社会求援"),
+    ("result", "措施落实结果"),
+    ("other", "其他"),
+]
+STEP_LABELS = dict(STEP_KINDS)
+# Who may consent to outside help (R-EMG-2: the office director).
+CONSENTING_ROLES = ("director",)
+# The director closes the case (R-EMG-3); the system admin may stand in.
+CLOSING_ROLES = ("director", "admin")
+
+# What the director must have found and decided before the case closes (R-EMG-3).
+AFTERMATH = (
+    ("stabilised_at", "结案前请登记事态稳定时间"),
+    ("cause", "结案前请查明并填写事发原因"),
+    ("responsible_person", "结案前请填写事故负责人"),
+    ("remedial_measures", "结案前请填写补救措施"),
+    ("preventive_measures", "结案前请填写预防措施"),
+)
+# Fields of the register itself; frozen once the case is closed.
+REGISTER_FIELDS = (
+    "occurred_at", "place", "kind", "description", "reported_by", "first_reported_to",
+    "reported_at", "casualties", "rescue", "technician", "technician_notified_at",
+    "stabilised_at", "cause", "responsible_person", "remedial_measures", "preventive_measures",
+)
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+class Emergency(RegisterModel):
+    """One incident on the emergency register, from the first report to closing."""
+
+    number = CharField(max_length=20, default="", index=True, verbose_name="编号")
+    occurred_at = AwareDateTimeField(verbose_name="发生时间")
+    place = CharField(max_length=100, verbose_name="地点")
+    kind = CharField(max_length=16, choices=KINDS, verbose_name="事件类型")
+    description = TextField(verbose_name="事件经过")
+    reported_by = CharField(max_length=32, verbose_name="报告人", help_text="当事人或目击者")
+    first_reported_to = CharField(max_length=32, verbose_name="首先报告给",
+                                  help_text="上级或管理处值班人员（R-EMG-1）")
+    reported_at = AwareDateTimeField(default=utcnow, verbose_name="报告时间")
+    casualties = TextField(default="", verbose_name="人员伤亡", help_text="无伤亡请填“无”")
+    rescue = TextField(default="", verbose_name="救护情况", help_text="有人员伤亡时全力救护")
+    technician = CharField(max_length=32, default="", verbose_name="当值维修技术人员",
+                           help_text="设备故障或房屋质量问题必填（R-EMG-5）")
+    technician_notified_at = AwareDateTimeField(null=True, verbose_name="通知维修技术人员时间")
+    stabilised_at = AwareDateTimeField(null=True, verbose_name="事态稳定时间")
+    cause = TextField(default="", verbose_name="事发原因")
+    responsible_person = CharField(max_length=32, default="", verbose_name="事故负责人")
+    remedial_measures = TextField(default="", verbose_name="补救措施")
+    preventive_measures = TextField(default="", verbose_name="预防措施")
+    state = CharField(max_length=16, choices=STATES, default="open", index=True,
+                      verbose_name="状态")
+    closed_at = AwareDateTimeField(null=True, verbose_name="结案时间")
+    closed_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
+                                verbose_name="结案人")
+
+    class Meta:
+        table_name = "emergency"
+        indexes = ((("estate", "occurred_at"), False),)
+
+    def __str__(self) -> str:
+        return f"{self.number or '新事件'} {KIND_LABELS.get(self.kind, '')} {self.place}".strip()
+
+    @property
+    def state_label(self) -> str:
+        return STATE_LABELS.get(self.state, self.state)
+
+    @property
+    def kind_label(self) -> str:
+        return KIND_LABELS.get(self.kind, self.kind)
+
+    def missing_for_close(self) -> dict[str, str]:
+        return {name: message for name, message in AFTERMATH if _blank(getattr(self, name))}
+
+    def validate(self):
+        now = utcnow() + dt.timedelta(minutes=5)
+        occurred = self.occurred_at
+        if occurred and occurred > now:
+            yield "occurred_at", "发生时间不能晚于现在"
+        for name, label in (("reported_at", "报告时间"), ("stabilised_at", "事态稳定时间"),
+                            ("technician_notified_at", "通知维修技术人员时间")):
+            value = getattr(self, name)
+            if value and occurred and value < occurred:
+                yield name, f"{label}不能早于发生时间"
+            elif value and value > now:
+                yield name, f"{label}不能晚于现在"
+        if self.kind in TECHNICAL_KINDS:
+            # R-EMG-5: equipment and building problems go first to the technician on duty.
+            if _blank(self.technician):
+                yield "technician", "设备故障或房屋质量问题须登记通知的当值维修技术人员"
+            if self.technician_notified_at is None:
+                yield "technician_notified_at", "请填写通知当值维修技术人员的时间"
+        if self.state == "closed":
+            yield from self.missing_for_close().items()
+
+    def _derive_state(self) -> None:
+        self.state = ("closed" if self.closed_at else
+                      "stabilised" if self.stabilised_at else "open")
+
+    def before_create(self, user) -> None:
+        self.number = next_number(self.estate_id, "JJ", to_office(self.occurred_at).year)
+        self._derive_state()
+
+    def before_update(self) -> None:
+        refuse_changes_after(self, REGISTER_FIELDS, lambda stored: stored.state == "closed",
+                             "已结案的紧急事件不能修改；措施落实结果请在处理过程中登记")
+        self._derive_state()
+
+    # -- steps ----------------------------------------------------------------------------
+
+    def history(self):
+        return (self.steps.where(EmergencyStep.voided == False)  # noqa: E712
+                .order_by(EmergencyStep.at, EmergencyStep.id))
+
+    def add_step(self, user, *, kind: str, who: str, note: str = "",
+                 at: dt.datetime | None = None, consent_by_id: int | None = None,
+                 consent_at: dt.datetime | None = None) -> EmergencyStep:
+        """One escalation step with who and when (R-EMG-1/2), or an implementation result."""
+        require_live(self, "登记处理过程")
+        if self.state == "closed" and kind != "result":
+            raise RuleError({"kind": "已结案的事件只能登记措施落实结果"})
+        step = EmergencyStep(estate=self.estate_id, emergency=self.id, kind=kind,
+                             who=(who or "").strip(), note=(note or "").strip(),
+                             at=at or utcnow(), consent_by=consent_by_id or None,
+                             consent_at=consent_at)
+        return save_record(step, user)
+
+    def close(self, user, *, at: dt.datetime | None = None,
+              expected_version: int | None = None) -> None:
+        """结案: only with cause, responsible person and measures filled (R-EMG-3)."""
+        require_live(self, "结案")
+        if self.state == "closed":
+            raise RuleError({"": "该事件已经结案"})
+        if user is None or user.role not in CLOSING_ROLES:
+            raise RuleError({"": "紧急事件须由管理处主任结案"})
+        missing = self.missing_for_close()
+        if missing:
+            raise RuleError(missing)
+        at = check_moment(at, field_name="at", label="结案时间", not_before=self.stabilised_at,
+                          before_label="事态稳定时间")
+        change_record(self, user, expected_version=expected_version, closed_at=at,
+                      closed_by=user.id, state="closed")
+
+
+class EmergencyStep(RegisterModel):
+    """One step of an incident's handling: who, when, what (append-only; voided if wrong)."""
+
+    emergency = ForeignKeyField(Emergency, backref="steps", on_delete="RESTRICT",
+                                verbose_name="紧急事件")
+    kind = CharField(max_length=16, choices=STEP_KINDS, verbose_name="环节")
+    at = AwareDateTimeField(default=utcnow, verbose_name="时间")
+    who = CharField(max_length=32, verbose_name="人员",
+                    help_text="报告给谁、由谁处理，或求援的单位")
+    note = TextField(default="", verbose_name="内容/结果")
+    consent_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
+                                 verbose_name="同意的主任", help_text="社会求援须经管理处主任同意")
+    consent_at = AwareDateTimeField(null=True, verbose_name="主任同意时间")
+
+    class Meta:
+        table_name = "emergency_step"
+        indexes = ((("emergency", "at"), False),)
+
+    def __str__(self) -> str:
+        return f"{STEP_LABELS.get(self.kind, self.kind)} {self.who}"
+
+    @property
+    def kind_label(self) -> str:
+        return STEP_LABELS.get(self.kind, self.kind)
+
+    def validate(self):
+        if self.kind not in STEP_LABELS:
+            yield "kind", "请选择处理环节"
+        incident = Emergency.get_or_none(Emergency.id == self.emergency_id)
+        if incident is not None and incident.estate_id != self.estate_id:
+            yield "emergency", "所选事件不属于该小区"
+        if self.at and self.at > utcnow() + dt.timedelta(minutes=5):
+            yield "at", "时间不能晚于现在"
+        elif incident is not None and self.at and self.at < incident.occurred_at:
+            yield "at", "时间不能早于事件发生时间"
+        if self.kind == "outside_help":
+            yield from self._check_consent(incident)
+
+    def _check_consent(self, incident):
+        """R-EMG-2: outside help only with the director's consent, recorded before the call."""
+        director = user_or_none(self.consent_by_id)
+        if director is None:
+            yield "consent_by", "向社会求援须经管理处主任同意，请选择同意的主任"
+            return
+        if director.role not in CONSENTING_ROLES or (
+                incident is not None and not works_for(director, incident.estate_id)):
+            yield "consent_by", "同意社会求援的须为本管理处主任"
+        if self.consent_at is None:
+            yield "consent_at", "请填写主任同意的时间"
+        elif self.at and self.consent_at > self.at:
+            yield "consent_at", "须先经主任同意，再向社会求援：同意时间不能晚于求援时间"
+        elif incident is not None and self.consent_at < incident.occurred_at:
+            yield "consent_at", "主任同意时间不能早于事件发生时间"

@@ -1,0 +1,303 @@
+"""Keys (钥匙管理, R-KEY-1…4): key sets per unit, every movement, and where each set is now.
+
+A key set starts at the office (handed over by the developer). Movements:
+
+* issue (交付业主): after the inspection the set goes to the owner (R-KEY-1);
+* keep (留存整改): with the owner's consent the office keeps a set for rectification work and
+  gives the owner a numbered, stamped receipt (R-KEY-1);
+* collect (凭收条领取): when decoration starts the owner takes it back against that receipt
+  (R-KEY-2);
+* lend (借出): to developer sales staff or the owner, registered and signed; anyone else only
+  with a supervisor's recorded approval (R-KEY-3);
+* return (归还): the loan is struck off and the set goes back where it was.
+
+Each movement is an append-only `KeyMovement` row written in the same transaction as the set's
+whereabouts (location, holder, since), so "where is every key and who has held it" (R-KEY-4) is
+one indexed query and its history one more.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from peewee import BooleanField, CharField, ForeignKeyField, IntegerField
+
+from models.base import (
+    AwareDateTimeField,
+    PhoneField,
+    RuleError,
+    VersionedModel,
+    to_office,
+    utcnow,
+    write_transaction,
+)
+from models.calendar import next_number
+from models.deposits import change_record, check_moment, is_manager
+from models.estate import Estate
+from models.org import Unit, _same_estate
+from models.register import RegisterModel, save_record
+from models.users import User
+
+LOCATIONS = [
+    ("office", "管理处保管"),
+    ("kept", "管理处留存(整改)"),
+    ("owner", "业主持有"),
+    ("lent", "借出"),
+]
+LOCATION_LABELS = dict(LOCATIONS)
+# Where the office physically holds the set (the hook or box means something).
+AT_OFFICE = ("office", "kept")
+
+MOVEMENT_KINDS = [
+    ("register", "登记入柜"),
+    ("issue", "交付业主"),
+    ("keep", "留存整改"),
+    ("collect", "凭收条领取"),
+    ("lend", "借出"),
+    ("return", "归还"),
+]
+MOVEMENT_LABELS = dict(MOVEMENT_KINDS)
+BORROWER_TYPES = [("sales", "地产销售"), ("owner", "业主"), ("other", "其他人员")]
+BORROWER_LABELS = dict(BORROWER_TYPES)
+OFFICE = "管理处"
+
+
+class KeySet(RegisterModel):
+    """One set of keys of a unit, and where it is now."""
+
+    unit = ForeignKeyField(Unit, backref="key_sets", on_delete="RESTRICT", verbose_name="房屋")
+    label = CharField(max_length=32, default="入户门钥匙", verbose_name="钥匙名称",
+                      help_text="如 入户门钥匙、信箱钥匙")
+    count = IntegerField(default=1, verbose_name="把数")
+    hook = CharField(max_length=16, default="", verbose_name="钥匙柜位置",
+                     help_text="挂钩或钥匙箱编号，如 A-12")
+    location = CharField(max_length=16, choices=LOCATIONS, default="office", index=True,
+                         verbose_name="当前位置")
+    holder = CharField(max_length=64, default=OFFICE, verbose_name="持有人")
+    since = AwareDateTimeField(default=utcnow, verbose_name="持有自")
+    notes = CharField(max_length=200, default="", verbose_name="备注")
+
+    class Meta:
+        table_name = "key_set"
+        indexes = ((("estate", "location"), False),)
+
+    def __str__(self) -> str:
+        unit = self.unit.code if self.unit_id else ""
+        return f"{unit} {self.label}".strip()
+
+    @property
+    def location_label(self) -> str:
+        return LOCATION_LABELS.get(self.location, self.location)
+
+    def whereabouts(self) -> str:
+        """In words: 借出（张三，地产销售）自 2026-11-20 14:00."""
+        where = self.location_label
+        if self.location in AT_OFFICE and self.hook:
+            where += f"（{self.hook}）"
+        elif self.location not in AT_OFFICE:
+            where += f"（{self.holder}）"
+        return f"{where} 自 {to_office(self.since):%Y-%m-%d %H:%M}"
+
+    def validate(self):
+        yield from _same_estate(self, "estate", ("unit",))
+        if self.count is not None and not 1 <= int(self.count) <= 50:
+            yield "count", "把数应在 1 到 50 之间"
+
+    def after_create(self, user) -> None:
+        KeyMovement.record(self, user, "register", to_location="office", person=OFFICE,
+                           at=self.since)
+
+    def history(self):
+        return self.movements.order_by(KeyMovement.at, KeyMovement.id)
+
+    def open_loan(self) -> KeyMovement | None:
+        return self.movements.where(KeyMovement.kind == "lend",
+                                    KeyMovement.returned_at.is_null()).first()
+
+    # -- movements -------------------------------------------------------------------------
+
+    def _require(self, locations: tuple[str, ...], doing: str) -> None:
+        if self.voided:
+            raise RuleError({"": "该钥匙登记已作废"})
+        if self.location not in locations:
+            raise RuleError({"": f"钥匙当前{self.whereabouts()}，不能{doing}"})
+
+    def _move(self, user, kind: str, to_location: str, holder: str, at: dt.datetime,
+              expected_version: int | None, **details) -> KeyMovement:
+        """One movement: the history row and the set's new whereabouts, together."""
+        with write_transaction():
+            movement = KeyMovement.record(self, user, kind, to_location=to_location,
+                                          person=details.pop("person", holder), at=at,
+                                          **details)
+            change_record(self, user, expected_version=expected_version, location=to_location,
+                          holder=holder[:64], since=at)
+        return movement
+
+    def _moment(self, at: dt.datetime | None) -> dt.datetime:
+        return check_moment(at, field_name="at", label="时间", not_before=self.since,
+                            before_label="上一次流转时间")
+
+    def issue_to_owner(self, user, *, owner_name: str, at: dt.datetime | None = None,
+                       expected_version: int | None = None) -> KeyMovement:
+        """交付业主 after the inspection (R-KEY-1, R-MOVE-1 step 6)."""
+        self._require(("office",), "交付业主")
+        if not (owner_name or "").strip():
+            raise RuleError({"owner_name": "请填写领取钥匙的业主姓名"})
+        return self._move(user, "issue", "owner", owner_name.strip(), self._moment(at),
+                          expected_version)
+
+    def keep_for_rectification(self, user, *, consent_by: str, at: dt.datetime | None = None,
+                               expected_version: int | None = None) -> KeyMovement:
+        """留存整改 with the owner's consent; the owner gets a numbered receipt (R-KEY-1)."""
+        self._require(("office", "owner"), "留存")
+        if not (consent_by or "").strip():
+            raise RuleError({"consent_by": "留存钥匙须经业主同意，请填写同意的业主姓名"})
+        at = self._moment(at)
+        number = next_number(self.estate_id, "YS", to_office(at).year)
+        return self._move(user, "keep", "kept", OFFICE, at, expected_version,
+                          person=consent_by.strip(), consent_by=consent_by.strip()[:32],
+                          number=number)
+
+    def collect(self, user, *, receipt_number: str, collector_name: str,
+                at: dt.datetime | None = None,
+                expected_version: int | None = None) -> KeyMovement:
+        """凭收条领取: the owner takes the kept set back against the stamped receipt (R-KEY-2)."""
+        self._require(("kept",), "凭收条领取")
+        errors = {}
+        receipt = (self.movements.where(KeyMovement.kind == "keep")
+                   .order_by(KeyMovement.id.desc()).first())
+        if not (receipt_number or "").strip():
+            errors["receipt_number"] = "请填写业主出示的收条编号"
+        elif receipt is None or receipt.number != receipt_number.strip().upper():
+            errors["receipt_number"] = "收条编号与留存登记不符，请核对业主出示的收条"
+        if not (collector_name or "").strip():
+            errors["collector_name"] = "请填写领取人姓名"
+        if errors:
+            raise RuleError(errors)
+        return self._move(user, "collect", "owner", collector_name.strip(), self._moment(at),
+                          expected_version, receipt_number=receipt.number)
+
+    def lend(self, user, *, borrower_name: str, borrower_type: str, purpose: str,
+             expected_return: dt.datetime | None, signed: bool, borrower_phone: str = "",
+             approved_by_id: int | None = None, at: dt.datetime | None = None,
+             expected_version: int | None = None) -> KeyMovement:
+        """借出, registered and signed; "other" borrowers need a supervisor's approval (R-KEY-3)."""
+        self._require(AT_OFFICE, "借出")
+        at = self._moment(at)
+        errors = {}
+        if not (borrower_name or "").strip():
+            errors["borrower_name"] = "请填写借用人姓名"
+        if borrower_type not in BORROWER_LABELS:
+            errors["borrower_type"] = "请选择借用人类别"
+        if not (purpose or "").strip():
+            errors["purpose"] = "请填写借用事由"
+        if expected_return is None:
+            errors["expected_return"] = "请填写预计归还时间"
+        elif expected_return <= at:
+            errors["expected_return"] = "预计归还时间必须晚于借出时间"
+        if not signed:
+            errors["signed"] = "借用人须在登记簿上签名确认"
+        approver = None
+        if borrower_type == "other":
+            approver = User.get_or_none(User.id == approved_by_id) if approved_by_id else None
+            if approver is None:
+                errors["approved_by"] = "其他人员借用钥匙须经主管批准，请选择批准的主管"
+            elif not is_manager(approver):
+                errors["approved_by"] = "批准人须为客服主管或管理处主任"
+        if errors:
+            raise RuleError(errors)
+        number = next_number(self.estate_id, "JY", to_office(at).year)
+        return self._move(user, "lend", "lent", borrower_name.strip(), at, expected_version,
+                          number=number, borrower_type=borrower_type,
+                          person_phone=borrower_phone or "", purpose=purpose.strip()[:100],
+                          expected_return=expected_return, signed=True,
+                          approved_by=approver.id if approver else None,
+                          approved_at=at if approver else None)
+
+    def return_loan(self, user, *, at: dt.datetime | None = None, returned_by_name: str = "",
+                    expected_version: int | None = None) -> KeyMovement:
+        """归还: the loan is struck off and the set goes back where it came from (R-KEY-3)."""
+        self._require(("lent",), "登记归还")
+        loan = self.open_loan()
+        at = self._moment(at)
+        with write_transaction():
+            back_to = loan.from_location if loan and loan.from_location in AT_OFFICE else "office"
+            movement = self._move(user, "return", back_to, OFFICE, at, expected_version,
+                                  person=(returned_by_name or (loan.person if loan else ""))
+                                  .strip(), loan=loan.id if loan else None)
+            if loan is not None:
+                change_record(loan, user, returned_at=at, returned_by=user.id if user else None)
+        return movement
+
+
+class KeyMovement(VersionedModel):
+    """One movement of a key set (append-only history; a loan is struck off on return)."""
+
+    estate = ForeignKeyField(Estate, backref="+", on_delete="RESTRICT", verbose_name="小区")
+    key_set = ForeignKeyField(KeySet, backref="movements", on_delete="RESTRICT",
+                              verbose_name="钥匙")
+    kind = CharField(max_length=16, choices=MOVEMENT_KINDS, verbose_name="流转")
+    number = CharField(max_length=20, null=True, verbose_name="单据编号",
+                       help_text="留存收条（YS）或借用登记（JY）编号")
+    at = AwareDateTimeField(default=utcnow, verbose_name="时间")
+    from_location = CharField(max_length=16, null=True, choices=LOCATIONS,
+                              verbose_name="原位置")
+    to_location = CharField(max_length=16, choices=LOCATIONS, verbose_name="去向")
+    person = CharField(max_length=64, default="", verbose_name="经手人/借用人")
+    person_phone = PhoneField(default="", verbose_name="电话")
+    borrower_type = CharField(max_length=16, null=True, choices=BORROWER_TYPES,
+                              verbose_name="借用人类别")
+    purpose = CharField(max_length=100, default="", verbose_name="事由")
+    expected_return = AwareDateTimeField(null=True, index=True, verbose_name="预计归还")
+    signed = BooleanField(default=False, verbose_name="已签名")
+    consent_by = CharField(max_length=32, default="", verbose_name="同意留存的业主")
+    receipt_number = CharField(max_length=20, default="", verbose_name="所凭收条")
+    approved_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
+                                  verbose_name="批准主管")
+    approved_at = AwareDateTimeField(null=True, verbose_name="批准时间")
+    loan = ForeignKeyField("self", null=True, backref="returns", on_delete="RESTRICT",
+                           verbose_name="对应借出")
+    returned_at = AwareDateTimeField(null=True, verbose_name="归还时间",
+                                     help_text="借出登记在归还时消项")
+    returned_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
+                                  verbose_name="收回人")
+    created_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
+                                 verbose_name="经办客服")
+
+    class Meta:
+        table_name = "key_movement"
+        indexes = (
+            # Receipt and loan-slip numbers name one document of their estate (others NULL).
+            (("estate", "number"), True),
+            (("key_set", "at"), False),
+            (("kind", "returned_at", "expected_return"), False),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.number or ''} {self.kind_label} {self.person}".strip()
+
+    @property
+    def kind_label(self) -> str:
+        return MOVEMENT_LABELS.get(self.kind, self.kind)
+
+    @property
+    def borrower_type_label(self) -> str:
+        return BORROWER_LABELS.get(self.borrower_type or "", "")
+
+    def is_overdue(self, now: dt.datetime | None = None) -> bool:
+        return (self.kind == "lend" and self.returned_at is None
+                and self.expected_return is not None and self.expected_return < (now or utcnow()))
+
+    @classmethod
+    def record(cls, key_set: KeySet, user, kind: str, *, to_location: str, person: str,
+               at: dt.datetime, **details) -> KeyMovement:
+        details.setdefault("from_location", key_set.location if kind != "register" else None)
+        movement = cls(estate=key_set.estate_id, key_set=key_set.id, kind=kind, at=at,
+                       to_location=to_location, person=(person or "")[:64], **details)
+        return save_record(movement, user)
+
+    @classmethod
+    def overdue_loans(cls, now: dt.datetime):
+        """Keys lent and not back by their expected return (R-KEY-3)."""
+        return cls.select().where(cls.kind == "lend", cls.returned_at.is_null(),
+                                  cls.expected_return < now)

@@ -1,0 +1,193 @@
+"""Document printing log (文件打印, R-PRINT-1).
+
+A department's print job is recorded (department, document, copies × pages, requester), approved
+by that department's supervisor or someone above — never by the requester — and only then
+printed and signed for. Monthly pages per department come from the printed jobs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from peewee import BooleanField, CharField, ForeignKeyField, IntegerField
+
+from models.base import AwareDateTimeField, RuleError, to_office, utcnow
+from models.calendar import next_number
+from models.deposits import change_record, check_moment
+from models.office import month_range, refuse_changes_after, require_live, works_for
+from models.org import Department, _same_estate
+from models.register import RegisterModel
+from models.users import User
+
+STATES = [
+    ("requested", "待审批"),
+    ("approved", "已批准"),
+    ("refused", "未批准"),
+    ("printed", "已打印"),
+]
+STATE_LABELS = dict(STATES)
+# Roles above a department supervisor: they approve any department's job.
+ABOVE_SUPERVISOR = ("director", "admin")
+MAX_COPIES, MAX_PAGES = 1000, 2000
+
+
+def may_approve(user: User, department: Department) -> bool:
+    """The department's supervisor or above (R-PRINT-1).
+
+    A supervisor approves for their own department; a supervisor account without one is the
+    customer-service supervisor (the role is 客服主管), so it approves the 客服 department.
+    """
+    if user.role in ABOVE_SUPERVISOR:
+        return True
+    return user.role == "supervisor" and (user.department or "cs") == department.kind
+
+
+class PrintJob(RegisterModel):
+    """One print job: what, how much, who asked, who approved, who printed and signed."""
+
+    number = CharField(max_length=20, default="", index=True, verbose_name="编号")
+    department = ForeignKeyField(Department, backref="print_jobs", on_delete="RESTRICT",
+                                 verbose_name="部门")
+    title = CharField(max_length=100, verbose_name="文件名称")
+    copies = IntegerField(default=1, verbose_name="份数")
+    pages = IntegerField(default=1, verbose_name="每份页数")
+    total_pages = IntegerField(default=0, verbose_name="总页数", help_text="份数 × 每份页数")
+    requested_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
+                                   verbose_name="申请人")
+    requested_at = AwareDateTimeField(default=utcnow, verbose_name="申请时间")
+    state = CharField(max_length=16, choices=STATES, default="requested", index=True,
+                      verbose_name="状态")
+    approved_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
+                                  verbose_name="审批人")
+    approved_at = AwareDateTimeField(null=True, verbose_name="审批时间")
+    approval_note = CharField(max_length=200, default="", verbose_name="审批意见")
+    printed_at = AwareDateTimeField(null=True, verbose_name="打印时间")
+    printed_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
+                                 verbose_name="打印人")
+    signed_name = CharField(max_length=32, default="", verbose_name="签收人",
+                            help_text="领取文件的人在打印登记簿上签名")
+    signed_confirmed = BooleanField(default=False, verbose_name="已签名确认")
+    notes = CharField(max_length=200, default="", verbose_name="备注")
+
+    class Meta:
+        table_name = "print_job"
+        # The monthly pages per department read printed jobs by estate and month.
+        indexes = ((("estate", "state", "printed_at"), False),)
+
+    def __str__(self) -> str:
+        return f"{self.number or '新打印'} {self.title}"
+
+    @property
+    def state_label(self) -> str:
+        return STATE_LABELS.get(self.state, self.state)
+
+    def validate(self):
+        yield from _same_estate(self, "estate", ("department",))
+        if self.copies is not None and not 1 <= int(self.copies) <= MAX_COPIES:
+            yield "copies", f"份数应在 1 到 {MAX_COPIES} 之间"
+        if self.pages is not None and not 1 <= int(self.pages) <= MAX_PAGES:
+            yield "pages", f"每份页数应在 1 到 {MAX_PAGES} 之间"
+        # Stated on the row, not only in approve(): no form or import can bypass them.
+        if self.approved_by_id and self.approved_by_id == self.requested_by_id:
+            yield "approved_by", "审批人不能是申请人本人，须由本部门主管或主任审批"
+        if self.printed_at and (not self.approved_by_id or self.state == "refused"):
+            yield "printed_at", "未经主管审批的打印不能登记为已打印"
+
+    def before_create(self, user) -> None:
+        if user is not None and not self.requested_by_id:
+            self.requested_by = user.id
+        self.total_pages = int(self.copies) * int(self.pages)
+        self.number = next_number(self.estate_id, "DY",
+                                  to_office(self.requested_at or utcnow()).year)
+
+    def before_update(self) -> None:
+        refuse_changes_after(self, ("department", "title", "copies", "pages"),
+                             lambda stored: stored.state != "requested",
+                             "已审批的打印申请不能再修改内容，请重新申请")
+        self.total_pages = int(self.copies or 0) * int(self.pages or 0)
+
+    # -- steps ----------------------------------------------------------------------------
+
+    def approve(self, user, *, approved: bool = True, note: str = "",
+                at: dt.datetime | None = None, expected_version: int | None = None) -> None:
+        """审批 by the department's supervisor or above, never the requester (R-PRINT-1)."""
+        require_live(self, "审批")
+        if self.state != "requested":
+            raise RuleError({"": f"该打印申请已{self.state_label}，不能再审批"})
+        if user is None or user.id == self.requested_by_id:
+            raise RuleError({"approved_by": "审批人不能是申请人本人，须由本部门主管或主任审批"})
+        if not may_approve(user, self.department) or not works_for(user, self.estate_id):
+            raise RuleError({"approved_by":
+                             f"只有{self.department.name}的主管或管理处主任可以审批"})
+        if not approved and not (note or "").strip():
+            raise RuleError({"note": "不批准时请填写原因"})
+        at = check_moment(at, field_name="at", label="审批时间", not_before=self.requested_at,
+                          before_label="申请时间")
+        change_record(self, user, expected_version=expected_version,
+                      state="approved" if approved else "refused", approved_by=user.id,
+                      approved_at=at, approval_note=(note or "").strip())
+
+    def mark_printed(self, user, *, signed_name: str, confirmed: bool,
+                     printed_at: dt.datetime | None = None,
+                     expected_version: int | None = None) -> None:
+        """打印并签收: only an approved job; the receiver signs the log (R-PRINT-1)."""
+        require_live(self, "登记打印")
+        if self.state != "approved":
+            raise RuleError({"printed_at": "未经主管审批的打印不能登记为已打印"
+                             if self.state == "requested"
+                             else f"该打印申请{self.state_label}，不能登记打印"})
+        errors = {}
+        if not (signed_name or "").strip():
+            errors["signed_name"] = "请填写签收人姓名"
+        if not confirmed:
+            errors["confirmed"] = "签收人须在打印登记簿上签名确认"
+        if errors:
+            raise RuleError(errors)
+        printed_at = check_moment(printed_at, field_name="printed_at", label="打印时间",
+                                  not_before=self.approved_at, before_label="审批时间")
+        change_record(self, user, expected_version=expected_version, state="printed",
+                      printed_at=printed_at, printed_by=user.id if user else None,
+                      signed_name=signed_name.strip(), signed_confirmed=True)
+
+    # -- reports --------------------------------------------------------------------------
+
+    @classmethod
+    def printed_in(cls, estate_ids, year: int, month: int | None = None):
+        start, end = month_range(year, month or 1)
+        if month is None:
+            end = month_range(year, 12)[1]
+        return cls.select().where(cls.estate.in_(estate_ids), cls.voided == False,  # noqa: E712
+                                  cls.state == "printed", cls.printed_at >= start,
+                                  cls.printed_at < end)
+
+    @classmethod
+    def monthly_pages(cls, estate_ids, year: int) -> dict:
+        """Pages printed per month and department in a year (office months, not UTC ones).
+
+        Returns {"departments": [names], "months": [(month, {name: pages}, total)], "totals":
+        {name: pages}, "total": pages}.
+        """
+        rows = (cls.printed_in(estate_ids, year)
+                .select(cls.printed_at, cls.total_pages, Department.name)
+                .join(Department).tuples())
+        by_month: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        totals: dict[str, int] = defaultdict(int)
+        for printed_at, pages, department in rows:
+            month = to_office(printed_at).month
+            by_month[month][department] += pages
+            totals[department] += pages
+        names = sorted(totals)
+        months = [(m, dict(by_month[m]), sum(by_month[m].values())) for m in range(1, 13)]
+        return {"departments": names, "months": months, "totals": dict(totals),
+                "total": sum(totals.values())}
+
+    @classmethod
+    def month_log(cls, estate_id: int, year: int, month: int) -> list[tuple[str, list, int]]:
+        """The month's printed jobs of an estate by department: [(name, jobs, pages)]."""
+        groups: dict[str, list] = defaultdict(list)
+        jobs = (cls.printed_in([estate_id], year, month).join(Department)
+                .order_by(Department.name, cls.printed_at))
+        for job in jobs:
+            groups[job.department.name].append(job)
+        return [(name, rows, sum(j.total_pages for j in rows)) for name, rows in groups.items()]

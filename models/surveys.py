@@ -1,0 +1,182 @@
+"""Monthly satisfaction surveys (满意度访问, R-SVC-3).
+
+Every month the centre runs one survey round per estate and visits owners (or calls them): one
+visit per unit per round, with scores, overall satisfaction and the needs the owner raised. A
+need becomes a demand with one action (channel 主任/主管走访), linked back to the visit. Each
+round reports its coverage (units visited / units lived in) and satisfaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from peewee import (
+    SQL,
+    BooleanField,
+    CharField,
+    DateField,
+    ForeignKeyField,
+    SmallIntegerField,
+    TextField,
+    fn,
+)
+
+from models.base import AwareDateTimeField, to_office, utcnow
+from models.demands import SCORES, Demand
+from models.office import DemandSource, month_start
+from models.org import Resident, Unit, _same_estate
+from models.register import RegisterModel
+from models.users import User
+
+CHANNELS = [("visit", "上门走访"), ("phone", "电话访问")]
+# The four things owners are asked to score (1–5), in the order of the paper form.
+SCORE_FIELDS = [
+    ("service_score", "客服服务"),
+    ("environment_score", "环境保洁"),
+    ("security_score", "安全秩序"),
+    ("engineering_score", "工程维修"),
+]
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+def lived_in_units(estate_id: int) -> int:
+    """Units somebody lives in now: the survey's denominator."""
+    return (Resident.select(Resident.unit).distinct()
+            .where(Resident.estate == estate_id, Resident.moved_out.is_null(),
+                   Resident.voided == False)  # noqa: E712
+            .count())
+
+
+class SurveyRound(RegisterModel):
+    """One month's survey of an estate."""
+
+    month = DateField(verbose_name="月份", help_text="填该月任意一天，按月保存")
+    title = CharField(max_length=64, default="", verbose_name="主题",
+                      help_text="如 11月满意度访问（重点：冬季供暖）")
+    notes = CharField(max_length=200, default="", verbose_name="备注")
+
+    class Meta:
+        table_name = "survey_round"
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y年%m月}满意度访问" if self.month else "满意度访问"
+
+    def validate(self):
+        if self.month:
+            self.month = month_start(self.month)
+        if self.month and self.estate_id:
+            twin = SurveyRound.select().where(SurveyRound.estate == self.estate_id,
+                                              SurveyRound.month == self.month,
+                                              SurveyRound.voided == False)  # noqa: E712
+            if self.id:
+                twin = twin.where(SurveyRound.id != self.id)
+            if twin.exists():
+                yield "month", f"{self.month:%Y年%m月}已有满意度访问，请在原记录中登记走访"
+
+    def live_visits(self):
+        return self.visits.where(SurveyVisit.voided == False)  # noqa: E712
+
+    def stats(self) -> dict:
+        """Coverage and satisfaction of the round (R-SVC-3)."""
+        visits = self.live_visits()
+        count = visits.count()
+        units = lived_in_units(self.estate_id)
+        visited_units = visits.select(SurveyVisit.unit).distinct().count()
+        satisfied = visits.where(SurveyVisit.satisfied == True).count()  # noqa: E712
+        averages = visits.select(*[fn.AVG(getattr(SurveyVisit, name)) for name, _ in
+                                   SCORE_FIELDS]).tuples().first() or ()
+        needs = visits.where(SurveyVisit.needs != "").count()
+        return {
+            "visits": count, "units": units, "visited_units": visited_units,
+            "coverage": _rate(visited_units, units),
+            "satisfied": satisfied, "satisfaction": _rate(satisfied, count),
+            "averages": [(label, round(float(avg), 2) if avg is not None else None)
+                         for (_, label), avg in zip(SCORE_FIELDS, averages, strict=False)],
+            "needs": needs,
+            "demands": visits.where(SurveyVisit.demand.is_null(False)).count(),
+        }
+
+    @classmethod
+    def monthly(cls, estate_ids, year: int) -> list[tuple[SurveyRound, dict]]:
+        rounds = (cls.select().where(cls.estate.in_(estate_ids), cls.voided == False,  # noqa: E712
+                                     cls.month >= dt.date(year, 1, 1),
+                                     cls.month <= dt.date(year, 12, 1))
+                  .order_by(cls.month, cls.estate))
+        return [(r, r.stats()) for r in rounds]
+
+
+class SurveyVisit(DemandSource, RegisterModel):
+    """One unit visited (or called) in a round: scores, satisfaction, needs raised."""
+
+    demand_channel = "proactive"
+
+    round = ForeignKeyField(SurveyRound, backref="visits", on_delete="RESTRICT",
+                            verbose_name="访问月份")
+    unit = ForeignKeyField(Unit, backref="+", on_delete="RESTRICT", verbose_name="房屋")
+    resident = ForeignKeyField(Resident, null=True, backref="+", on_delete="RESTRICT",
+                               verbose_name="受访业户")
+    visited_at = AwareDateTimeField(default=utcnow, verbose_name="访问时间")
+    visited_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
+                                 verbose_name="访问人")
+    channel = CharField(max_length=16, choices=CHANNELS, default="visit", verbose_name="方式")
+    service_score = SmallIntegerField(choices=SCORES, verbose_name="客服服务")
+    environment_score = SmallIntegerField(choices=SCORES, verbose_name="环境保洁")
+    security_score = SmallIntegerField(choices=SCORES, verbose_name="安全秩序")
+    engineering_score = SmallIntegerField(choices=SCORES, verbose_name="工程维修")
+    satisfied = BooleanField(default=True, verbose_name="总体满意")
+    needs = TextField(default="", verbose_name="业户需求/意见",
+                      help_text="业户提出的需求，可一键转为业户需求登记处理")
+    demand = ForeignKeyField(Demand, null=True, backref="+", on_delete="RESTRICT",
+                             verbose_name="转入需求")
+
+    class Meta:
+        table_name = "survey_visit"
+
+    def __str__(self) -> str:
+        return f"{self.unit.code if self.unit_id else ''} 满意度访问"
+
+    def demand_text(self) -> str:
+        return f"满意度访问中业户提出：{self.needs.strip()}" if self.needs.strip() else ""
+
+    def demand_unit_ids(self):
+        return self.unit_id, self.resident_id
+
+    def validate(self):
+        yield from _same_estate(self, "estate", ("round", "unit"))
+        if self.resident_id and self.unit_id:
+            resident = Resident.get_or_none(Resident.id == self.resident_id)
+            if resident is not None and resident.unit_id != self.unit_id:
+                yield "resident", "所选业户不住在该房屋"
+        for name, label in SCORE_FIELDS:
+            value = getattr(self, name)
+            if value is not None and not 1 <= int(value) <= 5:
+                yield name, f"“{label}”评分应为 1 到 5 分"
+        survey = SurveyRound.get_or_none(SurveyRound.id == self.round_id) \
+            if self.round_id else None
+        if self.visited_at and self.visited_at > utcnow() + dt.timedelta(minutes=5):
+            yield "visited_at", "访问时间不能晚于现在"
+        elif survey is not None and self.visited_at \
+                and month_start(to_office(self.visited_at).date()) != survey.month:
+            yield "visited_at", f"访问时间应在{survey.month:%Y年%m月}内"
+        if self.round_id and self.unit_id:
+            twin = SurveyVisit.select().where(SurveyVisit.round == self.round_id,
+                                              SurveyVisit.unit == self.unit_id,
+                                              SurveyVisit.voided == False)  # noqa: E712
+            if self.id:
+                twin = twin.where(SurveyVisit.id != self.id)
+            if twin.exists():
+                yield "unit", "本月已访问过该房屋"
+
+    def before_create(self, user) -> None:
+        if user is not None and not self.visited_by_id:
+            self.visited_by = user.id
+
+
+# One survey round per estate and month, one visit per unit and round (voided rows aside).
+SurveyRound.add_index(SurveyRound.estate, SurveyRound.month, unique=True,
+                      where=SQL("NOT voided"), name="survey_round_once_per_month")
+SurveyVisit.add_index(SurveyVisit.round, SurveyVisit.unit, unique=True,
+                      where=SQL("NOT voided"), name="survey_visit_once_per_unit")
