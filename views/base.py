@@ -273,6 +273,11 @@ class SecureModelView(SecureMixin, ModelView):
     # A view's own exposed endpoints and the action (permission) each performs.
     endpoint_actions: dict[str, str] = {}
 
+    # Creation and later edits may show different fields: a register's states change only
+    # through its actions, never by editing the status columns. Empty: form_columns for both.
+    form_create_columns: tuple = ()
+    form_edit_columns: tuple = ()
+
     @property
     def has_void(self) -> bool:
         return "voided" in self.model._meta.fields
@@ -355,6 +360,20 @@ class SecureModelView(SecureMixin, ModelView):
         return filters
 
     # -- forms --------------------------------------------------------------------------------
+
+    def get_create_form(self):
+        return self._scaffold_with(self.form_create_columns or self.form_columns)
+
+    def get_edit_form(self):
+        return self._scaffold_with(self.form_edit_columns or self.form_columns)
+
+    def _scaffold_with(self, columns):
+        saved = self.form_columns
+        self.form_columns = columns
+        try:
+            return self.scaffold_form()
+        finally:
+            self.form_columns = saved
 
     def scaffold_form(self):
         form_class = super().scaffold_form()

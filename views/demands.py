@@ -210,21 +210,6 @@ class DemandAdmin(ActionMixin, SecureModelView):
     }
     form_widget_args = {"description": {"rows": 4}, "reply_content": {"rows": 3}}
 
-    def get_create_form(self):
-        return self._scaffold_with(self.form_create_columns)
-
-    def get_edit_form(self):
-        return self._scaffold_with(self.form_edit_columns)
-
-    def _scaffold_with(self, columns):
-        # Intake and later edits show different fields; status fields change only by actions.
-        saved = self.form_columns
-        self.form_columns = columns
-        try:
-            return self.scaffold_form()
-        finally:
-            self.form_columns = saved
-
     def get_filters(self):
         return [QueueFilter(), *super().get_filters()]
 

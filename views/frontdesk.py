@@ -121,23 +121,6 @@ class FrontDeskView(ActionMixin, SecureModelView):
     print_template = ""
     # (row → show?, label, endpoint, css, permission) for the details page's buttons.
     buttons: tuple = ()
-    form_create_columns: tuple = ()
-    form_edit_columns: tuple = ()
-
-    def get_create_form(self):
-        return self._scaffold_with(self.form_create_columns or None)
-
-    def get_edit_form(self):
-        return self._scaffold_with(self.form_edit_columns or None)
-
-    def _scaffold_with(self, columns):
-        # Creation and later edits show different fields; states change only through actions.
-        saved = self.form_columns
-        self.form_columns = columns
-        try:
-            return self.scaffold_form()
-        finally:
-            self.form_columns = saved
 
     def row_buttons(self, row) -> list[dict]:
         """The actions this user may take on this row now (the details page renders them)."""
