@@ -29,7 +29,12 @@ run: venv
 	@echo ""
 	@echo "  客服中心已启动：http://$(HOST):$(PORT)/"
 	@echo "  演示登录：clerk / demo12345（另有 supervisor、director、admin、engineer、finance、manager，密码相同）"
+	@echo "  定时任务（超时标记、每日摘要）在后台运行，日志见 instance/jobs.log；停止服务器时一并停止。"
 	@echo ""
+	@# One scheduler beside the dev server (leases keep a second `jobs run` from doubling a
+	@# slot); it ignores Ctrl-C as a background job, so the trap stops it with SIGTERM.
+	@mkdir -p instance; $(BIN)/flask --app app jobs run >> instance/jobs.log 2>&1 & jobs_pid=$$!; \
+	trap 'kill $$jobs_pid 2>/dev/null; wait $$jobs_pid 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/flask --app app run --host $(HOST) --port $(PORT)
 
 test: venv-test

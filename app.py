@@ -15,6 +15,7 @@ from flask import Flask, session
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
+import jobs
 import models
 import sync
 import views
@@ -74,4 +75,5 @@ def create_app(config: dict | None = None) -> Flask:
     models.init_app(app)
     views.init_app(app)
     sync.init_app(app)
+    jobs.init_app(app)
     return app

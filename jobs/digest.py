@@ -1,0 +1,123 @@
+"""The daily digest: per estate, what became overdue since the previous digest.
+
+Each digest is stored (the front-desk screen shows `latest_digest(estate_id)`) and, where a group
+robot is configured (jobs/webhook.py), posted to WeChat Work or DingTalk. Digests are written and
+committed first; posting happens outside any transaction, so a slow robot never holds a database
+lock, and a robot that fails marks the run "partial" without losing the digests.
+
+Only counts and document numbers (编号) leave the building: no names, units or phone numbers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from peewee import fn
+
+from jobs.models import OverdueDigest, OverdueFlag
+from jobs.overdue import RULES
+from jobs.runner import JobError, Outcome
+from jobs.webhook import post_markdown, webhook_for
+from models.base import to_office, utcnow, write_transaction
+from models.estate import Estate
+
+# How many document numbers per rule a digest names; the counts carry the rest.
+SAMPLE_NUMBERS = 5
+
+
+def latest_digest(estate_id: int) -> OverdueDigest | None:
+    """The estate's most recent digest (for the front-desk screen), or None before the first.
+
+    `.items` lists per rule: {"rule", "label", "new", "active", "numbers"}; `.new_total`,
+    `.active_total`, `.period_start` (None for the first), `.period_end`, `.webhook_status`.
+    """
+    return (OverdueDigest.select().where(OverdueDigest.estate == estate_id)
+            .order_by(OverdueDigest.period_end.desc(), OverdueDigest.id.desc()).first())
+
+
+def _numbers(rule, estate_id: int, start: dt.datetime | None, end: dt.datetime) -> list[str]:
+    """Document numbers of the rule's newest flags in the period."""
+    flags = OverdueFlag.select(OverdueFlag.row_id).where(
+        OverdueFlag.rule == rule.id, OverdueFlag.estate == estate_id,
+        OverdueFlag.raised_at <= end)
+    if start is not None:
+        flags = flags.where(OverdueFlag.raised_at > start)
+    ids = [row_id for (row_id,) in flags.order_by(OverdueFlag.raised_at.desc(),
+                                                   OverdueFlag.id.desc())
+           .limit(SAMPLE_NUMBERS).tuples()]
+    field = getattr(rule.model, rule.number_field, None)
+    if not ids or field is None:
+        return []
+    return sorted(number for (number,) in rule.model.select(field)
+                  .where(rule.model.id.in_(ids)).tuples() if number)
+
+
+def summarise(estate_id: int, start: dt.datetime | None, end: dt.datetime) -> list[dict]:
+    """Per rule: flags raised in (start, end] and flags active now, in the rules' order."""
+    new = OverdueFlag.select(OverdueFlag.rule, fn.COUNT(OverdueFlag.id)).where(
+        OverdueFlag.estate == estate_id, OverdueFlag.raised_at <= end)
+    if start is not None:
+        new = new.where(OverdueFlag.raised_at > start)
+    new_counts = dict(new.group_by(OverdueFlag.rule).tuples())
+    active_counts = dict(OverdueFlag.select(OverdueFlag.rule, fn.COUNT(OverdueFlag.id)).where(
+        OverdueFlag.estate == estate_id, OverdueFlag.cleared_at.is_null())
+        .group_by(OverdueFlag.rule).tuples())
+    items = []
+    for rule in RULES:
+        fresh, active = new_counts.get(rule.id, 0), active_counts.get(rule.id, 0)
+        if fresh or active:
+            items.append({"rule": rule.id, "label": rule.label, "new": fresh, "active": active,
+                          "numbers": _numbers(rule, estate_id, start, end) if fresh else []})
+    return items
+
+
+def render(estate: Estate, digest: OverdueDigest) -> tuple[str, str]:
+    """The robot message: (title, markdown)."""
+    title = f"{estate.name} 超时摘要"
+    end = to_office(digest.period_end)
+    period = (f"{to_office(digest.period_start):%m-%d %H:%M} 至 {end:%m-%d %H:%M}"
+              if digest.period_start else f"截至 {end:%m-%d %H:%M}")
+    lines = [f"**{title}**", f"统计时段：{period}",
+             f"新增超时 {digest.new_total} 项，当前仍超时 {digest.active_total} 项"]
+    for item in digest.items:
+        numbers = "、".join(item["numbers"])
+        if numbers:
+            numbers = f"（{numbers}{'等' if item['new'] > len(item['numbers']) else ''}）"
+        lines.append(f"> {item['label']}：新增 {item['new']}{numbers}，当前 {item['active']}")
+    return title, "\n".join(lines)
+
+
+def daily_digest(now: dt.datetime | None = None) -> Outcome:
+    """Summarise per estate what became overdue since the last digest; post it where configured."""
+    now = now or utcnow()
+    made = []
+    with write_transaction():
+        for estate in Estate.select().where(Estate.active == True).order_by(Estate.id):  # noqa: E712
+            previous = latest_digest(estate.id)
+            start = previous.period_end if previous else None
+            items = summarise(estate.id, start, now)
+            digest = OverdueDigest.create(
+                estate=estate.id, period_start=start, period_end=now,
+                new_total=sum(i["new"] for i in items),
+                active_total=sum(i["active"] for i in items),
+                items_json=json.dumps(items, ensure_ascii=False), created_at=now, updated_at=now)
+            made.append((estate, digest))
+    sent, errors = 0, []
+    for estate, digest in made:
+        try:
+            hook = webhook_for(estate.code)
+            if hook is None or not (digest.new_total or digest.active_total):
+                continue
+            post_markdown(hook, *render(estate, digest))
+        except JobError as exc:
+            status, error = "failed", str(exc)
+            errors.append(f"{estate.code}：{exc}")
+        else:
+            status, error = "sent", ""
+            sent += 1
+        OverdueDigest.update(webhook_status=status, webhook_error=error[:255]).where(
+            OverdueDigest.id == digest.id).execute()
+    new_total = sum(digest.new_total for _, digest in made)
+    note = f"生成 {len(made)} 份摘要（新增超时 {new_total} 项），推送 {sent} 份"
+    return Outcome(note=note, status="partial" if errors else "succeeded", error="；".join(errors))

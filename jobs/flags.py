@@ -1,0 +1,94 @@
+"""Overdue flags: kept in step with each rule by set-based SQL, and read by the grids.
+
+Maintenance (`sync_rule`) is two statements per rule, whatever the number of rows:
+
+* INSERT … SELECT the rule's overdue rows that have no active flag yet (first raised now);
+* UPDATE the rule's active flags whose row no longer matches the rule (cleared now).
+
+A row that stays overdue keeps its flag untouched, so a re-run with nothing changed writes
+nothing. Reading (`active_flags`, `overdue_subquery`, `flagged_ids`, `flag_rules`,
+`active_counts`) is what the register grids and the front-desk screen use.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+
+from peewee import Model, Value, fn
+
+from jobs.models import OverdueFlag
+
+
+def sync_rule(rule, now: dt.datetime) -> tuple[int, int]:
+    """Raise new flags and clear stale ones for one rule; return (raised, cleared).
+
+    `rule` is a jobs.overdue.OverdueRule. Call inside the sweep's transaction.
+    """
+    model = rule.model
+    stamp = Value(now, converter=OverdueFlag.raised_at.db_value)
+    already = OverdueFlag.select(Value(1)).where(
+        OverdueFlag.rule == rule.id, OverdueFlag.row_id == model.id,
+        OverdueFlag.cleared_at.is_null())
+    new_rows = rule.query(now).select(
+        Value(rule.id), Value(model._meta.table_name), model.id, model.estate,
+        stamp, stamp, stamp).where(~fn.EXISTS(already))
+    raised = OverdueFlag.insert_from(new_rows, [
+        OverdueFlag.rule, OverdueFlag.table, OverdueFlag.row_id, OverdueFlag.estate,
+        OverdueFlag.raised_at, OverdueFlag.created_at, OverdueFlag.updated_at,
+    ]).as_rowcount().execute()
+    # Correlated on the flag's row: the cost follows the active flags, not the register's size.
+    still_overdue = rule.query(now).select(Value(1)).where(model.id == OverdueFlag.row_id)
+    cleared = OverdueFlag.update(cleared_at=now, updated_at=now).where(
+        OverdueFlag.rule == rule.id, OverdueFlag.cleared_at.is_null(),
+        ~fn.EXISTS(still_overdue)).execute()
+    return raised, cleared
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def active_flags(model: type[Model] | None = None, rule: str | None = None,
+                 estate_ids: Iterable[int] | None = None):
+    """Active flags (a query of OverdueFlag), optionally of one register, rule or estates."""
+    query = OverdueFlag.select().where(OverdueFlag.cleared_at.is_null())
+    if model is not None:
+        query = query.where(OverdueFlag.table == model._meta.table_name)
+    if rule is not None:
+        query = query.where(OverdueFlag.rule == rule)
+    if estate_ids is not None:
+        query = query.where(OverdueFlag.estate.in_(list(estate_ids)))
+    return query
+
+
+def overdue_subquery(model: type[Model], rule: str | None = None):
+    """Ids of the register's overdue rows, as a subquery: `query.where(Demand.id.in_(…))`."""
+    return active_flags(model, rule).select(OverdueFlag.row_id)
+
+
+def flagged_ids(model: type[Model], rule: str | None = None,
+                ids: Iterable[int] | None = None) -> set[int]:
+    """Ids of the register's rows with an active flag (of `rule` if given; among `ids` if given)."""
+    query = overdue_subquery(model, rule)
+    if ids is not None:
+        query = query.where(OverdueFlag.row_id.in_(list(ids)))
+    return {row_id for (row_id,) in query.tuples()}
+
+
+def flag_rules(model: type[Model], ids: Iterable[int] | None = None) -> dict[int, list[str]]:
+    """{row id: [rule id, …]} for the register's flagged rows (among `ids` if given)."""
+    query = active_flags(model).select(OverdueFlag.row_id, OverdueFlag.rule)
+    if ids is not None:
+        query = query.where(OverdueFlag.row_id.in_(list(ids)))
+    rules: dict[int, list[str]] = defaultdict(list)
+    for row_id, rule in query.order_by(OverdueFlag.rule).tuples():
+        rules[row_id].append(rule)
+    return dict(rules)
+
+
+def active_counts(estate_ids: Iterable[int] | None = None) -> dict[str, int]:
+    """{rule id: number of rows overdue now}, e.g. for the front-desk screen's counters."""
+    query = active_flags(estate_ids=estate_ids).select(
+        OverdueFlag.rule, fn.COUNT(OverdueFlag.id)).group_by(OverdueFlag.rule)
+    return dict(query.tuples())

@@ -1,0 +1,145 @@
+"""The jobs' own tables: leases, runs, overdue flags and the daily digests.
+
+None of them holds personal data: a flag points at a register row by table and id, a run keeps
+counts and a sanitised error, a digest keeps counts and document numbers (编号) only.
+"""
+
+from __future__ import annotations
+
+import json
+
+from peewee import CharField, ForeignKeyField, IntegerField, TextField
+
+from models.base import AwareDateTimeField, BaseModel, utcnow
+from models.estate import Estate
+
+RUN_STATUSES = [
+    ("running", "运行中"),
+    ("succeeded", "成功"),
+    ("partial", "部分失败"),
+    ("failed", "失败"),
+    ("skipped", "跳过"),
+    ("abandoned", "中断"),
+]
+RUN_STATUS_LABELS = dict(RUN_STATUSES)
+
+TRIGGERS = [
+    ("schedule", "定时"),
+    ("catch_up", "补跑"),
+    ("manual", "手动"),
+]
+
+LEASE_STATES = [
+    ("held", "运行中"),
+    ("done", "已完成"),
+    ("expired", "已过期"),
+]
+
+
+class JobLease(BaseModel):
+    """One row per job and slot: whoever holds it runs that slot, nobody else ever does.
+
+    `expires_at` bounds how long a holder may keep it: a run killed mid-way stops renewing
+    nothing, its lease expires and the next attempt takes it over (state becomes "expired").
+    """
+
+    job = CharField(max_length=32, verbose_name="任务")
+    slot = CharField(max_length=48, verbose_name="时段",
+                     help_text="计划运行时刻（UTC），手动运行为 manual-…")
+    slot_time = AwareDateTimeField(verbose_name="时段时间")
+    holder = CharField(max_length=96, verbose_name="持有者", help_text="主机:进程号:随机串")
+    acquired_at = AwareDateTimeField(default=utcnow, verbose_name="取得时间")
+    expires_at = AwareDateTimeField(verbose_name="过期时间")
+    state = CharField(max_length=16, choices=LEASE_STATES, default="held", verbose_name="状态")
+
+    class Meta:
+        table_name = "job_lease"
+        indexes = (
+            # A slot is run at most once, whichever scheduler asks first.
+            (("job", "slot"), True),
+            # Catch-up asks: has anything run for this job since the last nightly slot?
+            (("job", "slot_time"), False),
+        )
+
+
+class JobRun(BaseModel):
+    """One run of a job: when, why, how it ended and what it changed (the runs page)."""
+
+    job = CharField(max_length=32, index=True, verbose_name="任务")
+    slot = CharField(max_length=48, verbose_name="时段")
+    slot_time = AwareDateTimeField(null=True, verbose_name="计划时间")
+    trigger = CharField(max_length=16, choices=TRIGGERS, default="schedule", verbose_name="触发")
+    holder = CharField(max_length=96, default="", verbose_name="运行进程")
+    started_at = AwareDateTimeField(default=utcnow, index=True, verbose_name="开始时间")
+    finished_at = AwareDateTimeField(null=True, verbose_name="结束时间")
+    status = CharField(max_length=16, choices=RUN_STATUSES, default="running", index=True,
+                       verbose_name="状态")
+    flagged = IntegerField(default=0, verbose_name="新标记")
+    cleared = IntegerField(default=0, verbose_name="解除")
+    note = CharField(max_length=255, default="", verbose_name="说明")
+    # Only the exception's kind and our own messages: database errors can quote row values.
+    error = CharField(max_length=500, default="", verbose_name="错误")
+
+    class Meta:
+        table_name = "job_run"
+
+    def __str__(self) -> str:
+        return f"{self.job} {self.slot}"
+
+    @property
+    def status_label(self) -> str:
+        return RUN_STATUS_LABELS.get(self.status, self.status)
+
+
+class OverdueFlag(BaseModel):
+    """A register row found overdue by one rule, from first raised until the cause is fixed.
+
+    A row overdue again after being cleared gets a new flag, so history keeps each episode.
+    """
+
+    rule = CharField(max_length=32, verbose_name="规则")
+    table = CharField(max_length=64, verbose_name="表")
+    row_id = IntegerField(verbose_name="记录号")
+    estate = ForeignKeyField(Estate, backref="+", on_delete="CASCADE", verbose_name="小区")
+    raised_at = AwareDateTimeField(verbose_name="首次标记时间")
+    cleared_at = AwareDateTimeField(null=True, verbose_name="解除时间")
+
+    class Meta:
+        table_name = "overdue_flag"
+        indexes = (
+            # The grids ask "which of these rows are overdue?" by table and row.
+            (("table", "row_id"), False),
+            # The digest asks "what became overdue in this estate since the last one?".
+            (("estate", "raised_at"), False),
+        )
+
+
+# At most one active flag per rule and row: a partial unique index (SQLite and PostgreSQL both
+# have them; Meta.indexes cannot say WHERE, so it is declared here and created in migration 005).
+OverdueFlag.add_index(OverdueFlag.index(OverdueFlag.rule, OverdueFlag.row_id, unique=True,
+                                        name="overdue_flag_active",
+                                        where=OverdueFlag.cleared_at.is_null()))
+
+
+class OverdueDigest(BaseModel):
+    """What became overdue in one estate since its previous digest (front desk and group chat)."""
+
+    estate = ForeignKeyField(Estate, backref="+", on_delete="CASCADE", verbose_name="小区")
+    period_start = AwareDateTimeField(null=True, verbose_name="起始时间",
+                                      help_text="上一份摘要的截止时间；第一份为空（含以往全部）")
+    period_end = AwareDateTimeField(verbose_name="截止时间")
+    new_total = IntegerField(default=0, verbose_name="新增超时")
+    active_total = IntegerField(default=0, verbose_name="当前超时")
+    # [{"rule", "label", "new", "active", "numbers": [...]}, …] in the rules' order.
+    items_json = TextField(default="[]", verbose_name="明细")
+    webhook_status = CharField(max_length=16, default="", verbose_name="推送状态",
+                               help_text="sent 已推送；failed 推送失败；空＝未配置或无需推送")
+    webhook_error = CharField(max_length=255, default="", verbose_name="推送错误")
+
+    class Meta:
+        table_name = "overdue_digest"
+        indexes = ((("estate", "period_end"), False),)
+
+    @property
+    def items(self) -> list[dict]:
+        return json.loads(self.items_json or "[]")

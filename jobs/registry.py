@@ -1,0 +1,24 @@
+"""The JOBS table: every scheduled job, by stable id (ids appear in runs, leases and the CLI)."""
+
+from __future__ import annotations
+
+from jobs.digest import daily_digest
+from jobs.overdue import mark_overdue
+from jobs.runner import Job
+from jobs.sheets import sheets_sync
+
+JOBS: tuple[Job, ...] = (
+    # Every 15 minutes; the 01:00 slot is the nightly sweep. For a nightly-only installation:
+    # JOBS_SCHEDULE = {"mark_overdue": {"hour": "1", "minute": "0"}}.
+    Job("mark_overdue", "标记超时事项", mark_overdue, cron={"minute": "*/15"}, catch_up=True),
+    Job("sheets_sync", "同步 Google 表格", sheets_sync, cron={"minute": "*/5"},
+        lease_seconds=600),
+    # Before the 09:00 day shift takes over (R-SVC-1).
+    Job("daily_digest", "每日超时摘要", daily_digest, cron={"hour": "8", "minute": "30"},
+        catch_up=True),
+)
+JOBS_BY_ID = {job.id: job for job in JOBS}
+
+
+def get_job(job_id: str) -> Job | None:
+    return JOBS_BY_ID.get(job_id)

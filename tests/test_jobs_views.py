@@ -1,0 +1,84 @@
+"""The 定时任务 runs page and the grid helpers (overdue filter, overdue badge)."""
+
+from __future__ import annotations
+
+from conftest import csrf_token
+from test_jobs_support import at, new_demand
+
+from jobs.models import JobRun
+from jobs.overdue import mark_overdue
+from jobs.views import OverdueFilter, overdue_formatter
+from models.demands import Demand
+from models.register import AuditLog
+
+PAGE = "/admin/jobs/"
+
+
+def test_supervisor_sees_the_runs_and_runs_a_job_now(login_as, conn):
+    client = login_as("supervisor")
+    page = client.get(PAGE)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "标记超时事项" in html and "每日超时摘要" in html and "立即运行" in html
+    assert "从未运行" in html
+
+    response = client.post(PAGE + "run/", data={"job": "mark_overdue",
+                                                "csrf_token": csrf_token(client, PAGE)},
+                           follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "“标记超时事项”运行成功" in html
+    run = JobRun.get()
+    assert (run.job, run.trigger, run.status) == ("mark_overdue", "manual", "succeeded")
+    assert AuditLog.select().where(AuditLog.action == "run_job",
+                                   AuditLog.row_id == run.id).exists()
+    assert "手动" in html and "成功" in html  # the run is listed
+
+
+def test_run_now_needs_the_csrf_token(login_as, conn):
+    client = login_as("director")
+    assert client.post(PAGE + "run/", data={"job": "mark_overdue"}).status_code == 400
+    assert JobRun.select().count() == 0
+
+
+def test_unknown_job_is_not_found(login_as, conn):
+    client = login_as("admin")
+    response = client.post(PAGE + "run/", data={"job": "nope",
+                                                "csrf_token": csrf_token(client, PAGE)})
+    assert response.status_code == 404
+
+
+def test_clerks_and_anonymous_users_cannot_run_jobs(app, login_as, conn):
+    anonymous = app.test_client()
+    assert "/login" in anonymous.get(PAGE).headers["Location"]
+    clerk = login_as("clerk")
+    assert clerk.get(PAGE).status_code == 403
+    token = csrf_token(clerk, "/admin/")
+    assert clerk.post(PAGE + "run/", data={"job": "mark_overdue",
+                                           "csrf_token": token}).status_code == 403
+    assert JobRun.select().count() == 0
+
+
+def test_overdue_filter_and_badge_for_the_grids(app, make_user, estate):
+    clerk = make_user("clerk1", "clerk", estate)
+    late = new_demand(clerk, estate, at(2026, 11, 2, 9, 0))
+    fine = new_demand(clerk, estate, at(2026, 11, 25, 9, 0))
+    mark_overdue(at(2026, 11, 5, 10, 0))
+
+    overdue_filter = OverdueFilter(Demand)
+    assert ("demand_callback", "需求回访超时") in overdue_filter.get_options(None)
+
+    def ids(value):
+        return {d.id for d in overdue_filter.apply(Demand.select(), value)}
+
+    assert ids("any") == {late.id}
+    assert ids("demand_reply") == {late.id}
+    assert ids("demand_callback") == set()
+    assert ids("none") == {fine.id}
+
+    badge = overdue_formatter(Demand)
+    with app.test_request_context():
+        marked = badge(None, None, Demand.get_by_id(late.id), "number")
+        plain = badge(None, None, Demand.get_by_id(fine.id), "number")
+    assert 'title="需求答复超时">超时</span>' in marked and late.number in marked
+    assert plain == fine.number
