@@ -18,4 +18,17 @@ def init_app(app: Flask) -> None:
 
     app.cli.add_command(jobs_cli)
     admin = app.extensions["admin"][0]
+    mark_overdue_in_grids(admin)
     admin.add_view(JobRunAdmin(JobRun, name="定时任务", category="系统", endpoint="jobs"))
+
+
+def mark_overdue_in_grids(admin) -> None:
+    """Every grid of a register with overdue rules gets the 超时 filter and a red badge."""
+    from jobs.overdue import RULES
+    from jobs.views import OverdueFilter, overdue_badge
+
+    flagged_models = {rule.model for rule in RULES}
+    for view in admin._views:
+        model = getattr(view, "model", None)
+        if model in flagged_models and hasattr(view, "mark_rows"):
+            view.mark_rows(OverdueFilter(model), overdue_badge(model))

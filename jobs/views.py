@@ -46,23 +46,21 @@ class OverdueFilter(BasePeeweeFilter):
         return "为"
 
 
-def overdue_formatter(model: type[Model]):
-    """A column formatter: the value, preceded by a red "超时" badge on flagged rows."""
+def overdue_badge(model: type[Model]):
+    """A function row -> red "超时" badge naming the rules, or None when the row is not flagged."""
 
-    def formatter(view, context, row, name):
+    def badge(row):
         # One query per page and register, not one per row.
         cache = g.setdefault("overdue_flag_rules", {})
         if model not in cache:
             cache[model] = flag_rules(model)
-        value = getattr(row, name)
         rules = cache[model].get(row.id)
         if not rules:
-            return value
+            return None
         title = "、".join(RULE_LABELS.get(rule, rule) for rule in rules)
-        return Markup('<span class="badge badge-danger" title="{}">超时</span> {}').format(
-            title, "" if value is None else value)
+        return Markup('<span class="badge badge-danger" title="{}">超时</span>').format(title)
 
-    return formatter
+    return badge
 
 
 class JobRunAdmin(SecureModelView):

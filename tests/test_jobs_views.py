@@ -7,11 +7,16 @@ from test_jobs_support import at, new_demand
 
 from jobs.models import JobRun
 from jobs.overdue import mark_overdue
-from jobs.views import OverdueFilter, overdue_formatter
+from jobs.views import OverdueFilter, overdue_badge
 from models.demands import Demand
 from models.register import AuditLog
 
 PAGE = "/admin/jobs/"
+
+
+def _view(app, endpoint):
+    return next(v for v in app.extensions["admin"][0]._views
+                if getattr(v, "endpoint", "") == endpoint)
 
 
 def test_supervisor_sees_the_runs_and_runs_a_job_now(login_as, conn):
@@ -59,7 +64,7 @@ def test_clerks_and_anonymous_users_cannot_run_jobs(app, login_as, conn):
     assert JobRun.select().count() == 0
 
 
-def test_overdue_filter_and_badge_for_the_grids(app, make_user, estate):
+def test_overdue_filter_and_badge_for_the_grids(app, make_user, login_as, estate):
     clerk = make_user("clerk1", "clerk", estate)
     late = new_demand(clerk, estate, at(2026, 11, 2, 9, 0))
     fine = new_demand(clerk, estate, at(2026, 11, 25, 9, 0))
@@ -76,9 +81,32 @@ def test_overdue_filter_and_badge_for_the_grids(app, make_user, estate):
     assert ids("demand_callback") == set()
     assert ids("none") == {fine.id}
 
-    badge = overdue_formatter(Demand)
+    badge = overdue_badge(Demand)
     with app.test_request_context():
-        marked = badge(None, None, Demand.get_by_id(late.id), "number")
-        plain = badge(None, None, Demand.get_by_id(fine.id), "number")
-    assert 'title="需求答复超时">超时</span>' in marked and late.number in marked
-    assert plain == fine.number
+        marked = badge(Demand.get_by_id(late.id))
+        plain = badge(Demand.get_by_id(fine.id))
+    assert 'title="需求答复超时">超时</span>' in marked
+    assert plain is None
+    # Every register grid with rules shows it, before the first column's value.
+    supervisor = login_as("supervisor", "lead")
+    grid = supervisor.get("/admin/demand/").get_data(as_text=True)
+    assert grid.count('title="需求答复超时">超时</span>') == 1
+    index = next(i for i, f in enumerate(_view(app, "demand")._filters)
+                 if isinstance(f, OverdueFilter))
+    only = supervisor.get(f"/admin/demand/?flt0_{index}=any").get_data(as_text=True)
+    assert late.number in only and fine.number not in only
+
+
+def test_front_desk_shows_flag_counts_and_the_digest(app, login_as, make_user, estate):
+    from jobs.digest import daily_digest
+
+    clerk_user = make_user("clerk1", "clerk", estate)
+    late = new_demand(clerk_user, estate, at(2026, 11, 2, 9, 0))
+    clerk = login_as("clerk")
+    assert "目前没有超时事项" in clerk.get("/admin/").get_data(as_text=True)
+    with app.app_context():
+        mark_overdue(at(2026, 11, 5, 10, 0))
+        daily_digest(at(2026, 11, 6, 8, 30))
+    home = clerk.get("/admin/").get_data(as_text=True)
+    assert "需求答复超时：<strong>1</strong>" in home
+    assert "每日超时摘要" in home and late.number in home

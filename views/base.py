@@ -270,6 +270,9 @@ class SecureModelView(SecureMixin, ModelView):
 
     can_delete = False  # rows are voided, never deleted (FINDINGS: recursive delete)
 
+    # Filters added from outside the view (the nightly job's 超时 filter; see mark_rows).
+    extra_filters: list = []
+
     # A view's own exposed endpoints and the action (permission) each performs.
     endpoint_actions: dict[str, str] = {}
 
@@ -353,8 +356,24 @@ class SecureModelView(SecureMixin, ModelView):
                     item["options"] = flt.scoped_options()
         return groups
 
+    def mark_rows(self, row_filter, badge_for) -> None:
+        """Add a filter, and a badge before the first column's value of each marked row
+        (`badge_for(row)` -> Markup or None): the nightly job's 超时 flags."""
+        self.extra_filters = [*self.extra_filters, row_filter]
+        first = next(iter(self.column_list or self.scaffold_list_columns()))
+        earlier = (self.column_formatters or {}).get(first)
+
+        def marked(view, context, row, name):
+            value = earlier(view, context, row, name) if earlier else getattr(row, name)
+            value = view._shown_value(row, name, value)
+            badge = badge_for(row)
+            return Markup("{} {}").format(badge, value) if badge else value
+
+        self.column_formatters = {**(self.column_formatters or {}), first: marked}
+        self._refresh_cache()
+
     def get_filters(self):
-        filters = list(super().get_filters() or [])
+        filters = [*self.extra_filters, *(super().get_filters() or [])]
         if self.has_void and not any(isinstance(f, VoidStateFilter) for f in filters):
             filters.append(VoidStateFilter(self.model.voided))
         return filters

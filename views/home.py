@@ -32,6 +32,21 @@ def queue_url(name: str) -> str:
     return url_for("demand.index_view", **{f"flt0_{index}": name})
 
 
+def overdue_flags(estate_ids) -> list[tuple[str, int]]:
+    """What the nightly job has flagged as overdue now, per rule, in the rules' order."""
+    from jobs.flags import active_counts
+    from jobs.overdue import RULES
+
+    counts = active_counts(estate_ids)
+    return [(rule.label, counts[rule.id]) for rule in RULES if counts.get(rule.id)]
+
+
+def latest_digest(estate_id: int):
+    from jobs.digest import latest_digest as latest
+
+    return latest(estate_id)
+
+
 class HomeView(SecureIndexView):
     @expose("/")
     def index(self):
@@ -55,6 +70,8 @@ class HomeView(SecureIndexView):
                 WorkOrder.voided == False).count(),  # noqa: E712
         }
         today = to_office(now).date()
+        estates = list(current_user.estates())
         return self.render("admin/home.html", queues=queues, shift=shift, today=today,
-                           estates=list(current_user.estates()),
-                           warnings=calendar_warnings(today))
+                           estates=estates, warnings=calendar_warnings(today),
+                           flags=overdue_flags(estate_ids),
+                           digests=[(e, latest_digest(e.id)) for e in estates])
