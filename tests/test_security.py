@@ -192,3 +192,15 @@ def test_rows_of_other_estates_are_invisible(login_as, other_estate, conn):
     assert units == []
     own = client.get("/admin/resident/ajax/lookup/?name=unit&query=1-1").get_json()
     assert len(own) == 3
+
+
+def test_error_pages_are_chinese(app, login_as):
+    client = login_as("clerk")
+    missing = client.get("/admin/resident/details/?id=999999")
+    assert missing.status_code in (302, 404)
+    forbidden = client.get("/admin/user/")
+    assert forbidden.status_code == 403 and "没有权限" in forbidden.get_data(as_text=True)
+    assert "找不到页面" in client.get("/no-such-page").get_data(as_text=True)
+    big = client.post("/admin/resident/new/", data=b"x" * (17 * 1024 * 1024),
+                      content_type="application/octet-stream")
+    assert big.status_code == 413 and "文件过大" in big.get_data(as_text=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, render_template, request
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from flask_login import current_user
@@ -41,6 +41,22 @@ ORG = "组织与房屋"
 SYSTEM = "系统"
 
 
+# Errors a person can cause get a Chinese page, never Werkzeug's English one or a traceback.
+ERROR_PAGES = {
+    400: ("请求无效", "页面已过期或提交的内容不完整（如表单令牌失效）。请刷新页面后重新提交。"),
+    403: ("没有权限", "您的角色不能进行这项操作。如需办理，请联系客服主管或系统管理员。"),
+    404: ("找不到页面", "要找的记录或页面不存在，或不属于您所在的小区。"),
+    413: ("文件过大", "上传的文件超过了允许的大小（16 MB）。请压缩或缩小后重新上传。"),
+    500: ("系统出错", "处理时出现了意外错误，已记录在日志中，您填写的内容没有保存。请稍后重试。"),
+}
+
+
+def _error_page(code: int, title: str, message: str):
+    def handler(_error):
+        return render_template("error.html", title=title, message=message), code
+    return handler
+
+
 def build_admin(app: Flask) -> Admin:
     """Build this app's Flask-Admin (never at import: the factory runs once per test)."""
     admin = Admin(app, name="客服中心", index_view=HomeView(name="首页", url="/admin"),
@@ -72,6 +88,9 @@ def init_app(app: Flask) -> None:
     auth.login_manager.init_app(app)
     app.register_blueprint(auth.bp)
     build_admin(app)
+
+    for code, (title, message) in ERROR_PAGES.items():
+        app.register_error_handler(code, _error_page(code, title, message))
 
     @app.after_request
     def _security_headers(response):
