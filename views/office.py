@@ -14,7 +14,6 @@ import datetime as dt
 
 from flask import abort, flash, redirect, request
 from flask_admin import expose
-from flask_login import current_user
 from markupsafe import Markup
 from wtforms import (
     BooleanField,
@@ -59,23 +58,20 @@ from models.tenancy import OwnershipTransfer, Tenancy
 from models.users import DESK, EVERYONE, MANAGERS, User, UserEstate
 from models.validators import neutralise_formula
 from views.base import LocalDateTimeField, SecureModelView, SecurePage, choices
-from views.frontdesk import UNIT_LOOKUP, FrontDeskView
+from views.frontdesk import (
+    DATE_FORMAT,
+    DESK_AND_DEPT,
+    NOBODY,
+    UNIT_LOOKUP,
+    FrontDeskView,
+    _user,
+    _when,
+)
 
 OFFICE = "办公登记"
 DUTY = "值班与沟通"
-NOBODY = frozenset()
-DESK_AND_DEPT = DESK | {"dept"}
 RESIDENT_LOOKUP = {"fields": ("name", "phone"), "page_size": 20,
                    "placeholder": "输入住户姓名或电话搜索"}
-DATE_FORMAT = "%Y-%m-%d"
-
-
-def _user():
-    return current_user._get_current_object()
-
-
-def _when(label: str) -> LocalDateTimeField:
-    return LocalDateTimeField(label, validators=[Optional()], description="留空表示现在")
 
 
 def _people(estate_id: int, roles, empty: str = "—— 请选择 ——"):
