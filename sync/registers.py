@@ -7,8 +7,15 @@ import — see DEMANDS below: a big register is split into one tab per year by `
 
 from __future__ import annotations
 
+from models.decoration import Decoration
 from models.demands import Demand, WorkOrder
+from models.deposits import Deposit
+from models.emergencies import Emergency
+from models.keys import KeySet
+from models.movein import MoveIn
 from models.org import Resident, Unit
+from models.passes import TemporaryPass, WorkerPass
+from models.printing import PrintJob
 from sync.mapping import Mirror
 
 # Name -> mirror, in the order the tabs are created.
@@ -57,5 +64,61 @@ WORK_ORDERS = declare(Mirror(
     name="work_orders", title="维修单", model=WorkOrder, year_field="dispatched_at",
     columns=("number", "dispatched_at", "department.name", "what", "location", "state",
              "arrived_at", "completed_at", "result", "materials", "cost", "callback_done"),
+    natural_key=("number",),
+))
+
+# R-DEP: the one ledger managers reconcile against finance.
+DEPOSITS = declare(Mirror(
+    name="deposits", title="押金台账", model=Deposit, year_field="created_at",
+    columns=("receipt_number", "kind", "purpose", "payer", "payer_phone", "amount", "state",
+             "collected_at", "refundable_on", "refunded_at", "refunded_amount",
+             "forfeited_amount", "forfeit_reason"),
+))
+
+# R-PASS-4 / R-DECO: where every decoration stands, and its deadlines.
+DECORATIONS = declare(Mirror(
+    name="decorations", title="装修登记", model=Decoration, year_field="applied_at",
+    columns=("number", "unit.code", "owner_name", "contractor", "applied_at", "approval_due",
+             "state", "approved_at", "tests_due", "permit_number", "permit_issued_at",
+             "accepted_at", "acceptance_result", "rectify_by"),
+    natural_key=("number",),
+))
+
+WORKER_PASSES = declare(Mirror(
+    name="worker_passes", title="装修出入证", model=WorkerPass, year_field="issued_at",
+    columns=("number", "holder_name", "id_number", "unit.code", "employer", "trade",
+             "valid_from", "valid_to", "state", "returned_at"),
+    natural_key=("number",),
+))
+
+TEMPORARY_PASSES = declare(Mirror(
+    name="temporary_passes", title="临时出入证", model=TemporaryPass, year_field="issued_at",
+    columns=("number", "holder_name", "id_number", "purpose", "valid_from", "valid_to",
+             "state", "returned_at"),
+    natural_key=("number",),
+))
+
+KEY_SETS = declare(Mirror(
+    name="key_sets", title="钥匙", model=KeySet,
+    columns=("unit.code", "label", "count", "hook", "notes"),
+))
+
+EMERGENCIES = declare(Mirror(
+    name="emergencies", title="紧急事件", model=Emergency, year_field="occurred_at",
+    columns=("number", "occurred_at", "place", "kind", "description", "state", "cause",
+             "responsible_person", "remedial_measures", "preventive_measures", "closed_at"),
+    natural_key=("number",),
+))
+
+PRINT_JOBS = declare(Mirror(
+    name="print_jobs", title="文件打印", model=PrintJob, year_field="requested_at",
+    columns=("number", "department.name", "title", "copies", "pages", "total_pages",
+             "requested_at", "state", "approved_at", "printed_at"),
+    natural_key=("number",),
+))
+
+MOVE_INS = declare(Mirror(
+    name="move_ins", title="入伙", model=MoveIn,
+    columns=("number", "unit.code", "owner_name", "current_step", "completed_at"),
     natural_key=("number",),
 ))
