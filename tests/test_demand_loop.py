@@ -253,3 +253,17 @@ def test_callback_queue_lists_demands_and_standalone_orders(login_as, conn):
     assert response.status_code == 302
     assert WorkOrder.get_by_id(standalone.id).callback_done
     assert standalone.number not in clerk.get("/admin/callback_queue/").get_data(as_text=True)
+
+
+def test_front_desk_names_today_s_duty_director(login_as, conn, estate, make_user):
+    from models.base import to_office, utcnow
+    from models.roster import DutyDirector
+
+    clerk = login_as("clerk")
+    assert "今日值班主任：<span class=\"text-danger\">未安排" in clerk.get("/admin/").get_data(
+        as_text=True)
+    director = make_user("lin", "director", estate)
+    DutyDirector.create(estate=estate, day=to_office(utcnow()).date(), director=director,
+                        phone="13800138000")
+    home = clerk.get("/admin/").get_data(as_text=True)
+    assert "今日值班主任：lin（13800138000）" in home

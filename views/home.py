@@ -41,6 +41,15 @@ def overdue_flags(estate_ids) -> list[tuple[str, int]]:
     return [(rule.label, counts[rule.id]) for rule in RULES if counts.get(rule.id)]
 
 
+def duty_directors(estate_ids, day: dt.date) -> list:
+    """Today's duty director of each estate (R-SVC-2), for the night shifts to call."""
+    from models.roster import DutyDirector
+
+    return list(DutyDirector.select().where(DutyDirector.estate.in_(estate_ids),
+                                            DutyDirector.day == day,
+                                            DutyDirector.voided == False))  # noqa: E712
+
+
 def latest_digest(estate_id: int):
     from jobs.digest import latest_digest as latest
 
@@ -74,4 +83,5 @@ class HomeView(SecureIndexView):
         return self.render("admin/home.html", queues=queues, shift=shift, today=today,
                            estates=estates, warnings=calendar_warnings(today),
                            flags=overdue_flags(estate_ids),
+                           directors=duty_directors(estate_ids, today),
                            digests=[(e, latest_digest(e.id)) for e in estates])
