@@ -74,6 +74,24 @@ class StaleRecordError(RuleError):
         )
 
 
+def office_day(moment: dt.datetime | dt.date | None = None) -> dt.date:
+    """The office's calendar day of a moment (today when None); a date is returned as is."""
+    if isinstance(moment, dt.date) and not isinstance(moment, dt.datetime):
+        return moment
+    return to_office(moment or utcnow()).date()
+
+
+def check_moment(value: dt.datetime | None, *, field_name: str, label: str,
+                 not_before: dt.datetime | None = None, before_label: str = "") -> dt.datetime:
+    """A moment an action happened: now when empty, never in the future, never before its cause."""
+    value = value or utcnow()
+    if value > utcnow() + dt.timedelta(minutes=5):
+        raise RuleError({field_name: f"{label}不能晚于现在"})
+    if not_before is not None and value < not_before:
+        raise RuleError({field_name: f"{label}不能早于{before_label}"})
+    return value
+
+
 # --- connection -------------------------------------------------------------------------------
 
 SQLITE_PRAGMAS = {

@@ -17,15 +17,16 @@ from models.base import (
     AwareDateTimeField,
     PhoneField,
     RuleError,
+    check_moment,
+    office_day,
     to_office,
     utcnow,
     write_transaction,
 )
 from models.calendar import next_number
-from models.deposits import change_record, check_moment, office_day
 from models.office import require_live, setting
 from models.org import Resident, Unit, _same_estate
-from models.register import RegisterModel
+from models.register import RegisterModel, change_record
 from models.users import User
 
 SERVICES = [

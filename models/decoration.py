@@ -33,22 +33,17 @@ from models.base import (
     AwareDateTimeField,
     PhoneField,
     RuleError,
+    check_moment,
+    office_day,
     to_office,
     utcnow,
     write_transaction,
 )
 from models.calendar import next_number
-from models.deposits import (
-    Deposit,
-    change_record,
-    check_moment,
-    in_department,
-    is_manager,
-    office_day,
-)
+from models.deposits import Deposit
 from models.org import Resident, Unit, _same_estate
-from models.register import RegisterModel
-from models.users import User
+from models.register import RegisterModel, change_record
+from models.users import User, in_department, is_manager
 
 APPROVAL_WORKING_DAYS = 3  # R-PASS-4: approval within 3 working days of the application
 TESTS_DAYS = 3  # R-PASS-4: tests within 3 days after approval

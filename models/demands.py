@@ -36,7 +36,7 @@ from models.base import (
 )
 from models.calendar import next_number
 from models.org import Department, Resident, Unit
-from models.register import RegisterModel, save_record, snapshot
+from models.register import RegisterModel, change_record, save_record, snapshot
 from models.search import bigrams
 from models.users import User
 
@@ -254,15 +254,13 @@ class Demand(RegisterModel):
 
     def _change(self, user, action: str, to_status: str | None, note: str = "",
                 expected_version: int | None = None, **values) -> None:
-        """Apply values and a status change, audited, with its history step, in one transaction."""
-        before = snapshot(self)
+        """Apply values and a status change, audited, with its history step, in one transaction.
+
+        (The search text is refreshed by before_update inside save_record.)"""
         from_status = self.status
-        for name, value in values.items():
-            setattr(self, name, value)
         if to_status:
-            self.status = to_status
-        self.refresh_search_text()
-        save_record(self, user, before=before, expected_version=expected_version)
+            values["status"] = to_status
+        change_record(self, user, expected_version=expected_version, **values)
         DemandStep.record(self, user, action, from_status, self.status, note)
 
     def _require(self, states: tuple[str, ...], message: str) -> None:

@@ -27,25 +27,19 @@ from models.base import (
     PhoneField,
     RuleError,
     VersionedModel,
+    check_moment,
+    office_day,
     to_office,
-    utcnow,
     write_transaction,
 )
 from models.calendar import next_number
 from models.estate import Estate
-from models.register import save_record, snapshot
-from models.users import MANAGERS, User
+from models.register import change_record, save_record
+from models.users import User, in_department, is_manager
 
 CENT = Decimal("0.01")
 
-# --- shared by the front-desk registers -------------------------------------------------------
 
-
-def office_day(moment: dt.datetime | dt.date | None = None) -> dt.date:
-    """The office's calendar day of a moment (today when None); a date is returned as is."""
-    if isinstance(moment, dt.date) and not isinstance(moment, dt.datetime):
-        return moment
-    return to_office(moment or utcnow()).date()
 
 
 def yuan(amount: Decimal | None) -> str:
@@ -53,33 +47,12 @@ def yuan(amount: Decimal | None) -> str:
     return "" if amount is None else f"¥{amount:,.2f}"
 
 
-def in_department(user, kind: str) -> bool:
-    """Whether a user belongs to a department (finance collects money, engineering signs tests)."""
-    return user is not None and getattr(user, "department", None) == kind
 
 
-def is_manager(user) -> bool:
-    """Supervisors, directors and admins approve what the manual reserves to 主管领导."""
-    return user is not None and getattr(user, "role", None) in MANAGERS
 
 
-def check_moment(value: dt.datetime | None, *, field_name: str, label: str,
-                 not_before: dt.datetime | None = None, before_label: str = "") -> dt.datetime:
-    """A moment an action happened: now when empty, never in the future, never before its cause."""
-    value = value or utcnow()
-    if value > utcnow() + dt.timedelta(minutes=5):
-        raise RuleError({field_name: f"{label}不能晚于现在"})
-    if not_before is not None and value < not_before:
-        raise RuleError({field_name: f"{label}不能早于{before_label}"})
-    return value
 
 
-def change_record(instance, user, *, expected_version: int | None = None, **values):
-    """Apply a state change's values and save them audited, version-checked, in one transaction."""
-    before = snapshot(instance)
-    for name, value in values.items():
-        setattr(instance, name, value)
-    return save_record(instance, user, before=before, expected_version=expected_version)
 
 
 # --- the ledger -------------------------------------------------------------------------------

@@ -15,11 +15,10 @@ import datetime as dt
 
 from peewee import CharField, ForeignKeyField, TextField
 
-from models.base import AwareDateTimeField, RuleError, to_office, utcnow
+from models.base import AwareDateTimeField, RuleError, check_moment, to_office, utcnow
 from models.calendar import next_number
-from models.deposits import change_record, check_moment
 from models.office import refuse_changes_after, require_live, user_or_none, works_for
-from models.register import RegisterModel, save_record
+from models.register import RegisterModel, change_record, save_record
 from models.users import User
 
 KINDS = [

@@ -27,16 +27,16 @@ from models.base import (
     PhoneField,
     RuleError,
     VersionedModel,
+    check_moment,
     to_office,
     utcnow,
     write_transaction,
 )
 from models.calendar import next_number
-from models.deposits import change_record, check_moment, is_manager
 from models.estate import Estate
 from models.org import Unit, _same_estate
-from models.register import RegisterModel, save_record
-from models.users import User
+from models.register import RegisterModel, change_record, save_record
+from models.users import User, is_manager
 
 LOCATIONS = [
     ("office", "管理处保管"),

@@ -19,16 +19,17 @@ from models.base import (
     MoneyField,
     PhoneField,
     RuleError,
+    check_moment,
+    office_day,
     to_office,
     utcnow,
     write_transaction,
 )
 from models.calendar import next_number
-from models.deposits import change_record, check_moment, office_day
 from models.keys import KeySet
 from models.office import require_live
 from models.org import Resident, Unit, _same_estate
-from models.register import RegisterModel, save_record
+from models.register import RegisterModel, change_record, save_record
 from models.users import User
 from models.validators import clean_money
 

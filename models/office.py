@@ -14,8 +14,7 @@ from flask import current_app, has_app_context
 
 from models.base import RuleError, office_tz, utcnow, write_transaction
 from models.demands import CATEGORIES, KINDS, Demand
-from models.deposits import change_record
-from models.register import save_record
+from models.register import change_record, save_record
 from models.users import User, UserEstate
 
 

@@ -27,15 +27,17 @@ from models.base import (
     DocumentNumberField,
     PhoneField,
     RuleError,
+    check_moment,
+    office_day,
     to_office,
     utcnow,
     write_transaction,
 )
 from models.calendar import next_number
 from models.decoration import Decoration
-from models.deposits import Deposit, change_record, check_moment, office_day
+from models.deposits import Deposit
 from models.org import Unit, _same_estate
-from models.register import RegisterModel
+from models.register import RegisterModel, change_record
 from models.users import User
 
 WORKER_PASS_MONTHS = 3  # R-PASS-1: valid at most 3 months

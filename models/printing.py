@@ -12,12 +12,11 @@ from collections import defaultdict
 
 from peewee import BooleanField, CharField, ForeignKeyField, IntegerField
 
-from models.base import AwareDateTimeField, RuleError, to_office, utcnow
+from models.base import AwareDateTimeField, RuleError, check_moment, to_office, utcnow
 from models.calendar import next_number
-from models.deposits import change_record, check_moment
 from models.office import month_range, refuse_changes_after, require_live, works_for
 from models.org import Department, _same_estate
-from models.register import RegisterModel
+from models.register import RegisterModel, change_record
 from models.users import User
 
 STATES = [

@@ -205,3 +205,11 @@ def void_record(instance, user, reason: str, *, expected_version: int | None = N
         audit(user, "void", instance=instance, changes={"void_reason": [None, reason]},
               summary=str(instance)[:200])
     return instance
+
+
+def change_record(instance, user, *, expected_version: int | None = None, **values):
+    """Apply a state change's values and save them audited, version-checked, in one transaction."""
+    before = snapshot(instance)
+    for name, value in values.items():
+        setattr(instance, name, value)
+    return save_record(instance, user, before=before, expected_version=expected_version)

@@ -25,8 +25,7 @@ from peewee import (
     TimeField,
 )
 
-from models.base import AwareDateTimeField, RuleError, utcnow, write_transaction
-from models.deposits import change_record, check_moment
+from models.base import AwareDateTimeField, RuleError, check_moment, utcnow, write_transaction
 from models.office import (
     month_days,
     refuse_changes_after,
@@ -35,7 +34,7 @@ from models.office import (
     user_or_none,
     works_for,
 )
-from models.register import RegisterModel, save_record
+from models.register import RegisterModel, change_record, save_record
 from models.users import MANAGERS, User
 
 DAY = 24 * 60

@@ -17,12 +17,12 @@ from models.base import (
     DocumentNumberField,
     PhoneField,
     RuleError,
+    office_day,
     write_transaction,
 )
-from models.deposits import change_record, office_day
 from models.office import refuse_changes_after, require_live
 from models.org import Resident, Unit, _same_estate
-from models.register import RegisterModel, save_record
+from models.register import RegisterModel, change_record, save_record
 from models.validators import check_date_order
 
 

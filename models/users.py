@@ -43,6 +43,16 @@ EVERYONE = frozenset(ROLE_LABELS)
 MIN_PASSWORD_LENGTH = 8
 
 
+def in_department(user, kind: str) -> bool:
+    """Whether a user belongs to a department (finance collects money, engineering signs tests)."""
+    return user is not None and getattr(user, "department", None) == kind
+
+
+def is_manager(user) -> bool:
+    """Supervisors, directors and admins approve what the manual reserves to 主管领导."""
+    return user is not None and getattr(user, "role", None) in MANAGERS
+
+
 class User(UserMixin, VersionedModel):
     username = CharField(max_length=32, unique=True, verbose_name="用户名")
     display_name = CharField(max_length=32, verbose_name="姓名")

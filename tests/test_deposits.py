@@ -22,14 +22,8 @@ from test_decoration import make_staff, post
 from test_records import form_data
 
 import models
-from models.base import RuleError, db, utcnow
-from models.deposits import (
-    STANDARD_AMOUNTS,
-    Deposit,
-    LedgerTotals,
-    amount_in_words,
-    office_day,
-)
+from models.base import RuleError, db, office_day, utcnow
+from models.deposits import STANDARD_AMOUNTS, Deposit, LedgerTotals, amount_in_words
 from models.estate import Branch, Estate
 from models.register import AuditLog
 

@@ -14,8 +14,8 @@ from test_decoration import SHANGHAI, apply, errors_of, make_staff, post, to_per
 from test_records import form_data
 
 from models import deadlines
-from models.base import RuleError, db, utcnow
-from models.deposits import Deposit, office_day
+from models.base import RuleError, db, office_day, utcnow
+from models.deposits import Deposit
 from models.org import Unit
 from models.passes import (
     GoodsLine,

@@ -28,7 +28,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
-from models.base import RuleError, to_office, utcnow
+from models.base import RuleError, office_day, to_office, utcnow
 from models.decoration import (
     DEFAULT_FLOOR_PLAN_MAX_BYTES,
     Decoration,
@@ -36,14 +36,7 @@ from models.decoration import (
     floor_plan_folder,
     in_heating_season,
 )
-from models.deposits import (
-    KINDS,
-    Deposit,
-    amount_in_words,
-    in_department,
-    office_day,
-    yuan,
-)
+from models.deposits import KINDS, Deposit, amount_in_words, yuan
 from models.keys import BORROWER_TYPES, KeyMovement, KeySet
 from models.org import Unit
 from models.passes import (
@@ -54,7 +47,7 @@ from models.passes import (
     TemporaryPass,
     WorkerPass,
 )
-from models.users import DESK, EVERYONE, MANAGERS, User, UserEstate
+from models.users import DESK, EVERYONE, MANAGERS, User, UserEstate, in_department
 from views.base import LocalDateTimeField, SecureModelView, choices
 from views.demands import ActionMixin
 

@@ -27,11 +27,10 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, Optional
 
-from models.base import RuleError, to_office, utcnow
+from models.base import RuleError, office_day, to_office, utcnow
 from models.batches import NOTICE_METHODS, ServiceBatch, ServiceRegistration, notice_days
 from models.committee import DEMAND_KIND, ITEM_KINDS, CommitteeContact, CommitteeItem
 from models.demands import CATEGORIES, KINDS
-from models.deposits import office_day
 from models.emergencies import CLOSING_ROLES, STEP_KINDS, Emergency, EmergencyStep
 from models.guide import GuideCategory, GuideEntry, booklet
 from models.movein import STEPS, MoveIn
