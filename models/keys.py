@@ -35,7 +35,7 @@ from models.base import (
 from models.calendar import next_number
 from models.estate import Estate
 from models.org import Unit, _same_estate
-from models.register import RegisterModel, change_record, save_record
+from models.register import RegisterModel, StatefulMixin, change_record, save_record
 from models.users import User, is_manager
 
 LOCATIONS = [
@@ -62,8 +62,11 @@ BORROWER_LABELS = dict(BORROWER_TYPES)
 OFFICE = "管理处"
 
 
-class KeySet(RegisterModel):
+class KeySet(StatefulMixin, RegisterModel):
     """One set of keys of a unit, and where it is now."""
+
+    state_field = "location"
+    voided_message = "该钥匙登记已作废"
 
     unit = ForeignKeyField(Unit, backref="key_sets", on_delete="RESTRICT", verbose_name="房屋")
     label = CharField(max_length=32, default="入户门钥匙", verbose_name="钥匙名称",
@@ -117,10 +120,7 @@ class KeySet(RegisterModel):
     # -- movements -------------------------------------------------------------------------
 
     def _require(self, locations: tuple[str, ...], doing: str) -> None:
-        if self.voided:
-            raise RuleError({"": "该钥匙登记已作废"})
-        if self.location not in locations:
-            raise RuleError({"": f"钥匙当前{self.whereabouts()}，不能{doing}"})
+        self.require_state(locations, f"钥匙当前{self.whereabouts()}，不能{doing}")
 
     def _move(self, user, kind: str, to_location: str, holder: str, at: dt.datetime,
               expected_version: int | None, **details) -> KeyMovement:
@@ -129,8 +129,8 @@ class KeySet(RegisterModel):
             movement = KeyMovement.record(self, user, kind, to_location=to_location,
                                           person=details.pop("person", holder), at=at,
                                           **details)
-            change_record(self, user, expected_version=expected_version, location=to_location,
-                          holder=holder[:64], since=at)
+            self.transition(user, to_location, expected_version=expected_version,
+                            holder=holder[:64], since=at)
         return movement
 
     def _moment(self, at: dt.datetime | None) -> dt.datetime:

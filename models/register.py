@@ -213,3 +213,46 @@ def change_record(instance, user, *, expected_version: int | None = None, **valu
     for name, value in values.items():
         setattr(instance, name, value)
     return save_record(instance, user, before=before, expected_version=expected_version)
+
+
+class StatefulMixin:
+    """One transition helper for every register whose rows move through states.
+
+    A state change checks the row may take it (`require_state`: not voided, in one of the
+    allowed states) and then writes the new state and its values, version-checked and audited,
+    with the register's history row, in one transaction (`transition`). A register names its
+    state column (`state_field`) and, if it keeps a history table of its own beyond the audit
+    log, writes it in `record_transition`.
+    """
+
+    state_field = "state"
+    voided_message = "该记录已作废，不能再操作"
+
+    @property
+    def current_state_label(self) -> str:
+        field = self._meta.fields[self.state_field]
+        value = getattr(self, self.state_field)
+        return dict(field.choices or ()).get(value, value)
+
+    def require_state(self, states, message: str = "当前状态为“{state}”，不能办理") -> None:
+        """Refuse (a RuleError on the form's top) unless the row is live and in `states`."""
+        if self.voided:
+            raise RuleError({"": self.voided_message})
+        if getattr(self, self.state_field) not in states:
+            label = self.current_state_label
+            # replace, not format: the message may quote what a person typed.
+            raise RuleError({"": message.replace("{state}", label).replace("{status}", label)})
+
+    def transition(self, user, to_state: str | None = None, *, action: str = "",
+                   note: str = "", expected_version: int | None = None, **values):
+        """Move to `to_state` (None: stay) with `values`, audited, with its history row."""
+        from_state = getattr(self, self.state_field)
+        if to_state is not None:
+            values[self.state_field] = to_state
+        with write_transaction():
+            change_record(self, user, expected_version=expected_version, **values)
+            self.record_transition(user, action, from_state, note)
+        return self
+
+    def record_transition(self, user, action: str, from_state, note: str) -> None:
+        """Write the register's own history row (the audit log already has the change)."""

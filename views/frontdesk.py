@@ -37,7 +37,6 @@ from models.decoration import (
     in_heating_season,
 )
 from models.deposits import KINDS, Deposit, amount_in_words, yuan
-from models.keys import BORROWER_TYPES, KeyMovement, KeySet
 from models.org import Unit
 from models.passes import (
     CANCEL_REASONS,
@@ -48,6 +47,7 @@ from models.passes import (
     WorkerPass,
 )
 from models.users import DESK, EVERYONE, MANAGERS, User, UserEstate, in_department
+from views import keys
 from views.base import LocalDateTimeField, SecureModelView, choices
 from views.demands import ActionMixin
 
@@ -142,177 +142,6 @@ class FrontDeskView(ActionMixin, SecureModelView):
             abort(404)
         return self.render(self.print_template, row=row, now=to_office(utcnow()),
                            **self.print_args(row))
-
-
-# --- keys -------------------------------------------------------------------------------------
-
-
-class IssueKeyForm(Form):
-    owner_name = StringField("领取业主", validators=[InputRequired("请填写领取钥匙的业主姓名"),
-                                                 Length(max=64)])
-    at = _when("交付时间")
-
-
-class KeepKeyForm(Form):
-    consent_by = StringField("同意留存的业主", validators=[InputRequired("请填写同意的业主姓名"),
-                                                    Length(max=32)],
-                             description="业主同意后留存钥匙以备整改，系统生成收条编号（R-KEY-1）")
-    at = _when("留存时间")
-
-
-class CollectKeyForm(Form):
-    receipt_number = StringField("收条编号", validators=[InputRequired("请填写收条编号"),
-                                                     Length(max=20)],
-                                 description="业主出示的盖章收条上的编号，如 YS-2026-00001")
-    collector_name = StringField("领取人", validators=[InputRequired("请填写领取人姓名"),
-                                                    Length(max=64)])
-    at = _when("领取时间")
-
-
-class LendKeyForm(Form):
-    borrower_name = StringField("借用人", validators=[InputRequired("请填写借用人姓名"),
-                                                   Length(max=64)])
-    borrower_phone = StringField("借用人电话", validators=[Optional(), Length(max=32)])
-    borrower_type = SelectField("借用人类别", choices=choices(BORROWER_TYPES), default="owner",
-                                description="其他人员须经主管批准（R-KEY-3）")
-    purpose = StringField("借用事由", validators=[InputRequired("请填写借用事由"),
-                                                Length(max=100)])
-    expected_return = LocalDateTimeField("预计归还时间",
-                                         validators=[InputRequired("请填写预计归还时间")])
-    signed = BooleanField("借用人已在登记簿上签名")
-    approved_by = SelectField("批准主管", coerce=int, validators=[Optional()],
-                              description="借给其他人员时必选")
-    at = _when("借出时间")
-
-
-class ReturnKeyForm(Form):
-    returned_by_name = StringField("归还人", validators=[Optional(), Length(max=64)],
-                                   description="留空为原借用人")
-    at = _when("归还时间")
-
-
-def _location_cell(view, context, model, name):
-    loan = model.open_loan() if model.location == "lent" else None
-    text = model.location_label
-    if loan is not None and loan.is_overdue():
-        return Markup('{} <span class="badge badge-danger">逾期未还</span>').format(text)
-    return text
-
-
-class KeySetAdmin(FrontDeskView):
-    """钥匙: every key set, where it is now, who has it since when, and its history (R-KEY)."""
-
-    permissions = {**SecureModelView.permissions, "move": DESK}
-    endpoint_actions = {"issue_view": "move", "keep_view": "move", "collect_view": "move",
-                        "lend_view": "move", "return_view": "move", "receipt_view": "list",
-                        "print_view": "list"}
-    details_template = "admin/key_details.html"
-    column_list = ("unit", "label", "count", "hook", "location", "holder", "since")
-    column_filters = ("location", "since")
-    column_searchable_list = ("holder", "hook", Unit.code)
-    column_default_sort = ("since", True)
-    column_formatters = {"location": _location_cell}
-    form_create_columns = ("estate", "unit", "label", "count", "hook", "notes")
-    form_edit_columns = ("label", "count", "hook", "notes")
-    form_ajax_refs = {"unit": UNIT_LOOKUP}
-    buttons = (
-        (lambda r: r.location == "office", "交付业主", ".issue_view", "btn-primary", "move"),
-        (lambda r: r.location in ("office", "owner"), "留存整改", ".keep_view", "btn-info",
-         "move"),
-        (lambda r: r.location == "kept", "凭收条领取", ".collect_view", "btn-success", "move"),
-        (lambda r: r.location in ("office", "kept"), "借出", ".lend_view", "btn-warning",
-         "move"),
-        (lambda r: r.location == "lent", "归还", ".return_view", "btn-success", "move"),
-    )
-
-    def get_filters(self):
-        overdue = {"overdue": ("逾期未还", lambda now: KeySet.select().where(KeySet.id.in_(
-            KeyMovement.overdue_loans(now).select(KeyMovement.key_set))))}
-        return [QueryFilter(KeySet, "借用", overdue), *super().get_filters()]
-
-    def _move(self, title, form, method, **extra):
-        row = self._row_or_404()
-
-        def apply(f):
-            values = {k: v for k, v in f.data.items()}
-            values.update(extra)
-            getattr(row, method)(_user(), expected_version=self._version(row), **values)
-
-        return self._action(title, form, apply, row=row)
-
-    @expose("/issue/", methods=("GET", "POST"))
-    def issue_view(self):
-        """交付业主: after the inspection the keys go to the owner (R-KEY-1)."""
-        return self._move("交付业主", IssueKeyForm(request.form), "issue_to_owner")
-
-    @expose("/keep/", methods=("GET", "POST"))
-    def keep_view(self):
-        """留存整改: kept with the owner's consent, against a numbered receipt (R-KEY-1)."""
-        return self._move("留存整改钥匙", KeepKeyForm(request.form), "keep_for_rectification")
-
-    @expose("/collect/", methods=("GET", "POST"))
-    def collect_view(self):
-        """凭收条领取: the owner collects the kept keys (R-KEY-2)."""
-        return self._move("凭收条领取钥匙", CollectKeyForm(request.form), "collect")
-
-    @expose("/lend/", methods=("GET", "POST"))
-    def lend_view(self):
-        """借出: registered and signed; other borrowers need a supervisor (R-KEY-3)."""
-        row = self._row_or_404()
-        form = LendKeyForm(request.form)
-        form.approved_by.choices = _managers(row.estate_id)
-
-        def apply(f):
-            row.lend(_user(), borrower_name=f.borrower_name.data,
-                     borrower_phone=f.borrower_phone.data, borrower_type=f.borrower_type.data,
-                     purpose=f.purpose.data, expected_return=f.expected_return.data,
-                     signed=f.signed.data, approved_by_id=f.approved_by.data or None,
-                     at=f.at.data, expected_version=self._version(row))
-
-        return self._action("借出钥匙", form, apply, row=row)
-
-    @expose("/return/", methods=("GET", "POST"))
-    def return_view(self):
-        """归还: the loan is struck off."""
-        return self._move("钥匙归还", ReturnKeyForm(request.form), "return_loan")
-
-    @expose("/receipt/")
-    def receipt_view(self):
-        """The stamped receipt for kept keys (or a loan slip), by movement id."""
-        movement = KeyMovement.get_or_none(KeyMovement.id == request.args.get("movement", type=int))
-        row = self._row_or_404()
-        if movement is None or movement.key_set_id != row.id or not movement.number:
-            abort(404)
-        return self.render("admin/key_receipt_print.html", row=row, movement=movement,
-                           now=to_office(utcnow()))
-
-
-def _expected_return_cell(view, context, model, name):
-    if model.expected_return is None:
-        return ""
-    text = view._shown_value(model, name, model.expected_return)
-    if model.is_overdue():
-        return Markup('{} <span class="badge badge-danger">逾期</span>').format(text)
-    return text
-
-
-class KeyMovementAdmin(SecureModelView):
-    """钥匙流转记录: every movement, loans struck off on return; read only (R-KEY-4)."""
-
-    permissions = {**SecureModelView.permissions, "create": NOBODY, "edit": NOBODY}
-    column_details_exclude_list = DETAILS_EXCLUDED
-    column_list = ("at", "key_set", "kind", "number", "person", "borrower_type", "purpose",
-                   "expected_return", "returned_at", "approved_by", "created_by")
-    column_filters = ("kind", "borrower_type", "at")
-    column_searchable_list = ("person", "number")
-    column_default_sort = ("at", True)
-    column_formatters = {"expected_return": _expected_return_cell}
-
-    def get_filters(self):
-        overdue = {"overdue": ("逾期未还", KeyMovement.overdue_loans),
-                   "open": ("借出未还", lambda now: KeyMovement.select().where(
-                       KeyMovement.kind == "lend", KeyMovement.returned_at.is_null()))}
-        return [QueryFilter(KeyMovement, "借用", overdue), *super().get_filters()]
 
 
 # --- decoration -------------------------------------------------------------------------------
@@ -932,9 +761,7 @@ DECORATION = "装修与押金"
 
 def register_views(admin) -> None:
     """Add the front-desk registers to the admin (called once from views.build_admin)."""
-    admin.add_view(KeySetAdmin(KeySet, name="钥匙", category=FRONT_DESK, endpoint="key_set"))
-    admin.add_view(KeyMovementAdmin(KeyMovement, name="钥匙流转记录", category=FRONT_DESK,
-                                    endpoint="key_movement"))
+    keys.register(admin, FRONT_DESK)
     admin.add_view(TemporaryPassAdmin(TemporaryPass, name="临时出入证", category=FRONT_DESK,
                                       endpoint="temporary_pass"))
     admin.add_view(GoodsReleaseAdmin(GoodsRelease, name="物品放行条", category=FRONT_DESK,

@@ -94,7 +94,7 @@ def _date_cell(view, context, model, name):
 class OfficeView(FrontDeskView):
     """A register of the office: row buttons, action forms, printing, staff pick-lists."""
 
-    details_template = "admin/office_details.html"
+    details_template = "admin/register_details.html"
     # A template shown under the record's fields (its steps, units, items…).
     details_extra = ""
     # Staff pick-lists: field name → roles offered (only people of the user's estates).

@@ -1,0 +1,262 @@
+"""Row actions as declarations, and the register view that runs them.
+
+A register's state changes (issue a key, approve a decoration, collect a deposit, dispatch a
+demand…) are declared on its view as `RowAction`s:
+
+    row_actions = (
+        RowAction("issue", "交付业主", "issue_to_owner", form=IssueKeyForm,
+                  when=("office",), permission="move"),
+        ...
+    )
+
+One mechanism (`RegisterView`) turns each declaration into
+
+* an exposed endpoint `.<name>_view` at `/<url>/` (GET shows the form, POST applies it; an
+  action without a form is a one-click POST),
+* the permission check (the action's `permission` is one of the view's `permissions` keys),
+* a button on the row's details page, shown only when the row's state allows it and the user may,
+* the call of the model method with the form's values, the user and the version the user saw
+  (the model enforces the rule and writes the row, its audit entry and its history in one
+  transaction; see `models.register.StatefulMixin`),
+* every rule error next to its field (the rest on top), the typed input kept, and
+* the redirect back to the row with a confirmation.
+
+Adding an action to a register is a declaration here plus a model method; nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import abort, flash, redirect, request
+from flask_admin import expose
+from flask_login import current_user
+from markupsafe import Markup
+from wtforms import Form
+
+from models.base import RuleError, to_office, utcnow
+from models.users import User, UserEstate
+from models.validators import neutralise_formula
+from views.base import SecureModelView
+
+
+def current():
+    """The logged-in user as a model instance (what model methods take)."""
+    return current_user._get_current_object()
+
+
+@dataclass(frozen=True)
+class RowAction:
+    """One state change a row offers: its button, its form, who may, and the model method."""
+
+    # The endpoint is `.<name>_view`, served at `/<name>/` (or `url`).
+    name: str
+    # The button; a callable(row) gives a label that depends on the row.
+    label: str | Callable[[Any], str]
+    # The model method's name (called row.<call>(user, **values)) or a callable(row, user,
+    # **values). Empty for a button that only links to another action (see `target`).
+    call: str | Callable[..., Any] = ""
+    # The form (a wtforms Form class, or callable(row) -> class); None: a one-click POST.
+    form: type[Form] | Callable[[Any], type[Form]] | None = None
+    # The states it applies to (values of the model's `state_field`) or a predicate on the row.
+    when: tuple[str, ...] | Callable[[Any], bool] | None = None
+    # The key of the view's `permissions` that allows it.
+    permission: str = "edit"
+    css: str = "btn-primary"
+    # The form page's heading (callable(row, form) for one that depends on them); the label by
+    # default.
+    title: str | Callable[[Any, Any], str] = ""
+    # form -> keyword arguments of the model method (default: the form's fields as they are).
+    values: Callable[[Any], dict] | None = None
+    # (view, row, form) -> None | response: fill per-row choices and defaults on GET, or answer
+    # with a redirect instead of the form.
+    prepare: Callable[[Any, Any, Any], Any] | None = None
+    # Pass the version the user saw (optimistic check) to the model method.
+    versioned: bool = True
+    # The confirmation shown after success ({title} and {row} are filled in).
+    done: str = "{title}：已保存"
+    # A button that opens another action of the row with query arguments (no endpoint of its
+    # own), e.g. the emergency's 社会求援 button opens the step form on kind=outside_help.
+    target: str = ""
+    args: dict = field(default_factory=dict)
+    url: str = ""
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.target or self.name}_view"
+
+    def applies_to(self, row, state_field: str) -> bool:
+        if self.when is None:
+            return True
+        if callable(self.when):
+            return bool(self.when(row))
+        return getattr(row, state_field) in self.when
+
+    def label_for(self, row) -> str:
+        return self.label(row) if callable(self.label) else self.label
+
+    def title_for(self, row, form) -> str:
+        if callable(self.title):
+            return self.title(row, form)
+        return self.title or self.label_for(row)
+
+    def form_class(self, row):
+        if self.form is None or isinstance(self.form, type):
+            return self.form
+        return self.form(row)
+
+
+def _action_endpoint(action: RowAction):
+    def view(self):
+        return self.run_action(action)
+
+    view.__name__ = action.endpoint
+    view.__doc__ = action.label if isinstance(action.label, str) else action.name
+    methods = ("GET", "POST") if action.form is not None else ("POST",)
+    return expose(f"/{action.url or action.name}/", methods=methods)(view)
+
+
+class RegisterView(SecureModelView):
+    """A register's grid with its declared row actions, printing and staff pick-lists."""
+
+    details_template = "admin/register_details.html"
+    # Bookkeeping the details page leaves out (a voided row says so in its own banner).
+    column_details_exclude_list = ("id", "version", "updated_at", "voided", "void_reason",
+                                   "voided_at", "voided_by")
+    # The row's state column, which `RowAction.when` tuples are matched against.
+    state_field = "state"
+    row_actions: tuple[RowAction, ...] = ()
+    # A template shown under the record's fields (its steps, units, items…).
+    details_extra = ""
+    # The printed document of a row ("" for none) and the print button's label.
+    print_template = ""
+    print_label = "打印"
+    # Staff pick-lists: field name → roles offered (only people of the user's estates).
+    user_fields: dict[str, frozenset[str]] = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # Each declared action becomes an endpoint and a permission (before Flask-Admin's
+        # metaclass collects the exposed methods).
+        own = {}
+        for action in cls.__dict__.get("row_actions", ()):
+            if action.target or action.endpoint in cls.__dict__:
+                continue
+            setattr(cls, action.endpoint, _action_endpoint(action))
+        for action in cls.row_actions:
+            if not action.target:
+                own[action.endpoint] = action.permission
+        if cls.print_template:
+            own["print_view"] = "print" if "print" in cls.permissions else "list"
+        cls.endpoint_actions = {**own, **cls.__dict__.get("endpoint_actions", {})}
+
+    # -- the mechanism ---------------------------------------------------------------------
+
+    def row_buttons(self, row) -> list[dict]:
+        """The actions this user may take on this row now (the details page renders them)."""
+        result = []
+        for action in self.row_actions:
+            permission = action.permission
+            if action.target:
+                permission = next(a.permission for a in self.row_actions
+                                  if a.name == action.target)
+            if getattr(row, "voided", False) or not self.allowed(permission) \
+                    or not action.applies_to(row, self.state_field):
+                continue
+            result.append({"label": action.label_for(row), "css": action.css,
+                           "url": self.get_url(f".{action.endpoint}", id=row.id, **action.args),
+                           "post": action.form is None})
+        if self.print_template and self.printable(row):
+            result.append({"label": self.print_label, "css": "btn-light", "target": "_blank",
+                           "url": self.get_url(".print_view", id=row.id)})
+        return result
+
+    def run_action(self, action: RowAction):
+        """GET: the action's form; POST: validate, call the model method, back to the row."""
+        row = self.row_or_404()
+        form_class = action.form_class(row)
+        form = form_class(request.form) if form_class is not None else None
+        if action.prepare is not None:
+            response = action.prepare(self, row, form)
+            if response is not None:
+                return response
+        title = action.title_for(row, form)
+        back = self.get_url(".details_view", id=row.id)
+        if request.method == "POST" and (form is None or form.validate()):
+            values = {}
+            if form is not None:
+                values = action.values(form) if action.values else dict(form.data)
+            if action.versioned:
+                values["expected_version"] = self.seen_version(row)
+            call = action.call
+            try:
+                if callable(call):
+                    result = call(row, current(), **values)
+                else:
+                    result = getattr(row, call)(current(), **values)
+            except RuleError as error:
+                if form is None:
+                    flash("；".join(error.errors.values()), "error")
+                    return redirect(back)
+                self.attach_errors(form, error)
+            else:
+                flash(action.done.format(title=title, row=row, result=result), "success")
+                return redirect(back)
+        return self.render("admin/action_form.html", form=form, title=title, row=row,
+                           cancel_url=back)
+
+    def row_or_404(self):
+        row = self.get_one(request.args.get("id"))
+        if row is None:
+            abort(404)
+        return row
+
+    @staticmethod
+    def seen_version(row) -> int:
+        """The version the user's form was built on (the optimistic check)."""
+        try:
+            return int(request.form.get("row_version", row.version))
+        except ValueError:
+            return row.version
+
+    # -- printing --------------------------------------------------------------------------
+
+    def printable(self, row) -> bool:
+        """Whether the row's document exists yet (a permit once issued, a receipt once paid)."""
+        return True
+
+    def print_args(self, row) -> dict:
+        return {}
+
+    @expose("/print/")
+    def print_view(self):
+        """Print the document with its number, the estate's name and a stamp box."""
+        row = self.row_or_404()
+        if not self.print_template or not self.printable(row):
+            abort(404)
+        return self.render(self.print_template, row=row, now=to_office(utcnow()),
+                           **self.print_args(row))
+
+    # -- forms and exports -----------------------------------------------------------------
+
+    def _scope_form(self, form):
+        form = super()._scope_form(form)
+        if self.user_fields:
+            linked = UserEstate.select(UserEstate.user).where(
+                UserEstate.estate.in_(current().estate_ids()))
+            for name, roles in self.user_fields.items():
+                if name in form and hasattr(form[name], "query"):
+                    form[name].query = (User.select()
+                                        .where(User.active == True,  # noqa: E712
+                                               User.role.in_(sorted(roles)), User.id.in_(linked))
+                                        .order_by(User.display_name))
+        return form
+
+    def get_export_value(self, model, name):
+        # Badges are for the screen; a spreadsheet gets their words.
+        value = super().get_export_value(model, name)
+        if isinstance(value, Markup):
+            value = neutralise_formula(value.striptags())
+        return value

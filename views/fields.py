@@ -1,0 +1,69 @@
+"""What register views share besides the base: form fields, pick-lists, filters, cell formats."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask_admin.contrib.peewee.filters import BasePeeweeFilter
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Optional
+
+from models.base import utcnow
+from models.deposits import yuan
+from models.office import staff_of
+from models.users import DESK, MANAGERS, User, UserEstate
+from views.base import LocalDateTimeField, choices
+
+NOBODY = frozenset()
+DESK_AND_DEPT = DESK | {"dept"}
+DATE_FORMAT = "%Y-%m-%d"
+UNIT_LOOKUP = {"fields": ("code",), "page_size": 20,
+               "placeholder": "输入房屋编号搜索，如 3-1-502"}
+RESIDENT_LOOKUP = {"fields": ("name", "phone"), "page_size": 20,
+                   "placeholder": "输入住户姓名或电话搜索"}
+
+
+def when_field(label: str) -> LocalDateTimeField:
+    """A moment of an action, "now" when left empty."""
+    return LocalDateTimeField(label, validators=[Optional()], description="留空表示现在")
+
+
+def managers_choices(estate_id: int) -> list[SelectChoice]:
+    """Supervisors and directors of the estate, for "approved by" pick-lists."""
+    linked = UserEstate.select(UserEstate.user).where(UserEstate.estate == estate_id)
+    people = User.select().where(User.active == True, User.role.in_(sorted(MANAGERS)),  # noqa: E712
+                                 (User.id.in_(linked)) | (User.role == "admin"))
+    return choices([(0, "—— 请选择 ——")] + [(u.id, f"{u.display_name}（{u.role_label}）")
+                                           for u in people.order_by(User.display_name)])
+
+
+def people_choices(estate_id: int, roles, empty: str = "—— 请选择 ——") -> list[SelectChoice]:
+    """Active staff of the estate in `roles`, for pick-lists of people."""
+    return choices([(0, empty)] + [(u.id, f"{u.display_name}（{u.role_label}）")
+                                   for u in staff_of(estate_id, roles)])
+
+
+class QueryFilter(BasePeeweeFilter):
+    """A register's named questions (overdue, pending…) as one drop-down grid filter."""
+
+    def __init__(self, model, label: str, queries: dict[str, tuple[str, Callable]]):
+        super().__init__(model.id, label, options=[(k, v[0]) for k, v in queries.items()])
+        self.model, self.queries = model, queries
+
+    def apply(self, query, value):
+        if value not in self.queries:
+            return query
+        rows = self.queries[value][1](utcnow())
+        return query.where(self.model.id.in_(rows.select(self.model.id)))
+
+    def operation(self):
+        return "为"
+
+
+def money_cell(view, context, model, name):
+    return yuan(getattr(model, name))
+
+
+def date_cell(view, context, model, name):
+    value = getattr(model, name)
+    return value.strftime(DATE_FORMAT) if value else ""

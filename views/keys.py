@@ -1,0 +1,162 @@
+"""Keys in the admin (R-KEY): every key set, where it is, who has held it, and its movements.
+
+The rules and the movements live in models/keys.py; this module declares the grid and the row
+actions (交付业主, 留存整改, 凭收条领取, 借出, 归还) and prints the receipt of a kept set.
+"""
+
+from __future__ import annotations
+
+from flask import abort, request
+from flask_admin import expose
+from markupsafe import Markup
+from wtforms import BooleanField, Form, SelectField, StringField
+from wtforms.validators import InputRequired, Length, Optional
+
+from models.base import to_office, utcnow
+from models.keys import BORROWER_TYPES, KeyMovement, KeySet
+from models.org import Unit
+from models.users import DESK
+from views.actions import RegisterView, RowAction
+from views.base import LocalDateTimeField, SecureModelView, choices
+from views.fields import NOBODY, UNIT_LOOKUP, QueryFilter, managers_choices, when_field
+
+
+class IssueKeyForm(Form):
+    owner_name = StringField("领取业主", validators=[InputRequired("请填写领取钥匙的业主姓名"),
+                                                 Length(max=64)])
+    at = when_field("交付时间")
+
+
+class KeepKeyForm(Form):
+    consent_by = StringField("同意留存的业主", validators=[InputRequired("请填写同意的业主姓名"),
+                                                    Length(max=32)],
+                             description="业主同意后留存钥匙以备整改，系统生成收条编号（R-KEY-1）")
+    at = when_field("留存时间")
+
+
+class CollectKeyForm(Form):
+    receipt_number = StringField("收条编号", validators=[InputRequired("请填写收条编号"),
+                                                     Length(max=20)],
+                                 description="业主出示的盖章收条上的编号，如 YS-2026-00001")
+    collector_name = StringField("领取人", validators=[InputRequired("请填写领取人姓名"),
+                                                    Length(max=64)])
+    at = when_field("领取时间")
+
+
+class LendKeyForm(Form):
+    borrower_name = StringField("借用人", validators=[InputRequired("请填写借用人姓名"),
+                                                   Length(max=64)])
+    borrower_phone = StringField("借用人电话", validators=[Optional(), Length(max=32)])
+    borrower_type = SelectField("借用人类别", choices=choices(BORROWER_TYPES), default="owner",
+                                description="其他人员须经主管批准（R-KEY-3）")
+    purpose = StringField("借用事由", validators=[InputRequired("请填写借用事由"),
+                                                Length(max=100)])
+    expected_return = LocalDateTimeField("预计归还时间",
+                                         validators=[InputRequired("请填写预计归还时间")])
+    signed = BooleanField("借用人已在登记簿上签名")
+    approved_by = SelectField("批准主管", coerce=int, validators=[Optional()],
+                              description="借给其他人员时必选")
+    at = when_field("借出时间")
+
+
+class ReturnKeyForm(Form):
+    returned_by_name = StringField("归还人", validators=[Optional(), Length(max=64)],
+                                   description="留空为原借用人")
+    at = when_field("归还时间")
+
+
+def _offer_managers(view, row, form):
+    form.approved_by.choices = managers_choices(row.estate_id)
+
+
+def _lend_values(form) -> dict:
+    values = dict(form.data)
+    values["approved_by_id"] = values.pop("approved_by") or None
+    return values
+
+
+def _location_cell(view, context, model, name):
+    loan = model.open_loan() if model.location == "lent" else None
+    text = model.location_label
+    if loan is not None and loan.is_overdue():
+        return Markup('{} <span class="badge badge-danger">逾期未还</span>').format(text)
+    return text
+
+
+class KeySetAdmin(RegisterView):
+    """钥匙: every key set, where it is now, who has it since when, and its history (R-KEY)."""
+
+    permissions = {**SecureModelView.permissions, "move": DESK}
+    endpoint_actions = {"receipt_view": "list"}
+    details_template = "admin/key_details.html"
+    state_field = "location"
+    column_list = ("unit", "label", "count", "hook", "location", "holder", "since")
+    column_filters = ("location", "since")
+    column_searchable_list = ("holder", "hook", Unit.code)
+    column_default_sort = ("since", True)
+    column_formatters = {"location": _location_cell}
+    form_create_columns = ("estate", "unit", "label", "count", "hook", "notes")
+    form_edit_columns = ("label", "count", "hook", "notes")
+    form_ajax_refs = {"unit": UNIT_LOOKUP}
+    row_actions = (
+        RowAction("issue", "交付业主", "issue_to_owner", form=IssueKeyForm, when=("office",),
+                  permission="move"),
+        RowAction("keep", "留存整改", "keep_for_rectification", form=KeepKeyForm,
+                  when=("office", "owner"), permission="move", css="btn-info",
+                  title="留存整改钥匙"),
+        RowAction("collect", "凭收条领取", "collect", form=CollectKeyForm, when=("kept",),
+                  permission="move", css="btn-success", title="凭收条领取钥匙"),
+        RowAction("lend", "借出", "lend", form=LendKeyForm, when=("office", "kept"),
+                  permission="move", css="btn-warning", title="借出钥匙",
+                  prepare=_offer_managers, values=_lend_values),
+        RowAction("return", "归还", "return_loan", form=ReturnKeyForm, when=("lent",),
+                  permission="move", css="btn-success", title="钥匙归还"),
+    )
+
+    def get_filters(self):
+        overdue = {"overdue": ("逾期未还", lambda now: KeySet.select().where(KeySet.id.in_(
+            KeyMovement.overdue_loans(now).select(KeyMovement.key_set))))}
+        return [QueryFilter(KeySet, "借用", overdue), *super().get_filters()]
+
+    @expose("/receipt/")
+    def receipt_view(self):
+        """The stamped receipt for kept keys (or a loan slip), by movement id."""
+        movement = KeyMovement.get_or_none(KeyMovement.id == request.args.get("movement", type=int))
+        row = self.row_or_404()
+        if movement is None or movement.key_set_id != row.id or not movement.number:
+            abort(404)
+        return self.render("admin/key_receipt_print.html", row=row, movement=movement,
+                           now=to_office(utcnow()))
+
+
+def _expected_return_cell(view, context, model, name):
+    if model.expected_return is None:
+        return ""
+    text = view._shown_value(model, name, model.expected_return)
+    if model.is_overdue():
+        return Markup('{} <span class="badge badge-danger">逾期</span>').format(text)
+    return text
+
+
+class KeyMovementAdmin(RegisterView):
+    """钥匙流转记录: every movement, loans struck off on return; read only (R-KEY-4)."""
+
+    permissions = {**SecureModelView.permissions, "create": NOBODY, "edit": NOBODY}
+    column_list = ("at", "key_set", "kind", "number", "person", "borrower_type", "purpose",
+                   "expected_return", "returned_at", "approved_by", "created_by")
+    column_filters = ("kind", "borrower_type", "at")
+    column_searchable_list = ("person", "number")
+    column_default_sort = ("at", True)
+    column_formatters = {"expected_return": _expected_return_cell}
+
+    def get_filters(self):
+        overdue = {"overdue": ("逾期未还", KeyMovement.overdue_loans),
+                   "open": ("借出未还", lambda now: KeyMovement.select().where(
+                       KeyMovement.kind == "lend", KeyMovement.returned_at.is_null()))}
+        return [QueryFilter(KeyMovement, "借用", overdue), *super().get_filters()]
+
+
+def register(admin, category: str) -> None:
+    admin.add_view(KeySetAdmin(KeySet, name="钥匙", category=category, endpoint="key_set"))
+    admin.add_view(KeyMovementAdmin(KeyMovement, name="钥匙流转记录", category=category,
+                                    endpoint="key_movement"))
