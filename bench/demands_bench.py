@@ -45,10 +45,10 @@ from app import create_app
 from models import deadlines
 from models.base import db
 from models.calendar import NumberSequence
-from models.demands import CATEGORIES, CHANNELS, Demand, DemandSearchIndex
+from models.demands import CATEGORIES, CHANNELS, Demand
 from models.estate import Branch, Estate
 from models.org import Building, Cluster, Department, Unit
-from models.search import apply_search, bigrams
+from models.search import DemandSearchIndex, apply_search, bigrams
 from models.users import DEPARTMENTS, User, UserEstate
 
 SEARCH_TERM = "漏水"

@@ -160,11 +160,12 @@ def _copy_up_to(table: str, prefix: str, seed: int, total: int) -> None:
 def _load(sizes: dict[str, int]) -> None:
     """Seed through insert_many, copy up to size with the indexes off, then rebuild them."""
     from models.base import db
-    from models.demands import Demand, WorkOrder
+    from models.demands import Demand
     from models.estate import Branch, Estate
     from models.keys import KeyMovement, KeySet
     from models.org import Building, Cluster, Department, Unit
     from models.passes import TemporaryPass
+    from models.work_orders import WorkOrder
 
     rng = random.Random(20261126)
     branch = Branch.create(name="基准分公司")
@@ -209,9 +210,10 @@ def _change_one_percent(sizes: dict[str, int]) -> None:
     """1% of the rows change: answers given, deadlines passing, callbacks made, keys and
     passes handed back."""
     from models.base import db
-    from models.demands import Demand, WorkOrder
+    from models.demands import Demand
     from models.keys import KeyMovement
     from models.passes import TemporaryPass
+    from models.work_orders import WorkOrder
 
     demands, work_orders = sizes["demand"], sizes["work_order"]
     rng = random.Random(7)
@@ -288,9 +290,10 @@ def naive_mark_overdue() -> tuple[int, int]:
     from jobs.models import OverdueFlag
     from jobs.overdue import RULES
     from models.base import write_transaction
-    from models.demands import Demand, WorkOrder
+    from models.demands import Demand
     from models.keys import KeyMovement
     from models.passes import TemporaryPass
+    from models.work_orders import WorkOrder
 
     columns = {
         KeyMovement: (KeyMovement.id, KeyMovement.estate, KeyMovement.kind,

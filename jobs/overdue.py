@@ -27,10 +27,11 @@ from jobs.flags import sync_rule
 from jobs.runner import Outcome
 from models.base import db, is_sqlite, to_office, utcnow, write_transaction
 from models.decoration import Decoration
-from models.demands import DAY_SHIFT_HOURS, REPLY_OWED, Demand, WorkOrder
+from models.demands import REPLY_OWED, Demand
 from models.deposits import Deposit
 from models.keys import KeyMovement
 from models.passes import HotWorkPermit, TemporaryPass, WorkerPass
+from models.work_orders import DAY_SHIFT_HOURS, WorkOrder
 
 # R-DEM-9 asks for a callback after completion; past this many hours it is flagged.
 DEFAULT_CALLBACK_HOURS = 48

@@ -10,9 +10,10 @@ from flask import Flask, g, request
 from models.base import db, open_database, set_office_timezone
 from models.batches import ServiceBatch, ServiceRegistration
 from models.calendar import CalendarOverride, NumberSequence, load_overrides
+from models.callbacks import Callback
 from models.committee import CommitteeContact, CommitteeItem
 from models.decoration import Decoration
-from models.demands import Callback, Demand, DemandStep, WorkOrder
+from models.demands import Demand, DemandStep
 from models.deposits import Deposit
 from models.emergencies import Emergency, EmergencyStep
 from models.estate import Branch, Estate
@@ -27,6 +28,7 @@ from models.roster import DutyDirector, RosterEntry, Shift, ShiftLog
 from models.surveys import SurveyRound, SurveyVisit
 from models.tenancy import OwnershipTransfer, Tenancy
 from models.users import LoginAttempt, User, UserEstate
+from models.work_orders import WorkOrder
 
 # Dependency order: a table comes after every table it references.
 MODELS = [

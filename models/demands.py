@@ -1,42 +1,34 @@
-"""Owner demands and complaints (业户需求/投诉), work orders (维修单) and callbacks (回访).
+"""Owner demands and complaints (业户需求/投诉): the register and its history (R-DEM).
 
 The closed loop of R-DEM-4: recorded at the desk → classified → dispatched → result recorded →
 called back → satisfied: closed; not satisfied: reopened. Every step is a `DemandStep` row with
-who and when, written in the same transaction as the change. Deadlines come from
-`models.deadlines` (R-DEM-6, R-DEM-7) and are stored on the row so lists and the nightly job can
-query them with plain indexed SQL.
+who and when, written in the same transaction as the change (`StatefulMixin.transition` with
+`record_transition`). Deadlines come from `models.deadlines` (R-DEM-6, R-DEM-7) and are stored on
+the row so lists and the nightly job can query them with plain indexed SQL.
+
+A demand's work orders live in models/work_orders.py, its callbacks in models/callbacks.py and
+the monthly review (R-DEM-10) in models/review.py; those modules depend on this one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from peewee import (
-    BooleanField,
-    CharField,
-    ForeignKeyField,
-    IntegerField,
-    Model,
-    SmallIntegerField,
-    TextField,
-)
-from playhouse.sqlite_ext import RowIDField
+from peewee import BooleanField, CharField, ForeignKeyField, IntegerField, TextField
 
 from models import deadlines
 from models.base import (
     AwareDateTimeField,
     BaseModel,
-    MoneyField,
     PhoneField,
     RuleError,
-    db,
     to_office,
     utcnow,
     write_transaction,
 )
 from models.calendar import next_number
 from models.org import Department, Resident, Unit
-from models.register import RegisterModel, change_record, save_record, snapshot
+from models.register import RegisterModel, StatefulMixin
 from models.search import bigrams
 from models.users import User
 
@@ -80,16 +72,15 @@ STATUS_LABELS = dict(STATUSES)
 # States in which the owner is still owed a reply (R-DEM-7) — the reply deadline runs.
 REPLY_OWED = ("open", "dispatched")
 
-# The day shift (R-SVC-1: 09:00–17:00); work finished outside it is called back next morning.
-DAY_SHIFT_HOURS = (9, 17)
-
 
 def _minutes(delta: dt.timedelta) -> int:
     return max(0, int(delta.total_seconds() // 60))
 
 
-class Demand(RegisterModel):
+class Demand(StatefulMixin, RegisterModel):
     """One owner demand or complaint, from intake to close."""
+
+    state_field = "status"
 
     number = CharField(max_length=20, default="", index=True, verbose_name="编号")
     received_at = AwareDateTimeField(default=utcnow, verbose_name="受理时间")
@@ -252,55 +243,25 @@ class Demand(RegisterModel):
                     "late_minutes": self.late_minutes + _minutes(replied_at - due)}
         return {}
 
-    def _change(self, user, action: str, to_status: str | None, note: str = "",
-                expected_version: int | None = None, **values) -> None:
-        """Apply values and a status change, audited, with its history step, in one transaction.
+    def record_transition(self, user, action: str, from_state, note: str) -> None:
+        """Every change of a demand is a DemandStep: who, when, from and to (R-DEM-4)."""
+        DemandStep.record(self, user, action, from_state, self.status, note)
 
-        (The search text is refreshed by before_update inside save_record.)"""
-        from_status = self.status
-        if to_status:
-            values["status"] = to_status
-        change_record(self, user, expected_version=expected_version, **values)
-        DemandStep.record(self, user, action, from_status, self.status, note)
+    # A work order and a callback each belong to a demand, so their modules import this one;
+    # the demand reaches them when it is dispatched or called back.
 
-    def _require(self, states: tuple[str, ...], message: str) -> None:
-        if self.voided:
-            raise RuleError({"": "该记录已作废，不能再操作"})
-        if self.status not in states:
-            raise RuleError({"": message.format(status=self.status_label)})
+    def dispatch(self, user, **order):
+        """Send the demand to a department with a work order (R-DEM-4, R-DEM-8); the order's
+        fields are `models.work_orders.dispatch_demand`'s."""
+        from models.work_orders import dispatch_demand
 
-    def dispatch(self, user, *, department_id: int | None, what: str = "", location: str = "",
-                 assignee_id: int | None = None, dispatched_at: dt.datetime | None = None,
-                 expected_version: int | None = None):
-        """Send the demand to a department with a work order (R-DEM-4, R-DEM-8)."""
-        self._require(("open", "dispatched"), "当前状态为“{status}”，不能派工")
-        if not department_id:
-            raise RuleError({"department": "派工必须选择责任部门"})
-        department = Department.get_or_none(Department.id == department_id,
-                                            Department.estate == self.estate_id)
-        if department is None:
-            raise RuleError({"department": "所选部门不属于该小区"})
-        dispatched_at = dispatched_at or utcnow()
-        if dispatched_at < self.received_at:
-            raise RuleError({"dispatched_at": "派工时间不能早于受理时间"})
-        with write_transaction():
-            order = WorkOrder(estate=self.estate_id, demand=self.id, department=department.id,
-                              what=(what or self.description)[:500],
-                              location=location or (self.unit.code if self.unit_id else ""),
-                              assignee=assignee_id, dispatched_at=dispatched_at,
-                              dispatched_by=user.id if user else None)
-            save_record(order, user)
-            self._change(user, "dispatch", "dispatched",
-                         f"派工至{department.name}（{order.number}）",
-                         expected_version=expected_version, department=department.id,
-                         handler=self.handler_id or (user.id if user else None))
-        return order
+        return dispatch_demand(self, user, **order)
 
     def reply(self, user, *, replied_at: dt.datetime | None = None, content: str,
               measures: str = "", expected_version: int | None = None) -> None:
         """Record the reply to the owner (R-DEM-6: measures within the deadline)."""
-        self._require(("open", "dispatched", "completed", "invalid"),
-                      "当前状态为“{status}”，不能登记答复")
+        self.require_state(("open", "dispatched", "completed", "invalid"),
+                           "当前状态为“{status}”，不能登记答复")
         if not (content or "").strip():
             raise RuleError({"content": "请填写答复内容"})
         replied_at = replied_at or utcnow()
@@ -311,32 +272,34 @@ class Demand(RegisterModel):
         with write_transaction():
             if self.status == "invalid":
                 # R-DEM-6: the owner has been told why; the demand is finished.
-                self._change(user, "reply", "closed", "已告知业户无效原因",
-                             expected_version=expected_version, replied_at=replied_at,
-                             reply_content=content, closed_at=replied_at,
-                             **self._miss_values(replied_at, self.invalid_notice_due))
+                self.transition(user, "closed", action="reply", note="已告知业户无效原因",
+                                expected_version=expected_version, replied_at=replied_at,
+                                reply_content=content, closed_at=replied_at,
+                                **self._miss_values(replied_at, self.invalid_notice_due))
                 return
             misses = self._miss_values(replied_at, self.reply_due)
             note = (f"超时 {_minutes(replied_at - self.reply_due)} 分钟答复" if misses
                     else "按时答复")
-            self._change(user, "reply", None, note, expected_version=expected_version,
-                         replied_at=replied_at, reply_content=content.strip(),
-                         measures=measures or self.measures, **misses)
+            self.transition(user, None, action="reply", note=note,
+                            expected_version=expected_version, replied_at=replied_at,
+                            reply_content=content.strip(), measures=measures or self.measures,
+                            **misses)
 
     def mark_invalid(self, user, *, reason: str, expected_version: int | None = None) -> None:
         """The handler judges it invalid; the owner is told why within 1 working day (R-DEM-6)."""
-        self._require(("open", "dispatched"), "当前状态为“{status}”，不能判定无效")
+        self.require_state(("open", "dispatched"), "当前状态为“{status}”，不能判定无效")
         if not (reason or "").strip():
             raise RuleError({"reason": "判定无效时请填写原因"})
         now = utcnow()
-        self._change(user, "invalid", "invalid", reason.strip(), expected_version=expected_version,
-                     valid=False, invalid_reason=reason.strip(),
-                     invalid_notice_due=deadlines.invalid_notice_due(to_office(now)))
+        self.transition(user, "invalid", action="invalid", note=reason.strip(),
+                        expected_version=expected_version, valid=False,
+                        invalid_reason=reason.strip(),
+                        invalid_notice_due=deadlines.invalid_notice_due(to_office(now)))
 
     def complete(self, user, *, result: str, completed_at: dt.datetime | None = None,
                  expected_version: int | None = None) -> None:
         """The result is recorded; the demand waits for its callback (R-DEM-4)."""
-        self._require(("open", "dispatched"), "当前状态为“{status}”，不能登记完成")
+        self.require_state(("open", "dispatched"), "当前状态为“{status}”，不能登记完成")
         if not (result or "").strip():
             raise RuleError({"result": "请填写处理结果"})
         completed_at = completed_at or utcnow()
@@ -348,35 +311,15 @@ class Demand(RegisterModel):
                 # Telling the owner the result answers them, on time or not.
                 values.update(replied_at=completed_at, reply_content=result.strip(),
                               **self._miss_values(completed_at, self.reply_due))
-            self._change(user, "complete", "completed", result.strip()[:100],
-                         expected_version=expected_version, **values)
+            self.transition(user, "completed", action="complete", note=result.strip()[:100],
+                            expected_version=expected_version, **values)
 
-    def record_callback(self, user, *, channel: str, on_time: int, attitude: int, skill: int,
-                        etiquette: int, satisfied: bool, comments: str = "",
-                        expected_version: int | None = None) -> Callback:
-        """Call the owner back (R-DEM-9); not satisfied reopens the demand with a new deadline."""
-        if self.status != "completed":
-            raise RuleError({"": f"只有“待回访”的需求可以回访（当前：{self.status_label}）"})
-        with write_transaction():
-            callback = Callback(estate=self.estate_id, demand=self.id, channel=channel,
-                                on_time=on_time, attitude=attitude, skill=skill,
-                                etiquette=etiquette, satisfied=satisfied, comments=comments,
-                                called_by=user.id if user else None)
-            save_record(callback, user)
-            WorkOrder.update(callback_done=True, needs_callback=False).where(
-                WorkOrder.demand == self.id).execute()
-            if satisfied:
-                self._change(user, "callback", "closed", "回访满意，关闭",
-                             expected_version=expected_version, closed_at=utcnow())
-            else:
-                reopened = self.reopen_count + 1
-                due = self.compute_reply_due(utcnow())
-                self._change(user, "reopen", "open",
-                             f"回访不满意，第 {reopened} 次重新处理：{comments}"[:200],
-                             expected_version=expected_version, reopen_count=reopened,
-                             reply_due=due, replied_at=None, completed_at=None,
-                             closed_at=None)
-        return callback
+    def record_callback(self, user, **answers):
+        """Call the owner back (R-DEM-9); not satisfied reopens the demand with a new deadline.
+        The answers are `models.callbacks.call_back_demand`'s."""
+        from models.callbacks import call_back_demand
+
+        return call_back_demand(self, user, **answers)
 
     # -- queries the views and the nightly job share -------------------------------------------
 
@@ -414,19 +357,6 @@ class Demand(RegisterModel):
         return cls.live().where(cls.missed_replies > 0)
 
 
-class DemandSearchIndex(Model):
-    """The FTS5 table over demand.search_text (SQLite only; made by migration 003, kept by
-    triggers). Declared so queries can join it; it is not in MODELS."""
-
-    rowid = RowIDField()
-    search_text = TextField()
-
-    class Meta:
-        database = db
-        table_name = "demand_fts"
-        primary_key = False
-
-
 class DemandStep(BaseModel):
     """Append-only history of a demand: every status change with who and when (R-DEM-4)."""
 
@@ -459,215 +389,3 @@ class DemandStep(BaseModel):
     @property
     def status_label(self) -> str:
         return STATUS_LABELS.get(self.to_status, self.to_status)
-
-
-WORK_ORDER_STATES = [
-    ("open", "待到场"),
-    ("arrived", "已到场"),
-    ("completed", "已完工"),
-]
-
-
-class WorkOrder(RegisterModel):
-    """A work order (维修单) for a department (R-DEM-8)."""
-
-    number = CharField(max_length=20, default="", index=True, verbose_name="编号")
-    demand = ForeignKeyField(Demand, null=True, backref="work_orders", on_delete="RESTRICT",
-                             verbose_name="业户需求")
-    department = ForeignKeyField(Department, backref="work_orders", on_delete="RESTRICT",
-                                 verbose_name="部门")
-    what = TextField(verbose_name="工作内容")
-    location = CharField(max_length=64, default="", verbose_name="地点")
-    assignee = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                               verbose_name="维修人员")
-    dispatched_at = AwareDateTimeField(default=utcnow, verbose_name="派工时间")
-    dispatched_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                                    verbose_name="派工人")
-    arrived_at = AwareDateTimeField(null=True, verbose_name="到场时间")
-    completed_at = AwareDateTimeField(null=True, verbose_name="完工时间")
-    result = TextField(default="", verbose_name="完成情况")
-    materials = CharField(max_length=200, default="", verbose_name="用料")
-    cost = MoneyField(null=True, verbose_name="费用(元)")
-    state = CharField(max_length=16, choices=WORK_ORDER_STATES, default="open", index=True,
-                      verbose_name="状态")
-    needs_callback = BooleanField(default=False, verbose_name="待回访",
-                                  help_text="下班时间完工的，由次日白班回访")
-    callback_done = BooleanField(default=False, verbose_name="已回访")
-
-    class Meta:
-        table_name = "work_order"
-        indexes = ((("estate", "department", "state"), False),)
-
-    def __str__(self) -> str:
-        return f"{self.number or '新维修单'} {self.what[:20]}"
-
-    def validate(self):
-        if self.arrived_at and self.dispatched_at and self.arrived_at < self.dispatched_at:
-            yield "arrived_at", "到场时间不能早于派工时间"
-        if self.completed_at and self.dispatched_at and self.completed_at < self.dispatched_at:
-            yield "completed_at", "完工时间不能早于派工时间"
-        if self.completed_at and self.arrived_at and self.completed_at < self.arrived_at:
-            yield "completed_at", "完工时间不能早于到场时间"
-        if self.department_id and self.estate_id:
-            department = Department.get_or_none(Department.id == self.department_id)
-            if department is not None and department.estate_id != self.estate_id:
-                yield "department", "所选部门不属于该小区"
-
-    def before_create(self, user) -> None:
-        dispatched = to_office(self.dispatched_at or utcnow())
-        self.number = next_number(self.estate_id, "WX", dispatched.year)
-
-    def after_create(self, user) -> None:
-        if self.demand_id:
-            demand = Demand.get_by_id(self.demand_id)
-            DemandStep.record(demand, user, "order", demand.status, demand.status,
-                              f"维修单 {self.number}")
-
-    @staticmethod
-    def after_hours(moment: dt.datetime) -> bool:
-        start, end = DAY_SHIFT_HOURS
-        return not start <= to_office(moment).hour < end
-
-    def record_arrival(self, user, *, arrived_at: dt.datetime | None = None,
-                       expected_version: int | None = None) -> None:
-        if self.state != "open":
-            raise RuleError({"": "该维修单已登记到场或已完工"})
-        before = snapshot(self)
-        self.arrived_at, self.state = arrived_at or utcnow(), "arrived"
-        save_record(self, user, before=before, expected_version=expected_version)
-
-    def complete(self, user, *, result: str, completed_at: dt.datetime | None = None,
-                 materials: str = "", cost=None, expected_version: int | None = None) -> None:
-        """The department reports completion to the centre (R-DEM-8)."""
-        if self.voided:
-            raise RuleError({"": "该维修单已作废"})
-        if self.state == "completed":
-            raise RuleError({"": "该维修单已经完工"})
-        if not (result or "").strip():
-            raise RuleError({"result": "请填写完成情况"})
-        completed_at = completed_at or utcnow()
-        with write_transaction():
-            before = snapshot(self)
-            self.result, self.completed_at, self.state = result.strip(), completed_at, "completed"
-            self.arrived_at = self.arrived_at or completed_at
-            self.materials, self.cost = materials or self.materials, cost
-            self.needs_callback = self.after_hours(completed_at)
-            save_record(self, user, before=before, expected_version=expected_version)
-            if self.demand_id:
-                demand = Demand.get_by_id(self.demand_id)
-                others_open = WorkOrder.select().where(
-                    WorkOrder.demand == demand.id, WorkOrder.id != self.id,
-                    WorkOrder.state != "completed", WorkOrder.voided == False).exists()  # noqa: E712
-                if not others_open and demand.status in ("open", "dispatched"):
-                    demand.complete(user, result=result, completed_at=completed_at)
-
-    @classmethod
-    def awaiting_callback(cls):
-        """Orders without a demand finished but not called back (demands queue on their own)."""
-        return cls.select().where(cls.voided == False, cls.state == "completed",  # noqa: E712
-                                  cls.callback_done == False, cls.demand.is_null())  # noqa: E712
-
-
-CALLBACK_CHANNELS = [("phone", "电话"), ("visit", "上门")]
-SCORES = [(5, "5 很好"), (4, "4 好"), (3, "3 一般"), (2, "2 差"), (1, "1 很差")]
-
-
-class Callback(RegisterModel):
-    """A callback (回访) after completion, with the manual's four scores (R-DEM-9)."""
-
-    demand = ForeignKeyField(Demand, null=True, backref="callbacks", on_delete="RESTRICT",
-                             verbose_name="业户需求")
-    work_order = ForeignKeyField(WorkOrder, null=True, backref="callbacks", on_delete="RESTRICT",
-                                 verbose_name="维修单")
-    called_at = AwareDateTimeField(default=utcnow, verbose_name="回访时间")
-    called_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                                verbose_name="回访人")
-    channel = CharField(max_length=16, choices=CALLBACK_CHANNELS, default="phone",
-                        verbose_name="回访方式")
-    on_time = SmallIntegerField(choices=SCORES, verbose_name="准时到场")
-    attitude = SmallIntegerField(choices=SCORES, verbose_name="服务态度")
-    skill = SmallIntegerField(choices=SCORES, verbose_name="维修技能")
-    etiquette = SmallIntegerField(choices=SCORES, verbose_name="礼节礼貌")
-    satisfied = BooleanField(verbose_name="总体满意")
-    comments = CharField(max_length=200, default="", verbose_name="业户意见")
-
-    class Meta:
-        table_name = "callback"
-
-    def __str__(self) -> str:
-        return f"回访 {'满意' if self.satisfied else '不满意'}"
-
-    def validate(self):
-        for name in ("on_time", "attitude", "skill", "etiquette"):
-            value = getattr(self, name)
-            if value is not None and not 1 <= int(value) <= 5:
-                yield name, "评分应为 1 到 5 分"
-        if self.channel not in dict(CALLBACK_CHANNELS):
-            yield "channel", "请选择回访方式"
-        if not self.demand_id and not self.work_order_id:
-            yield "", "回访必须对应一条需求或维修单"
-
-
-def callback_work_order(order: WorkOrder, user, **scores) -> Callback:
-    """Call back a stand-alone work order (no demand) after completion (R-DEM-9)."""
-    if order.state != "completed" or order.callback_done:
-        raise RuleError({"": "只有已完工且未回访的维修单可以回访"})
-    with write_transaction():
-        callback = Callback(estate=order.estate_id, work_order=order.id,
-                            called_by=user.id if user else None, **scores)
-        save_record(callback, user)
-        before = snapshot(order)
-        order.callback_done, order.needs_callback = True, False
-        save_record(order, user, before=before)
-    return callback
-
-
-def _rate(part: int, whole: int) -> float | None:
-    return round(100.0 * part / whole, 1) if whole else None
-
-
-def monthly_review(estate_ids: list[int], start: dt.datetime, end: dt.datetime) -> dict:
-    """R-DEM-10: demands received in [start, end) by category, channel, department and kind,
-    with on-time reply, callback, satisfaction and reopen rates."""
-    from peewee import fn
-
-    base = Demand.live().where(Demand.estate.in_(estate_ids), Demand.received_at >= start,
-                               Demand.received_at < end)
-
-    def grouped(field, labels):
-        rows = (base.select(field, fn.COUNT(Demand.id).alias("n")).group_by(field)
-                .order_by(fn.COUNT(Demand.id).desc()).tuples())
-        return [(labels.get(key, key or "（未派工）"), n) for key, n in rows]
-
-    departments = {d.id: d.name for d in Department.select().where(
-        Department.estate.in_(estate_ids))}
-    replied = base.where(Demand.replied_at.is_null(False))
-    handled = base.where(Demand.status.in_(("completed", "closed")),
-                         Demand.answered_at_intake == False,  # noqa: E712
-                         (Demand.valid.is_null()) | (Demand.valid == True))  # noqa: E712
-    called_back = handled.where(fn.EXISTS(Callback.select(Callback.id).where(
-        Callback.demand == Demand.id, Callback.voided == False)))  # noqa: E712
-    callbacks = Callback.select().where(Callback.estate.in_(estate_ids), Callback.voided == False,  # noqa: E712
-                                        Callback.called_at >= start, Callback.called_at < end,
-                                        Callback.demand.is_null(False))
-    total, n_replied = base.count(), replied.count()
-    on_time = replied.where(Demand.missed_replies == 0).count()
-    n_handled, n_called = handled.count(), called_back.count()
-    n_callbacks = callbacks.count()
-    n_satisfied = callbacks.where(Callback.satisfied == True).count()  # noqa: E712
-    reopened = base.where(Demand.reopen_count > 0).count()
-    return {
-        "total": total,
-        "by_category": grouped(Demand.category, dict(CATEGORIES)),
-        "by_channel": grouped(Demand.channel, dict(CHANNELS)),
-        "by_kind": grouped(Demand.kind, dict(KINDS)),
-        "by_department": grouped(Demand.department, departments),
-        "replied": n_replied, "on_time": on_time, "on_time_rate": _rate(on_time, n_replied),
-        "overdue_now": Demand.overdue(utcnow()).where(Demand.id.in_(base.select(Demand.id)))
-        .count(),
-        "handled": n_handled, "called_back": n_called,
-        "callback_rate": _rate(n_called, n_handled),
-        "callbacks": n_callbacks, "satisfied": n_satisfied,
-        "satisfaction_rate": _rate(n_satisfied, n_callbacks),
-        "reopened": reopened, "reopen_rate": _rate(reopened, total),
-    }

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import re
 
-from peewee import Expression, SqliteDatabase, fn
+from peewee import Expression, Model, SqliteDatabase, TextField, fn
+from playhouse.sqlite_ext import RowIDField
+
+from models.base import db
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _TOKEN = re.compile(rf"[{_CJK}]+|[0-9A-Za-z]+(?:[-_.][0-9A-Za-z]+)*")
@@ -63,3 +66,16 @@ def apply_search(query, model, fts_model, term: str, *, scan_field):
         return query.order_by(fts_model.rowid.desc()), True
     return query.where(Expression(fn.to_tsvector("simple", model.search_text), "@@",
                                   fn.phraseto_tsquery("simple", bigrams(term)))), False
+
+
+class DemandSearchIndex(Model):
+    """The FTS5 table over demand.search_text (SQLite only; made by migration 003, kept by
+    triggers). Declared so queries can join it; it is not in MODELS."""
+
+    rowid = RowIDField()
+    search_text = TextField()
+
+    class Meta:
+        database = db
+        table_name = "demand_fts"
+        primary_key = False

@@ -22,7 +22,8 @@ from peewee import (
 )
 
 from models.base import AwareDateTimeField, to_office, utcnow
-from models.demands import SCORES, Demand
+from models.callbacks import SCORES
+from models.demands import Demand
 from models.office import DemandSource, month_start
 from models.org import Resident, Unit, _same_estate
 from models.register import RegisterModel

@@ -8,7 +8,7 @@ import — see DEMANDS below: a big register is split into one tab per year by `
 from __future__ import annotations
 
 from models.decoration import Decoration
-from models.demands import Demand, WorkOrder
+from models.demands import Demand
 from models.deposits import Deposit
 from models.emergencies import Emergency
 from models.keys import KeySet
@@ -16,6 +16,7 @@ from models.movein import MoveIn
 from models.org import Resident, Unit
 from models.passes import TemporaryPass, WorkerPass
 from models.printing import PrintJob
+from models.work_orders import WorkOrder
 from sync.mapping import Mirror
 
 # Name -> mirror, in the order the tabs are created.

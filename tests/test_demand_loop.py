@@ -7,8 +7,10 @@ import re
 from conftest import csrf_token
 from test_records import form_data
 
-from models.demands import Callback, Demand, DemandStep, WorkOrder
+from models.callbacks import Callback
+from models.demands import Demand, DemandStep
 from models.org import Department, Unit
+from models.work_orders import WorkOrder
 
 
 def history(demand_id: int) -> list[tuple[str, str]]:

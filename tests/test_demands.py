@@ -10,9 +10,10 @@ import pytest
 from models import deadlines
 from models.base import RuleError
 from models.calendar import CalendarOverride, load_overrides, next_number
-from models.demands import Demand, WorkOrder
+from models.demands import Demand
 from models.org import Department
 from models.register import save_record
+from models.work_orders import WorkOrder
 
 SH = ZoneInfo("Asia/Shanghai")
 

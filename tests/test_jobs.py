@@ -30,10 +30,12 @@ from jobs.runner import run_job
 from models import deadlines
 from models.base import db, utcnow
 from models.calendar import CalendarOverride
-from models.demands import Demand, WorkOrder, callback_work_order
+from models.callbacks import callback_work_order
+from models.demands import Demand
 from models.estate import Estate
 from models.org import Department
 from models.register import void_record
+from models.work_orders import WorkOrder
 
 ROOT = Path(__file__).resolve().parents[1]
 SCORES = {"on_time": 5, "attitude": 5, "skill": 4, "etiquette": 5}

@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 
 from jobs.models import OverdueFlag
 from jobs.overdue import RULES
-from models.demands import Demand, WorkOrder
+from models.demands import Demand
 from models.org import Department
 from models.register import save_record
+from models.work_orders import WorkOrder
 
 OFFICE = ZoneInfo("Asia/Shanghai")
 

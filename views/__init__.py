@@ -7,20 +7,11 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from flask_login import current_user
 
-from models.calendar import CalendarOverride
-from models.demands import Callback, Demand, WorkOrder
 from models.estate import Branch, Estate
 from models.org import Building, Cluster, Department, Resident, Unit
 from models.register import AuditLog
 from models.users import User
-from views import auth
-from views.demands import (
-    CalendarOverrideAdmin,
-    CallbackAdmin,
-    CallbackQueueView,
-    DemandAdmin,
-    WorkOrderAdmin,
-)
+from views import auth, calendar, callbacks, demands, work_orders
 from views.frontdesk import register_views
 from views.home import HomeView
 from views.office import register_views as register_office_views
@@ -61,12 +52,9 @@ def build_admin(app: Flask) -> Admin:
     """Build this app's Flask-Admin (never at import: the factory runs once per test)."""
     admin = Admin(app, name="客服中心", index_view=HomeView(name="首页", url="/admin"),
                   theme=Bootstrap4Theme(swatch="cerulean", fluid=True))
-    admin.add_view(DemandAdmin(Demand, name="业户需求/投诉", category=DEMANDS,
-                               endpoint="demand"))
-    admin.add_view(WorkOrderAdmin(WorkOrder, name="维修单", category=DEMANDS,
-                                  endpoint="work_order"))
-    admin.add_view(CallbackQueueView(name="回访队列", category=DEMANDS, endpoint="callback_queue"))
-    admin.add_view(CallbackAdmin(Callback, name="回访记录", category=DEMANDS, endpoint="callback"))
+    demands.register(admin, DEMANDS)
+    work_orders.register(admin, DEMANDS)
+    callbacks.register(admin, DEMANDS)
     admin.add_view(ReviewView(name="分析与总结", category=DEMANDS, endpoint="review"))
     register_views(admin)
     register_office_views(admin)
@@ -75,8 +63,7 @@ def build_admin(app: Flask) -> Admin:
     admin.add_view(BuildingAdmin(Building, name="楼栋", category=ORG, endpoint="building"))
     admin.add_view(ClusterAdmin(Cluster, name="组团", category=ORG, endpoint="cluster"))
     admin.add_view(DepartmentAdmin(Department, name="部门", category=ORG, endpoint="department"))
-    admin.add_view(CalendarOverrideAdmin(CalendarOverride, name="节假日调整", category=SYSTEM,
-                                         endpoint="calendar"))
+    calendar.register(admin, SYSTEM)
     admin.add_view(EstateAdmin(Estate, name="小区/管理处", category=SYSTEM, endpoint="estate"))
     admin.add_view(BranchAdmin(Branch, name="分公司", category=SYSTEM, endpoint="branch"))
     admin.add_view(UserAdmin(User, name="用户", category=SYSTEM, endpoint="user"))

@@ -1,68 +1,49 @@
-"""The demand loop in the admin: intake, dispatch, reply, completion, callback, print (R-DEM).
+"""The demand register in the admin: intake, the front desk's queues, and the demand's row
+actions (派工, 答复业户, 登记处理结果, 判定无效, 回访) and its printed record (R-DEM).
 
-Views only collect input and show results; every rule and state change lives in models/demands.py.
+Views only collect input and show results; every rule and state change lives in
+models/demands.py (and models/work_orders.py, models/callbacks.py for what a demand makes).
 """
 
 from __future__ import annotations
 
 from flask import abort, flash, g, redirect, request
-from flask_admin import expose
-from flask_admin.contrib.peewee.filters import BasePeeweeFilter
-from flask_login import current_user
 from markupsafe import Markup
-from peewee import JOIN, Case
-from wtforms import Form, RadioField, SelectField, StringField, TextAreaField
+from peewee import JOIN
+from wtforms import Form, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from models.base import RuleError, to_office, utcnow
-from models.demands import (
-    CALLBACK_CHANNELS,
-    SCORES,
-    Demand,
-    DemandSearchIndex,
-    WorkOrder,
-    callback_work_order,
-)
+from models.base import RuleError, utcnow
+from models.demands import Demand
 from models.org import Department, Unit
-from models.search import apply_search
-from models.users import DESK, EVERYONE, MANAGERS, User
-from models.validators import clean_money
-from views.base import LocalDateTimeField, SecureModelView, SecurePage, choices, format_datetime
+from models.search import DemandSearchIndex, apply_search
+from models.users import DESK, EVERYONE, User
+from views.actions import RegisterView, RowAction
+from views.base import LocalDateTimeField, SecureModelView, choices, format_datetime
+from views.callbacks import CallbackForm, callback_values
+from views.fields import DESK_AND_DEPT, UNIT_LOOKUP, QueryFilter
 
-QUEUES = (
-    ("overdue", "已超期"),
-    ("due_soon", "即将到期"),
-    ("awaiting_dispatch", "待派工"),
-    ("awaiting_callback", "待回访"),
-    ("answered_late", "曾超时答复"),
-)
+# The front desk's questions (R-FRONT-1): the 工作队列 grid filter and the home page's counts.
+QUEUE_QUERIES = {
+    "overdue": ("已超期", Demand.overdue),
+    "due_soon": ("即将到期", Demand.due_soon),
+    "awaiting_dispatch": ("待派工", lambda now: Demand.awaiting_dispatch()),
+    "awaiting_callback": ("待回访", lambda now: Demand.awaiting_callback()),
+    "answered_late": ("曾超时答复", lambda now: Demand.answered_late()),
+}
+QUEUES = tuple((name, label) for name, (label, _query) in QUEUE_QUERIES.items())
 
 
 def queue_query(name: str, now=None):
-    """The demands of one front-desk queue (shared by the grid filter and the counts)."""
-    now = now or utcnow()
-    return {
-        "overdue": lambda: Demand.overdue(now),
-        "due_soon": lambda: Demand.due_soon(now),
-        "awaiting_dispatch": Demand.awaiting_dispatch,
-        "awaiting_callback": Demand.awaiting_callback,
-        "answered_late": Demand.answered_late,
-    }[name]()
+    """The demands of one front-desk queue (shared by the grid filter and the home counts)."""
+    return QUEUE_QUERIES[name][1](now or utcnow())
 
 
-class QueueFilter(BasePeeweeFilter):
+class QueueFilter(QueryFilter):
     """工作队列: the front desk's questions (overdue, due soon, …) as a grid filter."""
 
     def __init__(self):
-        super().__init__(Demand.id, "工作队列", options=QUEUES)
-
-    def apply(self, query, value):
-        if value not in dict(QUEUES):
-            return query
-        return query.where(Demand.id.in_(queue_query(value).select(Demand.id)))
-
-    def operation(self):
-        return "为"
+        super().__init__(Demand, "工作队列", QUEUE_QUERIES)
 
 
 def _due_cell(view, context, model, name):
@@ -114,71 +95,54 @@ class CompleteForm(Form):
                                                 Length(max=2000)])
 
 
-def _score_field(label):
-    return RadioField(label, choices=choices(SCORES), coerce=int,
-                      validators=[InputRequired(f"请为“{label}”评分")])
+def _offer_departments(view, row, form):
+    """The estate's departments and its maintenance staff; the unit as the default place."""
+    departments = Department.select().where(Department.estate == row.estate_id,
+                                            Department.voided == False)  # noqa: E712
+    form.department.choices = choices([(0, "—— 请选择 ——")]
+                                      + [(d.id, d.name) for d in departments])
+    staff = User.select().where(User.role == "dept", User.active == True)  # noqa: E712
+    form.assignee.choices = choices([(0, "（不指定）")] + [
+        (u.id, f"{u.display_name}（{u.department_label}）") for u in staff])
+    if request.method == "GET":
+        form.location.data = row.unit.code if row.unit_id else ""
 
 
-class CallbackForm(Form):
-    channel = SelectField("回访方式", choices=choices(CALLBACK_CHANNELS), default="phone")
-    on_time = _score_field("准时到场")
-    attitude = _score_field("服务态度")
-    skill = _score_field("维修技能")
-    etiquette = _score_field("礼节礼貌")
-    satisfied = RadioField("总体满意", choices=choices([("1", "满意"), ("0", "不满意")]),
-                           validators=[InputRequired("请选择业户是否满意")])
-    comments = StringField("业户意见", validators=[Optional(), Length(max=200)],
-                           description="不满意时请记录原因，需求将重新处理")
+def _dispatch_values(form) -> dict:
+    return {"department_id": form.department.data, "assignee_id": form.assignee.data or None,
+            "what": form.what.data, "location": form.location.data}
 
 
-class OrderCompleteForm(Form):
-    completed_at = LocalDateTimeField("完工时间", validators=[Optional()],
-                                      description="留空表示现在")
-    result = TextAreaField("完成情况", validators=[InputRequired("请填写完成情况"),
-                                                Length(max=2000)])
-    materials = StringField("用料", validators=[Optional(), Length(max=200)])
-    cost = StringField("费用(元)", validators=[Optional()])
+def _reply_label(row) -> str:
+    # R-DEM-6: for an invalid demand the "reply" is telling the owner why.
+    return "已告知无效原因" if row.status == "invalid" else "答复业户"
 
 
-class ActionMixin:
-    """Render a small action form for one row and apply it through a model method."""
-
-    def _action(self, title: str, form: Form, apply, *, row, template="admin/action_form.html"):
-        if request.method == "POST" and form.validate():
-            try:
-                apply(form)
-            except RuleError as error:
-                self.attach_errors(form, error)
-            else:
-                flash(f"{title}：已保存", "success")
-                return redirect(self.get_url(".details_view", id=row.id))
-        return self.render(template, form=form, title=title, row=row,
-                           cancel_url=self.get_url(".details_view", id=row.id))
-
-    def _row_or_404(self):
-        row = self.get_one(request.args.get("id"))
-        if row is None:
-            abort(404)
-        return row
-
-    @staticmethod
-    def _version(row) -> int:
-        try:
-            return int(request.form.get("row_version", row.version))
-        except ValueError:
-            return row.version
-
-
-class DemandAdmin(ActionMixin, SecureModelView):
+class DemandAdmin(RegisterView):
     """业户需求/投诉登记: the register of every owner need, in one closed loop (R-DEM-4)."""
 
     permissions = {**SecureModelView.permissions, "callback": DESK, "print": EVERYONE,
-                   "handle": DESK | {"dept"}}
-    endpoint_actions = {
-        "dispatch_view": "edit", "reply_view": "handle", "invalid_view": "edit",
-        "complete_view": "handle", "callback_view": "callback", "print_view": "print",
-    }
+                   "handle": DESK_AND_DEPT}
     details_template = "admin/demand_details.html"
+    # column_details_list below names every field shown, the void reason among them.
+    column_details_exclude_list = ("version",)
+    state_field = "status"
+    print_template = "admin/demand_print.html"
+    row_actions = (
+        RowAction("dispatch", "派工", "dispatch", form=DispatchForm,
+                  when=("open", "dispatched"), prepare=_offer_departments,
+                  values=_dispatch_values),
+        RowAction("reply", _reply_label, "reply", form=ReplyForm, title="答复业户",
+                  when=lambda row: (row.status in ("open", "dispatched", "completed", "invalid")
+                                    and row.replied_at is None),
+                  permission="handle", css="btn-info"),
+        RowAction("complete", "登记处理结果", "complete", form=CompleteForm,
+                  when=("open", "dispatched"), permission="handle", css="btn-success"),
+        RowAction("invalid", "判定无效", "mark_invalid", form=InvalidForm,
+                  when=("open", "dispatched"), css="btn-outline-secondary"),
+        RowAction("callback", "回访", "record_callback", form=CallbackForm, when=("completed",),
+                  permission="callback", css="btn-warning", values=callback_values),
+    )
     simple_list_pager = True  # no COUNT(*) over a million rows on every page view
     column_list = ("number", "received_at", "category", "kind", "unit", "contact_name",
                    "description", "status", "reply_due", "department")
@@ -203,8 +167,7 @@ class DemandAdmin(ActionMixin, SecureModelView):
         "channel", "kind", "category", "unit", "resident", "contact_name", "contact_phone",
         "description", "serious", "urgent", "requested_reply_at", "measures")
     form_ajax_refs = {
-        "unit": {"fields": ("code",), "page_size": 20,
-                 "placeholder": "输入房屋编号搜索，如 3-1-502"},
+        "unit": UNIT_LOOKUP,
         "resident": {"fields": ("name", "phone"), "page_size": 20,
                      "placeholder": "输入业户姓名或电话搜索"},
     }
@@ -245,219 +208,38 @@ class DemandAdmin(ActionMixin, SecureModelView):
             form.received_at.data = utcnow()
         return form
 
-    # -- actions --------------------------------------------------------------------------
 
-    @expose("/dispatch/", methods=("GET", "POST"))
-    def dispatch_view(self):
-        """派工: send the demand to a department with a work order (R-DEM-8)."""
-        row = self._row_or_404()
-        form = DispatchForm(request.form)
-        departments = Department.select().where(Department.estate == row.estate_id,
-                                                Department.voided == False)  # noqa: E712
-        form.department.choices = choices([(0, "—— 请选择 ——")]
-                                          + [(d.id, d.name) for d in departments])
-        staff = User.select().where(User.role == "dept", User.active == True)  # noqa: E712
-        form.assignee.choices = choices([(0, "（不指定）")] + [
-            (u.id, f"{u.display_name}（{u.department_label}）") for u in staff])
-        if request.method == "GET":
-            form.location.data = row.unit.code if row.unit_id else ""
-
-        def apply(f):
-            row.dispatch(current_user._get_current_object(), department_id=f.department.data,
-                         what=f.what.data, location=f.location.data,
-                         assignee_id=f.assignee.data or None,
-                         expected_version=self._version(row))
-
-        return self._action("派工", form, apply, row=row)
-
-    @expose("/reply/", methods=("GET", "POST"))
-    def reply_view(self):
-        """答复: record the reply to the owner (R-DEM-6/7)."""
-        row = self._row_or_404()
-        form = ReplyForm(request.form)
-
-        def apply(f):
-            row.reply(current_user._get_current_object(), replied_at=f.replied_at.data,
-                      content=f.content.data, measures=f.measures.data,
-                      expected_version=self._version(row))
-
-        return self._action("答复业户", form, apply, row=row)
-
-    @expose("/invalid/", methods=("GET", "POST"))
-    def invalid_view(self):
-        """判定无效: the owner must be told why within 1 working day (R-DEM-6)."""
-        row = self._row_or_404()
-        form = InvalidForm(request.form)
-
-        def apply(f):
-            row.mark_invalid(current_user._get_current_object(), reason=f.reason.data,
-                             expected_version=self._version(row))
-
-        return self._action("判定无效", form, apply, row=row)
-
-    @expose("/complete/", methods=("GET", "POST"))
-    def complete_view(self):
-        """登记完成: the result is recorded; the demand waits for its callback."""
-        row = self._row_or_404()
-        form = CompleteForm(request.form)
-
-        def apply(f):
-            row.complete(current_user._get_current_object(), result=f.result.data,
-                         completed_at=f.completed_at.data, expected_version=self._version(row))
-
-        return self._action("登记处理结果", form, apply, row=row)
-
-    @expose("/callback/", methods=("GET", "POST"))
-    def callback_view(self):
-        """回访: scores and satisfaction; not satisfied reopens the demand (R-DEM-9)."""
-        row = self._row_or_404()
-        form = CallbackForm(request.form)
-
-        def apply(f):
-            row.record_callback(current_user._get_current_object(), channel=f.channel.data,
-                                on_time=f.on_time.data, attitude=f.attitude.data,
-                                skill=f.skill.data, etiquette=f.etiquette.data,
-                                satisfied=f.satisfied.data == "1", comments=f.comments.data,
-                                expected_version=self._version(row))
-
-        return self._action("回访", form, apply, row=row)
-
-    @expose("/print/")
-    def print_view(self):
-        """Print the demand record (A4) with its history."""
-        row = self._row_or_404()
-        return self.render("admin/demand_print.html", row=row, now=to_office(utcnow()))
+def register(admin, category: str) -> None:
+    admin.add_view(DemandAdmin(Demand, name="业户需求/投诉", category=category,
+                               endpoint="demand"))
 
 
-class WorkOrderAdmin(ActionMixin, SecureModelView):
-    """维修单: department staff see their own department's open orders first (R-DEM-8)."""
+# The hand-written action helper views/frontdesk.py still uses; that module's split converts
+# its actions to RowActions (#10), and this goes with it. Demand views use RegisterView.
+class ActionMixin:
+    """Render a small action form for one row and apply it through a model method."""
 
-    permissions = {**SecureModelView.permissions, "create": MANAGERS, "edit": MANAGERS,
-                   "handle": DESK | {"dept"}, "callback": DESK, "print": EVERYONE}
-    endpoint_actions = {"arrive_view": "handle", "complete_view": "handle",
-                        "callback_view": "callback", "print_view": "print"}
-    details_template = "admin/work_order_details.html"
-    column_list = ("number", "dispatched_at", "department", "what", "location", "assignee",
-                   "state", "arrived_at", "completed_at", "needs_callback", "demand")
-    column_filters = ("state", "department", "needs_callback", "callback_done", "dispatched_at")
-    column_searchable_list = ("number", "what", "location")
-    column_sortable_list = ("number", "dispatched_at", "state", "completed_at")
-    column_formatters = {"what": lambda v, c, m, n: (m.what or "")[:30]}
-    form_columns = ("estate", "department", "what", "location", "assignee", "dispatched_at")
-
-    def get_query(self):
-        query = super().get_query()
-        if request.args.get("sort") is None:
-            # Open orders first; for department staff, their own department's first of all.
-            order = [Case(None, [(WorkOrder.state == "completed", 1)], 0)]
-            if current_user.role == "dept" and current_user.department:
-                mine = Department.select(Department.id).where(
-                    Department.kind == current_user.department)
-                order.insert(0, Case(None, [(WorkOrder.department.in_(mine), 0)], 1))
-            query = query.order_by(*order, WorkOrder.dispatched_at.desc())
-        return query
-
-    @expose("/arrive/", methods=("POST",))
-    def arrive_view(self):
-        """到场: the worker arrived (time is now)."""
-        row = self._row_or_404()
-        try:
-            row.record_arrival(current_user._get_current_object(),
-                               expected_version=self._version(row))
-        except RuleError as error:
-            flash("；".join(error.errors.values()), "error")
-        else:
-            flash(f"{row.number} 已登记到场", "success")
-        return redirect(self.get_url(".details_view", id=row.id))
-
-    @expose("/complete/", methods=("GET", "POST"))
-    def complete_view(self):
-        """完工: the department reports completion to the centre (R-DEM-8)."""
-        row = self._row_or_404()
-        form = OrderCompleteForm(request.form)
-
-        def apply(f):
+    def _action(self, title: str, form: Form, apply, *, row, template="admin/action_form.html"):
+        if request.method == "POST" and form.validate():
             try:
-                cost = clean_money(f.cost.data) if f.cost.data else None
-            except (ValueError, TypeError) as exc:
-                raise RuleError({"cost": str(exc)}) from None
-            row.complete(current_user._get_current_object(), result=f.result.data,
-                         completed_at=f.completed_at.data, materials=f.materials.data,
-                         cost=cost, expected_version=self._version(row))
+                apply(form)
+            except RuleError as error:
+                self.attach_errors(form, error)
+            else:
+                flash(f"{title}：已保存", "success")
+                return redirect(self.get_url(".details_view", id=row.id))
+        return self.render(template, form=form, title=title, row=row,
+                           cancel_url=self.get_url(".details_view", id=row.id))
 
-        return self._action("完工登记", form, apply, row=row)
+    def _row_or_404(self):
+        row = self.get_one(request.args.get("id"))
+        if row is None:
+            abort(404)
+        return row
 
-    @expose("/callback/", methods=("GET", "POST"))
-    def callback_view(self):
-        """回访 a stand-alone work order (orders of a demand are called back on the demand)."""
-        row = self._row_or_404()
-        if row.demand_id:
-            return redirect(self.get_url("demand.callback_view", id=row.demand_id))
-        form = CallbackForm(request.form)
-
-        def apply(f):
-            callback_work_order(row, current_user._get_current_object(), channel=f.channel.data,
-                                on_time=f.on_time.data, attitude=f.attitude.data,
-                                skill=f.skill.data, etiquette=f.etiquette.data,
-                                satisfied=f.satisfied.data == "1", comments=f.comments.data)
-
-        return self._action("回访", form, apply, row=row)
-
-    @expose("/print/")
-    def print_view(self):
-        """Print the work-order slip (A5)."""
-        row = self._row_or_404()
-        return self.render("admin/work_order_print.html", row=row, now=to_office(utcnow()))
-
-
-class CallbackAdmin(SecureModelView):
-    """回访记录: every callback with its scores (R-DEM-9); made from a demand or work order."""
-
-    permissions = {**SecureModelView.permissions, "create": frozenset(), "edit": frozenset()}
-    column_list = ("called_at", "demand", "work_order", "channel", "on_time", "attitude",
-                   "skill", "etiquette", "satisfied", "comments", "called_by")
-    column_filters = ("satisfied", "channel", "called_at")
-    column_default_sort = ("called_at", True)
-
-
-class CallbackQueueView(SecurePage):
-    """回访队列: completed demands and stand-alone work orders not yet called back (R-DEM-9);
-    work finished after hours first, for the next day shift."""
-
-    roles = DESK
-
-    @expose("/")
-    def index(self):
-        estate_ids = [e.id for e in current_user.estates()]
-        demands = (Demand.awaiting_callback().where(Demand.estate.in_(estate_ids))
-                   .order_by(Demand.completed_at))
-        after_hours = {o.demand_id for o in WorkOrder.select(WorkOrder.demand).where(
-            WorkOrder.needs_callback == True, WorkOrder.demand.is_null(False),  # noqa: E712
-            WorkOrder.estate.in_(estate_ids))}
-        rows = sorted(demands, key=lambda d: (d.id not in after_hours, d.completed_at))
-        orders = (WorkOrder.awaiting_callback().where(WorkOrder.estate.in_(estate_ids))
-                  .order_by(WorkOrder.needs_callback.desc(), WorkOrder.completed_at))
-        return self.render("admin/callback_queue.html", demands=rows, orders=list(orders),
-                           after_hours=after_hours)
-
-
-class CalendarOverrideAdmin(SecureModelView):
-    """节假日调整: the office's own working days and days off, which win over the package."""
-
-    permissions = {**SecureModelView.permissions, "create": MANAGERS, "edit": MANAGERS}
-    column_list = ("day", "is_workday", "note")
-    column_default_sort = ("day", False)
-    column_filters = ("day",)
-
-
-def shift_start(now=None):
-    """The start of the current shift (R-SVC-1: 09–17, 17–24, 00–08; 08–09 counts as night)."""
-    local = to_office(now or utcnow())
-    if 9 <= local.hour < 17:
-        hour = 9
-    elif local.hour >= 17:
-        hour = 17
-    else:
-        hour = 0
-    return local.replace(hour=hour, minute=0, second=0, microsecond=0)
-
+    @staticmethod
+    def _version(row) -> int:
+        try:
+            return int(request.form.get("row_version", row.version))
+        except ValueError:
+            return row.version

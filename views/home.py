@@ -10,9 +10,22 @@ from flask_login import current_user
 
 from models import deadlines
 from models.base import to_office, utcnow
-from models.demands import Demand, WorkOrder
+from models.demands import Demand
+from models.work_orders import WorkOrder
 from views.base import SecureIndexView
-from views.demands import QUEUES, QueueFilter, queue_query, shift_start
+from views.demands import QUEUES, QueueFilter, queue_query
+
+
+def shift_start(now=None):
+    """The start of the current shift (R-SVC-1: 09–17, 17–24, 00–08; 08–09 counts as night)."""
+    local = to_office(now or utcnow())
+    if 9 <= local.hour < 17:
+        hour = 9
+    elif local.hour >= 17:
+        hour = 17
+    else:
+        hour = 0
+    return local.replace(hour=hour, minute=0, second=0, microsecond=0)
 
 
 def calendar_warnings(today: dt.date) -> list[str]:

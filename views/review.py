@@ -10,8 +10,8 @@ from flask_admin import expose
 from flask_login import current_user
 
 from models.base import office_tz, to_office, utcnow
-from models.demands import monthly_review
 from models.register import audit
+from models.review import monthly_review
 from models.users import MANAGERS
 from views.base import SecurePage
 

@@ -1,0 +1,93 @@
+"""Callbacks (回访): the owner is called back after completion and scores the work (R-DEM-9).
+
+A demand is called back on the demand (`Demand.record_callback`: not satisfied reopens it); a
+stand-alone work order on the order (`callback_work_order`).
+"""
+
+from __future__ import annotations
+
+from peewee import BooleanField, CharField, ForeignKeyField, SmallIntegerField
+
+from models.base import AwareDateTimeField, RuleError, utcnow, write_transaction
+from models.demands import Demand
+from models.register import RegisterModel, change_record, save_record
+from models.users import User
+from models.work_orders import WorkOrder
+
+CALLBACK_CHANNELS = [("phone", "电话"), ("visit", "上门")]
+SCORES = [(5, "5 很好"), (4, "4 好"), (3, "3 一般"), (2, "2 差"), (1, "1 很差")]
+
+
+class Callback(RegisterModel):
+    """A callback (回访) after completion, with the manual's four scores (R-DEM-9)."""
+
+    demand = ForeignKeyField(Demand, null=True, backref="callbacks", on_delete="RESTRICT",
+                             verbose_name="业户需求")
+    work_order = ForeignKeyField(WorkOrder, null=True, backref="callbacks", on_delete="RESTRICT",
+                                 verbose_name="维修单")
+    called_at = AwareDateTimeField(default=utcnow, verbose_name="回访时间")
+    called_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
+                                verbose_name="回访人")
+    channel = CharField(max_length=16, choices=CALLBACK_CHANNELS, default="phone",
+                        verbose_name="回访方式")
+    on_time = SmallIntegerField(choices=SCORES, verbose_name="准时到场")
+    attitude = SmallIntegerField(choices=SCORES, verbose_name="服务态度")
+    skill = SmallIntegerField(choices=SCORES, verbose_name="维修技能")
+    etiquette = SmallIntegerField(choices=SCORES, verbose_name="礼节礼貌")
+    satisfied = BooleanField(verbose_name="总体满意")
+    comments = CharField(max_length=200, default="", verbose_name="业户意见")
+
+    class Meta:
+        table_name = "callback"
+
+    def __str__(self) -> str:
+        return f"回访 {'满意' if self.satisfied else '不满意'}"
+
+    def validate(self):
+        for name in ("on_time", "attitude", "skill", "etiquette"):
+            value = getattr(self, name)
+            if value is not None and not 1 <= int(value) <= 5:
+                yield name, "评分应为 1 到 5 分"
+        if self.channel not in dict(CALLBACK_CHANNELS):
+            yield "channel", "请选择回访方式"
+        if not self.demand_id and not self.work_order_id:
+            yield "", "回访必须对应一条需求或维修单"
+
+
+def callback_work_order(order: WorkOrder, user, **scores) -> Callback:
+    """Call back a stand-alone work order (no demand) after completion (R-DEM-9)."""
+    if order.state != "completed" or order.callback_done:
+        raise RuleError({"": "只有已完工且未回访的维修单可以回访"})
+    with write_transaction():
+        callback = Callback(estate=order.estate_id, work_order=order.id,
+                            called_by=user.id if user else None, **scores)
+        save_record(callback, user)
+        change_record(order, user, callback_done=True, needs_callback=False)
+    return callback
+
+
+def call_back_demand(demand: Demand, user, *, channel: str, on_time: int, attitude: int,
+                     skill: int, etiquette: int, satisfied: bool, comments: str = "",
+                     expected_version: int | None = None) -> Callback:
+    """Call the owner back on a completed demand (R-DEM-9): satisfied closes it; not satisfied
+    reopens it with a new reply deadline from now and counts the reopen."""
+    demand.require_state(("completed",), "只有“待回访”的需求可以回访（当前：{status}）")
+    with write_transaction():
+        callback = Callback(estate=demand.estate_id, demand=demand.id, channel=channel,
+                            on_time=on_time, attitude=attitude, skill=skill,
+                            etiquette=etiquette, satisfied=satisfied, comments=comments,
+                            called_by=user.id if user else None)
+        save_record(callback, user)
+        WorkOrder.update(callback_done=True, needs_callback=False).where(
+            WorkOrder.demand == demand.id).execute()
+        if satisfied:
+            demand.transition(user, "closed", action="callback", note="回访满意，关闭",
+                              expected_version=expected_version, closed_at=utcnow())
+        else:
+            reopened = demand.reopen_count + 1
+            demand.transition(user, "open", action="reopen",
+                              note=f"回访不满意，第 {reopened} 次重新处理：{comments}"[:200],
+                              expected_version=expected_version, reopen_count=reopened,
+                              reply_due=demand.compute_reply_due(utcnow()), replied_at=None,
+                              completed_at=None, closed_at=None)
+    return callback

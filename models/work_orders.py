@@ -1,0 +1,176 @@
+"""Work orders (维修单): a department's job, from dispatch to arrival and completion (R-DEM-8).
+
+A demand's dispatch makes one (`Demand.dispatch`); a manager can also open a stand-alone order
+(a patrol's finding). Completing the last open order of a demand completes the demand. Its
+callback is in models/callbacks.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from peewee import BooleanField, CharField, ForeignKeyField, TextField
+
+from models.base import (
+    AwareDateTimeField,
+    MoneyField,
+    RuleError,
+    to_office,
+    utcnow,
+    write_transaction,
+)
+from models.calendar import next_number
+from models.demands import Demand, DemandStep
+from models.org import Department
+from models.register import RegisterModel, StatefulMixin, save_record
+from models.users import User
+from models.validators import clean_money
+
+# The day shift (R-SVC-1: 09:00–17:00); work finished outside it is called back next morning.
+DAY_SHIFT_HOURS = (9, 17)
+
+WORK_ORDER_STATES = [
+    ("open", "待到场"),
+    ("arrived", "已到场"),
+    ("completed", "已完工"),
+]
+
+
+class WorkOrder(StatefulMixin, RegisterModel):
+    """A work order (维修单) for a department (R-DEM-8)."""
+
+    voided_message = "该维修单已作废"
+
+    number = CharField(max_length=20, default="", index=True, verbose_name="编号")
+    demand = ForeignKeyField(Demand, null=True, backref="work_orders", on_delete="RESTRICT",
+                             verbose_name="业户需求")
+    department = ForeignKeyField(Department, backref="work_orders", on_delete="RESTRICT",
+                                 verbose_name="部门")
+    what = TextField(verbose_name="工作内容")
+    location = CharField(max_length=64, default="", verbose_name="地点")
+    assignee = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
+                               verbose_name="维修人员")
+    dispatched_at = AwareDateTimeField(default=utcnow, verbose_name="派工时间")
+    dispatched_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
+                                    verbose_name="派工人")
+    arrived_at = AwareDateTimeField(null=True, verbose_name="到场时间")
+    completed_at = AwareDateTimeField(null=True, verbose_name="完工时间")
+    result = TextField(default="", verbose_name="完成情况")
+    materials = CharField(max_length=200, default="", verbose_name="用料")
+    cost = MoneyField(null=True, verbose_name="费用(元)")
+    state = CharField(max_length=16, choices=WORK_ORDER_STATES, default="open", index=True,
+                      verbose_name="状态")
+    needs_callback = BooleanField(default=False, verbose_name="待回访",
+                                  help_text="下班时间完工的，由次日白班回访")
+    callback_done = BooleanField(default=False, verbose_name="已回访")
+
+    class Meta:
+        table_name = "work_order"
+        indexes = ((("estate", "department", "state"), False),)
+
+    def __str__(self) -> str:
+        return f"{self.number or '新维修单'} {self.what[:20]}"
+
+    def validate(self):
+        if self.arrived_at and self.dispatched_at and self.arrived_at < self.dispatched_at:
+            yield "arrived_at", "到场时间不能早于派工时间"
+        if self.completed_at and self.dispatched_at and self.completed_at < self.dispatched_at:
+            yield "completed_at", "完工时间不能早于派工时间"
+        if self.completed_at and self.arrived_at and self.completed_at < self.arrived_at:
+            yield "completed_at", "完工时间不能早于到场时间"
+        if self.department_id and self.estate_id:
+            department = Department.get_or_none(Department.id == self.department_id)
+            if department is not None and department.estate_id != self.estate_id:
+                yield "department", "所选部门不属于该小区"
+
+    def before_create(self, user) -> None:
+        dispatched = to_office(self.dispatched_at or utcnow())
+        self.number = next_number(self.estate_id, "WX", dispatched.year)
+
+    def after_create(self, user) -> None:
+        if self.demand_id:
+            demand = Demand.get_by_id(self.demand_id)
+            DemandStep.record(demand, user, "order", demand.status, demand.status,
+                              f"维修单 {self.number}")
+
+    @staticmethod
+    def after_hours(moment: dt.datetime) -> bool:
+        start, end = DAY_SHIFT_HOURS
+        return not start <= to_office(moment).hour < end
+
+    def record_arrival(self, user, *, arrived_at: dt.datetime | None = None,
+                       expected_version: int | None = None) -> None:
+        """The worker arrived on site."""
+        self.require_state(("open",), "该维修单已登记到场或已完工")
+        self.transition(user, "arrived", expected_version=expected_version,
+                        arrived_at=arrived_at or utcnow())
+
+    def complete(self, user, *, result: str, completed_at: dt.datetime | None = None,
+                 materials: str = "", cost=None, expected_version: int | None = None) -> None:
+        """The department reports completion to the centre (R-DEM-8); the last open order of a
+        demand completes the demand. `cost` is yuan as typed ("" for none) or a Decimal."""
+        self.require_state(("open", "arrived"), "该维修单已经完工")
+        if not (result or "").strip():
+            raise RuleError({"result": "请填写完成情况"})
+        cost = _cost(cost)
+        completed_at = completed_at or utcnow()
+        with write_transaction():
+            self.transition(user, "completed", expected_version=expected_version,
+                            result=result.strip(), completed_at=completed_at,
+                            arrived_at=self.arrived_at or completed_at,
+                            materials=materials or self.materials, cost=cost,
+                            needs_callback=self.after_hours(completed_at))
+            if self.demand_id:
+                demand = Demand.get_by_id(self.demand_id)
+                others_open = WorkOrder.select().where(
+                    WorkOrder.demand == demand.id, WorkOrder.id != self.id,
+                    WorkOrder.state != "completed", WorkOrder.voided == False).exists()  # noqa: E712
+                if not others_open and demand.status in ("open", "dispatched"):
+                    demand.complete(user, result=result, completed_at=completed_at)
+
+    @classmethod
+    def awaiting_callback(cls):
+        """Orders without a demand finished but not called back (demands queue on their own)."""
+        return cls.select().where(cls.voided == False, cls.state == "completed",  # noqa: E712
+                                  cls.callback_done == False, cls.demand.is_null())  # noqa: E712
+
+
+
+def dispatch_demand(demand: Demand, user, *, department_id: int | None, what: str = "",
+                    location: str = "", assignee_id: int | None = None,
+                    dispatched_at: dt.datetime | None = None,
+                    expected_version: int | None = None) -> WorkOrder:
+    """Send a demand to a department with a work order (R-DEM-4, R-DEM-8): the order, the
+    demand's move to 处理中 and both history steps in one transaction."""
+    demand.require_state(("open", "dispatched"), "当前状态为“{status}”，不能派工")
+    if not department_id:
+        raise RuleError({"department": "派工必须选择责任部门"})
+    department = Department.get_or_none(Department.id == department_id,
+                                        Department.estate == demand.estate_id)
+    if department is None:
+        raise RuleError({"department": "所选部门不属于该小区"})
+    dispatched_at = dispatched_at or utcnow()
+    if dispatched_at < demand.received_at:
+        raise RuleError({"dispatched_at": "派工时间不能早于受理时间"})
+    with write_transaction():
+        order = WorkOrder(estate=demand.estate_id, demand=demand.id, department=department.id,
+                          what=(what or demand.description)[:500],
+                          location=location or (demand.unit.code if demand.unit_id else ""),
+                          assignee=assignee_id, dispatched_at=dispatched_at,
+                          dispatched_by=user.id if user else None)
+        save_record(order, user)
+        demand.transition(user, "dispatched", action="dispatch",
+                          note=f"派工至{department.name}（{order.number}）",
+                          expected_version=expected_version, department=department.id,
+                          handler=demand.handler_id or (user.id if user else None))
+    return order
+
+
+def _cost(value):
+    """The cost as money, None when left empty; a typing error goes next to the field."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        return clean_money(value)
+    except (ValueError, TypeError) as exc:
+        raise RuleError({"cost": str(exc)}) from None
