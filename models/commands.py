@@ -107,7 +107,7 @@ def demo_cli():
 @click.option("--units", default=1000, show_default=True, help="How many units to create.")
 def seed_command(if_empty, units):
     """Create the demo estate DEMO with clusters, units, residents and staff of every role."""
-    from models.demo import DEMO_PASSWORD, seed_demo
+    from demo import DEMO_PASSWORD, seed
 
     with db.connection_context():
         if Estate.select().exists():
@@ -116,7 +116,7 @@ def seed_command(if_empty, units):
                 return
             raise click.ClickException(
                 "数据库中已有小区；演示数据只在空库中创建（--if-empty 跳过）")
-        summary = seed_demo(units=units)
+        summary = seed(units=units)
     click.echo("已创建演示数据：" + "，".join(f"{k} {v}" for k, v in summary.items()))
     click.echo("演示登录：用户名 clerk（客服员）/ supervisor / director / admin，"
                f"密码 {DEMO_PASSWORD}")

@@ -8,7 +8,8 @@ import re
 import pytest
 from conftest import login
 
-from models.demo import DEMO_PASSWORD, seed_demo
+from demo import DEMO_PASSWORD
+from demo import seed as seed_demo
 
 
 @pytest.fixture

@@ -376,8 +376,8 @@ def test_migration_006_rolls_back_and_forward(tmp_path):
 
 def test_demo_data_fills_every_queue_and_balances(app, conn):
     """`flask demo seed` builds the front-desk registers through their own operations."""
+    from demo import seed as seed_demo
     from models.decoration import Decoration
-    from models.demo import seed_demo
     from models.keys import KeyMovement, KeySet
     from models.passes import GoodsRelease, TemporaryPass, WorkerPass
 

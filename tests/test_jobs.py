@@ -350,7 +350,7 @@ def test_crash_then_rerun_gives_the_flags_of_a_clean_run(app, clerk, estate, mon
 def test_every_register_rule_on_the_demo_estate(app, conn):
     """The demo seed fills every front-desk queue through the registers' own operations: the
     sweep flags each register's overdue rows exactly as its own query lists them."""
-    from models.demo import seed_demo
+    from demo import seed as seed_demo
 
     app.config["JOBS_DEPOSIT_REFUND_DAYS"] = 0
     with app.app_context():

@@ -12,8 +12,8 @@ import pytest
 from conftest import csrf_token
 
 import models
+from demo.office import seed_office
 from models.base import db, utcnow
-from models.office_demo import seed_office
 from models.org import Building, Unit
 from models.register import AuditLog
 from models.users import User, UserEstate

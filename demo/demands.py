@@ -1,0 +1,74 @@
+"""Demo demands in every state of the loop (R-DEM-4), made through the models' operations."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from models.base import utcnow
+from models.demands import Demand
+from models.org import Department, Resident
+from models.register import save_record
+from models.users import User
+
+DEMAND_SAMPLES = [
+    ("engineering", "complaint", "厨房水管漏水，楼下天花板滴水"),
+    ("engineering", "help", "卫生间下水道堵塞，请派人疏通"),
+    ("engineering", "help", "家里突然停电，总闸跳了合不上"),
+    ("engineering", "complaint", "电梯运行时有异响，老人不敢坐"),
+    ("security", "complaint", "夜间有陌生人在楼道徘徊"),
+    ("security", "help", "车位被外来车辆占用"),
+    ("environment", "complaint", "垃圾桶满溢未及时清运，气味很大"),
+    ("environment", "suggestion", "建议在儿童游乐区增加遮阳棚"),
+    ("customer_service", "consultation", "咨询物业费缴纳方式和时间"),
+    ("customer_service", "consultation", "咨询装修申请需要准备哪些材料"),
+    ("neighbour", "complaint", "楼上装修噪音太大，周末早上七点就开工"),
+    ("neighbour", "complaint", "邻居在公共走廊堆放杂物"),
+    ("developer", "complaint", "外墙渗水，交房时就存在"),
+    ("outside", "help", "燃气管道改造需要协调燃气公司"),
+    ("proposal", "suggestion", "建议小区门口增设快递柜"),
+]
+
+
+def seed_demands(estate, rng: random.Random, count: int = 60) -> int:
+    """Demands in every state of the loop, made through the model's own operations."""
+    clerk = User.get(User.username == "clerk")
+    supervisor = User.get(User.username == "supervisor")
+    engineer = User.get(User.username == "engineer")
+    departments = {d.kind: d for d in Department.select().where(Department.estate == estate)}
+    kind_of = {"engineering": "engineering", "security": "security",
+               "environment": "cleaning", "customer_service": "cs"}
+    residents = list(Resident.select().where(Resident.estate == estate,
+                                             Resident.kind == "owner").limit(400))
+    now = utcnow()
+    for i in range(count):
+        category, kind, text = rng.choice(DEMAND_SAMPLES)
+        resident = rng.choice(residents)
+        age = dt.timedelta(hours=rng.uniform(0.2, 24 * 30))
+        demand = Demand(estate=estate, received_at=now - age, category=category, kind=kind,
+                        channel=rng.choice(["phone", "phone", "visit", "staff", "proactive"]),
+                        unit=resident.unit_id, resident=resident.id, description=text,
+                        urgent=rng.random() < 0.25, serious=rng.random() < 0.2)
+        stage = i % 6
+        if kind == "consultation":
+            demand.answered_at_intake = True
+            demand.reply_content = "已当场解答"
+        save_record(demand, clerk)
+        if demand.status == "closed" or stage == 0:
+            continue  # answered at intake, or waiting to be dispatched
+        department = departments[kind_of.get(category, "cs")]
+        sent_at = min(now, demand.received_at + dt.timedelta(minutes=rng.uniform(5, 90)))
+        order = demand.dispatch(clerk, department_id=department.id, dispatched_at=sent_at)
+        if stage == 1:
+            continue  # with the department
+        done_at = min(now, sent_at + dt.timedelta(hours=rng.uniform(0.5, 60)))
+        order.complete(engineer, result="已处理完毕，业户确认", completed_at=done_at)
+        demand = Demand.get_by_id(demand.id)
+        if stage == 2:
+            continue  # waiting for the callback
+        satisfied = stage != 3
+        demand.record_callback(supervisor, channel="phone", on_time=rng.randint(3, 5),
+                               attitude=rng.randint(3, 5), skill=rng.randint(2, 5),
+                               etiquette=rng.randint(4, 5), satisfied=satisfied,
+                               comments="" if satisfied else "问题未彻底解决")
+    return count
