@@ -2,6 +2,10 @@
 
 `init_app` only registers the `jobs` commands and the runs page: a web worker never starts a
 scheduler (that is `flask --app app jobs run`, one process per installation).
+
+A register's overdue rule is one line in `overdue.RULES`; its grid then gets the 超时 filter
+and badge. The runs page (定时任务, `views`) stays here by rule: register grids live in views/,
+a subsystem's own pages live with the subsystem and are added by its `init_app`.
 """
 
 from __future__ import annotations

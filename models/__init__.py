@@ -1,4 +1,13 @@
-"""The data layer: every table in dependency order, the connection hooks and the `db` commands."""
+"""The data layer: every table in dependency order, the connection hooks and the `db` commands.
+
+One module per register, its rules next to its fields (demo data lives in demo/, not here).
+A new register "foo" puts its model in models/foo.py (a `RegisterModel`; rows that move through
+states add `StatefulMixin` and change state with `require_state` and `transition`, a history
+table of their own written in `record_transition`), appends it to MODELS below after every
+table it references, and adds a migration in models/migrations/. Its view and row actions go
+in views/foo.py, its mirror in sync/registers.py and its overdue rule in jobs/overdue.py (see
+the views package's docstring).
+"""
 
 from __future__ import annotations
 

@@ -4,6 +4,10 @@ Pure pieces: `mapping` (how a register is mirrored; declarations in `registers`)
 + projection -> the fewest writes). Edges: `projection` (reads the registers), `edge` (gspread
 calls through `http`), `state` (the mirror's own tables). `engine.run_sync` ties them together;
 `cli` and `views` are thin wrappers.
+
+A register joins the mirror with one declaration in `registers`. The mirror's own admin page
+(镜像状态, `views`) stays here by rule: register grids live in views/, a subsystem's own pages
+live with the subsystem and are added by its `init_app`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,22 @@
-"""The web layer: login, the secured Flask-Admin panel and its views, built once per app."""
+"""The web layer: login, the secured Flask-Admin panel and its views, built once per app.
+
+This module is the table of contents: `build_admin` registers every view in menu order, one
+`register(admin, category)` call per register module.
+
+Where a new register goes (say "foo"):
+
+* model: models/foo.py — fields, rules, state changes (`models.register.StatefulMixin`); listed
+  in `models.MODELS` in dependency order, with a migration in models/migrations/;
+* view: views/foo.py beside it — `FooAdmin(RegisterView)` with its action forms and cell
+  formatters, and `register(admin, category)`; one line in `build_admin` for its menu place;
+* row actions: `RowAction` declarations on that view (views/actions.py), each calling one
+  model method — no hand-written endpoint, button or permission check;
+* mirror: one `Mirror` declaration in sync/registers.py;
+* overdue rule: one `OverdueRule` line in jobs/overdue.py (its grid gets the 超时 filter).
+
+By rule, register grids live in views/; a subsystem's own admin pages live with the subsystem
+and are added by its `init_app` (the mirror's status: sync/views.py; job runs: jobs/views.py).
+"""
 
 from __future__ import annotations
 
