@@ -269,3 +269,50 @@ def test_front_desk_names_today_s_duty_director(login_as, conn, estate, make_use
                         phone="13800138000")
     home = clerk.get("/admin/").get_data(as_text=True)
     assert "今日值班主任：lin（13800138000）" in home
+
+
+def buttons(client, url: str) -> list[str]:
+    """The row's action buttons on its details page, in order."""
+    page = client.get(url).get_data(as_text=True)
+    block = re.search(r'id="row-actions">(.*?)</div>', page, re.S)
+    assert block, page
+    return [label.strip() for label in re.findall(r">([^<>]+)</(?:a|button)>", block.group(1))]
+
+
+def test_details_pages_offer_the_declared_actions_by_state_and_role(login_as, conn):
+    """The demand's and the work order's buttons come from their RowActions: the same labels
+    and conditions as the hand-written ones (R-DEM-4…9, #10)."""
+    clerk = login_as("clerk")
+    engineer = login_as("dept", "engineer", department="engineering")
+    demand = intake(clerk)
+    details = f"/admin/demand/details/?id={demand.id}"
+    assert buttons(clerk, details) == ["派工", "答复业户", "登记处理结果", "判定无效", "打印"]
+    # Department staff handle (reply, complete) but do not dispatch or judge invalid.
+    assert buttons(engineer, details) == ["答复业户", "登记处理结果", "打印"]
+    assert post_action(engineer, f"/admin/demand/dispatch/?id={demand.id}",
+                       {"department": 0, "row_version": demand.version}).status_code == 403
+
+    department = Department.get(Department.kind == "engineering")
+    demand.dispatch(clerk.user, department_id=department.id)
+    order = WorkOrder.get(WorkOrder.demand == demand.id)
+    order_details = f"/admin/work_order/details/?id={order.id}"
+    assert buttons(engineer, order_details) == ["登记到场", "完工登记", "打印维修单"]
+    page = engineer.get(order_details).get_data(as_text=True)
+    assert f'action="/admin/work_order/arrive/?id={order.id}"' in page  # a one-click POST
+    assert engineer.get(f"/admin/work_order/arrive/?id={order.id}").status_code == 405
+    response = post_action(engineer, f"/admin/work_order/arrive/?id={order.id}",
+                           {"row_version": order.version})
+    assert response.status_code == 302
+    assert f"{order.number} 已登记到场" in engineer.get(order_details).get_data(as_text=True)
+    assert buttons(engineer, order_details) == ["完工登记", "打印维修单"]
+    WorkOrder.get_by_id(order.id).complete(engineer.user, result="已修复")
+    # An order of a demand is called back on its demand.
+    assert buttons(clerk, order_details) == ["回访", "打印维修单"]
+    response = clerk.get(f"/admin/work_order/callback/?id={order.id}")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/admin/demand/callback/?id={demand.id}")
+    assert buttons(clerk, details) == ["回访", "打印"]
+
+    other = intake(clerk, description="要求物业免费洗车")
+    other.mark_invalid(clerk.user, reason="不属于物业服务范围")
+    assert buttons(clerk, f"/admin/demand/details/?id={other.id}") == ["已告知无效原因", "打印"]
