@@ -135,6 +135,9 @@ class RegisterView(SecureModelView):
     print_label = "打印"
     # Staff pick-lists: field name → roles offered (only people of the user's estates).
     user_fields: dict[str, frozenset[str]] = {}
+    # A new row's form starts with these when empty: field name → callable giving the value
+    # (the moment of an incident, of a visit…: "now" unless the clerk says otherwise).
+    create_defaults: dict[str, Callable[[], Any]] = {}
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -252,6 +255,14 @@ class RegisterView(SecureModelView):
                                         .where(User.active == True,  # noqa: E712
                                                User.role.in_(sorted(roles)), User.id.in_(linked))
                                         .order_by(User.display_name))
+        return form
+
+    def create_form(self, obj=None):
+        form = super().create_form(obj)
+        if request.method == "GET":
+            for name, default in self.create_defaults.items():
+                if name in form and not form[name].data:
+                    form[name].data = default()
         return form
 
     def get_export_value(self, model, name):
