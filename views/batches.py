@@ -15,7 +15,7 @@ from models.base import utcnow
 from models.batches import NOTICE_METHODS, ServiceBatch, ServiceRegistration, notice_days
 from models.org import Unit
 from models.users import DESK
-from views.actions import RegisterView, RowAction
+from views.actions import RegisterView, RowAction, add_views
 from views.base import SecureModelView, choices
 from views.fields import RESIDENT_LOOKUP, UNIT_LOOKUP, date_cell, when_field
 
@@ -116,7 +116,7 @@ class ServiceRegistrationAdmin(RegisterView):
 
 
 def register(admin, category: str) -> None:
-    admin.add_view(ServiceRegistrationAdmin(ServiceRegistration, name="锁芯/对讲/燃气登记",
-                                            category=category, endpoint="service_registration"))
-    admin.add_view(ServiceBatchAdmin(ServiceBatch, name="统一施工批次", category=category,
-                                     endpoint="service_batch"))
+    add_views(admin, category,
+              (ServiceRegistrationAdmin, ServiceRegistration, "锁芯/对讲/燃气登记",
+               "service_registration"),
+              (ServiceBatchAdmin, ServiceBatch, "统一施工批次", "service_batch"))

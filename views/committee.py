@@ -17,7 +17,7 @@ from wtforms.validators import InputRequired, Length, Optional
 from models.base import office_day
 from models.committee import ITEM_KINDS, CommitteeContact, CommitteeItem
 from models.users import DESK
-from views.actions import RegisterView, RowAction, current
+from views.actions import RegisterView, RowAction, add_views, current
 from views.base import SecureModelView, choices
 from views.demand_source import TO_DEMAND, demand_cell
 from views.fields import UNIT_LOOKUP, date_cell
@@ -85,7 +85,6 @@ class CommitteeItemAdmin(RegisterView):
 
 
 def register(admin, category: str) -> None:
-    admin.add_view(CommitteeContactAdmin(CommitteeContact, name="业委会沟通", category=category,
-                                         endpoint="committee_contact"))
-    admin.add_view(CommitteeItemAdmin(CommitteeItem, name="业委会反映事项", category=category,
-                                      endpoint="committee_item"))
+    add_views(admin, category,
+              (CommitteeContactAdmin, CommitteeContact, "业委会沟通", "committee_contact"),
+              (CommitteeItemAdmin, CommitteeItem, "业委会反映事项", "committee_item"))

@@ -15,7 +15,7 @@ from wtforms.validators import Length, Optional
 
 from models.base import utcnow
 from models.emergencies import CLOSING_ROLES, STEP_KINDS, Emergency, EmergencyStep
-from views.actions import RegisterView, RowAction
+from views.actions import RegisterView, RowAction, add_views
 from views.base import LocalDateTimeField, SecureModelView, choices
 from views.fields import DESK_AND_DEPT, NOBODY, people_choices, when_field
 
@@ -117,7 +117,6 @@ class EmergencyStepAdmin(RegisterView):
 
 
 def register(admin, category: str) -> None:
-    admin.add_view(EmergencyAdmin(Emergency, name="紧急事件登记", category=category,
-                                  endpoint="emergency"))
-    admin.add_view(EmergencyStepAdmin(EmergencyStep, name="紧急事件处理过程", category=category,
-                                      endpoint="emergency_step"))
+    add_views(admin, category,
+              (EmergencyAdmin, Emergency, "紧急事件登记", "emergency"),
+              (EmergencyStepAdmin, EmergencyStep, "紧急事件处理过程", "emergency_step"))

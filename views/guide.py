@@ -11,7 +11,7 @@ from flask_admin import expose
 
 from models.base import to_office, utcnow
 from models.guide import GuideCategory, GuideEntry, booklet
-from views.actions import RegisterView
+from views.actions import RegisterView, add_views
 from views.fields import chosen_estate
 
 
@@ -52,7 +52,6 @@ class GuideEntryAdmin(RegisterView):
 
 
 def register(admin, category: str) -> None:
-    admin.add_view(GuideEntryAdmin(GuideEntry, name="便民服务指南", category=category,
-                                   endpoint="guide_entry"))
-    admin.add_view(GuideCategoryAdmin(GuideCategory, name="服务指南类别", category=category,
-                                      endpoint="guide_category"))
+    add_views(admin, category,
+              (GuideEntryAdmin, GuideEntry, "便民服务指南", "guide_entry"),
+              (GuideCategoryAdmin, GuideCategory, "服务指南类别", "guide_category"))

@@ -13,7 +13,7 @@ from wtforms.validators import Length, Optional
 
 from models.movein import DONE, STEPS, MoveIn
 from models.org import Unit
-from views.actions import RegisterView, RowAction
+from views.actions import RegisterView, RowAction, add_views
 from views.base import SecureModelView
 from views.fields import DESK_AND_DEPT, RESIDENT_LOOKUP, UNIT_LOOKUP, when_field
 
@@ -98,4 +98,4 @@ class MoveInAdmin(RegisterView):
 
 
 def register(admin, category: str) -> None:
-    admin.add_view(MoveInAdmin(MoveIn, name="入伙登记", category=category, endpoint="move_in"))
+    add_views(admin, category, (MoveInAdmin, MoveIn, "入伙登记", "move_in"))

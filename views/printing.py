@@ -16,7 +16,7 @@ from models.base import office_day, to_office, utcnow
 from models.office import parse_month, this_month
 from models.printing import PrintJob
 from models.users import MANAGERS
-from views.actions import RegisterView, RowAction
+from views.actions import RegisterView, RowAction, add_views
 from views.base import SecureModelView, choices
 from views.fields import DESK_AND_DEPT, chosen_estate, when_field
 
@@ -94,5 +94,4 @@ class PrintJobAdmin(RegisterView):
 
 
 def register(admin, category: str) -> None:
-    admin.add_view(PrintJobAdmin(PrintJob, name="文件打印登记", category=category,
-                                 endpoint="print_job"))
+    add_views(admin, category, (PrintJobAdmin, PrintJob, "文件打印登记", "print_job"))

@@ -32,7 +32,7 @@ from models.roster import (
 )
 from models.roster_month import month_coverage, roster_candidates
 from models.users import DESK, EVERYONE, MANAGERS
-from views.actions import RegisterView, RowAction, current
+from views.actions import RegisterView, RowAction, add_views, current
 from views.base import SecureModelView, SecurePage, choices
 from views.fields import chosen_estate, date_cell, when_field
 
@@ -206,10 +206,8 @@ class ShiftLogAdmin(RegisterView):
 
 def register(admin, category: str) -> None:
     admin.add_view(RosterView(name="排班表", category=category, endpoint="roster"))
-    admin.add_view(ShiftLogAdmin(ShiftLog, name="交接班记录", category=category,
-                                 endpoint="shift_log"))
-    admin.add_view(DutyDirectorAdmin(DutyDirector, name="值班主任", category=category,
-                                     endpoint="duty_director"))
-    admin.add_view(RosterEntryAdmin(RosterEntry, name="排班明细", category=category,
-                                    endpoint="roster_entry"))
-    admin.add_view(ShiftAdmin(Shift, name="班次", category=category, endpoint="shift"))
+    add_views(admin, category,
+              (ShiftLogAdmin, ShiftLog, "交接班记录", "shift_log"),
+              (DutyDirectorAdmin, DutyDirector, "值班主任", "duty_director"),
+              (RosterEntryAdmin, RosterEntry, "排班明细", "roster_entry"),
+              (ShiftAdmin, Shift, "班次", "shift"))

@@ -11,7 +11,7 @@ from models.base import utcnow
 from models.org import Unit
 from models.surveys import SurveyRound, SurveyVisit
 from models.users import DESK
-from views.actions import RegisterView
+from views.actions import RegisterView, add_views
 from views.base import SecureModelView
 from views.demand_source import TO_DEMAND, demand_cell
 from views.fields import RESIDENT_LOOKUP, UNIT_LOOKUP
@@ -71,7 +71,6 @@ class SurveyVisitAdmin(RegisterView):
 
 
 def register(admin, category: str) -> None:
-    admin.add_view(SurveyRoundAdmin(SurveyRound, name="满意度访问（按月）", category=category,
-                                    endpoint="survey_round"))
-    admin.add_view(SurveyVisitAdmin(SurveyVisit, name="满意度访问记录", category=category,
-                                    endpoint="survey_visit"))
+    add_views(admin, category,
+              (SurveyRoundAdmin, SurveyRound, "满意度访问（按月）", "survey_round"),
+              (SurveyVisitAdmin, SurveyVisit, "满意度访问记录", "survey_visit"))

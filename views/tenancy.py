@@ -13,7 +13,7 @@ from wtforms.validators import Optional
 from models.org import Unit
 from models.tenancy import OwnershipTransfer, Tenancy
 from models.users import DESK
-from views.actions import RegisterView, RowAction
+from views.actions import RegisterView, RowAction, add_views
 from views.base import SecureModelView
 from views.fields import DATE_FORMAT, RESIDENT_LOOKUP, UNIT_LOOKUP, date_cell
 
@@ -63,7 +63,6 @@ class OwnershipTransferAdmin(RegisterView):
 
 
 def register(admin, category: str) -> None:
-    admin.add_view(TenancyAdmin(Tenancy, name="租户/出租登记", category=category,
-                                endpoint="tenancy"))
-    admin.add_view(OwnershipTransferAdmin(OwnershipTransfer, name="过户登记", category=category,
-                                          endpoint="ownership_transfer"))
+    add_views(admin, category,
+              (TenancyAdmin, Tenancy, "租户/出租登记", "tenancy"),
+              (OwnershipTransferAdmin, OwnershipTransfer, "过户登记", "ownership_transfer"))
