@@ -24,9 +24,9 @@ from models.base import (
     write_transaction,
 )
 from models.calendar import next_number
-from models.office import require_live, setting
+from models.office import setting
 from models.org import Resident, Unit, _same_estate
-from models.register import RegisterModel, change_record
+from models.register import RegisterModel, StatefulMixin
 from models.users import User
 
 SERVICES = [
@@ -61,7 +61,7 @@ def weekday_name(day: dt.date) -> str:
     return "星期" + WEEKDAYS[day.weekday()]
 
 
-class ServiceBatch(RegisterModel):
+class ServiceBatch(StatefulMixin, RegisterModel):
     """One day's batch of one service, with its advance notice (and the gas appointment)."""
 
     number = CharField(max_length=20, default="", index=True, verbose_name="批次编号")
@@ -144,9 +144,7 @@ class ServiceBatch(RegisterModel):
 
     def add(self, user, registration_ids) -> int:
         """Put registrations of the same service into this batch; returns how many."""
-        require_live(self, "安排")
-        if self.state == "done":
-            raise RuleError({"": "该批次已完成，不能再加入登记"})
+        self.require_state(("planned", "notified"), "该批次已完成，不能再加入登记", doing="安排")
         ids = [int(i) for i in registration_ids or []]
         if not ids:
             raise RuleError({"registrations": "请选择要加入批次的登记"})
@@ -166,24 +164,25 @@ class ServiceBatch(RegisterModel):
             raise RuleError({"registrations": "；".join(problems) or "所选登记不存在"})
         with write_transaction():
             for row in rows:
-                change_record(row, user, batch=self.id, state="scheduled")
+                row.transition(user, "scheduled", batch=self.id)
         return len(rows)
 
     def record_notice(self, user, *, method: str, at: dt.datetime | None = None,
                       content: str = "", expected_version: int | None = None) -> None:
         """提前通知业户: how and when, at least the configured days before."""
-        require_live(self, "登记通知")
-        change_record(self, user, expected_version=expected_version, notice_method=method or None,
-                      notice_at=at or utcnow(), notice_content=(content or "").strip()[:200])
+        self.require_state(doing="登记通知")
+        # No target state: the row derives planned/notified from notice_at itself.
+        self.transition(user, expected_version=expected_version, notice_method=method or None,
+                        notice_at=at or utcnow(), notice_content=(content or "").strip()[:200])
 
     def refresh_done(self, user) -> None:
         """A batch is done when every unit in it has its result."""
         rows = list(self.live_registrations())
         if rows and all(r.state == "done" for r in rows) and self.state != "done":
-            change_record(self, user, state="done")
+            self.transition(user, "done")
 
 
-class ServiceRegistration(RegisterModel):
+class ServiceRegistration(StatefulMixin, RegisterModel):
     """An owner's registration for a batch service, and its result for that unit."""
 
     kind = CharField(max_length=16, choices=SERVICES, verbose_name="服务项目")
@@ -249,9 +248,10 @@ class ServiceRegistration(RegisterModel):
     def complete(self, user, *, done: bool, result: str = "", at: dt.datetime | None = None,
                  expected_version: int | None = None) -> None:
         """The unit's result on the batch day: done, or not (owner absent…) back to the queue."""
-        require_live(self, "登记完成情况")
-        if self.state != "scheduled" or self.batch_id is None:
-            raise RuleError({"": "只有已安排批次的登记可以登记完成情况"})
+        not_scheduled = "只有已安排批次的登记可以登记完成情况"
+        self.require_state(("scheduled",), not_scheduled, doing="登记完成情况")
+        if self.batch_id is None:
+            raise RuleError({"": not_scheduled})
         batch = self.batch
         if batch.notice_at is None:
             raise RuleError({"": "该批次尚未登记提前通知业户，不能登记完成情况"})
@@ -262,12 +262,11 @@ class ServiceRegistration(RegisterModel):
             raise RuleError({"at": f"完成时间不能早于施工日期 {batch.day:%Y-%m-%d}"})
         with write_transaction():
             if done:
-                change_record(self, user, expected_version=expected_version, state="done",
-                              done_at=at, done_by=user.id if user else None,
-                              result=(result or "").strip() or "已完成")
+                self.transition(user, "done", expected_version=expected_version,
+                                done_at=at, done_by=user.id if user else None,
+                                result=(result or "").strip() or "已完成")
             else:
                 note = f"{to_office(at):%Y-%m-%d} 未完成：{result.strip()}"
-                change_record(self, user, expected_version=expected_version,
-                              state="registered", batch=None,
-                              result=note[:500])
+                self.transition(user, "registered", expected_version=expected_version,
+                                batch=None, result=note[:500])
             batch.refresh_done(user)

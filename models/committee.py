@@ -12,11 +12,11 @@ import datetime as dt
 
 from peewee import CharField, DateField, ForeignKeyField, TextField
 
-from models.base import AwareDateTimeField, to_office, utcnow
+from models.base import AwareDateTimeField, RuleError, to_office, utcnow
 from models.demands import Demand
 from models.office import DemandSource, month_start
 from models.org import Unit, _same_estate
-from models.register import RegisterModel
+from models.register import RegisterModel, save_record
 
 CONTACT_KINDS = [
     ("meeting", "例会"),
@@ -71,6 +71,17 @@ class CommitteeContact(RegisterModel):
             yield "follow_up_result", "请填写跟进结果"
         if (self.follow_up_due or self.follow_up_done_at) and not (self.follow_up or "").strip():
             yield "follow_up", "请填写跟进事项"
+
+    def add_item(self, user, *, kind: str, content: str, unit_code: str = ""):
+        """An owners' suggestion, complaint or opinion raised in this contact (R-SVC-4); the
+        unit, if named, by its code among the estate's units."""
+        unit = None
+        if (unit_code or "").strip():
+            unit = Unit.get_or_none(Unit.estate == self.estate_id, Unit.code == unit_code.strip())
+            if unit is None:
+                raise RuleError({"unit_code": "该小区没有这个房屋编号"})
+        return save_record(CommitteeItem(estate=self.estate_id, contact=self.id, kind=kind,
+                                         content=content, unit=unit), user)
 
     def live_items(self):
         return (self.items.where(CommitteeItem.voided == False)  # noqa: E712

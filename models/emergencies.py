@@ -17,8 +17,8 @@ from peewee import CharField, ForeignKeyField, TextField
 
 from models.base import AwareDateTimeField, RuleError, check_moment, to_office, utcnow
 from models.calendar import next_number
-from models.office import refuse_changes_after, require_live, user_or_none, works_for
-from models.register import RegisterModel, change_record, save_record
+from models.office import refuse_changes_after, user_or_none, works_for
+from models.register import RegisterModel, StatefulMixin, save_record
 from models.users import User
 
 KINDS = [
@@ -74,7 +74,7 @@ def _blank(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-class Emergency(RegisterModel):
+class Emergency(StatefulMixin, RegisterModel):
     """One incident on the emergency register, from the first report to closing."""
 
     number = CharField(max_length=20, default="", index=True, verbose_name="编号")
@@ -164,7 +164,7 @@ class Emergency(RegisterModel):
                  at: dt.datetime | None = None, consent_by_id: int | None = None,
                  consent_at: dt.datetime | None = None) -> EmergencyStep:
         """One escalation step with who and when (R-EMG-1/2), or an implementation result."""
-        require_live(self, "登记处理过程")
+        self.require_state(doing="登记处理过程")
         if self.state == "closed" and kind != "result":
             raise RuleError({"kind": "已结案的事件只能登记措施落实结果"})
         step = EmergencyStep(estate=self.estate_id, emergency=self.id, kind=kind,
@@ -176,9 +176,7 @@ class Emergency(RegisterModel):
     def close(self, user, *, at: dt.datetime | None = None,
               expected_version: int | None = None) -> None:
         """结案: only with cause, responsible person and measures filled (R-EMG-3)."""
-        require_live(self, "结案")
-        if self.state == "closed":
-            raise RuleError({"": "该事件已经结案"})
+        self.require_state(("open", "stabilised"), "该事件已经结案", doing="结案")
         if user is None or user.role not in CLOSING_ROLES:
             raise RuleError({"": "紧急事件须由管理处主任结案"})
         missing = self.missing_for_close()
@@ -186,8 +184,8 @@ class Emergency(RegisterModel):
             raise RuleError(missing)
         at = check_moment(at, field_name="at", label="结案时间", not_before=self.stabilised_at,
                           before_label="事态稳定时间")
-        change_record(self, user, expected_version=expected_version, closed_at=at,
-                      closed_by=user.id, state="closed")
+        self.transition(user, "closed", expected_version=expected_version, closed_at=at,
+                        closed_by=user.id)
 
 
 class EmergencyStep(RegisterModel):

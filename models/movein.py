@@ -27,9 +27,8 @@ from models.base import (
 )
 from models.calendar import next_number
 from models.keys import KeySet
-from models.office import require_live
 from models.org import Resident, Unit, _same_estate
-from models.register import RegisterModel, change_record, save_record
+from models.register import RegisterModel, StatefulMixin, change_record, save_record
 from models.users import User
 from models.validators import clean_money
 
@@ -51,8 +50,11 @@ def step_label(n: int) -> str:
     return dict(PROGRESS).get(n, "")
 
 
-class MoveIn(RegisterModel):
+class MoveIn(StatefulMixin, RegisterModel):
     """One unit's hand-over to its owner, step by step."""
+
+    # The checklist's position is the row's state: step n moves it to n + 1 (DONE after 6).
+    state_field = "current_step"
 
     number = CharField(max_length=20, default="", index=True, verbose_name="编号")
     unit = ForeignKeyField(Unit, backref="move_ins", on_delete="RESTRICT", verbose_name="房屋")
@@ -148,7 +150,7 @@ class MoveIn(RegisterModel):
     def do_step(self, user, n: int, *, at: dt.datetime | None = None,
                 expected_version: int | None = None, **details) -> None:
         """Record step n as done by `user` at `at` (now if empty), with its own details."""
-        require_live(self, "登记")
+        self.require_state(doing="登记")
         if n not in STEP_NAMES:
             raise RuleError({"": "没有这一步"})
         if self.current_step == DONE or getattr(self, f"step{n}_at") is not None:
@@ -161,8 +163,7 @@ class MoveIn(RegisterModel):
                           before_label=f"第{n - 1}步的时间")
         handler = getattr(self, f"_step{n}_values", None)
         values = handler(user, at, **details) if handler else {}
-        values.update({f"step{n}_at": at, f"step{n}_by": user.id if user else None,
-                       "current_step": n + 1})
+        values.update({f"step{n}_at": at, f"step{n}_by": user.id if user else None})
         if n == 6:
             values["completed_at"] = at
         with write_transaction():
@@ -171,7 +172,7 @@ class MoveIn(RegisterModel):
             if n == 6:
                 values["key_sets_issued"] = self._issue_key_sets(user, at)
                 self._mark_unit_occupied(user)
-            change_record(self, user, expected_version=expected_version, **values)
+            self.transition(user, n + 1, expected_version=expected_version, **values)
 
     def _step2_values(self, user, at, *, id_copied: bool = False, **_) -> dict:
         if not id_copied:

@@ -14,7 +14,7 @@ from flask import current_app, has_app_context
 
 from models.base import RuleError, office_tz, utcnow, write_transaction
 from models.demands import CATEGORIES, KINDS, Demand
-from models.register import change_record, save_record
+from models.register import StatefulMixin, save_record
 from models.users import User, UserEstate
 
 
@@ -42,12 +42,6 @@ def staff_of(estate_id: int, roles) -> list[User]:
 
 def user_or_none(user_id) -> User | None:
     return User.get_or_none(User.id == user_id) if user_id else None
-
-
-def require_live(row, doing: str = "操作") -> None:
-    """A voided row stays readable but takes no further steps."""
-    if row.voided:
-        raise RuleError({"": f"该记录已作废，不能再{doing}"})
 
 
 def refuse_changes_after(instance, frozen: tuple[str, ...], locked, message: str) -> None:
@@ -98,7 +92,7 @@ def this_month() -> tuple[int, int]:
     return today.year, today.month
 
 
-class DemandSource:
+class DemandSource(StatefulMixin):
     """A row where an owner raised something (a survey visit's need, a committee item) that
     the clerk turns into a demand with one action, linked back both ways.
 
@@ -117,7 +111,7 @@ class DemandSource:
 
     def to_demand(self, user, *, kind: str, category: str, description: str = "",
                   expected_version: int | None = None):
-        require_live(self, "转为需求")
+        self.require_state(doing="转为需求")
         if self.demand_id:
             raise RuleError({"": f"已转为业户需求 {self.demand.number}，不能重复转入"})
         errors = {}
@@ -136,5 +130,5 @@ class DemandSource:
                             category=category, unit=unit_id, resident=resident_id,
                             description=text, received_at=utcnow())
             save_record(demand, user)
-            change_record(self, user, expected_version=expected_version, demand=demand.id)
+            self.transition(user, expected_version=expected_version, demand=demand.id)
         return demand

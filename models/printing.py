@@ -14,9 +14,9 @@ from peewee import BooleanField, CharField, ForeignKeyField, IntegerField
 
 from models.base import AwareDateTimeField, RuleError, check_moment, to_office, utcnow
 from models.calendar import next_number
-from models.office import month_range, refuse_changes_after, require_live, works_for
+from models.office import month_range, refuse_changes_after, works_for
 from models.org import Department, _same_estate
-from models.register import RegisterModel, change_record
+from models.register import RegisterModel, StatefulMixin
 from models.users import User
 
 STATES = [
@@ -42,7 +42,7 @@ def may_approve(user: User, department: Department) -> bool:
     return user.role == "supervisor" and (user.department or "cs") == department.kind
 
 
-class PrintJob(RegisterModel):
+class PrintJob(StatefulMixin, RegisterModel):
     """One print job: what, how much, who asked, who approved, who printed and signed."""
 
     number = CharField(max_length=20, default="", index=True, verbose_name="编号")
@@ -111,9 +111,7 @@ class PrintJob(RegisterModel):
     def approve(self, user, *, approved: bool = True, note: str = "",
                 at: dt.datetime | None = None, expected_version: int | None = None) -> None:
         """审批 by the department's supervisor or above, never the requester (R-PRINT-1)."""
-        require_live(self, "审批")
-        if self.state != "requested":
-            raise RuleError({"": f"该打印申请已{self.state_label}，不能再审批"})
+        self.require_state(("requested",), "该打印申请已{state}，不能再审批", doing="审批")
         if user is None or user.id == self.requested_by_id:
             raise RuleError({"approved_by": "审批人不能是申请人本人，须由本部门主管或主任审批"})
         if not may_approve(user, self.department) or not works_for(user, self.estate_id):
@@ -123,15 +121,15 @@ class PrintJob(RegisterModel):
             raise RuleError({"note": "不批准时请填写原因"})
         at = check_moment(at, field_name="at", label="审批时间", not_before=self.requested_at,
                           before_label="申请时间")
-        change_record(self, user, expected_version=expected_version,
-                      state="approved" if approved else "refused", approved_by=user.id,
-                      approved_at=at, approval_note=(note or "").strip())
+        self.transition(user, "approved" if approved else "refused",
+                        expected_version=expected_version, approved_by=user.id,
+                        approved_at=at, approval_note=(note or "").strip())
 
     def mark_printed(self, user, *, signed_name: str, confirmed: bool,
                      printed_at: dt.datetime | None = None,
                      expected_version: int | None = None) -> None:
         """打印并签收: only an approved job; the receiver signs the log (R-PRINT-1)."""
-        require_live(self, "登记打印")
+        self.require_state(doing="登记打印")
         if self.state != "approved":
             raise RuleError({"printed_at": "未经主管审批的打印不能登记为已打印"
                              if self.state == "requested"
@@ -145,9 +143,9 @@ class PrintJob(RegisterModel):
             raise RuleError(errors)
         printed_at = check_moment(printed_at, field_name="printed_at", label="打印时间",
                                   not_before=self.approved_at, before_label="审批时间")
-        change_record(self, user, expected_version=expected_version, state="printed",
-                      printed_at=printed_at, printed_by=user.id if user else None,
-                      signed_name=signed_name.strip(), signed_confirmed=True)
+        self.transition(user, "printed", expected_version=expected_version,
+                        printed_at=printed_at, printed_by=user.id if user else None,
+                        signed_name=signed_name.strip(), signed_confirmed=True)
 
     # -- reports --------------------------------------------------------------------------
 

@@ -226,7 +226,8 @@ class StatefulMixin:
     """
 
     state_field = "state"
-    voided_message = "该记录已作废，不能再操作"
+    # "{doing}" names the refused step (require_state's `doing`).
+    voided_message = "该记录已作废，不能再{doing}"
 
     @property
     def current_state_label(self) -> str:
@@ -234,11 +235,13 @@ class StatefulMixin:
         value = getattr(self, self.state_field)
         return dict(field.choices or ()).get(value, value)
 
-    def require_state(self, states, message: str = "当前状态为“{state}”，不能办理") -> None:
-        """Refuse (a RuleError on the form's top) unless the row is live and in `states`."""
+    def require_state(self, states=None, message: str = "当前状态为“{state}”，不能办理",
+                      doing: str = "操作") -> None:
+        """Refuse (a RuleError on the form's top) unless the row is live and in `states`
+        (None: any state; a voided row stays readable but takes no further steps)."""
         if self.voided:
-            raise RuleError({"": self.voided_message})
-        if getattr(self, self.state_field) not in states:
+            raise RuleError({"": self.voided_message.replace("{doing}", doing)})
+        if states is not None and getattr(self, self.state_field) not in states:
             label = self.current_state_label
             # replace, not format: the message may quote what a person typed.
             raise RuleError({"": message.replace("{state}", label).replace("{status}", label)})
@@ -246,7 +249,8 @@ class StatefulMixin:
     def transition(self, user, to_state: str | None = None, *, action: str = "",
                    note: str = "", expected_version: int | None = None, **values):
         """Move to `to_state` (None: stay) with `values`, audited, with its history row."""
-        from_state = getattr(self, self.state_field)
+        # A register without a state column (a hand-over, a lease) has no from-state.
+        from_state = getattr(self, self.state_field, None)
         if to_state is not None:
             values[self.state_field] = to_state
         with write_transaction():

@@ -7,13 +7,13 @@ two). At each change of shift the outgoing shift writes its hand-over note and t
 shift acknowledges it.
 
 Times of day are minutes 0–1440; a shift ending at 00:00 ends at midnight (24:00), and one
-ending before it starts runs past midnight into the next day.
+ending before it starts runs past midnight into the next day. A month as the 排班表 page shows
+it, with its warnings: models/roster_month.py.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 
 from peewee import (
     SQL,
@@ -26,15 +26,8 @@ from peewee import (
 )
 
 from models.base import AwareDateTimeField, RuleError, check_moment, utcnow, write_transaction
-from models.office import (
-    month_days,
-    refuse_changes_after,
-    require_live,
-    staff_of,
-    user_or_none,
-    works_for,
-)
-from models.register import RegisterModel, change_record, save_record
+from models.office import month_days, refuse_changes_after, user_or_none, works_for
+from models.register import RegisterModel, StatefulMixin, save_record
 from models.users import MANAGERS, User
 
 DAY = 24 * 60
@@ -238,7 +231,7 @@ def rostered(estate_id: int, day: dt.date, shift_id: int) -> list[int]:
         RosterEntry.voided == False)]  # noqa: E712
 
 
-class ShiftLog(RegisterModel):
+class ShiftLog(StatefulMixin, RegisterModel):
     """The hand-over of one shift to the next: the outgoing note, the incoming acknowledgement."""
 
     day = DateField(verbose_name="日期")
@@ -294,7 +287,7 @@ class ShiftLog(RegisterModel):
     def acknowledge(self, user, *, note: str = "", at: dt.datetime | None = None,
                     expected_version: int | None = None) -> None:
         """接班确认 by someone of the incoming shift (or a supervisor), never the writer."""
-        require_live(self, "确认")
+        self.require_state(doing="确认")
         if self.acknowledged_at is not None:
             raise RuleError({"": "该交班记录已经确认"})
         if user is None or user.id == self.written_by_id:
@@ -307,8 +300,8 @@ class ShiftLog(RegisterModel):
                                      "只有接班人员或主管可以确认"})
         at = check_moment(at, field_name="at", label="确认时间", not_before=self.written_at,
                           before_label="交班时间")
-        change_record(self, user, expected_version=expected_version, acknowledged_by=user.id,
-                      acknowledged_at=at, ack_note=(note or "").strip()[:200])
+        self.transition(user, expected_version=expected_version, acknowledged_by=user.id,
+                        acknowledged_at=at, ack_note=(note or "").strip()[:200])
 
 
 # One hand-over record per shift and day.
@@ -317,69 +310,6 @@ ShiftLog.add_index(ShiftLog.estate, ShiftLog.day, ShiftLog.shift, unique=True,
 
 
 # --- the month ----------------------------------------------------------------------------
-
-
-def month_coverage(estate_id: int, year: int, month: int) -> dict:
-    """The roster of a month with its warnings (R-SVC-1/2).
-
-    Returns shifts, the hours no shift definition covers, and per day: who is on each shift,
-    the duty director, the uncovered hours (shifts nobody works count as uncovered) and the
-    shifts below their minimum staff; plus the warnings in words.
-    """
-    shifts = list(Shift.live(estate_id))
-    days = month_days(year, month)
-    first, last = days[0], days[-1]
-    staffed: dict[tuple[dt.date, int], list[str]] = defaultdict(list)
-    entries = (RosterEntry.select(RosterEntry, User)
-               .join(User, on=(RosterEntry.staff == User.id))
-               .where(RosterEntry.estate == estate_id, RosterEntry.voided == False,  # noqa: E712
-                      RosterEntry.day >= first - dt.timedelta(days=1), RosterEntry.day <= last)
-               .order_by(User.display_name))
-    for entry in entries:
-        staffed[(entry.day, entry.shift_id)].append(entry.staff.display_name)
-    directors = {d.day: d for d in DutyDirector.select(DutyDirector, User).join(
-        User, on=(DutyDirector.director == User.id)).where(
-        DutyDirector.estate == estate_id, DutyDirector.voided == False,  # noqa: E712
-        DutyDirector.day >= first, DutyDirector.day <= last)}
-    by_definition = definition_gaps(shifts)
-    rows = []
-    for day in days:
-        covered = [(start, end) for shift in shifts for offset, start, end in shift.spans()
-                   if staffed.get((day - dt.timedelta(days=offset), shift.id))]
-        director = directors.get(day)
-        rows.append({
-            "day": day,
-            "by_shift": {s.id: staffed.get((day, s.id), []) for s in shifts},
-            "director": director.director.display_name if director else None,
-            "gaps": gaps(covered),
-            "gap_text": [span_text(*g) for g in gaps(covered)],
-            "short": [s.name for s in shifts if len(staffed.get((day, s.id), [])) < s.min_staff],
-        })
-    return {"year": year, "month": month, "shifts": shifts, "definition_gaps": by_definition,
-            "days": rows, "warnings": coverage_warnings(shifts, by_definition, rows)}
-
-
-def coverage_warnings(shifts, by_definition, rows) -> list[str]:
-    warnings = []
-    if not shifts:
-        warnings.append("尚未设置班次：全天无人值班")
-    elif by_definition:
-        spans = "、".join(span_text(*g) for g in by_definition)
-        warnings.append(f"班次设置未覆盖 {spans}：每天这段时间客服中心无人值班"
-                        "（R-SVC-1 要求 24 小时值班），请调整班次")
-    no_director = [r["day"] for r in rows if r["director"] is None]
-    if no_director:
-        warnings.append(f"{len(no_director)} 天没有值班主任：" + "、".join(
-            f"{d.day}日" for d in no_director))
-    for row in rows:
-        extra = [g for g in row["gaps"] if g not in by_definition]
-        if extra and shifts:
-            warnings.append(f"{row['day'].month}月{row['day'].day}日 无人值班："
-                            + "、".join(span_text(*g) for g in extra))
-        elif row["short"]:
-            warnings.append(f"{row['day'].month}月{row['day'].day}日 人数不足："
-                            + "、".join(row["short"]))
-    return warnings
 
 
 def fill_month(user, estate_id: int, year: int, month: int, *, clerk_ids, per_shift,
@@ -427,8 +357,3 @@ def fill_month(user, estate_id: int, year: int, month: int, *, clerk_ids, per_sh
                                          director=directors[index % len(directors)]), user)
                 added += 1
     return added
-
-
-def roster_candidates(estate_id: int) -> tuple[list[User], list[User]]:
-    """(clerks, duty directors) an estate can roster."""
-    return staff_of(estate_id, ROSTER_ROLES), staff_of(estate_id, DUTY_DIRECTOR_ROLES)

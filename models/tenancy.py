@@ -20,9 +20,9 @@ from models.base import (
     office_day,
     write_transaction,
 )
-from models.office import refuse_changes_after, require_live
+from models.office import refuse_changes_after
 from models.org import Resident, Unit, _same_estate
-from models.register import RegisterModel, change_record, save_record
+from models.register import RegisterModel, StatefulMixin, change_record, save_record
 from models.validators import check_date_order
 
 
@@ -39,7 +39,7 @@ def _set_unit_state(unit_id: int, state: str, user) -> None:
         change_record(unit, user, state=state)
 
 
-class Tenancy(RegisterModel):
+class Tenancy(StatefulMixin, RegisterModel):
     """A unit let to a tenant: who, for which period, under which contract."""
 
     unit = ForeignKeyField(Unit, backref="tenancies", on_delete="RESTRICT", verbose_name="房屋")
@@ -121,7 +121,7 @@ class Tenancy(RegisterModel):
     def end(self, user, *, on: dt.date | None = None,
             expected_version: int | None = None) -> None:
         """退租: the tenant moves out; the unit is no longer let unless another lease runs."""
-        require_live(self, "登记退租")
+        self.require_state(doing="登记退租")
         if self.ended_on is not None:
             raise RuleError({"": f"该租约已于 {self.ended_on:%Y-%m-%d} 退租"})
         on = on or office_day()
@@ -130,7 +130,7 @@ class Tenancy(RegisterModel):
         if on > office_day():
             raise RuleError({"on": "退租日期不能晚于今天"})
         with write_transaction():
-            change_record(self, user, expected_version=expected_version, ended_on=on)
+            self.transition(user, expected_version=expected_version, ended_on=on)
             if self.tenant_id:
                 tenant = Resident.get_by_id(self.tenant_id)
                 if tenant.moved_out is None:

@@ -138,3 +138,20 @@ def test_emergency_through_the_admin_and_its_register_sheet(login_as, conn, esta
     sheet = clerk.get(f"/admin/emergency/print/?id={row.id}").get_data(as_text=True)
     assert "测试花园 紧急事件处理登记表" in sheet and row.number in sheet
     assert "社会求援" in sheet and "周海涛" in sheet and "管理处盖章" in sheet
+
+
+def test_step_buttons_open_the_step_form_on_their_kind(login_as, conn, estate):
+    """社会求援 and 登记措施落实结果 are links to the one step form on their kind (R-EMG-2/4),
+    not one-click posts (#10: declared as RowAction target + args)."""
+    clerk = login_as("clerk")
+    row = incident(estate, clerk.user)
+    page = clerk.get(f"/admin/emergency/details/?id={row.id}").get_data(as_text=True)
+    assert f'href="/admin/emergency/step/?id={row.id}&amp;kind=outside_help"' in page
+    assert "kind=result" not in page
+    form = clerk.get(f"/admin/emergency/step/?id={row.id}&kind=outside_help")
+    text = form.get_data(as_text=True)
+    assert "<h3>社会求援</h3>" in text and '<option selected value="outside_help"' in text
+    Emergency.update(state="closed").where(Emergency.id == row.id).execute()
+    page = clerk.get(f"/admin/emergency/details/?id={row.id}").get_data(as_text=True)
+    assert f'href="/admin/emergency/step/?id={row.id}&amp;kind=result"' in page
+    assert "kind=outside_help" not in page and "登记措施落实结果" in page

@@ -21,8 +21,8 @@ from models.roster import (
     ensure_default_shifts,
     fill_month,
     gaps,
-    month_coverage,
 )
+from models.roster_month import month_coverage
 from models.users import User, UserEstate
 
 GAP = (8 * 60, 9 * 60)

@@ -135,6 +135,9 @@ class RegisterView(SecureModelView):
     print_label = "打印"
     # Staff pick-lists: field name → roles offered (only people of the user's estates).
     user_fields: dict[str, frozenset[str]] = {}
+    # A new row's form starts with these when empty: field name → callable giving the value
+    # (the moment of an incident, of a visit…: "now" unless the clerk says otherwise).
+    create_defaults: dict[str, Callable[[], Any]] = {}
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -158,16 +161,16 @@ class RegisterView(SecureModelView):
         """The actions this user may take on this row now (the details page renders them)."""
         result = []
         for action in self.row_actions:
-            permission = action.permission
+            # A button with a target opens that action: its permission, its form (or POST).
+            opens = action
             if action.target:
-                permission = next(a.permission for a in self.row_actions
-                                  if a.name == action.target)
-            if getattr(row, "voided", False) or not self.allowed(permission) \
+                opens = next(a for a in self.row_actions if a.name == action.target)
+            if getattr(row, "voided", False) or not self.allowed(opens.permission) \
                     or not action.applies_to(row, self.state_field):
                 continue
             result.append({"label": action.label_for(row), "css": action.css,
                            "url": self.get_url(f".{action.endpoint}", id=row.id, **action.args),
-                           "post": action.form is None})
+                           "post": opens.form is None})
         if self.print_template and self.printable(row):
             result.append({"label": self.print_label, "css": "btn-light", "target": "_blank",
                            "url": self.get_url(".print_view", id=row.id)})
@@ -254,9 +257,23 @@ class RegisterView(SecureModelView):
                                         .order_by(User.display_name))
         return form
 
+    def create_form(self, obj=None):
+        form = super().create_form(obj)
+        if request.method == "GET":
+            for name, default in self.create_defaults.items():
+                if name in form and not form[name].data:
+                    form[name].data = default()
+        return form
+
     def get_export_value(self, model, name):
         # Badges are for the screen; a spreadsheet gets their words.
         value = super().get_export_value(model, name)
         if isinstance(value, Markup):
             value = neutralise_formula(value.striptags())
         return value
+
+
+def add_views(admin, category: str, *views) -> None:
+    """Add a register's grids to the menu in order: (view class, model, name, endpoint) each."""
+    for view_class, model, name, endpoint in views:
+        admin.add_view(view_class(model, name=name, category=category, endpoint=endpoint))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from flask import request
 from flask_admin.contrib.peewee.filters import BasePeeweeFilter
+from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
@@ -41,6 +43,14 @@ def people_choices(estate_id: int, roles, empty: str = "—— 请选择 ——"
     """Active staff of the estate in `roles`, for pick-lists of people."""
     return choices([(0, empty)] + [(u.id, f"{u.display_name}（{u.role_label}）")
                                    for u in staff_of(estate_id, roles)])
+
+
+def chosen_estate():
+    """The estate a page is about (?estate=), among the user's own; the first by default."""
+    estates = list(current_user.estates())
+    wanted = request.args.get("estate", type=int)
+    chosen = next((e for e in estates if e.id == wanted), estates[0] if estates else None)
+    return chosen, estates
 
 
 class QueryFilter(BasePeeweeFilter):

@@ -1,0 +1,122 @@
+"""Emergencies in the admin (R-EMG): the incident's register form, its handling steps with who
+and when, outside help only with the director's consent, the closing, and the printed form.
+
+The rules live in models/emergencies.py; this module declares the grid and the row actions:
+one step form (登记处理过程) that the 社会求援 and 登记措施落实结果 buttons open on their own
+kind of step, and 结案.
+"""
+
+from __future__ import annotations
+
+from flask import request
+from markupsafe import Markup
+from wtforms import Form, SelectField, StringField, TextAreaField
+from wtforms.validators import Length, Optional
+
+from models.base import utcnow
+from models.emergencies import CLOSING_ROLES, STEP_KINDS, Emergency, EmergencyStep
+from views.actions import RegisterView, RowAction, add_views
+from views.base import LocalDateTimeField, SecureModelView, choices
+from views.fields import DESK_AND_DEPT, NOBODY, people_choices, when_field
+
+
+class EmergencyStepForm(Form):
+    kind = SelectField("环节", choices=choices(STEP_KINDS), validate_choice=False)
+    who = StringField("人员", validators=[Optional(), Length(max=32)],
+                      description="报告给谁、由谁处理，或求援的单位（如 119 消防）")
+    note = TextAreaField("内容/结果", validators=[Optional(), Length(max=2000)])
+    at = when_field("时间")
+    consent_by = SelectField("同意的主任", coerce=int, validators=[Optional()],
+                             validate_choice=False,
+                             description="社会求援必须经管理处主任同意（R-EMG-2）")
+    consent_at = LocalDateTimeField("主任同意时间", validators=[Optional()])
+
+
+class CloseForm(Form):
+    at = when_field("结案时间")
+
+
+def _prepare_step(view, row, form):
+    """The directors who may consent; on opening, the kind the button asked for (R-EMG-2)."""
+    form.consent_by.choices = people_choices(row.estate_id, {"director"}, "（非社会求援不填）")
+    if request.method == "GET":
+        form.kind.data = request.args.get("kind") or "reported"
+        if form.kind.data == "gm":
+            form.who.data = row.estate.branch.general_manager
+
+
+def _step_title(row, form) -> str:
+    return "社会求援" if form.kind.data == "outside_help" else "登记处理过程"
+
+
+def _step_values(form) -> dict:
+    values = dict(form.data)
+    values["consent_by_id"] = values.pop("consent_by") or None
+    return values
+
+
+def _not_closed(row) -> bool:
+    return row.state != "closed"
+
+
+def _emergency_state_cell(view, context, model, name):
+    if model.state == "open":
+        return Markup('<span class="badge badge-danger">{}</span>').format(model.state_label)
+    return model.state_label
+
+
+class EmergencyAdmin(RegisterView):
+    """紧急事件处理登记表: report, escalation steps with who/when, aftermath, closing (R-EMG)."""
+
+    permissions = {**SecureModelView.permissions, "step": DESK_AND_DEPT,
+                   "close": frozenset(CLOSING_ROLES)}
+    details_extra = "admin/office_emergency_steps.html"
+    print_template = "admin/office_emergency_print.html"
+    print_label = "打印登记表"
+    column_list = ("number", "occurred_at", "kind", "place", "reported_by", "state",
+                   "stabilised_at", "responsible_person", "closed_at")
+    column_filters = ("state", "kind", "occurred_at")
+    column_searchable_list = ("number", "place", "description")
+    column_default_sort = ("occurred_at", True)
+    column_formatters = {"state": _emergency_state_cell}
+    form_create_columns = ("estate", "occurred_at", "place", "kind", "description",
+                           "reported_by", "first_reported_to", "reported_at", "casualties",
+                           "rescue", "technician", "technician_notified_at")
+    form_edit_columns = ("occurred_at", "place", "kind", "description", "reported_by",
+                         "first_reported_to", "reported_at", "casualties", "rescue",
+                         "technician", "technician_notified_at", "stabilised_at", "cause",
+                         "responsible_person", "remedial_measures", "preventive_measures")
+    form_widget_args = {name: {"rows": 3} for name in (
+        "description", "casualties", "rescue", "cause", "remedial_measures",
+        "preventive_measures")}
+    create_defaults = {"occurred_at": utcnow, "reported_at": utcnow}
+    row_actions = (
+        # 处理过程: who was told or did what, when; outside help needs the director (R-EMG-2).
+        # The endpoint stays open on a closed incident for its implementation results.
+        RowAction("step", "登记处理过程", "add_step", form=EmergencyStepForm, when=_not_closed,
+                  permission="step", title=_step_title, prepare=_prepare_step,
+                  values=_step_values, versioned=False),
+        RowAction("outside_help", "社会求援（须主任同意）", target="step",
+                  args={"kind": "outside_help"}, when=_not_closed, css="btn-warning"),
+        RowAction("result", "登记措施落实结果", target="step", args={"kind": "result"},
+                  when=("closed",), css="btn-info"),
+        # 结案: only with the cause, the responsible person and the measures (R-EMG-3).
+        RowAction("close", "结案", "close", form=CloseForm, when=_not_closed,
+                  permission="close", css="btn-success", title="紧急事件结案"),
+    )
+
+
+class EmergencyStepAdmin(RegisterView):
+    """紧急事件处理过程: every step of every incident; entered from the incident (read only)."""
+
+    permissions = {**SecureModelView.permissions, "create": NOBODY, "edit": NOBODY}
+    column_list = ("emergency", "kind", "at", "who", "note", "consent_by", "consent_at",
+                   "created_by")
+    column_filters = ("kind", "at")
+    column_default_sort = ("at", True)
+
+
+def register(admin, category: str) -> None:
+    add_views(admin, category,
+              (EmergencyAdmin, Emergency, "紧急事件登记", "emergency"),
+              (EmergencyStepAdmin, EmergencyStep, "紧急事件处理过程", "emergency_step"))
