@@ -14,8 +14,10 @@ from conftest import csrf_token
 from test_records import form_data
 
 from models.base import RuleError, utcnow
-from models.decoration import Decoration, Upload, in_heating_season, sniff
+from models.decoration import Decoration
 from models.deposits import Deposit
+from models.floor_plans import Upload, sniff
+from models.heating import in_heating_season
 from models.org import Resident, Unit
 from models.register import save_record
 from models.users import User, UserEstate

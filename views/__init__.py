@@ -13,7 +13,7 @@ from models.estate import Branch, Estate
 from models.org import Building, Cluster, Department, Resident, Unit
 from models.register import AuditLog
 from models.users import User
-from views import auth
+from views import auth, decoration, deposits, keys, passes, permits
 from views.demands import (
     CalendarOverrideAdmin,
     CallbackAdmin,
@@ -21,7 +21,6 @@ from views.demands import (
     DemandAdmin,
     WorkOrderAdmin,
 )
-from views.frontdesk import register_views
 from views.home import HomeView
 from views.office import register_views as register_office_views
 from views.org import (
@@ -37,6 +36,8 @@ from views.review import ReviewView
 from views.users import AuditLogAdmin, UserAdmin
 
 DEMANDS = "需求与投诉"
+FRONT_DESK = "前台登记"
+DECORATION = "装修与押金"
 ORG = "组织与房屋"
 SYSTEM = "系统"
 
@@ -68,7 +69,12 @@ def build_admin(app: Flask) -> Admin:
     admin.add_view(CallbackQueueView(name="回访队列", category=DEMANDS, endpoint="callback_queue"))
     admin.add_view(CallbackAdmin(Callback, name="回访记录", category=DEMANDS, endpoint="callback"))
     admin.add_view(ReviewView(name="分析与总结", category=DEMANDS, endpoint="review"))
-    register_views(admin)
+    keys.register(admin, FRONT_DESK)
+    passes.register(admin, FRONT_DESK)
+    permits.register(admin, FRONT_DESK)
+    decoration.register(admin, DECORATION)
+    passes.register_worker_passes(admin, DECORATION)
+    deposits.register(admin, DECORATION)
     register_office_views(admin)
     admin.add_view(ResidentAdmin(Resident, name="住户", category=ORG, endpoint="resident"))
     admin.add_view(UnitAdmin(Unit, name="房屋", category=ORG, endpoint="unit"))

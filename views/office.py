@@ -56,16 +56,11 @@ from models.surveys import SurveyRound, SurveyVisit
 from models.tenancy import OwnershipTransfer, Tenancy
 from models.users import DESK, EVERYONE, MANAGERS, User, UserEstate
 from models.validators import neutralise_formula
+from views.actions import FrontDeskView
+from views.actions import current as _user
 from views.base import LocalDateTimeField, SecureModelView, SecurePage, choices
-from views.frontdesk import (
-    DATE_FORMAT,
-    DESK_AND_DEPT,
-    NOBODY,
-    UNIT_LOOKUP,
-    FrontDeskView,
-    _user,
-    _when,
-)
+from views.fields import DATE_FORMAT, DESK_AND_DEPT, NOBODY, UNIT_LOOKUP
+from views.fields import when_field as _when
 
 OFFICE = "办公登记"
 DUTY = "值班与沟通"
