@@ -104,6 +104,7 @@ def _accept_values(form) -> dict:
 
 
 def _plan_values(form) -> dict:
+    # The file comes with the request's files, not with the form's fields.
     return {"upload": _upload_from(request.files.get("floor_plan_upload"))}
 
 
@@ -199,7 +200,7 @@ class DecorationAdmin(RegisterView):
     def floor_plan_view(self):
         """The floor plan, only to logged-in staff of the estate (never a static file)."""
         row = self.row_or_404()
-        path = row.floor_plan_path(floor_plan_folder())
+        path = row.floor_plan_path()
         if path is None:
             abort(404)
         response = send_file(path, mimetype=row.floor_plan_type,
