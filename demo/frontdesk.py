@@ -15,11 +15,13 @@ import struct
 import zlib
 
 from models.base import utcnow
-from models.decoration import Decoration, Upload, floor_plan_folder
+from models.decoration import Decoration
 from models.deposits import Deposit
+from models.floor_plans import Upload, floor_plan_folder
 from models.keys import KeySet
 from models.org import Resident, Unit
-from models.passes import GoodsRelease, HotWorkPermit, TemporaryPass, WorkerPass
+from models.passes import TemporaryPass, WorkerPass
+from models.permits import GoodsRelease, HotWorkPermit
 from models.register import save_record
 from models.users import User
 from models.validators import fake_id_number, fake_mobile

@@ -30,7 +30,8 @@ from models.decoration import Decoration
 from models.demands import REPLY_OWED, Demand
 from models.deposits import Deposit
 from models.keys import KeyMovement
-from models.passes import HotWorkPermit, TemporaryPass, WorkerPass
+from models.passes import TemporaryPass, WorkerPass
+from models.permits import HotWorkPermit
 from models.work_orders import DAY_SHIFT_HOURS, WorkOrder
 
 # R-DEM-9 asks for a callback after completion; past this many hours it is flagged.

@@ -30,7 +30,8 @@ from models.guide import GuideCategory, GuideEntry
 from models.keys import KeyMovement, KeySet
 from models.movein import MoveIn
 from models.org import Building, Cluster, Department, Resident, Unit
-from models.passes import GoodsLine, GoodsRelease, HotWorkPermit, TemporaryPass, WorkerPass
+from models.passes import TemporaryPass, WorkerPass
+from models.permits import GoodsLine, GoodsRelease, HotWorkPermit
 from models.printing import PrintJob
 from models.register import AuditLog
 from models.roster import DutyDirector, RosterEntry, Shift, ShiftLog

@@ -12,12 +12,7 @@ Deadlines come from `models.deadlines` and are stored on the row for plain index
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import os
-import re
-from dataclasses import dataclass
 
-from flask import current_app, has_app_context
 from peewee import (
     BooleanField,
     CharField,
@@ -41,19 +36,15 @@ from models.base import (
 )
 from models.calendar import next_number
 from models.deposits import Deposit
+from models.floor_plans import Upload, floor_plan_folder, stored_plan_path
+from models.heating import in_heating_season
 from models.org import Resident, Unit, _same_estate
-from models.register import RegisterModel, change_record
+from models.register import RegisterModel, StatefulMixin
 from models.users import User, in_department, is_manager
 
 APPROVAL_WORKING_DAYS = 3  # R-PASS-4: approval within 3 working days of the application
 TESTS_DAYS = 3  # R-PASS-4: tests within 3 days after approval
 CONTRACTOR_HOLD_MONTHS = 3  # R-DECO-3: hidden defects show within 3 months
-
-# Northern China's usual heating season (供暖期); HEATING_SEASON in the config overrides it,
-# e.g. "11-15..03-15", or "" where the estate has no central heating.
-DEFAULT_HEATING_SEASON = "11-15..03-15"
-# Floor plans: pictures or PDF, at most FLOOR_PLAN_MAX_BYTES (config) — a phone photo fits.
-DEFAULT_FLOOR_PLAN_MAX_BYTES = 10 * 1024 * 1024
 
 STATES = [
     ("applied", "待审批"),
@@ -71,86 +62,13 @@ OPEN_STATES = ("applied", "approved", "tested", "signed", "permitted", "defects"
 ACCEPTANCE_RESULTS = [("passed", "验收合格"), ("defects", "需整改")]
 
 
-def _setting(name: str, default):
-    return current_app.config.get(name, default) if has_app_context() else default
-
-
-def parse_season(text: str | None) -> tuple[tuple[int, int], tuple[int, int]] | None:
-    """"11-15..03-15" → ((11, 15), (3, 15)); empty → None (no heating season)."""
-    if not text:
-        return None
-    match = re.fullmatch(r"\s*(\d{1,2})-(\d{1,2})\s*\.\.\s*(\d{1,2})-(\d{1,2})\s*", text)
-    if not match:
-        raise ValueError(f"HEATING_SEASON 格式应为 MM-DD..MM-DD，如 11-15..03-15：{text!r}")
-    a, b, c, d = map(int, match.groups())
-    return (a, b), (c, d)
-
-
-def in_heating_season(day: dt.date, season: str | None = None) -> bool:
-    """Whether a day falls in the heating season (inclusive; a season may cross New Year)."""
-    bounds = parse_season(_setting("HEATING_SEASON", DEFAULT_HEATING_SEASON)
-                          if season is None else season)
-    if bounds is None:
-        return False
-    start, end = bounds
-    key = (day.month, day.day)
-    if start <= end:
-        return start <= key <= end
-    return key >= start or key <= end
-
-
-# --- floor plans ------------------------------------------------------------------------------
-
-# What the first bytes say, never what the file name says (an .exe renamed .pdf is refused).
-SIGNATURES = (
-    (b"\xff\xd8\xff", "image/jpeg", "jpg"),
-    (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
-    (b"GIF87a", "image/gif", "gif"),
-    (b"GIF89a", "image/gif", "gif"),
-    (b"%PDF-", "application/pdf", "pdf"),
-)
-STORED_NAME_RE = re.compile(r"[0-9]+/[0-9a-f]{64}\.(jpg|png|gif|webp|pdf)")
-
-
-def sniff(data: bytes) -> tuple[str, str] | None:
-    """(mime type, extension) of an image or PDF by its magic bytes, or None."""
-    for magic, mime, ext in SIGNATURES:
-        if data.startswith(magic):
-            return mime, ext
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp", "webp"
-    return None
-
-
-@dataclass
-class Upload:
-    """A file handed in with a form: its name as sent, its bytes, where plans are kept."""
-
-    filename: str
-    data: bytes
-    folder: str
-    max_bytes: int = DEFAULT_FLOOR_PLAN_MAX_BYTES
-
-    def problem(self) -> str | None:
-        if not self.data:
-            return "上传的文件是空的，请重新选择平面图"
-        if len(self.data) > self.max_bytes:
-            return f"平面图不能超过 {self.max_bytes // (1024 * 1024)} MB，请压缩后再上传"
-        if sniff(self.data) is None:
-            return "平面图只能是图片（JPG、PNG、GIF、WEBP）或 PDF 文件；所选文件的内容不是这些格式"
-        return None
-
-
-def floor_plan_folder() -> str:
-    """Where plans are kept: under the app's instance folder, never under static/."""
-    return os.path.join(current_app.instance_path, "uploads", "floor_plans")
-
-
 # --- the register -----------------------------------------------------------------------------
 
 
-class Decoration(RegisterModel):
+class Decoration(StatefulMixin, RegisterModel):
     """One decoration of a unit, from application to the contractor deposit's refund."""
+
+    voided_message = "该装修申请已作废，不能再办理"
 
     number = CharField(max_length=20, default="", verbose_name="申请编号")
     unit = ForeignKeyField(Unit, backref="decorations", on_delete="RESTRICT", verbose_name="房屋")
@@ -250,12 +168,13 @@ class Decoration(RegisterModel):
         if self.works_start and self.works_end and self.works_end < self.works_start:
             yield "works_end", "计划完工日期不能早于开工日期"
         elif self.id is not None and self.works_end:
-            # Shortening the works must not leave worker passes valid beyond the permit.
-            from models.passes import WorkerPass  # passes build on this module
-
-            longest = (WorkerPass.select(fn.MAX(WorkerPass.valid_to))
-                       .where(WorkerPass.decoration == self.id, WorkerPass.state == "issued",
-                              WorkerPass.voided == False).scalar())  # noqa: E712
+            # Shortening the works must not leave worker passes valid beyond the permit. The
+            # passes build on this module: they are reached through their backref, not imported.
+            passes = self.worker_passes
+            worker_pass = passes.model
+            longest = (passes.select(fn.MAX(worker_pass.valid_to))
+                       .where(worker_pass.state == "issued",
+                              worker_pass.voided == False).scalar())  # noqa: E712
             if longest and self.works_end < longest:
                 yield "works_end", (f"已有装修工人出入证有效至 {longest:%Y-%m-%d}，"
                                     "完工日期不能早于此日")
@@ -281,7 +200,7 @@ class Decoration(RegisterModel):
             owner = Resident.get_by_id(self.owner_id)
             self.owner_name = self.owner_name or owner.name
             self.owner_phone = self.owner_phone or owner.phone
-        for name, value in self._plan_fields().items():
+        for name, value in self.floor_plan_upload.plan_fields(self.estate_id).items():
             setattr(self, name, value)
         # R-DECO-1: the application asks for both deposits; finance collects them.
         unit = Unit.get_by_id(self.unit_id).code
@@ -295,77 +214,50 @@ class Decoration(RegisterModel):
 
     def after_create(self, user) -> None:
         # Written inside the row's transaction: an unwritable file undoes the application.
-        self._write_plan()
+        self.floor_plan_upload.write(self.floor_plan)
 
-    def _plan_fields(self) -> dict:
-        upload = self.floor_plan_upload
-        mime, ext = sniff(upload.data)
-        digest = hashlib.sha256(upload.data).hexdigest()
-        # Browsers send a bare name; older ones a whole Windows path.
-        name = (upload.filename or "").replace("\\", "/").rsplit("/", 1)[-1]
-        return {"floor_plan": f"{self.estate_id}/{digest}.{ext}", "floor_plan_name": name[-128:],
-                "floor_plan_type": mime, "floor_plan_size": len(upload.data)}
+    def floor_plan_path(self, folder: str | None = None) -> str | None:
+        """The stored plan's path (in `folder`, the app's plan folder by default), if any."""
+        return stored_plan_path(self.floor_plan, folder or floor_plan_folder())
 
-    def _write_plan(self) -> None:
-        upload = self.floor_plan_upload
-        path = os.path.join(upload.folder, self.floor_plan)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        if not os.path.exists(path):  # content-addressed: the same plan is kept once
-            temporary = f"{path}.{os.getpid()}.part"
-            with open(temporary, "wb") as handle:
-                handle.write(upload.data)
-            os.replace(temporary, path)
-
-    def floor_plan_path(self, folder: str) -> str | None:
-        """The stored plan's path, only if the stored name is one this module made."""
-        if not self.floor_plan or not STORED_NAME_RE.fullmatch(self.floor_plan):
-            return None
-        path = os.path.join(folder, self.floor_plan)
-        return path if os.path.isfile(path) else None
-
-    def replace_floor_plan(self, user, upload: Upload, *,
+    def replace_floor_plan(self, user, upload: Upload | None, *,
                            expected_version: int | None = None) -> None:
         """Hand in a corrected plan before the permit is issued."""
-        self._require(("applied", "approved", "tested", "signed"),
-                      "许可证已发放，不能再更换平面图")
-        problem = upload.problem()
+        self.require_state(("applied", "approved", "tested", "signed"),
+                           "许可证已发放，不能再更换平面图")
+        problem = upload.problem() if upload is not None else "请选择平面图文件"
         if problem:
             raise RuleError({"floor_plan_upload": problem})
         self.floor_plan_upload = upload
         with write_transaction():
-            change_record(self, user, expected_version=expected_version, **self._plan_fields())
-            self._write_plan()
-
-    def _require(self, states: tuple[str, ...], message: str) -> None:
-        if self.voided:
-            raise RuleError({"": "该装修申请已作废，不能再办理"})
-        if self.state not in states:
-            raise RuleError({"": message.format(state=self.state_label)})
+            self.transition(user, expected_version=expected_version,
+                            **upload.plan_fields(self.estate_id))
+            upload.write(self.floor_plan)
 
     # -- state changes ---------------------------------------------------------------------------
 
     def approve(self, user, *, note: str = "", approved_at: dt.datetime | None = None,
                 expected_version: int | None = None) -> None:
         """审批: the plan is approved; the tests fall due within 3 days (R-PASS-4)."""
-        self._require(("applied",), "当前状态为“{state}”，不能审批")
+        self.require_state(("applied",), "当前状态为“{state}”，不能审批")
         if not is_manager(user):
             raise RuleError({"": "装修申请须由客服主管或管理处主任审批"})
         approved_at = check_moment(approved_at, field_name="approved_at", label="审批时间",
                                    not_before=self.applied_at, before_label="申请时间")
-        change_record(self, user, expected_version=expected_version, state="approved",
-                      approved_at=approved_at, approved_by=user.id, approval_note=note[:200],
-                      tests_due=deadlines.add_days(to_office(approved_at), TESTS_DAYS))
+        self.transition(user, "approved", expected_version=expected_version,
+                        approved_at=approved_at, approved_by=user.id, approval_note=note[:200],
+                        tests_due=deadlines.add_days(to_office(approved_at), TESTS_DAYS))
 
     def reject(self, user, *, note: str, expected_version: int | None = None) -> None:
         """Not approved: deposits never collected are dropped, collected ones become refundable."""
-        self._require(("applied",), "当前状态为“{state}”，不能驳回")
+        self.require_state(("applied",), "当前状态为“{state}”，不能驳回")
         if not is_manager(user):
             raise RuleError({"": "装修申请须由客服主管或管理处主任审批"})
         if not (note or "").strip():
             raise RuleError({"note": "不批准时请填写原因"})
         with write_transaction():
-            change_record(self, user, expected_version=expected_version, state="rejected",
-                          approved_at=utcnow(), approved_by=user.id, approval_note=note[:200])
+            self.transition(user, "rejected", expected_version=expected_version,
+                            approved_at=utcnow(), approved_by=user.id, approval_note=note[:200])
             for deposit in self.deposits():
                 if deposit.state in ("due", "held"):
                     deposit.make_refundable(user, note=f"装修申请 {self.number} 未批准")
@@ -376,7 +268,7 @@ class Decoration(RegisterModel):
                      heating_season: str | None = None,
                      expected_version: int | None = None) -> None:
         """闭水/打压: results and the owner's signature; all passed moves on to engineering."""
-        self._require(("approved",), "当前状态为“{state}”，不能登记试验结果")
+        self.require_state(("approved",), "当前状态为“{state}”，不能登记试验结果")
         tested_at = check_moment(tested_at, field_name="tested_at", label="试验时间",
                                  not_before=self.approved_at, before_label="审批时间")
         errors = {}
@@ -393,9 +285,8 @@ class Decoration(RegisterModel):
             errors["owner_confirmed_name"] = "试验合格须由业主确认签字，请填写签字业主姓名"
         if errors:
             raise RuleError(errors)
-        change_record(
-            self, user, expected_version=expected_version,
-            state="tested" if passed else "approved",
+        self.transition(
+            user, "tested" if passed else "approved", expected_version=expected_version,
             water_test_at=tested_at, water_test_passed=bool(water_passed),
             pressure_test_at=None if skip_pressure else tested_at,
             pressure_test_passed=None if skip_pressure else bool(pressure_passed),
@@ -406,18 +297,18 @@ class Decoration(RegisterModel):
     def engineering_sign(self, user, *, signed_at: dt.datetime | None = None,
                          expected_version: int | None = None) -> None:
         """工程主管签字 on the passed tests (R-DECO-2)."""
-        self._require(("tested",), "当前状态为“{state}”，不能工程签字")
+        self.require_state(("tested",), "当前状态为“{state}”，不能工程签字")
         if not in_department(user, "engineering"):
             raise RuleError({"": "只有工程部主管可以在试验结果上签字"})
         signed_at = check_moment(signed_at, field_name="signed_at", label="签字时间",
                                  not_before=self.owner_confirmed_at, before_label="业主确认时间")
-        change_record(self, user, expected_version=expected_version, state="signed",
-                      engineering_signed_by=user.id, engineering_signed_at=signed_at)
+        self.transition(user, "signed", expected_version=expected_version,
+                        engineering_signed_by=user.id, engineering_signed_at=signed_at)
 
     def issue_permit(self, user, *, issued_at: dt.datetime | None = None,
                      expected_version: int | None = None) -> str:
         """Issue the numbered permit, once both deposits are collected (R-PASS-4, R-DECO-1)."""
-        self._require(("signed",), "当前状态为“{state}”，不能发放装修许可证")
+        self.require_state(("signed",), "当前状态为“{state}”，不能发放装修许可证")
         unpaid = [d.kind_label for d in self.deposits() if d.state == "due"]
         if unpaid:
             raise RuleError({"": "、".join(unpaid) + " 尚未到财务交纳，不能发证"})
@@ -428,9 +319,9 @@ class Decoration(RegisterModel):
             raise RuleError({"": "计划完工日期已过，请先修改计划工期"})
         with write_transaction():
             number = next_number(self.estate_id, "XK", to_office(issued_at).year)
-            change_record(self, user, expected_version=expected_version, state="permitted",
-                          permit_number=number, permit_issued_at=issued_at,
-                          permit_issued_by=user.id)
+            self.transition(user, "permitted", expected_version=expected_version,
+                            permit_number=number, permit_issued_at=issued_at,
+                            permit_issued_by=user.id)
             Unit.update(state="decorating").where(Unit.id == self.unit_id).execute()
         return number
 
@@ -438,7 +329,7 @@ class Decoration(RegisterModel):
                accepted_at: dt.datetime | None = None,
                expected_version: int | None = None) -> None:
         """验收 by the approving staff; passing releases the deposits on their dates (R-DECO-3)."""
-        self._require(("permitted", "defects"), "当前状态为“{state}”，不能验收")
+        self.require_state(("permitted", "defects"), "当前状态为“{state}”，不能验收")
         if not is_manager(user):
             raise RuleError({"": "装修验收须由装修审批人员（客服主管或管理处主任）进行"})
         accepted_at = check_moment(accepted_at, field_name="accepted_at", label="验收时间",
@@ -454,15 +345,15 @@ class Decoration(RegisterModel):
                 errors["rectify_by"] = "整改期限不能早于验收日期"
             if errors:
                 raise RuleError(errors)
-            change_record(self, user, expected_version=expected_version, state="defects",
-                          accepted_at=accepted_at, accepted_by=user.id,
-                          acceptance_result="defects", defects=defects.strip(),
-                          rectify_by=rectify_by)
+            self.transition(user, "defects", expected_version=expected_version,
+                            accepted_at=accepted_at, accepted_by=user.id,
+                            acceptance_result="defects", defects=defects.strip(),
+                            rectify_by=rectify_by)
             return
         with write_transaction():
-            change_record(self, user, expected_version=expected_version, state="accepted",
-                          accepted_at=accepted_at, accepted_by=user.id,
-                          acceptance_result="passed", rectify_by=None)
+            self.transition(user, "accepted", expected_version=expected_version,
+                            accepted_at=accepted_at, accepted_by=user.id,
+                            acceptance_result="passed", rectify_by=None)
             owner, contractor = self.owner_deposit, self.contractor_deposit
             if owner is not None and owner.state == "held":
                 owner.make_refundable(user, on=day, note=f"装修 {self.number} 验收合格")

@@ -1,11 +1,12 @@
-"""The deposit and fee ledger (押金/费用台账, R-DEP-1/2) and what the front-desk registers share.
+"""The deposit and fee ledger (押金/费用台账, R-DEP-1/2).
 
 Every deposit or fee the office takes is one row: created "due" by the register that asks for it
 (a decoration application, a worker's access pass) or by finance directly, collected by finance
 against a numbered receipt, then held → refundable (from a date) → refunded (when, to whom, by
 whom; any part kept is forfeited with a reason and an approver) or forfeited as a whole. Fees
 (the pass card's 工本费) are collected and kept. Rows are never deleted or voided — the table has
-no void columns — so the ledger always balances:
+no void columns (its state changes go through `StatefulMixin` all the same) — so the ledger
+always balances:
 
     held + refundable + refunded + forfeited + fees = collected
 
@@ -34,28 +35,9 @@ from models.base import (
 )
 from models.calendar import next_number
 from models.estate import Estate
-from models.register import change_record, save_record
+from models.money import CENT, yuan
+from models.register import StatefulMixin, save_record
 from models.users import User, in_department, is_manager
-
-CENT = Decimal("0.01")
-
-
-
-
-def yuan(amount: Decimal | None) -> str:
-    """¥1,000.00 — how money is shown to staff."""
-    return "" if amount is None else f"¥{amount:,.2f}"
-
-
-
-
-
-
-
-
-
-
-# --- the ledger -------------------------------------------------------------------------------
 
 KINDS = [
     ("pass_deposit", "出入证押金"),
@@ -90,7 +72,7 @@ STATE_LABELS = dict(STATES)
 COLLECTED_STATES = ("held", "refundable", "refunded", "forfeited", "fee")
 
 
-class Deposit(VersionedModel):
+class Deposit(StatefulMixin, VersionedModel):
     """One deposit or fee: who paid, for what, how much, its receipt and where the money is now."""
 
     estate = ForeignKeyField(Estate, backref="+", on_delete="RESTRICT", verbose_name="小区")
@@ -195,15 +177,13 @@ class Deposit(VersionedModel):
                 expected_version: int | None = None) -> Deposit:
         """Finance records the money received and issues the numbered receipt (R-DEP-1)."""
         self._require_finance(user, "", "只有财务人员可以登记收款")
-        if self.state != "due":
-            raise RuleError({"": f"该款项已是“{self.state_label}”，不能再次收款"})
+        self.require_state(("due",), "该款项已是“{state}”，不能再次收款")
         collected_at = check_moment(collected_at, field_name="collected_at", label="收款时间")
         with write_transaction():
             number = next_number(self.estate_id, "SJ", to_office(collected_at).year)
-            return change_record(
-                self, user, expected_version=expected_version, receipt_number=number,
-                collected_at=collected_at, collected_by=user.id,
-                state="fee" if self.is_fee else "held")
+            return self.transition(
+                user, "fee" if self.is_fee else "held", expected_version=expected_version,
+                receipt_number=number, collected_at=collected_at, collected_by=user.id)
 
     def make_refundable(self, user, *, on: dt.date | None = None, note: str = "",
                         expected_version: int | None = None) -> Deposit:
@@ -216,10 +196,9 @@ class Deposit(VersionedModel):
                                expected_version=expected_version)
         if self.is_fee:
             raise RuleError({"": "费用不退还"})
-        if self.state != "held":
-            raise RuleError({"": f"该押金当前为“{self.state_label}”，不能改为可退"})
-        return change_record(self, user, expected_version=expected_version, state="refundable",
-                             refundable_on=on or office_day(), refundable_note=note[:200])
+        self.require_state(("held",), "该押金当前为“{state}”，不能改为可退")
+        return self.transition(user, "refundable", expected_version=expected_version,
+                               refundable_on=on or office_day(), refundable_note=note[:200])
 
     def refund(self, user, *, amount: Decimal | str | None = None, to: str,
                refunded_at: dt.datetime | None = None, forfeit_reason: str = "",
@@ -236,8 +215,7 @@ class Deposit(VersionedModel):
             raise RuleError({"": "费用不退还"})
         if self.state in ("due", "cancelled"):
             raise RuleError({"": "该押金尚未收款，无款可退"})
-        if self.state != "refundable":
-            raise RuleError({"": "该押金尚未到可退状态（如装修未验收、出入证未交回）"})
+        self.require_state(("refundable",), "该押金尚未到可退状态（如装修未验收、出入证未交回）")
         refunded_at = check_moment(refunded_at, field_name="refunded_at", label="退款时间",
                                    not_before=self.collected_at, before_label="收款时间")
         if office_day(refunded_at) < self.refundable_on:
@@ -260,29 +238,28 @@ class Deposit(VersionedModel):
                                                what="部分退款时扣留"))
         if errors:
             raise RuleError(errors)
-        values = {"state": "refunded", "refunded_at": refunded_at, "refunded_to": to[:64],
-                  "refunded_by": user.id, "refunded_amount": amount, "forfeited_amount": kept}
+        values = {"refunded_at": refunded_at, "refunded_to": to[:64], "refunded_by": user.id,
+                  "refunded_amount": amount, "forfeited_amount": kept}
         if kept > 0:
             values.update(forfeit_reason=forfeit_reason.strip()[:200],
                           forfeit_approved_by=approved_by_id, forfeited_at=refunded_at)
-        return change_record(self, user, expected_version=expected_version, **values)
+        return self.transition(user, "refunded", expected_version=expected_version, **values)
 
     def forfeit(self, user, *, reason: str, approved_by_id: int | None,
                 forfeited_at: dt.datetime | None = None,
                 expected_version: int | None = None) -> Deposit:
         """Keep the whole deposit (damage, lost card) — with a reason and a manager's approval."""
         self._require_finance(user, "", "只有财务人员可以登记没收")
-        if self.state not in ("held", "refundable"):
-            raise RuleError({"": f"该款项当前为“{self.state_label}”，不能没收"})
+        self.require_state(("held", "refundable"), "该款项当前为“{state}”，不能没收")
         errors = self._forfeit_errors(reason, approved_by_id, what="没收")
         if errors:
             raise RuleError(errors)
         forfeited_at = check_moment(forfeited_at, field_name="forfeited_at", label="没收时间",
                                     not_before=self.collected_at, before_label="收款时间")
-        return change_record(self, user, expected_version=expected_version, state="forfeited",
-                             forfeited_amount=self.amount, refunded_amount=Decimal("0.00"),
-                             forfeit_reason=reason.strip()[:200],
-                             forfeit_approved_by=approved_by_id, forfeited_at=forfeited_at)
+        return self.transition(user, "forfeited", expected_version=expected_version,
+                               forfeited_amount=self.amount, refunded_amount=Decimal("0.00"),
+                               forfeit_reason=reason.strip()[:200],
+                               forfeit_approved_by=approved_by_id, forfeited_at=forfeited_at)
 
     @staticmethod
     def _forfeit_errors(reason: str, approved_by_id: int | None, *, what: str) -> dict:
@@ -298,12 +275,11 @@ class Deposit(VersionedModel):
 
     def cancel(self, user, *, reason: str, expected_version: int | None = None) -> Deposit:
         """Drop money that was asked for but never collected (the pass or application ended)."""
-        if self.state != "due":
-            raise RuleError({"": "只有未收款的款项可以取消；已收的押金只能退还或没收"})
+        self.require_state(("due",), "只有未收款的款项可以取消；已收的押金只能退还或没收")
         if not (reason or "").strip():
             raise RuleError({"reason": "请填写取消原因"})
-        return change_record(self, user, expected_version=expected_version, state="cancelled",
-                             note=reason.strip()[:200])
+        return self.transition(user, "cancelled", expected_version=expected_version,
+                               note=reason.strip()[:200])
 
     # -- queries the views and the nightly job share -------------------------------------------
 
@@ -383,57 +359,3 @@ class LedgerTotals:
     def balanced(self) -> bool:
         return (self.held + self.refundable + self.refunded + self.forfeited + self.fees
                 == self.collected)
-
-
-DIGITS = "零壹贰叁肆伍陆柒捌玖"
-SMALL_UNITS = ("", "拾", "佰", "仟")
-BIG_UNITS = ("", "万", "亿")
-
-
-def amount_in_words(amount: Decimal) -> str:
-    """人民币大写 for receipts: Decimal("1050.50") → 壹仟零伍拾元伍角 (as receipts are written)."""
-    amount = amount.quantize(CENT)
-    whole, cents = divmod(int(amount * 100), 100)
-    jiao, fen = divmod(cents, 10)
-    words = _integer_words(whole) + "元" if whole else ""
-    if not jiao and not fen:
-        return (words or "零元") + "整"
-    if jiao:
-        words += DIGITS[jiao] + "角"
-    elif whole:
-        words += "零"
-    if fen:
-        words += DIGITS[fen] + "分"
-    return words
-
-
-def _integer_words(number: int) -> str:
-    groups = []
-    while number:
-        number, group = divmod(number, 10000)
-        groups.append(group)
-    words, zero_pending = "", False
-    for index in range(len(groups) - 1, -1, -1):
-        group = groups[index]
-        if group == 0:
-            zero_pending = bool(words)
-            continue
-        if words and (zero_pending or group < 1000):
-            words += "零"
-        words += _group_words(group) + BIG_UNITS[index]
-        zero_pending = False
-    return words
-
-
-def _group_words(group: int) -> str:
-    text, zero = "", False
-    for position in range(3, -1, -1):
-        digit = group // 10 ** position % 10
-        if digit:
-            if zero and text:
-                text += "零"
-            text += DIGITS[digit] + SMALL_UNITS[position]
-            zero = False
-        else:
-            zero = True
-    return text

@@ -239,7 +239,7 @@ class StatefulMixin:
                       doing: str = "操作") -> None:
         """Refuse (a RuleError on the form's top) unless the row is live and in `states`
         (None: any state; a voided row stays readable but takes no further steps)."""
-        if self.voided:
+        if getattr(self, "voided", False):  # the deposit ledger has no void columns
             raise RuleError({"": self.voided_message.replace("{doing}", doing)})
         if states is not None and getattr(self, self.state_field) not in states:
             label = self.current_state_label

@@ -14,8 +14,10 @@ from conftest import csrf_token
 from test_records import form_data
 
 from models.base import RuleError, utcnow
-from models.decoration import Decoration, Upload, in_heating_season, sniff
+from models.decoration import Decoration
 from models.deposits import Deposit
+from models.floor_plans import Upload, sniff
+from models.heating import in_heating_season
 from models.org import Resident, Unit
 from models.register import save_record
 from models.users import User, UserEstate
@@ -404,3 +406,33 @@ def test_whole_decoration_through_the_admin(login_as, conn, app, tmp_path):
     assert 'data-total="refunded">¥4,000.00' in ledger and "不平衡" not in ledger
     details = clerk.get(url).get_data(as_text=True)
     assert details.count("已退") >= 2 and "已验收" in details
+
+
+def test_floor_plan_replaced_through_the_admin(login_as, conn, app, estate, tmp_path):
+    """更换平面图 is a declared row action whose form posts the file (R-DECO-1)."""
+    clerk = login_as("clerk")
+    decoration = apply(estate, clerk.user, tmp_path, data=PDF, filename="old.pdf")
+    url = f"/admin/decoration/plan/?id={decoration.id}"
+    details = clerk.get(f"/admin/decoration/details/?id={decoration.id}").get_data(as_text=True)
+    assert "更换平面图" in details and "/admin/decoration/plan/" in details
+    form = clerk.get(url).get_data(as_text=True)
+    assert "更换装修平面图" in form and 'enctype="multipart/form-data"' in form
+
+    missing = post(clerk, url, {"row_version": decoration.version},
+                   content_type="multipart/form-data")
+    assert missing.status_code == 200 and "请选择平面图文件" in errors_of(missing)
+    wrong = post(clerk, url, {"row_version": decoration.version,
+                              "floor_plan_upload": (io.BytesIO(EXE), "new.png")},
+                 content_type="multipart/form-data")
+    assert any("内容不是这些格式" in e for e in errors_of(wrong))
+    assert Decoration.get_by_id(decoration.id).floor_plan_name == "old.pdf"
+
+    done = post(clerk, url, {"row_version": decoration.version,
+                             "floor_plan_upload": (io.BytesIO(PNG), "new.png")},
+                content_type="multipart/form-data", follow_redirects=True)
+    assert "平面图已更换" in done.get_data(as_text=True)
+    replaced = Decoration.get_by_id(decoration.id)
+    assert (replaced.floor_plan_name, replaced.floor_plan_type) == ("new.png", "image/png")
+    assert replaced.version == decoration.version + 1
+    with app.app_context():  # kept in the app's own plan folder
+        assert replaced.floor_plan_path() is not None

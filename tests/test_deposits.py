@@ -23,8 +23,9 @@ from test_records import form_data
 
 import models
 from models.base import RuleError, db, office_day, utcnow
-from models.deposits import STANDARD_AMOUNTS, Deposit, LedgerTotals, amount_in_words
+from models.deposits import STANDARD_AMOUNTS, Deposit, LedgerTotals
 from models.estate import Branch, Estate
+from models.money import amount_in_words
 from models.register import AuditLog
 
 
@@ -345,7 +346,8 @@ def test_migration_006_matches_the_models(conn):
     """The hand-written migration creates exactly the columns the models declare."""
     from models.decoration import Decoration
     from models.keys import KeyMovement, KeySet
-    from models.passes import GoodsLine, GoodsRelease, HotWorkPermit, TemporaryPass, WorkerPass
+    from models.passes import TemporaryPass, WorkerPass
+    from models.permits import GoodsLine, GoodsRelease, HotWorkPermit
 
     for model in (Deposit, Decoration, WorkerPass, TemporaryPass, HotWorkPermit, GoodsRelease,
                   GoodsLine, KeySet, KeyMovement):
@@ -379,7 +381,8 @@ def test_demo_data_fills_every_queue_and_balances(app, conn):
     from demo import seed as seed_demo
     from models.decoration import Decoration
     from models.keys import KeyMovement, KeySet
-    from models.passes import GoodsRelease, TemporaryPass, WorkerPass
+    from models.passes import TemporaryPass, WorkerPass
+    from models.permits import GoodsRelease
 
     with app.app_context():
         seed_demo(units=120)

@@ -17,14 +17,8 @@ from models import deadlines
 from models.base import RuleError, db, office_day, utcnow
 from models.deposits import Deposit
 from models.org import Unit
-from models.passes import (
-    GoodsLine,
-    GoodsRelease,
-    HotWorkPermit,
-    TemporaryPass,
-    WorkerPass,
-    parse_goods,
-)
+from models.passes import TemporaryPass, WorkerPass
+from models.permits import GoodsLine, GoodsRelease, HotWorkPermit, parse_goods
 from models.register import save_record
 
 ID = "11010519491231002X"

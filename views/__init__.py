@@ -35,17 +35,21 @@ from views import (
     calendar,
     callbacks,
     committee,
+    decoration,
     demands,
+    deposits,
     emergencies,
     guide,
+    keys,
     movein,
+    passes,
+    permits,
     printing,
     roster,
     surveys,
     tenancy,
     work_orders,
 )
-from views.frontdesk import register_views
 from views.home import HomeView
 from views.org import (
     BranchAdmin,
@@ -60,6 +64,8 @@ from views.review import ReviewView
 from views.users import AuditLogAdmin, UserAdmin
 
 DEMANDS = "需求与投诉"
+FRONT_DESK = "前台登记"
+DECORATION = "装修与押金"
 OFFICE = "办公登记"
 DUTY = "值班与沟通"
 ORG = "组织与房屋"
@@ -90,7 +96,12 @@ def build_admin(app: Flask) -> Admin:
     work_orders.register(admin, DEMANDS)
     callbacks.register(admin, DEMANDS)
     admin.add_view(ReviewView(name="分析与总结", category=DEMANDS, endpoint="review"))
-    register_views(admin)
+    keys.register(admin, FRONT_DESK)
+    passes.register(admin, FRONT_DESK)
+    permits.register(admin, FRONT_DESK)
+    decoration.register(admin, DECORATION)
+    passes.register_worker_passes(admin, DECORATION)
+    deposits.register(admin, DECORATION)
     # The office's other registers, one module each, in menu order (issue #5).
     printing.register(admin, OFFICE)
     emergencies.register(admin, OFFICE)

@@ -7,13 +7,13 @@ models/demands.py (and models/work_orders.py, models/callbacks.py for what a dem
 
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, request
+from flask import g, request
 from markupsafe import Markup
 from peewee import JOIN
 from wtforms import Form, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from models.base import RuleError, utcnow
+from models.base import utcnow
 from models.demands import Demand
 from models.org import Department, Unit
 from models.search import DemandSearchIndex, apply_search
@@ -212,34 +212,3 @@ class DemandAdmin(RegisterView):
 def register(admin, category: str) -> None:
     admin.add_view(DemandAdmin(Demand, name="业户需求/投诉", category=category,
                                endpoint="demand"))
-
-
-# The hand-written action helper views/frontdesk.py still uses; that module's split converts
-# its actions to RowActions (#10), and this goes with it. Demand views use RegisterView.
-class ActionMixin:
-    """Render a small action form for one row and apply it through a model method."""
-
-    def _action(self, title: str, form: Form, apply, *, row, template="admin/action_form.html"):
-        if request.method == "POST" and form.validate():
-            try:
-                apply(form)
-            except RuleError as error:
-                self.attach_errors(form, error)
-            else:
-                flash(f"{title}：已保存", "success")
-                return redirect(self.get_url(".details_view", id=row.id))
-        return self.render(template, form=form, title=title, row=row,
-                           cancel_url=self.get_url(".details_view", id=row.id))
-
-    def _row_or_404(self):
-        row = self.get_one(request.args.get("id"))
-        if row is None:
-            abort(404)
-        return row
-
-    @staticmethod
-    def _version(row) -> int:
-        try:
-            return int(request.form.get("row_version", row.version))
-        except ValueError:
-            return row.version

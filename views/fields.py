@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
 from models.base import utcnow
-from models.deposits import yuan
+from models.money import yuan
 from models.office import staff_of
 from models.users import DESK, MANAGERS, User, UserEstate
 from views.base import LocalDateTimeField, choices

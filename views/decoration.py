@@ -1,0 +1,216 @@
+"""Decoration in the admin (R-PASS-4, R-DECO-1…3): application with its floor plan, approval,
+the water-closure and pressure tests, the engineering supervisor's signature, the numbered permit
+and acceptance.
+
+The rules and the deadlines live in models/decoration.py; this module declares the grid and the
+row actions (审批通过, 不批准, 登记闭水/打压试验, 工程主管签字, 发放装修许可证, 验收, 更换平面图),
+serves the floor plan to the estate's staff and prints the permit.
+"""
+
+from __future__ import annotations
+
+from flask import abort, current_app, request, send_file
+from flask_admin import expose
+from flask_login import current_user
+from markupsafe import Markup
+from wtforms import BooleanField, DateField, FileField, Form, RadioField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
+
+from models.base import office_day, utcnow
+from models.decoration import Decoration
+from models.floor_plans import DEFAULT_FLOOR_PLAN_MAX_BYTES, Upload, floor_plan_folder
+from models.heating import in_heating_season
+from models.org import Unit
+from models.users import DESK, MANAGERS, in_department
+from views.actions import RegisterView, RowAction
+from views.base import SecureModelView, choices
+from views.fields import (
+    DATE_FORMAT,
+    DESK_AND_DEPT,
+    RESIDENT_LOOKUP,
+    UNIT_LOOKUP,
+    QueryFilter,
+    date_cell,
+    when_field,
+)
+
+
+class ApproveForm(Form):
+    note = StringField("审批意见", validators=[Optional(), Length(max=200)])
+    approved_at = when_field("审批时间")
+
+
+class RejectForm(Form):
+    note = TextAreaField("不批准原因", validators=[InputRequired("不批准时请填写原因"),
+                                                Length(max=200)])
+
+
+RESULT = [("1", "合格"), ("0", "不合格")]
+
+
+class TestsForm(Form):
+    water_passed = RadioField("闭水试验", choices=choices(RESULT),
+                              validators=[InputRequired("请登记闭水试验结果")])
+    pressure_passed = RadioField("打压试验", choices=choices([*RESULT, ("", "未做")]),
+                                 default="", validators=[Optional()])
+    skip_pressure = BooleanField("供暖期，暖气免做打压")
+    owner_confirmed_name = StringField("业主确认签字", validators=[Optional(), Length(max=32)],
+                                       description="试验合格须业主确认签字，填写签字业主姓名")
+    tested_at = when_field("试验时间")
+    notes = StringField("试验说明", validators=[Optional(), Length(max=200)])
+
+
+class SignForm(Form):
+    signed_at = when_field("签字时间")
+
+
+class PermitForm(Form):
+    issued_at = when_field("发证时间")
+
+
+class AcceptForm(Form):
+    passed = RadioField("验收结果", choices=choices([("1", "验收合格"), ("0", "需整改")]),
+                        validators=[InputRequired("请选择验收结果")])
+    defects = TextAreaField("整改项目", validators=[Optional(), Length(max=2000)])
+    rectify_by = DateField("整改期限", validators=[Optional()], format=DATE_FORMAT)
+    accepted_at = when_field("验收时间")
+
+
+class FloorPlanForm(Form):
+    floor_plan_upload = FileField("装修平面图", description="图片（JPG/PNG/GIF/WEBP）或 PDF")
+
+
+def _upload_from(storage) -> Upload | None:
+    """Read an uploaded file, never more than the size limit plus one byte."""
+    if storage is None or not getattr(storage, "filename", ""):
+        return None
+    limit = current_app.config.get("FLOOR_PLAN_MAX_BYTES", DEFAULT_FLOOR_PLAN_MAX_BYTES)
+    return Upload(storage.filename, storage.stream.read(limit + 1), floor_plan_folder(), limit)
+
+
+def _mention_heating(view, row, form):
+    if request.method == "GET" and in_heating_season(office_day()):
+        form.skip_pressure.description = "今天在供暖期内，可免做打压"
+
+
+def _tests_values(form) -> dict:
+    return {**form.data, "water_passed": form.water_passed.data == "1",
+            "pressure_passed": {"1": True, "0": False}.get(form.pressure_passed.data),
+            "skip_pressure": form.skip_pressure.data}
+
+
+def _accept_values(form) -> dict:
+    return {**form.data, "passed": form.passed.data == "1", "defects": form.defects.data or ""}
+
+
+def _plan_values(form) -> dict:
+    # The file comes with the request's files, not with the form's fields.
+    return {"upload": _upload_from(request.files.get("floor_plan_upload"))}
+
+
+def _deadline_cell(view, context, model, name):
+    value = getattr(model, name)
+    if value is None:
+        return ""
+    text = view._shown_value(model, name, value)
+    waiting = {"approval_due": "applied", "tests_due": "approved"}[name]
+    if model.state == waiting and value < utcnow():
+        return Markup('<span class="badge badge-danger">超期</span> {}').format(text)
+    return text
+
+
+class DecorationAdmin(RegisterView):
+    """装修申请/许可: application to acceptance, with deposits and the permit (R-DECO)."""
+
+    permissions = {**SecureModelView.permissions, "approve": MANAGERS, "handle": DESK,
+                   "sign": DESK_AND_DEPT}
+    endpoint_actions = {"floor_plan_view": "list"}
+    details_template = "admin/deco_details.html"
+    print_template = "admin/deco_permit_print.html"
+    column_list = ("number", "applied_at", "unit", "owner_name", "contractor", "state",
+                   "approval_due", "tests_due", "permit_number", "works_end")
+    column_filters = ("state", "applied_at", "works_end")
+    column_searchable_list = ("number", "permit_number", "owner_name", "contractor", Unit.code)
+    column_default_sort = ("applied_at", True)
+    column_formatters = {"approval_due": _deadline_cell, "tests_due": _deadline_cell,
+                         "works_end": date_cell}
+    column_details_exclude_list = (*RegisterView.column_details_exclude_list, "floor_plan",
+                                   "floor_plan_upload")
+    form_create_columns = ("estate", "applied_at", "unit", "owner", "owner_name", "owner_phone",
+                           "contractor",
+                           "contractor_licence", "contractor_contact", "contractor_phone",
+                           "plan_summary", "works_start", "works_end", "floor_plan_upload")
+    form_edit_columns = ("owner_name", "owner_phone", "contractor_licence", "contractor_contact",
+                         "contractor_phone", "plan_summary", "works_start", "works_end")
+    form_extra_fields = {"floor_plan_upload": FileField(
+        "装修平面图", description="必须上传：图片（JPG/PNG/GIF/WEBP）或 PDF，不超过 10 MB")}
+    form_ajax_refs = {"unit": UNIT_LOOKUP,
+                      "owner": {**RESIDENT_LOOKUP, "placeholder": "输入业主姓名或电话搜索"}}
+    form_widget_args = {"plan_summary": {"rows": 3}}
+    row_actions = (
+        # 审批通过 within 3 working days; the tests fall due in 3 days (R-PASS-4).
+        RowAction("approve", "审批通过", "approve", form=ApproveForm, when=("applied",),
+                  permission="approve"),
+        # 不批准: deposits are dropped or made refundable.
+        RowAction("reject", "不批准", "reject", form=RejectForm, when=("applied",),
+                  permission="approve", css="btn-outline-secondary"),
+        # 闭水/打压试验 results with the owner's signature (R-PASS-4).
+        RowAction("tests", "登记闭水/打压试验", "record_tests", form=TestsForm,
+                  when=("approved",), permission="handle", css="btn-info",
+                  prepare=_mention_heating, values=_tests_values),
+        # 工程主管签字 on the passed tests (R-DECO-2).
+        RowAction("sign", "工程主管签字", "engineering_sign", form=SignForm, when=("tested",),
+                  permission="sign", css="btn-info"),
+        # 发放装修许可证 (numbered) once both deposits are paid.
+        RowAction("permit", "发放装修许可证", "issue_permit", form=PermitForm, when=("signed",),
+                  permission="handle", css="btn-success"),
+        # 验收: passed releases the deposits; defects get a list and a deadline (R-DECO-3).
+        RowAction("accept", "验收", "accept", form=AcceptForm, when=("permitted", "defects"),
+                  permission="approve", css="btn-warning", title="装修验收",
+                  values=_accept_values),
+        # 更换平面图 before the permit is issued.
+        RowAction("plan", "更换平面图", "replace_floor_plan", form=FloorPlanForm,
+                  when=("applied", "approved", "tested", "signed"), permission="handle",
+                  css="btn-outline-secondary", title="更换装修平面图", values=_plan_values,
+                  done="平面图已更换"),
+    )
+
+    def allowed(self, action: str) -> bool:
+        if action == "sign" and current_user.is_authenticated \
+                and not in_department(current_user, "engineering"):
+            return False  # R-DECO-2: the engineering supervisor signs
+        return super().allowed(action)
+
+    def printable(self, row) -> bool:
+        return bool(row.permit_number)
+
+    def get_filters(self):
+        queues = {
+            "approval_overdue": ("审批超期", Decoration.approval_overdue),
+            "tests_overdue": ("试验超期", Decoration.tests_overdue),
+            "acceptance_pending": ("待验收", Decoration.acceptance_pending),
+        }
+        return [QueryFilter(Decoration, "工作队列", queues), *super().get_filters()]
+
+    def before_save(self, model, *, is_created):
+        if is_created:
+            model.floor_plan_upload = _upload_from(model.floor_plan_upload)
+
+    @expose("/floor-plan/")
+    def floor_plan_view(self):
+        """The floor plan, only to logged-in staff of the estate (never a static file)."""
+        row = self.row_or_404()
+        path = row.floor_plan_path()
+        if path is None:
+            abort(404)
+        response = send_file(path, mimetype=row.floor_plan_type,
+                             download_name=row.floor_plan_name or row.floor_plan.rsplit("/")[-1],
+                             as_attachment=False, max_age=0)
+        # A PDF could carry scripts: shown sandboxed, never as part of the site.
+        response.headers["Content-Security-Policy"] = "sandbox"
+        return response
+
+
+def register(admin, category: str) -> None:
+    admin.add_view(DecorationAdmin(Decoration, name="装修申请/许可", category=category,
+                                   endpoint="decoration"))
