@@ -40,6 +40,7 @@ from models.base import RuleError, to_office, utcnow
 from models.users import User, UserEstate
 from models.validators import neutralise_formula
 from views.base import SecureModelView
+from views.fields import QueryFilter
 
 
 def current():
@@ -135,6 +136,11 @@ class RegisterView(SecureModelView):
     print_label = "打印"
     # Staff pick-lists: field name → roles offered (only people of the user's estates).
     user_fields: dict[str, frozenset[str]] = {}
+    # The register's named questions (overdue, pending…), one drop-down filter on the grid:
+    # {key: (label, query)} where query is a callable(now) → rows, or the name of such a
+    # classmethod of the view's model.
+    queues: dict[str, tuple[str, Callable | str]] = {}
+    queue_label = "工作队列"
     # A new row's form starts with these when empty: field name → callable giving the value
     # (the moment of an incident, of a visit…: "now" unless the clerk says otherwise).
     create_defaults: dict[str, Callable[[], Any]] = {}
@@ -223,6 +229,14 @@ class RegisterView(SecureModelView):
             return int(request.form.get("row_version", row.version))
         except ValueError:
             return row.version
+
+    def get_filters(self):
+        filters = super().get_filters()
+        if self.queues:
+            queries = {key: (label, getattr(self.model, query) if isinstance(query, str) else query)
+                       for key, (label, query) in self.queues.items()}
+            filters = [QueryFilter(self.model, self.queue_label, queries), *filters]
+        return filters
 
     # -- printing --------------------------------------------------------------------------
 

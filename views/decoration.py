@@ -29,7 +29,6 @@ from views.fields import (
     DESK_AND_DEPT,
     RESIDENT_LOOKUP,
     UNIT_LOOKUP,
-    QueryFilter,
     date_cell,
     when_field,
 )
@@ -147,6 +146,9 @@ class DecorationAdmin(RegisterView):
     form_ajax_refs = {"unit": UNIT_LOOKUP,
                       "owner": {**RESIDENT_LOOKUP, "placeholder": "输入业主姓名或电话搜索"}}
     form_widget_args = {"plan_summary": {"rows": 3}}
+    queues = {"approval_overdue": ("审批超期", "approval_overdue"),
+              "tests_overdue": ("试验超期", "tests_overdue"),
+              "acceptance_pending": ("待验收", "acceptance_pending")}
     row_actions = (
         # 审批通过 within 3 working days; the tests fall due in 3 days (R-PASS-4).
         RowAction("approve", "审批通过", "approve", form=ApproveForm, when=("applied",),
@@ -183,14 +185,6 @@ class DecorationAdmin(RegisterView):
 
     def printable(self, row) -> bool:
         return bool(row.permit_number)
-
-    def get_filters(self):
-        queues = {
-            "approval_overdue": ("审批超期", Decoration.approval_overdue),
-            "tests_overdue": ("试验超期", Decoration.tests_overdue),
-            "acceptance_pending": ("待验收", Decoration.acceptance_pending),
-        }
-        return [QueryFilter(Decoration, "工作队列", queues), *super().get_filters()]
 
     def before_save(self, model, *, is_created):
         if is_created:

@@ -21,7 +21,7 @@ from models.users import DESK, EVERYONE, User
 from views.actions import RegisterView, RowAction
 from views.base import LocalDateTimeField, SecureModelView, choices, format_datetime
 from views.callbacks import CallbackForm, callback_values
-from views.fields import DESK_AND_DEPT, UNIT_LOOKUP, QueryFilter
+from views.fields import DESK_AND_DEPT, UNIT_LOOKUP
 
 # The front desk's questions (R-FRONT-1): the 工作队列 grid filter and the home page's counts.
 QUEUE_QUERIES = {
@@ -37,13 +37,6 @@ QUEUES = tuple((name, label) for name, (label, _query) in QUEUE_QUERIES.items())
 def queue_query(name: str, now=None):
     """The demands of one front-desk queue (shared by the grid filter and the home counts)."""
     return QUEUE_QUERIES[name][1](now or utcnow())
-
-
-class QueueFilter(QueryFilter):
-    """工作队列: the front desk's questions (overdue, due soon, …) as a grid filter."""
-
-    def __init__(self):
-        super().__init__(Demand, "工作队列", QUEUE_QUERIES)
 
 
 def _due_cell(view, context, model, name):
@@ -121,6 +114,7 @@ def _reply_label(row) -> str:
 class DemandAdmin(RegisterView):
     """业户需求/投诉登记: the register of every owner need, in one closed loop (R-DEM-4)."""
 
+    queues = QUEUE_QUERIES
     permissions = {**SecureModelView.permissions, "callback": DESK, "print": EVERYONE,
                    "handle": DESK_AND_DEPT}
     details_template = "admin/demand_details.html"
@@ -172,9 +166,6 @@ class DemandAdmin(RegisterView):
                      "placeholder": "输入业户姓名或电话搜索"},
     }
     form_widget_args = {"description": {"rows": 4}, "reply_content": {"rows": 3}}
-
-    def get_filters(self):
-        return [QueueFilter(), *super().get_filters()]
 
     # Search through the bigram index rather than LIKE '%…%' (FINDINGS: Chinese search).
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True,

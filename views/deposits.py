@@ -24,7 +24,6 @@ from views.base import SecureModelView, choices
 from views.fields import (
     DATE_FORMAT,
     NOBODY,
-    QueryFilter,
     date_cell,
     managers_choices,
     money_cell,
@@ -108,6 +107,9 @@ class DepositAdmin(RegisterView):
                          "refundable_on": date_cell}
     form_create_columns = ("estate", "kind", "payer", "payer_phone", "amount", "purpose", "note")
     form_args = {"kind": {"choices": choices(KINDS)}}
+    queues = {"refundable_late": ("可退超过 30 天未退",
+                                  lambda now: Deposit.refundable_not_refunded(now, 30)),
+              "uncollected": ("超过 3 天未收款", lambda now: Deposit.uncollected(now, 3))}
     row_actions = (
         # 财务收款: the numbered receipt is issued.
         RowAction("collect", "财务收款", "collect", form=CollectForm, when=("due",),
@@ -158,14 +160,6 @@ class DepositAdmin(RegisterView):
 
     def print_args(self, row) -> dict:
         return {"amount_words": amount_in_words(row.amount)}
-
-    def get_filters(self):
-        queues = {
-            "refundable_late": ("可退超过 30 天未退", lambda now:
-                                Deposit.refundable_not_refunded(now, 30)),
-            "uncollected": ("超过 3 天未收款", lambda now: Deposit.uncollected(now, 3)),
-        }
-        return [QueryFilter(Deposit, "工作队列", queues), *super().get_filters()]
 
     @expose("/")
     def index_view(self):

@@ -13,7 +13,8 @@ from models.base import to_office, utcnow
 from models.demands import Demand
 from models.work_orders import WorkOrder
 from views.base import SecureIndexView
-from views.demands import QUEUES, QueueFilter, queue_query
+from views.demands import QUEUES, queue_query
+from views.fields import QueryFilter
 
 
 def shift_start(now=None):
@@ -41,7 +42,7 @@ def queue_url(name: str) -> str:
     """The demand grid filtered to one queue (the 工作队列 filter, wherever it sits)."""
     view = next(v for v in current_app.extensions["admin"][0]._views
                 if getattr(v, "endpoint", "") == "demand")
-    index = next(i for i, f in enumerate(view._filters) if isinstance(f, QueueFilter))
+    index = next(i for i, f in enumerate(view._filters) if isinstance(f, QueryFilter))
     return url_for("demand.index_view", **{f"flt0_{index}": name})
 
 

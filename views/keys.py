@@ -18,7 +18,7 @@ from models.org import Unit
 from models.users import DESK
 from views.actions import RegisterView, RowAction
 from views.base import LocalDateTimeField, SecureModelView, choices
-from views.fields import NOBODY, UNIT_LOOKUP, QueryFilter, managers_choices, when_field
+from views.fields import NOBODY, UNIT_LOOKUP, managers_choices, when_field
 
 
 class IssueKeyForm(Form):
@@ -98,6 +98,9 @@ class KeySetAdmin(RegisterView):
     form_create_columns = ("estate", "unit", "label", "count", "hook", "notes")
     form_edit_columns = ("label", "count", "hook", "notes")
     form_ajax_refs = {"unit": UNIT_LOOKUP}
+    queue_label = "借用"
+    queues = {"overdue": ("逾期未还", lambda now: KeySet.select().where(KeySet.id.in_(
+        KeyMovement.overdue_loans(now).select(KeyMovement.key_set))))}
     row_actions = (
         RowAction("issue", "交付业主", "issue_to_owner", form=IssueKeyForm, when=("office",),
                   permission="move"),
@@ -112,11 +115,6 @@ class KeySetAdmin(RegisterView):
         RowAction("return", "归还", "return_loan", form=ReturnKeyForm, when=("lent",),
                   permission="move", css="btn-success", title="钥匙归还"),
     )
-
-    def get_filters(self):
-        overdue = {"overdue": ("逾期未还", lambda now: KeySet.select().where(KeySet.id.in_(
-            KeyMovement.overdue_loans(now).select(KeyMovement.key_set))))}
-        return [QueryFilter(KeySet, "借用", overdue), *super().get_filters()]
 
     @expose("/receipt/")
     def receipt_view(self):
@@ -148,12 +146,11 @@ class KeyMovementAdmin(RegisterView):
     column_searchable_list = ("person", "number")
     column_default_sort = ("at", True)
     column_formatters = {"expected_return": _expected_return_cell}
+    queue_label = "借用"
+    queues = {"overdue": ("逾期未还", "overdue_loans"),
+              "open": ("借出未还", lambda now: KeyMovement.select().where(
+                  KeyMovement.kind == "lend", KeyMovement.returned_at.is_null()))}
 
-    def get_filters(self):
-        overdue = {"overdue": ("逾期未还", KeyMovement.overdue_loans),
-                   "open": ("借出未还", lambda now: KeyMovement.select().where(
-                       KeyMovement.kind == "lend", KeyMovement.returned_at.is_null()))}
-        return [QueryFilter(KeyMovement, "借用", overdue), *super().get_filters()]
 
 
 def register(admin, category: str) -> None:

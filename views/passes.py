@@ -16,7 +16,7 @@ from models.passes import CANCEL_REASONS, TemporaryPass, WorkerPass
 from models.users import DESK
 from views.actions import RegisterView, RowAction
 from views.base import SecureModelView, choices
-from views.fields import UNIT_LOOKUP, QueryFilter, date_cell, when_field
+from views.fields import UNIT_LOOKUP, date_cell, when_field
 
 
 class ReturnPassForm(Form):
@@ -44,6 +44,7 @@ class PassAdmin(RegisterView):
     column_default_sort = ("issued_at", True)
     column_formatters = {"valid_to": _valid_to_cell, "valid_from": date_cell}
     column_filters = ("state", "valid_to", "issued_at")
+    queues = {"expired": ("已过期未交回", "expired_not_returned")}
     row_actions = (
         # 交回: the pass is struck off (a worker's card makes its deposit refundable).
         RowAction("return", "交回", "return_pass", form=ReturnPassForm, when=("issued",),
@@ -52,10 +53,6 @@ class PassAdmin(RegisterView):
         RowAction("cancel", "注销（遗失等）", "cancel", form=CancelPassForm, when=("issued",),
                   permission="handle", css="btn-outline-secondary", title="注销证件"),
     )
-
-    def get_filters(self):
-        queue = {"expired": ("已过期未交回", self.model.expired_not_returned)}
-        return [QueryFilter(self.model, "工作队列", queue), *super().get_filters()]
 
 
 class WorkerPassAdmin(PassAdmin):

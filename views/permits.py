@@ -17,7 +17,7 @@ from models.permits import CONFIRM_METHODS, GoodsRelease, HotWorkPermit
 from models.users import DESK
 from views.actions import RegisterView, RowAction
 from views.base import SecureModelView, choices
-from views.fields import UNIT_LOOKUP, QueryFilter, when_field
+from views.fields import UNIT_LOOKUP, when_field
 
 
 class CloseHotWorkForm(Form):
@@ -52,6 +52,7 @@ class HotWorkPermitAdmin(RegisterView):
                            "location", "work_from", "work_to", "fire_watch")
     form_edit_columns = ("phone", "fire_watch")
     form_ajax_refs = {"unit": UNIT_LOOKUP}
+    queues = {"expired": ("已过期未完工", "expired_not_closed")}
     row_actions = (
         # 完工: the hot work is over and the site checked.
         RowAction("close", "完工", "close", form=CloseHotWorkForm, when=("issued",),
@@ -59,10 +60,6 @@ class HotWorkPermitAdmin(RegisterView):
         RowAction("cancel", "注销", "cancel", form=CancelNoteForm, when=("issued",),
                   permission="handle", css="btn-outline-secondary", title="注销动火证"),
     )
-
-    def get_filters(self):
-        queue = {"expired": ("已过期未完工", HotWorkPermit.expired_not_closed)}
-        return [QueryFilter(HotWorkPermit, "工作队列", queue), *super().get_filters()]
 
 
 class ConfirmGoodsForm(Form):
