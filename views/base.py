@@ -39,6 +39,7 @@ from models.base import (
 from models.register import audit, save_record, snapshot, void_record
 from models.users import DESK, EVERYONE, MANAGERS
 from models.validators import neutralise_formula
+from views.security import safe_return_url
 
 # Bookkeeping columns no form ever edits directly.
 BOOKKEEPING = (
@@ -487,9 +488,7 @@ class SecureModelView(SecureMixin, ModelView):
     @expose("/void/", methods=("GET", "POST"))
     def void_view(self):
         """Void a record with a reason (作废); it stays in the register."""
-        return_url = request.args.get("url") or self.get_url(".index_view")
-        if not return_url.startswith("/"):
-            return_url = self.get_url(".index_view")
+        return_url = safe_return_url(request.args.get("url")) or self.get_url(".index_view")
         row = self.get_one(request.args.get("id"))
         if row is None or not self.has_void:
             abort(404)
