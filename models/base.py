@@ -22,6 +22,7 @@ from peewee import (
     DateField,
     DateTimeField,
     DecimalField,
+    Field,
     ForeignKeyField,
     IntegerField,
     Model,
@@ -256,6 +257,8 @@ def int_kind(field) -> str | None:
     """
     if isinstance(field, ForeignKeyField):
         field = field.rel_field
+    if not isinstance(field, Field):
+        return None
     if isinstance(field, BigIntegerField | BigAutoField):
         return "big"
     if isinstance(field, SmallIntegerField):
