@@ -5,6 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from conftest import login
+from test_demo_crawl import demo  # noqa: F401 (the demo estate fixture)
+
+from models.demo import DEMO_PASSWORD
 
 DIRECTIVES = ("default-src 'self'", "object-src 'none'", "base-uri 'self'",
               "form-action 'self'", "frame-ancestors 'none'")
@@ -29,6 +33,8 @@ def _check_page(response) -> None:
         assert "src=" in tag or f'nonce="{nonce}"' in tag, tag
     assert not re.search(r"<[^>]+\son[a-z]+\s*=", html)
     assert not re.search(r"<[^>]+\sstyle\s*=", html)
+    for tag in re.findall(r"<style\b[^>]*>", html):
+        assert f'nonce="{nonce}"' in tag, tag
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
@@ -65,3 +71,27 @@ def test_versioned_static_files_are_cached_and_pages_are_not(app, login_as):
         assert "max-age=31536000" in response.headers["Cache-Control"]
         assert "no-store" not in response.headers["Cache-Control"]
         response.close()
+
+
+def test_every_demo_page_and_print_is_free_of_inline_script(demo):  # noqa: F811
+    client = demo.test_client()
+    assert login(client, "supervisor", DEMO_PASSWORD).status_code == 302
+    checked = 0
+    for rule in demo.url_map.iter_rules():
+        if not rule.rule.startswith("/admin") or "<" in rule.rule or "GET" not in rule.methods \
+                or rule.rule.endswith(("/export/csv/", "/export/xlsx/", "/delete/")):
+            continue
+        response = client.get(rule.rule)
+        if response.status_code != 200 or response.mimetype != "text/html":
+            continue
+        _check_page(response)
+        checked += 1
+        if rule.endpoint.endswith(".index_view"):
+            ids = re.findall(r"details/\?id=(\d+)", response.get_data(as_text=True))[:1]
+            for row_id in ids:
+                for page in ("details", "edit", "print"):
+                    detail = client.get(f"{rule.rule.rstrip('/')}/{page}/?id={row_id}")
+                    if detail.status_code == 200:
+                        _check_page(detail)
+                        checked += 1
+    assert checked > 60

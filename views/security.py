@@ -140,7 +140,8 @@ def _headers(response):
     # Pages hold residents' personal data: never cached, never framed, no inline script.
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
-    response.headers["Content-Security-Policy"] = content_security_policy(csp_nonce())
+    # A view that set its own policy (the sandboxed floor-plan PDF) keeps it.
+    response.headers.setdefault("Content-Security-Policy", content_security_policy(csp_nonce()))
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
