@@ -14,15 +14,22 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from peewee import (
+    BigAutoField,
+    BigIntegerField,
     BooleanField,
     CharField,
     DatabaseProxy,
+    DateField,
     DateTimeField,
     DecimalField,
+    Field,
+    ForeignKeyField,
     IntegerField,
     Model,
     PostgresqlDatabase,
+    SmallIntegerField,
     SqliteDatabase,
+    TextField,
 )
 from playhouse.db_url import connect as connect_url
 
@@ -240,6 +247,42 @@ def mask_value(field, value):
     return value
 
 
+# --- bounds (#13 item 7) -----------------------------------------------------------------------
+
+
+def int_kind(field) -> str | None:
+    """The width of an integer column ("small", "int", "big"), or None for other columns.
+
+    A foreign key has its target's width; AutoField ids are INTEGER (SERIAL) on PostgreSQL.
+    """
+    if isinstance(field, ForeignKeyField):
+        field = field.rel_field
+    if not isinstance(field, Field):
+        return None
+    if isinstance(field, BigIntegerField | BigAutoField):
+        return "big"
+    if isinstance(field, SmallIntegerField):
+        return "small"
+    if isinstance(field, IntegerField):
+        return "int"
+    return None
+
+
+def bounds_error(model, field, value) -> str | None:
+    """The Chinese message for a value its column cannot hold or its rule's range refuses."""
+    if isinstance(field, CharField | TextField):
+        return validators.check_plain_text(value)
+    if isinstance(value, Model):
+        value = value._pk
+    kind = int_kind(field)
+    if kind is not None:
+        return validators.check_int_range(value, kind)
+    if isinstance(field, DateField | DateTimeField):
+        low, high = model.date_range(field.name)
+        return validators.check_date_range(value, low, high)
+    return None
+
+
 # --- models -----------------------------------------------------------------------------------
 
 
@@ -266,12 +309,23 @@ class BaseModel(Model):
         """Yield (field name, Chinese message) for each broken rule; overridden per register."""
         return ()
 
+    @classmethod
+    def date_range(cls, name: str) -> tuple[dt.date | None, dt.date | None]:
+        """The dates field `name` accepts (None: the default 1900–2100); a register narrows it."""
+        return None, None
+
     def full_clean(self) -> None:
         """Normalise fields, check required ones and the model's rules; raise RuleError."""
         errors: dict[str, str] = {}
         for field in self._meta.sorted_fields:
             name = field.name
             value = self.__data__.get(name)
+            message = bounds_error(type(self), field, value)
+            if message:
+                # Out of its column's range or holding control characters: nothing else about
+                # this value is worth checking (and it must never reach the database).
+                errors[name] = message
+                continue
             if value is None and not field.null and isinstance(field.default, str):
                 # A text box left out of a post means "empty", not NULL.
                 value = field.default

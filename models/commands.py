@@ -81,7 +81,9 @@ def set_password_command(username, password_stdin):
         except RuleError as exc:
             raise click.ClickException("；".join(exc.errors.values())) from None
         with db.atomic():
-            User.update(password_hash=user.password_hash, version=User.version + 1).where(
+            # A new password ends every session of the user (#13 item 5).
+            User.update(password_hash=user.password_hash, version=User.version + 1,
+                        session_generation=User.session_generation + 1).where(
                 User.id == user.id).execute()
             audit(None, "password", instance=user, summary=f"命令行重设 {username} 的密码")
     click.echo(f"已更新 {username} 的密码")

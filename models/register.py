@@ -11,7 +11,7 @@ import datetime as dt
 import decimal
 import json
 
-from peewee import BooleanField, CharField, ForeignKeyField, IntegerField, TextField
+from peewee import BooleanField, CharField, ForeignKeyField, IntegerField, IntegrityError, TextField
 
 from models.base import (
     AwareDateTimeField,
@@ -64,6 +64,7 @@ class AuditLog(BaseModel):
     ACTION_LABELS = {
         "create": "新增", "update": "修改", "void": "作废", "export": "导出",
         "reveal": "查看证件号", "login": "登录", "logout": "退出", "password": "改密码",
+        "login_failed": "登录失败",
     }
 
     @property
@@ -128,20 +129,62 @@ def snapshot(instance) -> dict:
     return dict(instance.__data__)
 
 
+# Said when the database refuses a row for a constraint no check above knew (a partial unique
+# index, a race between two clerks): never a 500 (#13 item 7).
+CONFLICT = "保存失败：与已有记录重复或冲突，请核对后重试。"
+
+
+def _unique_keys(model) -> list[tuple[str, ...]]:
+    """The field-name tuples the model declares unique (fields and Meta.indexes)."""
+    keys = [(f.name,) for f in model._meta.sorted_fields if f.unique and not f.primary_key]
+    for index in model._meta.indexes:
+        if isinstance(index, tuple | list) and len(index) == 2 and index[1] is True:
+            keys.append(tuple(index[0]))
+    return keys
+
+
+def check_unique(instance) -> None:
+    """Refuse a duplicate of a unique key with a Chinese message next to its field."""
+    model = type(instance)
+    pk = model._meta.primary_key
+    for names in _unique_keys(model):
+        values = [instance.__data__.get(name) for name in names]
+        if any(value in (None, "") for value in values):
+            continue
+        query = model.select(pk).where(*[model._meta.fields[name] == value
+                                         for name, value in zip(names, values, strict=True)])
+        if instance._pk is not None:
+            query = query.where(pk != instance._pk)
+        if query.exists():
+            name = next((n for n in reversed(names) if n != "estate"), names[-1])
+            label = model._meta.fields[name].verbose_name or name
+            raise RuleError({name: f"{label}“{instance.__data__.get(name)}”已存在，不能重复"})
+
+
 def save_record(instance, user, *, before: dict | None = None,
                 expected_version: int | None = None):
     """Validate, write and audit one row in one transaction.
 
     For an update, `before` is the snapshot taken before the form changed the row and
     `expected_version` the version the editor saw; if the row moved on meanwhile the save is
-    refused with StaleRecordError and nothing is written.
+    refused with StaleRecordError and nothing is written. A duplicate of a unique key is a
+    RuleError next to its field, and any other constraint the database enforces a RuleError
+    too (the transaction is rolled back first).
     """
+    try:
+        return _save_record(instance, user, before=before, expected_version=expected_version)
+    except IntegrityError:
+        raise RuleError(CONFLICT) from None
+
+
+def _save_record(instance, user, *, before, expected_version):
     model = type(instance)
     is_new = instance._pk is None
     if not is_new:
         instance.before_update()
     instance.full_clean()
     with write_transaction():
+        check_unique(instance)
         if is_new:
             if "created_by" in model._meta.fields and user is not None:
                 instance.created_by = user.id

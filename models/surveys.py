@@ -8,6 +8,7 @@ round reports its coverage (units visited / units lived in) and satisfaction.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 
 from peewee import (
@@ -21,7 +22,7 @@ from peewee import (
     fn,
 )
 
-from models.base import AwareDateTimeField, to_office, utcnow
+from models.base import AwareDateTimeField, office_day, to_office, utcnow
 from models.callbacks import SCORES
 from models.demands import Demand
 from models.office import DemandSource, month_start
@@ -64,6 +65,16 @@ class SurveyRound(RegisterModel):
 
     def __str__(self) -> str:
         return f"{self.month:%Y年%m月}满意度访问" if self.month else "满意度访问"
+
+    @classmethod
+    def date_range(cls, name: str):
+        # A survey is this month's visit (R-SVC-3): a month more than two years away is a typo.
+        if name == "month":
+            today = office_day()
+            last = calendar.monthrange(today.year + 2, today.month)[1]
+            return (today.replace(year=today.year - 2, day=1),
+                    today.replace(year=today.year + 2, day=last))
+        return super().date_range(name)
 
     def validate(self):
         if self.month:

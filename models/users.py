@@ -7,9 +7,11 @@ Passwords are hashed with werkzeug's scrypt. A user sees only the estates linked
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import secrets
 
 from flask_login import UserMixin
-from peewee import BooleanField, CharField, ForeignKeyField
+from peewee import BooleanField, CharField, ForeignKeyField, IntegerField
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from models.base import AwareDateTimeField, BaseModel, RuleError, VersionedModel, utcnow
@@ -41,6 +43,16 @@ DESK = MANAGERS | {"clerk"}
 EVERYONE = frozenset(ROLE_LABELS)
 
 MIN_PASSWORD_LENGTH = 8
+# One method for real hashes and the dummy one, so both cost the same work (#13 item 5).
+PASSWORD_METHOD = "scrypt"
+# What ends every session of a user when it changes (R-REC: an account's rights are current).
+SESSION_FIELDS = ("password_hash", "role", "active")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash of a random password, made once per process with the real method's parameters."""
+    return generate_password_hash(secrets.token_hex(16), method=PASSWORD_METHOD)
 
 
 def in_department(user, kind: str) -> bool:
@@ -65,6 +77,9 @@ class User(UserMixin, VersionedModel):
     can_reveal_id = BooleanField(default=False, verbose_name="可查看完整证件号",
                                  help_text="查看完整证件号会写入审计日志")
     last_login_at = AwareDateTimeField(null=True, verbose_name="最近登录")
+    session_generation = IntegerField(
+        default=0, verbose_name="会话代数",
+        help_text="退出、改密码、停用或改角色时加一，此前登录的会话全部失效")
 
     class Meta:
         table_name = "app_user"
@@ -80,10 +95,38 @@ class User(UserMixin, VersionedModel):
     def set_password(self, password: str) -> None:
         if len(password or "") < MIN_PASSWORD_LENGTH:
             raise RuleError({"password": f"密码至少 {MIN_PASSWORD_LENGTH} 位"})
-        self.password_hash = generate_password_hash(password, method="scrypt")
+        self.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
 
     def check_password(self, password: str) -> bool:
         return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    @classmethod
+    def authenticate(cls, username: str, password: str):
+        """The active user with this name and password, or None.
+
+        An unknown or inactive name is checked against a dummy hash of the same parameters, so
+        every path does one scrypt and the response time does not reveal who exists.
+        """
+        user = cls.get_or_none(cls.username == username)
+        stored = user.password_hash if user is not None and user.password_hash else _dummy_hash()
+        matches = check_password_hash(stored, password)
+        if user is None or not user.is_active or not matches:
+            return None
+        return user
+
+    @classmethod
+    def end_sessions(cls, user_id: int) -> None:
+        """End every existing session of a user (logout, CLI password change)."""
+        cls.update(session_generation=cls.session_generation + 1).where(
+            cls.id == user_id).execute()
+
+    def before_update(self) -> None:
+        # A new password, a role change or a deactivation ends every older session, whoever
+        # made the change and from wherever (admin form, CLI): the check sits on the model.
+        stored = type(self).get_or_none(type(self).id == self.id)
+        if stored is not None and any(getattr(stored, name) != getattr(self, name)
+                                      for name in SESSION_FIELDS):
+            self.session_generation = stored.session_generation + 1
 
     def validate(self):
         if self.role not in ROLE_LABELS:
@@ -143,17 +186,30 @@ class LoginAttempt(BaseModel):
         table_name = "login_attempt"
 
     @classmethod
-    def is_locked(cls, username: str, remote_addr: str, *, max_failures: int,
-                  window_minutes: int, now: dt.datetime | None = None) -> bool:
-        """True while there were too many recent failures for this name or this address.
+    def _recent_failures(cls, window_minutes: int, now: dt.datetime | None):
+        since = (now or utcnow()) - dt.timedelta(minutes=window_minutes)
+        return cls.select().where(cls.created_at >= since, cls.succeeded == False)  # noqa: E712
+
+    @classmethod
+    def name_locked(cls, username: str, *, max_failures: int, window_minutes: int,
+                    now: dt.datetime | None = None) -> bool:
+        """Too many recent failures for this name, from anywhere (guessing one password).
 
         Unknown and known usernames are throttled alike, so the lock reveals nothing.
         """
-        since = (now or utcnow()) - dt.timedelta(minutes=window_minutes)
-        recent = cls.select().where(cls.created_at >= since, cls.succeeded == False)  # noqa: E712
-        by_name = recent.where(cls.username == username.lower()).count()
-        by_addr = recent.where(cls.remote_addr == remote_addr).count()
-        return by_name >= max_failures or by_addr >= max_failures * 4
+        recent = cls._recent_failures(window_minutes, now)
+        return recent.where(cls.username == username.lower()).count() >= max_failures
+
+    @classmethod
+    def address_locked(cls, remote_addr: str, *, max_failures: int, window_minutes: int,
+                       now: dt.datetime | None = None) -> bool:
+        """Too many recent failures from this address, whatever names it tried (spraying).
+
+        This refuses only that address: made-up names tried from one machine never lock the
+        accounts themselves, so an attacker cannot lock the office out (#13 item 5).
+        """
+        recent = cls._recent_failures(window_minutes, now)
+        return recent.where(cls.remote_addr == remote_addr).count() >= max_failures
 
     @classmethod
     def record(cls, username: str, remote_addr: str, succeeded: bool) -> None:

@@ -23,10 +23,16 @@ from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import TypeVar, overload
 
 __all__ = [
+    "CONTROL_CHARS_RE",
+    "DATE_RANGE",
+    "INT_RANGES",
+    "check_int_range",
+    "check_plain_text",
     "DOC_TYPES",
     "MAX_MONEY",
     "MIN_BIRTH_DATE",
     "check_date_order",
+    "check_date_range",
     "clean_document_number",
     "clean_id_number",
     "clean_landline",
@@ -550,3 +556,49 @@ def fake_id_number(
 def fake_mobile(rng: random.Random) -> str:
     """Return a valid 11-digit mobile number (prefix 138/139/150/186/199) drawn from ``rng``."""
     return rng.choice(_FAKE_MOBILE_PREFIXES) + f"{rng.randrange(10**8):08d}"
+
+
+# --- hostile input (#13 item 7) --------------------------------------------------------------
+
+# Control characters other than tab, newline and carriage return (a textarea posts CRLF):
+# PostgreSQL refuses NUL and openpyxl refuses the rest (FINDINGS), so no text may hold them.
+CONTROL_CHARS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_MSG_CONTROL = "不能包含控制字符（如从别处粘贴带入的不可见字符），请删除后重新输入"
+
+# Column widths by kind: what the database can store, both on SQLite and PostgreSQL.
+INT_RANGES = {
+    "small": (-(2**15) + 1, 2**15 - 1),
+    "int": (-(2**31) + 1, 2**31 - 1),
+    "big": (-(2**63) + 1, 2**63 - 1),
+}
+
+# The dates any register accepts unless its rule knows a narrower window.
+DATE_RANGE = (date(1900, 1, 1), date(2100, 12, 31))
+
+
+def check_plain_text(value: object) -> str | None:
+    """The Chinese message for text holding a control character, or None when it is clean."""
+    if isinstance(value, str) and CONTROL_CHARS_RE.search(value):
+        return _MSG_CONTROL
+    return None
+
+
+def check_int_range(value: object, kind: str = "int") -> str | None:
+    """The Chinese message for an integer outside its column's range, or None."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    low, high = INT_RANGES[kind]
+    if not low <= value <= high:
+        return f"数值超出范围（应在 {low} 至 {high} 之间）"
+    return None
+
+
+def check_date_range(value: object, low: date | None = None,
+                     high: date | None = None) -> str | None:
+    """The Chinese message for a date (or moment) outside [low, high], or None."""
+    low, high = low or DATE_RANGE[0], high or DATE_RANGE[1]
+    if isinstance(value, datetime):
+        value = value.date()
+    if isinstance(value, date) and not low <= value <= high:
+        return f"日期应在 {low.isoformat()} 至 {high.isoformat()} 之间"
+    return None

@@ -47,7 +47,20 @@ def page():
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"])
         context = browser.new_context(locale="zh-CN")
-        yield context.new_page()
+        # Every Content-Security-Policy violation (and any other console error) fails the test:
+        # nothing in the UI may depend on inline script or style (#13 item 6).
+        context.add_init_script(
+            "document.addEventListener('securitypolicyviolation', function (e) {"
+            " console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI); });")
+        page = context.new_page()
+        page.console_errors = []
+        # (The browser's own favicon request is the one 404 a page does not cause.)
+        page.on("console", lambda message: message.type == "error"
+                and not message.location.get("url", "").endswith("/favicon.ico")
+                and page.console_errors.append(message.text))
+        page.on("pageerror", lambda error: page.console_errors.append(str(error)))
+        yield page
+        assert page.console_errors == [], "\n".join(page.console_errors)
         context.close()
         browser.close()
 
@@ -85,6 +98,17 @@ def test_log_in_create_a_row_see_it_and_log_out(live_server, page, conn):
     page.wait_for_url(f"{live_server}/admin/resident/**")
     assert "浏览器住户" in page.content()
     assert Resident.get(Resident.name == "浏览器住户").unit.code == "1-1-102"
+
+    # The scripts behind the date-time picker, the filters and a print page run under the CSP.
+    page.goto(f"{live_server}/admin/demand/new/")
+    page.click("#received_at")
+    page.wait_for_selector(".daterangepicker", state="visible")
+    page.goto(f"{live_server}/admin/resident/")
+    page.click("text=添加筛选")
+    page.click(".dropdown-menu a.filter:has-text('身份')")
+    page.wait_for_selector("table.filters tr")
+    page.goto(f"{live_server}/admin/resident/?url=//evil.example")
+    assert "/admin/resident/" in page.url
 
     page.click("#logout")
     page.wait_for_url(f"{live_server}/login")

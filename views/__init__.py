@@ -20,10 +20,9 @@ and are added by its `init_app` (the mirror's status: sync/views.py; job runs: j
 
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+from flask import Flask, render_template
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
-from flask_login import current_user
 
 from models.estate import Branch, Estate
 from models.org import Building, Cluster, Department, Resident, Unit
@@ -46,6 +45,7 @@ from views import (
     permits,
     printing,
     roster,
+    security,
     surveys,
     tenancy,
     work_orders,
@@ -91,7 +91,8 @@ def _error_page(code: int, title: str, message: str):
 def build_admin(app: Flask) -> Admin:
     """Build this app's Flask-Admin (never at import: the factory runs once per test)."""
     admin = Admin(app, name="客服中心", index_view=HomeView(name="首页", url="/admin"),
-                  theme=Bootstrap4Theme(swatch="cerulean", fluid=True))
+                  theme=Bootstrap4Theme(swatch="cerulean", fluid=True),
+                  csp_nonce_generator=security.csp_nonce)
     demands.register(admin, DEMANDS)
     work_orders.register(admin, DEMANDS)
     callbacks.register(admin, DEMANDS)
@@ -126,20 +127,10 @@ def build_admin(app: Flask) -> Admin:
 
 
 def init_app(app: Flask) -> None:
+    security.init_app(app)
     auth.login_manager.init_app(app)
     app.register_blueprint(auth.bp)
     build_admin(app)
 
     for code, (title, message) in ERROR_PAGES.items():
         app.register_error_handler(code, _error_page(code, title, message))
-
-    @app.after_request
-    def _security_headers(response):
-        # Admin pages hold residents' personal data: never cache them, never frame them.
-        if request.path.startswith("/admin") or current_user.is_authenticated:
-            response.headers["Cache-Control"] = "no-store"
-            response.headers["Pragma"] = "no-cache"
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response

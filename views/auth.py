@@ -1,16 +1,31 @@
-"""Login and logout: throttled, one message for every failure, logout by POST only."""
+"""Login and logout: throttled, one message for every failure, logout by POST only.
+
+Hardened for #13 item 5: the throttle counts per name and per address separately; every session
+carries its user's session generation and dies when that moves on; unknown names cost the same
+scrypt as real ones; failed logins are audited (never the password); return URLs are same-site.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from models.base import utcnow
+from models.base import db, utcnow
 from models.register import audit
 from models.users import LoginAttempt, User
+from views.security import PlainText, safe_return_url
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -24,24 +39,41 @@ BAD_LOGIN = "用户名或密码错误。"
 LOCKED = "登录失败次数过多，请 {minutes} 分钟后再试，或联系系统管理员。"
 
 
+# The session key holding the user's session generation at login.
+SESSION_GENERATION = "session_generation"
+
+
 @login_manager.user_loader
 def load_user(user_id: str):
+    """The session's user, while active and while the session's generation is current."""
     try:
-        return User.get_or_none(User.id == int(user_id), User.active == True)  # noqa: E712
-    except ValueError:
+        user = User.get_or_none(User.id == int(user_id), User.active == True)  # noqa: E712
+    except (TypeError, ValueError, OverflowError):
         return None
+    if user is None or session.get(SESSION_GENERATION) != user.session_generation:
+        # Logged out elsewhere, new password, new role or deactivated: this session is over.
+        session.clear()
+        return None
+    return user
 
 
 class LoginForm(FlaskForm):
-    username = StringField("用户名", validators=[DataRequired("请输入用户名"), Length(max=32)])
+    username = StringField("用户名", validators=[DataRequired("请输入用户名"), Length(max=32),
+                                              PlainText()])
     password = PasswordField("密码", validators=[DataRequired("请输入密码"), Length(max=128)])
 
 
 def _safe_next(target: str | None) -> str:
-    """Only follow a local path after login (no open redirect)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("admin.index")
+    """Only follow a same-site relative path after login (no open redirect)."""
+    return safe_return_url(target) or url_for("admin.index")
+
+
+def _failed(name: str, addr: str, summary: str) -> None:
+    """Record and audit a failed login: the name tried and the address, never the password."""
+    with db.atomic():
+        LoginAttempt.record(name, addr, False)
+        audit(None, "login_failed", table="app_user",
+              changes={"username": name, "remote_addr": addr}, summary=summary)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -55,19 +87,29 @@ def login():
         cfg = current_app.config
         name = form.username.data.strip()
         addr = request.remote_addr or "-"
-        if LoginAttempt.is_locked(name, addr, max_failures=cfg["LOGIN_MAX_FAILURES"],
-                                  window_minutes=cfg["LOGIN_LOCK_MINUTES"]):
+        locked = (
+            LoginAttempt.name_locked(name, max_failures=cfg["LOGIN_MAX_FAILURES"],
+                                     window_minutes=cfg["LOGIN_LOCK_MINUTES"])
+            or LoginAttempt.address_locked(addr,
+                                           max_failures=cfg["LOGIN_ADDRESS_MAX_FAILURES"],
+                                           window_minutes=cfg["LOGIN_ADDRESS_LOCK_MINUTES"]))
+        if locked:
+            # Not recorded as a failure: the lock must not extend itself while it holds.
+            audit(None, "login_failed", table="app_user",
+                  changes={"username": name, "remote_addr": addr, "locked": True},
+                  summary=f"登录被拒（锁定中）：{name[:32]} 来自 {addr}")
             flash(LOCKED.format(minutes=cfg["LOGIN_LOCK_MINUTES"]), "error")
             status = 429
         else:
-            user = User.get_or_none(User.username == name)
-            ok = user is not None and user.is_active and user.check_password(form.password.data)
-            LoginAttempt.record(name, addr, ok)
-            if ok:
+            user = User.authenticate(name, form.password.data)
+            if user is not None:
+                LoginAttempt.record(name, addr, True)
                 login_user(user)
+                session[SESSION_GENERATION] = user.session_generation
                 User.update(last_login_at=utcnow()).where(User.id == user.id).execute()
                 audit(user, "login", table="app_user", row_id=user.id, summary="登录")
                 return redirect(_safe_next(request.args.get("next")))
+            _failed(name, addr, f"登录失败：{name[:32]} 来自 {addr}")
             flash(BAD_LOGIN, "error")
             status = 401
     return render_template("auth/login.html", form=form), status
@@ -77,9 +119,13 @@ def login():
 def logout():
     """Log out (POST, CSRF-protected, so no link can log a clerk out)."""
     if current_user.is_authenticated:
-        audit(current_user._get_current_object(), "logout", table="app_user",
-              row_id=current_user.id, summary="退出")
+        user = current_user._get_current_object()
+        with db.atomic():
+            # Logout ends every session of this user, including a copied cookie.
+            User.end_sessions(user.id)
+            audit(user, "logout", table="app_user", row_id=user.id, summary="退出")
         logout_user()
+        session.clear()
     flash("已安全退出。", "info")
     return redirect(url_for("auth.login"))
 
@@ -92,8 +138,6 @@ def root():
 @bp.route("/lang", methods=["POST"])
 def set_language():
     """Switch the interface language (中文 / English) for this browser session."""
-    from flask import session
-
     lang = request.form.get("lang", "zh_Hans_CN")
     session["lang"] = lang if lang in ("zh_Hans_CN", "en") else "zh_Hans_CN"
     return redirect(_safe_next(request.form.get("next")))

@@ -32,6 +32,7 @@ from models.base import (
     AwareDateTimeField,
     DocumentNumberField,
     RuleError,
+    StaleRecordError,
     mask_value,
     office_tz,
     to_office,
@@ -39,6 +40,8 @@ from models.base import (
 from models.register import audit, save_record, snapshot, void_record
 from models.users import DESK, EVERYONE, MANAGERS
 from models.validators import neutralise_formula
+from views.form_bounds import fits_filter, harden, parse_bounded_int
+from views.security import safe_return_url
 
 # Bookkeeping columns no form ever edits directly.
 BOOKKEEPING = (
@@ -166,9 +169,8 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
     """Searchable pick-list (type to search) that only offers rows of the user's estates."""
 
     def get_one(self, pk):
-        try:
-            pk = int(pk)
-        except (TypeError, ValueError):
+        pk = parse_bounded_int(pk)
+        if pk is None:
             return None
         return scope_to_user(self.model.select(), self.model).where(
             self.model._meta.primary_key == pk).first()
@@ -314,15 +316,15 @@ class SecureModelView(SecureMixin, ModelView):
 
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True,
                  page_size=None):
+        filters = [f for f in (filters or []) if fits_filter(self._filters[f[0]], f[2])]
         g.void_filter_active = any(isinstance(self._filters[f[0]], VoidStateFilter)
-                                   for f in (filters or []))
+                                   for f in filters)
         return super().get_list(page, sort_column, sort_desc, search, filters,
                                 execute=execute, page_size=page_size)
 
     def get_one(self, id):
-        try:
-            pk = int(id)
-        except (TypeError, ValueError):
+        pk = parse_bounded_int(id)
+        if pk is None:
             return None
         return self.scoped_query().where(self.model._meta.primary_key == pk).first()
 
@@ -402,6 +404,7 @@ class SecureModelView(SecureMixin, ModelView):
                 unbound.kwargs["validators"] = [
                     Required() if isinstance(v, ValueRequired) else v
                     for v in unbound.kwargs["validators"]]
+        harden(form_class, self.model)
         if "version" in self.model._meta.fields:
             form_class.row_version = wtf_fields.HiddenField(validators=[Optional()])
         return form_class
@@ -463,11 +466,12 @@ class SecureModelView(SecureMixin, ModelView):
     def update_model(self, form, model):
         before = snapshot(model)
         expected = None
-        if "row_version" in form:
-            try:
-                expected = int(form.row_version.data)
-            except (TypeError, ValueError):
-                expected = None
+        if "row_version" in form and form.row_version.data:
+            # A version no column holds is a stale form, never an overflow (#13 item 7).
+            expected = parse_bounded_int(form.row_version.data)
+            if expected is None:
+                self.attach_errors(form, StaleRecordError())
+                return False
         form.populate_obj(model)
         try:
             self.before_save(model, is_created=False)
@@ -487,18 +491,15 @@ class SecureModelView(SecureMixin, ModelView):
     @expose("/void/", methods=("GET", "POST"))
     def void_view(self):
         """Void a record with a reason (作废); it stays in the register."""
-        return_url = request.args.get("url") or self.get_url(".index_view")
-        if not return_url.startswith("/"):
-            return_url = self.get_url(".index_view")
+        return_url = safe_return_url(request.args.get("url")) or self.get_url(".index_view")
         row = self.get_one(request.args.get("id"))
         if row is None or not self.has_void:
             abort(404)
         error = None
         if request.method == "POST":
-            try:
-                expected = int(request.form.get("row_version", row.version))
-            except ValueError:
-                expected = row.version
+            expected = parse_bounded_int(request.form.get("row_version", row.version))
+            if expected is None:
+                expected = -1  # no row has it: refused as stale
             try:
                 void_record(row, current_user._get_current_object(),
                             request.form.get("reason", ""), expected_version=expected)

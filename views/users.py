@@ -23,9 +23,9 @@ class UserAdmin(SecureModelView):
     column_list = ("username", "display_name", "role", "department", "active", "last_login_at")
     column_searchable_list = ("username", "display_name")
     column_filters = ("role", "active")
-    column_details_exclude_list = ("password_hash", "version")
+    column_details_exclude_list = ("password_hash", "version", "session_generation")
     form_excluded_columns = ("password_hash", "created_at", "updated_at", "version",
-                             "last_login_at")
+                             "last_login_at", "session_generation")
     form_extra_fields = {
         "new_password": PasswordField("设置新密码", validators=[Optional()],
                                       description="新建用户必填；修改时留空表示不变（至少 8 位）"),
