@@ -2,7 +2,7 @@
 turning something heard from an owner into a demand.
 
 The registers themselves live one per module: printing, emergencies, guide, movein, batches,
-roster, surveys, committee, tenancy. Demo rows for all of them: models/office_demo.py.
+roster, surveys, committee, tenancy. Demo rows: demo/office.py, demo/community.py.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import pytest
 from conftest import login
 from test_demo_crawl import demo  # noqa: F401 (the demo estate fixture)
 
-from models.demo import DEMO_PASSWORD
+from demo import DEMO_PASSWORD
 
 DIRECTIVES = ("default-src 'self'", "object-src 'none'", "base-uri 'self'",
               "form-action 'self'", "frame-ancestors 'none'")
