@@ -90,13 +90,18 @@ def test_hostile_posts_to_every_create_form_never_answer_500(app, creators, esta
 def test_hostile_ids_pages_and_sorts_on_every_grid(app, admin_client, estate):
     for url in _list_urls(app):
         for query in (f"?page={HUGE}", "?page=abc", f"?page=-{HUGE}", f"?sort={2**31}",
-                      "?sort=-1", f"?page_size={HUGE}", "?flt0_0=" + HUGE, "?search=%00"):
+                      "?sort=-1", f"?page_size={HUGE}", "?flt0_0=" + HUGE):
             response = admin_client.get(f"{url}/{query}")
             assert response.status_code in (200, 302, 404), (url, query, response.status_code)
+        # PostgreSQL refuses NUL in any string: a search or filter holding one is refused first.
+        for query in ("?search=%00", "?flt0_0=a%00b"):
+            response = admin_client.get(f"{url}/{query}")
+            assert response.status_code == 400, (url, query, response.status_code)
+            assert "请求无效" in response.get_data(as_text=True)
         for page in ("edit", "details", "void"):
             for pk in (HUGE, "9" * 40, "-1", "abc", "%00"):
                 response = admin_client.get(f"{url}/{page}/?id={pk}")
-                assert response.status_code in (302, 403, 404), (url, page, pk,
+                assert response.status_code in (302, 400, 403, 404), (url, page, pk,
                                                                  response.status_code)
 
 

@@ -114,8 +114,11 @@ def _is_static() -> bool:
 
 
 def _refuse_hostile_args():
-    """404 for ids/pages out of range; forget a return URL that leaves the site."""
+    """404 for ids/pages out of range, 400 for NUL; forget a return URL that leaves the site."""
     low, high = INT_RANGES["int"]
+    if any("\x00" in value for value in request.args.values()):
+        # No search, filter or lookup can hold NUL (PostgreSQL refuses it in any string).
+        abort(400)
     for name, value in request.args.items(multi=True):
         if (name in ID_ARGS or name.endswith("_id")) and INTEGER_RE.fullmatch(value) \
                 and not low <= int(value) <= high:
