@@ -156,11 +156,23 @@ def make_backup(app: Flask, now: dt.datetime | None = None) -> BackupFile:
     return next(b for b in list_backups(folder) if b.path == final)
 
 
-def inspect_backup(path: Path) -> set[str]:
-    """Check a backup file is whole and readable; return the schema steps it has applied."""
+def backup_kind(path: Path) -> str:
+    """"sqlite" or "postgresql", by the file's own header (not its name)."""
     if not path.is_file():
         raise BackupError(f"找不到备份文件 {path}")
-    if path.suffix == ".dump":
+    with open(path, "rb") as handle:
+        head = handle.read(16)
+    if head == b"SQLite format 3\x00":
+        return "sqlite"
+    if head.startswith(b"PGDMP"):  # pg_dump's custom format
+        return "postgresql"
+    raise BackupError(
+        f"{path.name} 不是本系统的备份文件（既不是 SQLite 数据库，也不是 pg_dump 备份）")
+
+
+def inspect_backup(path: Path) -> set[str]:
+    """Check a backup file is whole and readable; return the schema steps it has applied."""
+    if backup_kind(path) == "postgresql":
         _run(["pg_restore", "--list", str(path)], "备份文件无法读取（pg_restore --list）")
         done = _run(["pg_restore", "--data-only", "--table=migratehistory", "--file=-",
                      str(path)], "备份文件中读不到迁移记录")
@@ -224,10 +236,10 @@ def restore(app: Flask, path: Path, now: dt.datetime | None = None) -> Path:
     The caller upgrades the schema afterwards if the backup is older than the code.
     """
     path = Path(path)
+    wanted = "sqlite" if is_sqlite() else "postgresql"
+    if backup_kind(path) != wanted:
+        raise BackupError(f"这个备份是 {backup_kind(path)} 的，当前数据库是 {wanted}，不能恢复")
     check_schema(inspect_backup(path))
-    wanted = ".sqlite3" if is_sqlite() else ".dump"
-    if path.suffix != wanted:
-        raise BackupError(f"这个备份（{path.suffix}）与当前数据库类型不符（应为 {wanted}）")
     check_stopped(now)
     folder = backup_dir(app)
     folder.mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 import models
 from models import db_cli
@@ -22,6 +23,7 @@ from ops.backup import (
 
 
 @db_cli.command("backup")
+@with_appcontext
 def backup_command():
     """Write a consistent online backup of the database into the backup folder."""
     app = current_app._get_current_object()
@@ -34,6 +36,7 @@ def backup_command():
 
 
 @db_cli.command("backups")
+@with_appcontext
 def backups_command():
     """List the backups in the backup folder, newest first, with sizes and ages."""
     folder = backup_dir(current_app)
@@ -46,6 +49,7 @@ def backups_command():
 @db_cli.command("restore")
 @click.argument("backup_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
 def restore_command(backup_file, yes):
     """Restore a backup into this stopped instance (the current database is kept aside)."""
     if not yes:
