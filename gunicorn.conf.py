@@ -26,3 +26,6 @@ loglevel = "info"
 # The app trusts X-Forwarded-* only from the reverse proxy on this machine.
 forwarded_allow_ips = "127.0.0.1,::1"
 proc_name = "estate-desk"
+# gunicorn >= 25 opens a control socket at one fixed path per user ($HOME/.gunicorn): a second
+# instance on the machine (a test, the load bench, a staging copy) would fight over it.
+control_socket_disable = True
