@@ -5,6 +5,7 @@ in a temporary folder, bound to 127.0.0.1 only, and drives it for BENCH_LOAD_SEC
 70 % demand-grid pages, 20 % demand details, 10 % real intake posts with their CSRF token.
 Prints requests/s, p50/p95/p99, errors, "database is locked" in the server's output, and
 checks that every intake the server said it saved is in the database. Never a timed test.
+BENCH_LOAD_CLERKS changes the number of clerks; BENCH_LOAD_KEEP=1 keeps the folder.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import os
 import random
 import re
+import shutil
 import signal
 import socket
 import sqlite3
@@ -183,7 +185,10 @@ def main() -> None:
     print(f"   WORKER TIMEOUT: {output.count('WORKER TIMEOUT')}")
     print(f"   intakes saved: {len(tally.saved)}, found in the database: "
           f"{len(tally.saved) - len(missing)}, missing: {len(missing)}")
-    print(f"   (files kept in {folder})")
+    if os.environ.get("BENCH_LOAD_KEEP"):
+        print(f"   (database and logs kept in {folder})")
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
