@@ -2,10 +2,11 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-PORT ?= 5000
-HOST ?= 127.0.0.1
+# Empty: the WEB_PORT/WEB_HOST settings (instance/config.py), else 127.0.0.1:5000.
+PORT ?=
+HOST ?=
 
-.PHONY: run test test-pg bench lint venv venv-test clean
+.PHONY: run dev prepare test test-pg bench lint venv venv-test clean
 
 # Re-install only when pyproject.toml changed since the last install (idempotent and quick).
 $(BIN)/python:
@@ -23,19 +24,19 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 venv: $(VENV)/.installed
 venv-test: $(VENV)/.installed-test
 
-run: venv
+# Production server (gunicorn, gunicorn.conf.py) with the scheduler beside it as its own
+# process; Ctrl-C stops both. Settings: WEB_* in instance/config.py or the environment.
+run: venv prepare
+	@echo "  演示登录：clerk / demo12345（另有 supervisor、director、admin、engineer、finance、manager，密码相同）"
+	WEB_HOST=$(HOST) WEB_PORT=$(PORT) $(BIN)/python -m ops.server
+
+# Flask's development server with auto-reload (and the scheduler) for people changing the code.
+dev: venv prepare
+	WEB_HOST=$(HOST) WEB_PORT=$(PORT) $(BIN)/python -m ops.server --dev
+
+prepare: venv
 	$(BIN)/flask --app app db upgrade
 	$(BIN)/flask --app app demo seed --if-empty
-	@echo ""
-	@echo "  客服中心已启动：http://$(HOST):$(PORT)/"
-	@echo "  演示登录：clerk / demo12345（另有 supervisor、director、admin、engineer、finance、manager，密码相同）"
-	@echo "  定时任务（超时标记、每日摘要）在后台运行，日志见 instance/jobs.log；停止服务器时一并停止。"
-	@echo ""
-	@# One scheduler beside the dev server (leases keep a second `jobs run` from doubling a
-	@# slot); it ignores Ctrl-C as a background job, so the trap stops it with SIGTERM.
-	@mkdir -p instance; $(BIN)/flask --app app jobs run >> instance/jobs.log 2>&1 & jobs_pid=$$!; \
-	trap 'kill $$jobs_pid 2>/dev/null; wait $$jobs_pid 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/flask --app app run --host $(HOST) --port $(PORT)
 
 test: venv-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -17,6 +17,7 @@ from flask_wtf.csrf import CSRFProtect
 
 import jobs
 import models
+import ops
 import sync
 import views
 from models.validators import mask_phone
@@ -76,4 +77,5 @@ def create_app(config: dict | None = None) -> Flask:
     views.init_app(app)
     sync.init_app(app)
     jobs.init_app(app)
+    ops.init_app(app)
     return app

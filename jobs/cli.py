@@ -15,6 +15,7 @@ from jobs.registry import JOBS, get_job
 from jobs.runner import Job, own_connection, run_job
 from jobs.scheduler import build_scheduler, describe_schedule, queue_catch_ups
 from models.base import utcnow
+from ops.health import HEARTBEAT_SECONDS, record_heartbeat
 from views.base import format_datetime
 
 jobs_cli = AppGroup("jobs", help="Scheduled jobs: list, run once, unlock, run the scheduler.")
@@ -77,6 +78,15 @@ def unlock_command(job_id):
     click.echo(f"已解锁 {job.id}：释放 {count} 个租约。" if count else f"{job.id} 没有被锁定。")
 
 
+def beat(app) -> None:
+    """Record this scheduler's heartbeat; a failure is logged, never fatal to the scheduler."""
+    try:
+        with app.app_context():
+            record_heartbeat()
+    except Exception:  # the database may be briefly away; /healthz will say so
+        logging.getLogger("jobs").exception("调度器心跳写入失败")
+
+
 @jobs_cli.command("run")
 def run_command():
     """Start the scheduler in this process (one per installation; web workers never start one)."""
@@ -87,6 +97,10 @@ def run_command():
         scheduler = build_scheduler(app)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
+    # The heartbeat /healthz reads: now, then every minute (not a JOBS row: no run history).
+    scheduler.add_job(beat, "interval", args=(app,), seconds=HEARTBEAT_SECONDS, id="heartbeat",
+                      name="调度器心跳", next_run_time=utcnow(), replace_existing=True,
+                      coalesce=True, max_instances=1, misfire_grace_time=HEARTBEAT_SECONDS)
     for job, slot_time in queue_catch_ups(scheduler, app):
         click.echo(f"补跑 {job.id}：错过的时段 {format_datetime(slot_time)}")
     for job in JOBS:

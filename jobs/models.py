@@ -143,3 +143,15 @@ class OverdueDigest(BaseModel):
     @property
     def items(self) -> list[dict]:
         return json.loads(self.items_json or "[]")
+
+
+class SchedulerHeartbeat(BaseModel):
+    """One row per scheduler process, touched every minute: /healthz reads the newest beat."""
+
+    holder = CharField(max_length=96, unique=True, verbose_name="调度进程",
+                       help_text="主机:进程号")
+    started_at = AwareDateTimeField(default=utcnow, verbose_name="启动时间")
+    beat_at = AwareDateTimeField(default=utcnow, index=True, verbose_name="最近心跳")
+
+    class Meta:
+        table_name = "scheduler_heartbeat"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from jobs.backup import nightly_backup
 from jobs.digest import daily_digest
 from jobs.overdue import mark_overdue
 from jobs.runner import Job
@@ -16,6 +17,10 @@ JOBS: tuple[Job, ...] = (
     # Before the 09:00 day shift takes over (R-SVC-1).
     Job("daily_digest", "每日超时摘要", daily_digest, cron={"hour": "8", "minute": "30"},
         catch_up=True),
+    # After the 01:00 sweep, before the 08:30 digest; a missed night is caught up at start.
+    # Retention: BACKUP_KEEP_DAILY / _WEEKLY / _MONTHLY (issue #13).
+    Job("nightly_backup", "夜间数据库备份", nightly_backup, cron={"hour": "2", "minute": "30"},
+        catch_up=True, lease_seconds=3 * 3600),
 )
 JOBS_BY_ID = {job.id: job for job in JOBS}
 

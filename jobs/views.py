@@ -20,8 +20,10 @@ from jobs.overdue import RULE_LABELS, RULES
 from jobs.registry import JOBS, get_job
 from jobs.runner import run_job
 from jobs.scheduler import describe_schedule
+from models.base import utcnow
 from models.register import audit
 from models.users import MANAGERS
+from ops.backup import ATTACHMENTS_NOTE, backup_dir, human_age, human_size, list_backups
 from views.base import SecureModelView
 
 NOBODY: frozenset[str] = frozenset()
@@ -61,6 +63,15 @@ def overdue_badge(model: type[Model]):
         return Markup('<span class="badge badge-danger" title="{}">超时</span>').format(title)
 
     return badge
+
+
+def backup_rows(now=None) -> dict:
+    """The backup folder's files, newest first, with sizes and ages (issue #13)."""
+    folder = backup_dir(current_app)
+    now = now or utcnow()
+    return {"folder": folder, "note": ATTACHMENTS_NOTE,
+            "files": [{"name": b.name, "taken_at": b.taken_at, "size": human_size(b.size),
+                       "age": human_age(b.age(now))} for b in list_backups(folder)]}
 
 
 class JobRunAdmin(SecureModelView):
@@ -103,6 +114,7 @@ class JobRunAdmin(SecureModelView):
     def render(self, template, **kwargs):
         if template == self.list_template:
             kwargs["job_rows"] = self.job_rows()
+            kwargs["backups"] = backup_rows()
         return super().render(template, **kwargs)
 
     @expose("/run/", methods=("POST",))

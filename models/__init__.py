@@ -88,6 +88,10 @@ MODELS = [
     OwnershipTransfer,
 ]
 
+# Views that open (and report the failure of) their own connection: /healthz must answer 503,
+# not fail before it runs, when the database is down.
+OWN_CONNECTION_ENDPOINTS = frozenset({"ops.healthz"})
+
 MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
 
 
@@ -98,6 +102,8 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _connect():
+        if request.endpoint in OWN_CONNECTION_ENDPOINTS:
+            return
         # A job or test that already holds the connection keeps it; we close only our own.
         if db.is_closed():
             db.connect()

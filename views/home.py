@@ -8,9 +8,11 @@ from flask import current_app, url_for
 from flask_admin import expose
 from flask_login import current_user
 
+from jobs.backup import backup_warning
 from models import deadlines
 from models.base import to_office, utcnow
 from models.demands import Demand
+from models.users import MANAGERS
 from models.work_orders import WorkOrder
 from views.base import SecureIndexView
 from views.demands import QUEUES, queue_query
@@ -94,8 +96,11 @@ class HomeView(SecureIndexView):
         }
         today = to_office(now).date()
         estates = list(current_user.estates())
-        return self.render("admin/home.html", queues=queues, shift=shift, today=today,
-                           estates=estates, warnings=calendar_warnings(today),
+        # A failed or missing nightly backup (#13) is the managers' business, not the clerks'.
+        backup = backup_warning(now) if current_user.role in MANAGERS else None
+        return self.render("admin/home.html", backup_warning=backup, queues=queues,
+                           shift=shift, today=today, estates=estates,
+                           warnings=calendar_warnings(today),
                            flags=overdue_flags(estate_ids),
                            directors=duty_directors(estate_ids, today),
                            digests=[(e, latest_digest(e.id)) for e in estates])

@@ -1,0 +1,31 @@
+"""gunicorn's settings for the desk: `gunicorn -c gunicorn.conf.py 'app:create_app()'`.
+
+Workers, threads, address, port and timeout come from ops/settings.py (defaults for a 2-core
+office PC, overridden by instance/config.py and the WEB_* environment variables).
+The scheduler is never started here: it is its own process (`flask --app app jobs run`).
+"""
+
+from ops import settings
+
+_config = settings.load()
+
+wsgi_app = "app:create_app()"
+bind = f"{_config['WEB_HOST']}:{_config['WEB_PORT']}"
+workers = _config["WEB_WORKERS"]
+threads = _config["WEB_THREADS"]
+# gthread even for one thread: a slow export does not hold the worker's only connection slot.
+worker_class = "gthread"
+timeout = _config["WEB_TIMEOUT"]
+graceful_timeout = 30
+keepalive = 5
+# The app writes its own request log (user, request id, office time); gunicorn's errors go to
+# stderr (the terminal, or the journal under systemd).
+accesslog = None
+errorlog = "-"
+loglevel = "info"
+# The app trusts X-Forwarded-* only from the reverse proxy on this machine.
+forwarded_allow_ips = "127.0.0.1,::1"
+proc_name = "estate-desk"
+# gunicorn >= 25 opens a control socket at one fixed path per user ($HOME/.gunicorn): a second
+# instance on the machine (a test, the load bench, a staging copy) would fight over it.
+control_socket_disable = True
