@@ -18,7 +18,6 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, abort, current_app, g, request, url_for
 from werkzeug.datastructures import ImmutableMultiDict
-from werkzeug.middleware.proxy_fix import ProxyFix
 from wtforms.validators import ValidationError
 
 from models.validators import INT_RANGES, check_plain_text
@@ -32,9 +31,6 @@ SETTINGS = {
     # Off for the plain-HTTP `make run`; on in production behind HTTPS (see the README).
     "SESSION_COOKIE_SECURE": False,
     "REMEMBER_COOKIE_SECURE": False,
-    # How many reverse proxies (nginx) stand in front and set X-Forwarded-For/-Proto: the login
-    # throttle needs the client's own address, not the proxy's. 0 when served directly.
-    "PROXY_FIX_X_FOR": 0,
     # Versioned static URLs (?v=…) are cached this long; pages are never cached.
     "STATIC_MAX_AGE": 365 * 24 * 3600,
 }
@@ -154,9 +150,6 @@ def _headers(response):
 def init_app(app: Flask) -> None:
     for key, value in SETTINGS.items():
         app.config.setdefault(key, value)
-    if app.config["PROXY_FIX_X_FOR"]:
-        hops = int(app.config["PROXY_FIX_X_FOR"])
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)
     app.register_blueprint(assets)
     app.jinja_env.globals.update(csp_nonce=csp_nonce, asset_url=asset_url)
     app.before_request(_refuse_hostile_args)
