@@ -105,9 +105,17 @@ def handover(estate, user, written_at: dt.datetime) -> ShiftLog:
                                 handover_note="3栋漏水待回访"), user)
 
 
+def survey_round(estate, user, month: dt.date) -> SurveyRound:
+    """The month's round (created if missing), with no visit yet."""
+    existing = SurveyRound.get_or_none(SurveyRound.estate == estate.id,
+                                       SurveyRound.month == month.replace(day=1))
+    return existing or save_record(SurveyRound(estate=estate.id, month=month.replace(day=1)),
+                                   user)
+
+
 def survey(estate, user, visited_at: dt.datetime) -> SurveyVisit:
-    local = visited_at.astimezone(OFFICE).date()
-    round_ = save_record(SurveyRound(estate=estate.id, month=local.replace(day=1)), user)
+    """One visit of the month's round (R-SVC-3)."""
+    round_ = survey_round(estate, user, visited_at.astimezone(OFFICE).date())
     unit = Unit.get(Unit.estate == estate.id, Unit.code == "1-1-101")
     return save_record(SurveyVisit(estate=estate.id, round=round_.id, unit=unit.id,
                                    visited_at=visited_at, **SCORES), user)

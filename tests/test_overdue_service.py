@@ -14,6 +14,7 @@ from overdue_support import (
     midnight,
     staff_of,
     survey,
+    survey_round,
 )
 from test_overdue_rules import SECOND, flagged, history
 
@@ -22,7 +23,6 @@ from jobs.rules.service import checked_month, duty_director_words, month_words
 from models.estate import Estate
 from models.register import void_record
 from models.roster import DutyDirector, ShiftLog
-from models.surveys import SurveyRound
 
 RULE = {rule.id: rule for rule in RULES}
 
@@ -91,9 +91,8 @@ def test_month_without_a_satisfaction_survey(app, staff, long_running):
     assert flagged("survey_missing", october_over + SECOND) == {estate.id}
     assert month_words(estate.id, october_over + SECOND) == ["2026年10月"]
     # A round with no visit is not a survey; recording the visit (dated in October) is.
-    SurveyRound.create(estate=estate.id, month=dt.date(2026, 10, 1))
+    survey_round(estate, staff["desk"], dt.date(2026, 10, 1))
     assert flagged("survey_missing", october_over + 2 * SECOND) == {estate.id}
-    SurveyRound.delete().where(SurveyRound.month == dt.date(2026, 10, 1)).execute()
     survey(estate, staff["desk"], midnight(dt.date(2026, 10, 28)) + dt.timedelta(hours=15))
     assert flagged("survey_missing", october_over + 3 * SECOND) == set()
 
