@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bench.registers_fill import fill_registers, slowest_rules
+
 DEMANDS = 1_000_000
 WORK_ORDERS = 200_000
 PASSES = 200_000
@@ -205,11 +207,9 @@ def _load(sizes: dict[str, int], other_rows: int) -> None:
         _timed("rebuild indexes, triggers, search index", lambda: (
             [db.execute_sql(sql) for _, _, sql in schema],
             db.execute_sql("INSERT INTO demand_fts(demand_fts) VALUES ('rebuild')")))
-    from bench.registers_fill import fill_registers
-
     units = list(Unit.select(Unit.id, Unit.estate).order_by(Unit.id).tuples())
     with db.atomic():
-        counts, _ = _timed(f"insert_many {other_rows:,} rows of the other registers",
+        counts, _ = _timed(f"insert_many {other_rows:,} rows, other registers",
                            lambda: fill_registers(other_rows, NOW, _insert_many, ids, units,
                                                   departments))
     print("   " + ", ".join(f"{table} {count:,}" for table, count in counts.items()))
@@ -381,6 +381,7 @@ def main() -> None:
 
                 print("   flags per rule: " + ", ".join(
                     f"{rule} {count:,}" for rule, count in sorted(active_counts().items())))
+                print(f"   unchanged sweep, slowest rules: {slowest_rules(NOW)}")
             with db.connection_context():
                 _change_one_percent(sizes)
             (after, _) = _timed("set-based: run after 1% changed", lambda: _sweep(app))

@@ -200,3 +200,22 @@ def fill_registers(total: int, now: dt.datetime, insert_many, estate_ids: list[i
                               for r in rounds[:visits]))
     counts["survey_round"], counts["survey_visit"] = len(rounds), min(visits, len(rounds))
     return counts
+
+
+def slowest_rules(now: dt.datetime, top: int = 6) -> str:
+    """Each rule's share of an unchanged sweep (its two statements, rolled back), slowest first."""
+    import time
+
+    from jobs.flags import sync_rule
+    from jobs.overdue import RULES
+    from models.base import db
+
+    seconds = {}
+    with db.atomic() as transaction:
+        for rule in RULES:
+            started = time.perf_counter()
+            sync_rule(rule, now)
+            seconds[rule.id] = time.perf_counter() - started
+        transaction.rollback()
+    ranked = sorted(seconds.items(), key=lambda item: -item[1])[:top]
+    return ", ".join(f"{rule} {1000 * s:.0f} ms" for rule, s in ranked)

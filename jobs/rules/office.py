@@ -87,7 +87,8 @@ def batch_notice_late(now: dt.datetime):
     Past the deadline means today > day − N, i.e. day < today + N.
     """
     last_day = office_today(now) + dt.timedelta(days=notice_days())
-    return ServiceBatch.select().where(not_voided(ServiceBatch), ServiceBatch.state != "done",
+    # Not notified and not done is the state 待通知 (the `state` index).
+    return ServiceBatch.select().where(not_voided(ServiceBatch), ServiceBatch.state == "planned",
                                        ServiceBatch.notice_at.is_null(),
                                        ServiceBatch.day < last_day)
 
