@@ -129,3 +129,19 @@ def test_every_rule_has_its_line_in_the_digest(app, login_as, everything_overdue
     # The front desk shows the same digest, in words too.
     html = login_as("clerk").get("/admin/").get_data(as_text=True)
     assert f"未做满意度访问：{month}" in html
+
+
+def test_each_user_sees_only_their_estates_gaps(app, login_as, everything_overdue, other_estate):
+    Estate.update(created_at=ago(days=400)).where(Estate.id == other_estate.id).execute()
+    with app.app_context():
+        mark_overdue(utcnow())
+    assert flagged_ids(Estate, "survey_missing") == {everything_overdue.id, other_estate.id}
+    clerk = login_as("clerk")
+    month = f"{checked_month(utcnow()):%Y年%m月}"
+    assert f"未做满意度访问：<strong>{month}</strong>" in clerk.get("/admin/").get_data(
+        as_text=True)
+    view = grid_of(app, Estate)
+    index = next(i for i, f in enumerate(view._filters) if isinstance(f, OverdueFilter))
+    grid = clerk.get(f"/admin/estate/?flt0_{index}=survey_missing").get_data(as_text=True)
+    assert len(BADGE.findall(grid)) == 1
+    assert everything_overdue.name in grid and other_estate.name not in grid
