@@ -29,7 +29,8 @@ SAMPLE_NUMBERS = 5
 def latest_digest(estate_id: int) -> OverdueDigest | None:
     """The estate's most recent digest (for the front-desk screen), or None before the first.
 
-    `.items` lists per rule: {"rule", "label", "new", "active", "numbers"}; `.new_total`,
+    `.items` lists per rule: {"rule", "label", "new", "active", "numbers"} (and "words" for
+    the rules that flag the estate itself: the missing days or month); `.new_total`,
     `.active_total`, `.period_start` (None for the first), `.period_end`, `.webhook_status`.
     """
     return (OverdueDigest.select().where(OverdueDigest.estate == estate_id)
@@ -66,9 +67,15 @@ def summarise(estate_id: int, start: dt.datetime | None, end: dt.datetime) -> li
     items = []
     for rule in RULES:
         fresh, active = new_counts.get(rule.id, 0), active_counts.get(rule.id, 0)
-        if fresh or active:
-            items.append({"rule": rule.id, "label": rule.label, "new": fresh, "active": active,
-                          "numbers": _numbers(rule, estate_id, start, end) if fresh else []})
+        if not (fresh or active):
+            continue
+        if rule.words is not None:
+            # The estate itself is flagged: say what is missing (days, a month), not its code.
+            item = {"numbers": [], "words": rule.words(estate_id, end) if active else []}
+        else:
+            item = {"numbers": _numbers(rule, estate_id, start, end) if fresh else []}
+        items.append({"rule": rule.id, "label": rule.label, "new": fresh, "active": active,
+                      **item})
     return items
 
 
@@ -81,6 +88,9 @@ def render(estate: Estate, digest: OverdueDigest) -> tuple[str, str]:
     lines = [f"**{title}**", f"统计时段：{period}",
              f"新增超时 {digest.new_total} 项，当前仍超时 {digest.active_total} 项"]
     for item in digest.items:
+        if item.get("words"):
+            lines.append(f"> {item['label']}：{'、'.join(item['words'])}")
+            continue
         numbers = "、".join(item["numbers"])
         if numbers:
             numbers = f"（{numbers}{'等' if item['new'] > len(item['numbers']) else ''}）"

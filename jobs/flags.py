@@ -32,7 +32,7 @@ def sync_rule(rule, now: dt.datetime) -> tuple[int, int]:
         OverdueFlag.rule == rule.id, OverdueFlag.row_id == model.id,
         OverdueFlag.cleared_at.is_null())
     new_rows = rule.query(now).select(
-        Value(rule.id), Value(model._meta.table_name), model.id, model.estate,
+        Value(rule.id), Value(model._meta.table_name), model.id, rule.estate_column,
         stamp, stamp, stamp).where(~fn.EXISTS(already))
     raised = OverdueFlag.insert_from(new_rows, [
         OverdueFlag.rule, OverdueFlag.table, OverdueFlag.row_id, OverdueFlag.estate,

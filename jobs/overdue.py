@@ -12,6 +12,10 @@ The front-desk registers (keys, passes, decoration, deposits — issue #4) bring
 queries and take one line each; a register that lands later does the same, e.g.::
 
     OverdueRule("key_loan", "钥匙逾期未还", KeyMovement, KeyMovement.overdue_loans),
+
+The rules of issue #15 (work-order SLAs, goods release, uncollected deposits, emergencies,
+printing, move-ins, batch notices, duty directors, hand-overs, monthly survey and committee
+contact, tenancies) live by register area in jobs/rules/; this table stays the only list.
 """
 
 from __future__ import annotations
@@ -20,18 +24,44 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import current_app, has_app_context
 from peewee import Model
 
 from jobs.flags import sync_rule
+from jobs.rules import not_voided
+from jobs.rules import setting as _setting
+from jobs.rules.front_desk import deposit_uncollected, goods_release_unconfirmed
+from jobs.rules.office import (
+    batch_notice_late,
+    emergency_aftermath_missing,
+    emergency_open_too_long,
+    move_in_stuck,
+    print_job_unapproved,
+    tenancy_past_end,
+)
+from jobs.rules.service import (
+    committee_missing,
+    duty_director_missing,
+    duty_director_words,
+    handover_unacknowledged,
+    month_words,
+    survey_missing,
+)
+from jobs.rules.work_orders import work_order_arrival_overdue, work_order_completion_overdue
 from jobs.runner import Outcome
 from models.base import db, is_sqlite, to_office, utcnow, write_transaction
+from models.batches import ServiceBatch
 from models.decoration import Decoration
 from models.demands import REPLY_OWED, Demand
 from models.deposits import Deposit
+from models.emergencies import Emergency
+from models.estate import Estate
 from models.keys import KeyMovement
+from models.movein import MoveIn
 from models.passes import TemporaryPass, WorkerPass
-from models.permits import HotWorkPermit
+from models.permits import GoodsRelease, HotWorkPermit
+from models.printing import PrintJob
+from models.roster import ShiftLog
+from models.tenancy import Tenancy
 from models.work_orders import DAY_SHIFT_HOURS, WorkOrder
 
 # R-DEM-9 asks for a callback after completion; past this many hours it is flagged.
@@ -50,15 +80,14 @@ class OverdueRule:
     query: Callable[[dt.datetime], object]
     # Shown in the digest next to the counts (the register's document number).
     number_field: str = "number"
+    # Rules that flag the estate itself (a day or a month with nothing to point at): what is
+    # missing, in words, for the front desk and the digest — (estate id, now) -> ["12月03日"].
+    words: Callable[[int, dt.datetime], list[str]] | None = None
 
-
-def _setting(name: str, default):
-    return current_app.config.get(name, default) if has_app_context() else default
-
-
-def not_voided(model: type[Model]):
-    """Live rows, in a form the planner does not mistake for a selective index (see above)."""
-    return model.voided != True  # noqa: E712
+    @property
+    def estate_column(self):
+        """The flagged row's estate: its `estate` field, or its own id for the estate itself."""
+        return self.model.id if self.model is Estate else self.model.estate
 
 
 def demand_reply_overdue(now: dt.datetime):
@@ -130,6 +159,29 @@ RULES: tuple[OverdueRule, ...] = (
                 Decoration.acceptance_pending),
     OverdueRule("deposit_refund", "押金可退未退", Deposit, deposit_refund_overdue,
                 number_field="receipt_number"),
+    # Issue #15: the rest of the registers (jobs/rules/).
+    OverdueRule("work_order_arrival", "维修单未按时到场", WorkOrder, work_order_arrival_overdue),
+    OverdueRule("work_order_completion", "维修单未按时完工", WorkOrder,
+                work_order_completion_overdue),
+    OverdueRule("goods_release_confirm", "放行条待业主确认超时", GoodsRelease,
+                goods_release_unconfirmed),
+    OverdueRule("deposit_uncollected", "押金/费用待收款超时", Deposit, deposit_uncollected,
+                number_field="receipt_number"),
+    OverdueRule("emergency_open", "紧急事件超时未稳定", Emergency, emergency_open_too_long),
+    OverdueRule("emergency_aftermath", "紧急事件原因/责任人/措施未填", Emergency,
+                emergency_aftermath_missing),
+    OverdueRule("print_approval", "打印申请待审批超时", PrintJob, print_job_unapproved),
+    OverdueRule("move_in_stuck", "入伙手续停滞", MoveIn, move_in_stuck),
+    OverdueRule("batch_notice", "统一施工未按时通知业户", ServiceBatch, batch_notice_late),
+    OverdueRule("duty_director_missing", "未排值班主任", Estate, duty_director_missing,
+                number_field="code", words=duty_director_words),
+    OverdueRule("handover_unacknowledged", "交接班未确认", ShiftLog, handover_unacknowledged),
+    OverdueRule("survey_missing", "未做满意度访问", Estate, survey_missing,
+                number_field="code", words=month_words),
+    OverdueRule("committee_missing", "未与业委会沟通", Estate, committee_missing,
+                number_field="code", words=month_words),
+    OverdueRule("tenancy_past_end", "租约到期未退租", Tenancy, tenancy_past_end,
+                number_field="contract_number"),
 )
 RULE_LABELS = {rule.id: rule.label for rule in RULES}
 

@@ -48,13 +48,42 @@ def queue_url(name: str) -> str:
     return url_for("demand.index_view", **{f"flt0_{index}": name})
 
 
-def overdue_flags(estate_ids) -> list[tuple[str, int]]:
-    """What the nightly job has flagged as overdue now, per rule, in the rules' order."""
-    from jobs.flags import active_counts
+def overdue_grid_url(rule) -> str | None:
+    """The rule's register grid filtered by its 超时 filter, if this user may open it."""
+    from jobs.views import OverdueFilter
+
+    for view in current_app.extensions["admin"][0]._views:
+        if getattr(view, "model", None) is not rule.model or not view.is_accessible():
+            continue
+        for index, row_filter in enumerate(view._filters or ()):
+            if isinstance(row_filter, OverdueFilter):
+                return url_for(f"{view.endpoint}.index_view", **{f"flt0_{index}": rule.id})
+    return None
+
+
+def overdue_flags(estates, now: dt.datetime) -> list[dict]:
+    """What the sweep has flagged as overdue now, per rule, in the rules' order.
+
+    Each line: label, count, the grid filtered to it, and for the rules that flag the estate
+    itself (no duty director on a day, a month without a survey…) the gap in words.
+    """
+    from jobs.flags import active_counts, flagged_ids
     from jobs.overdue import RULES
 
-    counts = active_counts(estate_ids)
-    return [(rule.label, counts[rule.id]) for rule in RULES if counts.get(rule.id)]
+    by_id = {e.id: e for e in estates}
+    counts = active_counts(list(by_id))
+    lines = []
+    for rule in RULES:
+        if not counts.get(rule.id):
+            continue
+        words = []
+        if rule.words is not None:
+            for estate_id in sorted(flagged_ids(rule.model, rule.id) & set(by_id)):
+                gap = "、".join(rule.words(estate_id, now))
+                words.append(f"{by_id[estate_id].name} {gap}" if len(by_id) > 1 else gap)
+        lines.append({"label": rule.label, "count": counts[rule.id], "words": "；".join(words),
+                      "url": overdue_grid_url(rule)})
+    return lines
 
 
 def duty_directors(estate_ids, day: dt.date) -> list:
@@ -101,6 +130,6 @@ class HomeView(SecureIndexView):
         return self.render("admin/home.html", backup_warning=backup, queues=queues,
                            shift=shift, today=today, estates=estates,
                            warnings=calendar_warnings(today),
-                           flags=overdue_flags(estate_ids),
+                           flags=overdue_flags(estates, now),
                            directors=duty_directors(estate_ids, today),
                            digests=[(e, latest_digest(e.id)) for e in estates])
