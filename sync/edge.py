@@ -166,7 +166,8 @@ _BY_CODE = {
     401: "Google 拒绝了凭据：请检查服务账号密钥",
     403: "没有访问该表格的权限：请把表格共享给服务账号（编辑者）",
     404: "找不到该表格：请核对表格 ID",
-    429: "超出 Google 表格的调用配额：稍后会自动重试",
+    # Said after the client's retries are spent: this run has given up (#15).
+    429: "超出 Google 表格的调用配额，重试后仍被拒绝，本次同步已放弃",
 }
 
 

@@ -377,8 +377,11 @@ def plan_sync(targets: Sequence[TabTarget], snapshot: SheetSnapshot, *,
     total = snapshot.other_cells + sum(t.grid_after[0] * t.grid_after[1]
                                        for t in tabs if t.grid_after)
     if total > MAX_SPREADSHEET_CELLS:
+        # Splitting a register by year moves its cells between tabs but never reduces the
+        # file's total, so it is not offered as a way out (#15).
         raise PlanError(f"镜像需要 {total:,} 个单元格，超过 Google 表格每个文件 1000 万单元格的"
-                        "上限；请调低单表上限（按年拆分）或停用部分登记簿的镜像。")
+                        "上限；请在“镜像设置”中停用部分登记簿的镜像，或删除表格里不属于镜像的"
+                        "其他工作表。")
 
     # Tabs are added first and deleted last, so the spreadsheet always keeps a visible tab.
     order = {"create": 0, "update": 1, "unchanged": 1, "delete": 2}
