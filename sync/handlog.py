@@ -98,6 +98,8 @@ class Hands:
         header_same = trimmed(old_header[:self.width]) == trimmed(target.header)
         # Fingerprints hold only while the columns mean what they meant (no header drift).
         self.written = snap.written if snap is not None and header_same else None
+        # Which keys the mirror wrote holds whatever happened to the header.
+        self.keys = set(snap.written) if snap is not None and snap.written is not None else None
         self.same_cols = {c for c in range(self.width)
                           if c < len(old_header) and old_header[c] == target.header[c]}
 
@@ -131,7 +133,7 @@ class Hands:
         Returns True when it was a row of the register that the register no longer has.
         """
         key = parse_key(row[0]) if row else None
-        register_row = key is not None and (self.written is None or key in self.written)
+        register_row = key is not None and (self.keys is None or key in self.keys)
         lost = range(self.width) if overwritten else range(len(row))
         if not register_row:
             if any(row[c] for c in lost if c < len(row)):
