@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
-import secrets
-import socket
 import time
 from dataclasses import dataclass
 
+from jobs.lease import holder_is_dead, new_holder
 from models.base import to_office, utcnow
 from sync.state import SheetTarget
 
@@ -32,25 +30,6 @@ MARGIN = dt.timedelta(seconds=60)
 
 class LockLost(Exception):
     """Our lock was taken over (we were silent past STALE): stop writing at once."""
-
-
-def new_holder() -> str:
-    return f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(4)}"
-
-
-def holder_is_dead(holder: str) -> bool:
-    """Whether the holder is a process of this machine that no longer runs."""
-    host, _, rest = holder.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname()[:60] or not pid_text.isdigit():
-        return False
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False  # it exists, under another user
-    return False
 
 
 @dataclass
