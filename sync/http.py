@@ -322,13 +322,16 @@ class SheetsHTTPClient(HTTPClient):
                     raise APIError(response)
                 what = str(response.status_code)
                 delay = self.backoff_delay(attempt, response.headers.get("Retry-After"))
-                if not self.time_for(delay):
-                    raise APIError(response)  # waiting would pass the sync's deadline
+                if not self.time_for(delay):  # waiting would pass the sync's deadline
+                    raise SyncDeadlineExceeded(method, endpoint, self.budget) from APIError(
+                        response)
             else:
                 assert failure is not None
-                if attempt >= self.max_retries or not self.time_for(
-                        delay := self.backoff_delay(attempt)):
+                if attempt >= self.max_retries:
                     raise self._transport_error(method, endpoint, failure, attempt + 1)
+                delay = self.backoff_delay(attempt)
+                if not self.time_for(delay):
+                    raise SyncDeadlineExceeded(method, endpoint, self.budget) from failure
                 what = type(failure).__name__
             attempt += 1
             with self._counter_lock:
