@@ -148,8 +148,8 @@ def test_a_sync_killed_during_a_write_is_taken_over_at_once(app, fake, client, t
         child.kill()  # SIGKILL: no finally block of the sync runs
         child.wait()
     held = SheetTarget.get_by_id(target.id)
-    assert held.locked_until > utcnow() and held.lock_holder.endswith(
-        "") and f":{child.pid}:" in held.lock_holder
+    # The dead process still "holds" the lock for minutes: no finally block released it.
+    assert held.locked_until > utcnow() and f":{child.pid}:" in held.lock_holder
     fake.clear_faults()
     report = sync(app, client)
     assert report.ok and not report.skipped  # no 10-minute wait: the holder is dead
