@@ -56,12 +56,12 @@ def overdue_text(reply_due, missed: int, late_minutes: int) -> str:
 
     Only what the record holds: no "overdue now" guess from the clock (see Column).
     """
-    due = to_text(reply_due) or "无期限"
+    due = f"期限 {to_text(reply_due)}" if reply_due else "无期限"
     if not missed:
-        return f"期限 {due}，无超时记录"
+        return f"{due}，无超时记录"
     hours, minutes = divmod(int(late_minutes or 0), 60)
     late = f"{hours} 小时 {minutes} 分钟" if hours else f"{minutes} 分钟"
-    return f"期限 {due}，超时答复 {missed} 次，累计超时 {late}"
+    return f"{due}，超时答复 {missed} 次，累计超时 {late}"
 
 
 # R-DEM: what managers read most — every demand with its deadline, status and misses.
