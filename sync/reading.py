@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from gspread.exceptions import APIError
 
-from sync.batching import runs
+from sync.batching import parse_key, runs
 from sync.edge import TabMissing, cell_text
 from sync.plan import (
     HAND_LOG_TITLE,
@@ -38,8 +38,9 @@ from sync.plan import (
 
 # Rows checked for hand edits per tab and sync (~0.5 MB at the widest register).
 VERIFY_ROWS = 800
-# More scattered ranges than this in one tab: read it whole (a long URL helps nobody).
-MAX_RANGES_PER_TAB = 150
+# More scattered ranges than this in one tab: read it whole. Ranges go RANGES_PER_REQUEST to
+# a batchGet (URLs stay ~10 KB); reads have their own, larger quota than writes.
+MAX_RANGES_PER_TAB = 1000
 RANGES_PER_REQUEST = 100
 
 
@@ -133,6 +134,16 @@ def read_spreadsheet(http, spreadsheet_id: str, targets: Sequence[TabTarget],
             reads.append(_Read(target, tab_props, part[0], window=part[1]))
         reads[-1].ranges = (first, len(ranges))
     answers = _batch_get(http, spreadsheet_id, ranges)
+    # A row read in part that does not hold the key remembered there means the rows were
+    # moved (a sort): nothing not read can be trusted, so that tab is read whole after all.
+    moved = [read for read in reads if read.partial is not None and _moved(
+        read, answers[read.ranges[0]:read.ranges[1]], remembered[read.target.title])]
+    if moved:
+        again = _batch_get(http, spreadsheet_id, [quote_title(r.props["title"]) for r in moved])
+        for index, read in enumerate(moved):
+            read.partial, read.window = None, (0, 0)
+            answers.append(again[index])
+            read.ranges = (len(answers) - 1, len(answers))
 
     tabs: dict[str, TabSnapshot] = {}
     for read in reads:
@@ -163,6 +174,16 @@ def _batch_get(http, spreadsheet_id: str, ranges: list[str]) -> list[list[list[s
         for value_range in answer.get("valueRanges", []):
             out.append([[cell_text(c) for c in row] for row in value_range.get("values", [])])
     return out
+
+
+def _moved(read: _Read, answers: list[list[list[str]]], memory: Remembered) -> bool:
+    assert read.partial is not None and memory.keys is not None
+    for (start, end), block in zip(read.partial, answers[1:], strict=True):
+        for i in range(end - start):
+            row = block[i] if i < len(block) else []
+            if parse_key(row[0] if row else None) != memory.keys[start + i]:
+                return True
+    return False
 
 
 def _snapshot(read: _Read, answers: list[list[list[str]]],
