@@ -26,6 +26,7 @@ from sync import lock, run_sync
 from sync.engine import DEFAULT_SYNC_SECONDS
 from sync.http import make_client
 from sync.state import SheetTab, SheetTarget
+from tests.conftest import csrf_token
 from tests.sheets_fake import FakeSheets
 from tests.sheets_helpers import SHEET_ID, expected_values, keys_in_column_a
 
@@ -184,8 +185,14 @@ def test_a_skipped_sync_is_not_success_anywhere(app, fake, target, estate, login
     run = run_job(get_job("sheets_sync"), app=app)
     assert run.status == "skipped" and "上一次同步仍在进行" in run.note
 
-    page = login_as("supervisor").get("/admin/sheets/").get_data(as_text=True)
+    supervisor = login_as("supervisor")
+    page = supervisor.get("/admin/sheets/").get_data(as_text=True)
     assert "一直被跳过" in page and "上一次同步仍在进行" in page
+    # 立即同步 no longer flashes green for a skip.
+    supervisor.post("/admin/sheets/sync", data={
+        "estate": estate.id, "csrf_token": csrf_token(supervisor, "/admin/sheets/")})
+    page = supervisor.get("/admin/sheets/").get_data(as_text=True)
+    assert "alert-warning" in page and "alert-success" not in page
 
     # A holder silent for longer than STALE is taken over (not only after a fixed timeout).
     _hold(target, heartbeat_age=lock.STALE.total_seconds() + 1)
