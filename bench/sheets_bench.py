@@ -1,9 +1,12 @@
 """Benchmark of the Sheets mirror against the local fake server (tests/sheets_fake.py).
 
 Three syncs of one tab of 100,000 rows × 15 columns, through gspread's real HTTP client with the
-60-requests-per-minute limiter on: the initial mirror, a sync after 1,000 changed rows (900
-edited, 50 voided, 50 new records), and a sync with no change. For each: requests, bytes sent,
-wall time, and how much of that time the fake server itself spent.
+request limiter on: the initial mirror, a sync after 1,000 changed rows (900 edited, 50 voided,
+50 new records), and a sync with no change. For each: requests, bytes sent and received, wall
+time, and how much of that time the fake server itself spent. The no-change sync reads the
+metadata, the header and a rolling window of rows (sync/reading.py), not the whole tab (#15:
+it used to download 61.4 MB every 5 minutes); its download size is printed on its own line.
+BENCH_SHEETS_ROWS=… runs a smaller tab.
 
 The projection is a synthetic list shaped like the complaint register (not read from the
 database): the benchmark measures the read–plan–write path, not peewee. The fake is built for
@@ -14,6 +17,7 @@ that Google does not spend; hence the server time printed beside the wall time.
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 import time
@@ -24,11 +28,13 @@ if __package__ in (None, ""):  # `python bench/sheets_bench.py` as well as `pyth
 
 from sync.engine import mirror_spreadsheet  # noqa: E402
 from sync.http import make_client  # noqa: E402
+from sync.layout import layout_of  # noqa: E402
 from sync.plan import MAX_PAYLOAD_BYTES, TabTarget  # noqa: E402
+from sync.reading import VERIFY_ROWS, Remembered  # noqa: E402
 from sync.report import SpreadsheetReport  # noqa: E402
 from tests.sheets_fake import FakeSheets  # noqa: E402
 
-ROWS = 100_000
+ROWS = int(os.environ.get("BENCH_SHEETS_ROWS", "100000"))
 CHANGED = 1_000
 SPREADSHEET = "bench-spreadsheet"
 TITLE = "投诉登记 2026"
@@ -68,31 +74,38 @@ def timed(handle, clock: list[float]):
     return wrapper
 
 
-def run(label: str, http, targets, state, server_clock: list[float]) -> None:
+def run(label: str, http, target: TabTarget, state, server_clock: list[float]) -> int:
+    """One sync; remembers what it left as the engine's state table would. Returns bytes read."""
     report = SpreadsheetReport("BENCH", SPREADSHEET)
-    requests, sent = http.request_count, http.bytes_sent
+    requests, sent, received = http.request_count, http.bytes_sent, http.bytes_received
     server_clock[0] = 0.0
     started = time.perf_counter()
-    state["marker"] = mirror_spreadsheet(
-        http, SPREADSHEET, targets, report, known=state.get("known"), marker_id=state.get("marker"),
-        max_payload=MAX_PAYLOAD_BYTES)
+    mirror_spreadsheet(http, SPREADSHEET, [target], report, remembered=state,
+                       max_payload=MAX_PAYLOAD_BYTES)
     seconds = time.perf_counter() - started
-    state["known"] = {t.title: t.sheet_id for t in report.plan.tabs}
     plan = report.plan
     (tab,) = plan.tabs
+    snap = report.snapshot.tabs.get(target.title) if report.snapshot else None
+    keys, prints = layout_of(target.rows, tab.grid_after[0])
+    cursor = sum(snap.window) if snap is not None and snap.partial else 0
+    state[target.title] = Remembered(tab.sheet_id, tab.sheet_title, tab.grid_after, keys,
+                                     prints, cursor)
+    got = http.bytes_received - received
     print(f"{label:<26} requests {http.request_count - requests:>3}  "
           f"(read {report.read_requests}, structural {len(plan.structural)}, "
           f"values {len(plan.values)})  sent {(http.bytes_sent - sent) / 1e6:8.2f} MB  "
+          f"received {got / 1e6:8.2f} MB  "
           f"time {seconds:6.2f} s (fake server {server_clock[0]:6.2f} s)  "
           f"cells written {tab.cells_written:>9,}  "
           f"rows +{tab.inserted} -{tab.deleted}")
+    return got
 
 
 def main() -> None:
     rng = random.Random(2026)
     rows = [synthetic_row(key, rng) for key in range(1, ROWS + 1)]
     print(f"Sheets mirror: one tab of {ROWS:,} rows × {len(HEADER)} columns against the local fake"
-          f" (synthetic projection, 60 requests/min limiter on, payloads split at "
+          f" (synthetic projection, request limiter on, payloads split at "
           f"{MAX_PAYLOAD_BYTES / 1e6:.0f} MB)")
     with FakeSheets() as fake:
         server_clock = [0.0]
@@ -103,22 +116,30 @@ def main() -> None:
         http = client.http_client
         state: dict = {}
         try:
-            run("initial mirror", http, [TabTarget(TITLE, "bench", HEADER, rows)], state,
+            run("initial mirror", http, TabTarget(TITLE, "bench", HEADER, rows), state,
                 server_clock)
 
             # 1,000 changed rows: 900 edited, 50 voided, 50 new records (new ids go last).
-            changed = rng.sample(range(ROWS), 950)
+            changed = rng.sample(range(len(rows)), min(950, len(rows)))
+            fresh = set()
             for index in changed[:900]:
                 key, cells = rows[index]
                 rows[index] = (key, (*cells[:9], "已关闭", *cells[10:13], "满意"))
+                fresh.add(key)
             voided = set(changed[900:])
+            fresh |= {rows[i][0] for i in voided}
             rows = [row for i, row in enumerate(rows) if i not in voided]
-            rows += [synthetic_row(key, rng) for key in range(ROWS + 1, ROWS + 51)]
-            run(f"after {CHANGED:,} changed rows", http, [TabTarget(TITLE, "bench", HEADER, rows)],
-                state, server_clock)
-
-            run("no change", http, [TabTarget(TITLE, "bench", HEADER, rows)], state,
+            new = [synthetic_row(key, rng) for key in range(ROWS + 1, ROWS + 51)]
+            rows += new
+            fresh |= {key for key, _ in new}
+            run(f"after {CHANGED:,} changed rows", http,
+                TabTarget(TITLE, "bench", HEADER, rows, fresh=frozenset(fresh)), state,
                 server_clock)
+
+            quiet = run("no change", http, TabTarget(TITLE, "bench", HEADER, rows,
+                                                      fresh=frozenset()), state, server_clock)
+            print(f"no-change download at {len(rows):,} rows: {quiet / 1e6:.3f} MB "
+                  f"(metadata, header and a window of {VERIFY_ROWS} rows; limit 1 MB)")
             want = [list(HEADER)] + [_trimmed([str(k), *c]) for k, c in rows]
             assert fake.values(SPREADSHEET, TITLE) == want, "the sheet must equal the projection"
         finally:

@@ -17,15 +17,34 @@ import socket
 import zlib
 
 from jobs.models import JobLease, JobRun
-from models.base import db, is_sqlite, write_transaction
+from models.base import db, is_sqlite, to_office, write_transaction
 
 ABANDONED_EXPIRED = "运行中断：租约已过期，由后续运行接管"
 ABANDONED_UNLOCKED = "运行中断：已手动解锁"
+ABANDONED_DEAD = "运行中断：运行进程已不存在（如被 kill -9），由后续运行立即接管"
 
 
 def new_holder() -> str:
     """Who is asking: host and process (computed per call, so a forked worker differs)."""
     return f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def holder_is_dead(holder: str) -> bool:
+    """Whether a holder token names a process of this machine that no longer runs.
+
+    Only this host's processes can be checked; elsewhere the lease's expiry decides.
+    """
+    host, _, rest = holder.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname()[:60] or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # it exists, under another user
+    return False
 
 
 def slot_key(moment: dt.datetime) -> str:
@@ -75,6 +94,11 @@ def acquire(job_id: str, slot: str, slot_time: dt.datetime, ttl: dt.timedelta,
         stale = list(JobLease.select().where(JobLease.job == job_id, JobLease.state == "held",
                                              JobLease.expires_at < now))
         _abandon(stale, now, ABANDONED_EXPIRED)
+        # A holder killed on this machine is known dead now: no need to wait for its expiry.
+        dead = [held for held in JobLease.select().where(JobLease.job == job_id,
+                                                         JobLease.state == "held")
+                if holder_is_dead(held.holder)]
+        _abandon(dead, now, ABANDONED_DEAD)
         if JobLease.select().where(JobLease.job == job_id, JobLease.state == "held").exists():
             return None
         existing = JobLease.get_or_none(JobLease.job == job_id, JobLease.slot == slot)
@@ -89,6 +113,43 @@ def acquire(job_id: str, slot: str, slot_time: dt.datetime, ttl: dt.timedelta,
         JobLease.update(holder=holder, acquired_at=now, expires_at=now + ttl, state="held",
                         updated_at=now).where(JobLease.id == existing.id).execute()
         return holder
+
+
+def record_skip(job_id: str, slot: str, slot_time: dt.datetime, trigger: str,
+                now: dt.datetime) -> JobRun | None:
+    """A scheduled slot that cannot run because another slot's run holds the job: keep a
+    "skipped" run saying which run, since when and until when (#15), exactly once per slot.
+
+    None when the slot is not lost after all: it ran or runs elsewhere, or the blocker is gone
+    (then the caller tries to run it).
+    """
+    with write_transaction():
+        _serialise(job_id)
+        if JobLease.select().where(JobLease.job == job_id, JobLease.slot == slot).exists():
+            return None
+        blocker = JobLease.select().where(JobLease.job == job_id, JobLease.state == "held",
+                                          JobLease.expires_at >= now).first()
+        if blocker is None:
+            return None
+        # The lease row claims the slot, so a second scheduler records no second skip.
+        JobLease.create(job=job_id, slot=slot, slot_time=slot_time, holder="", acquired_at=now,
+                        expires_at=now, state="skipped", created_at=now, updated_at=now)
+        note = (f"上一时段 {blocker.slot} 的运行（进程 {blocker.holder}，"
+                f"{format_moment(blocker.acquired_at)} 开始）仍持有租约，至 "
+                f"{format_moment(blocker.expires_at)} 过期；本时段跳过")
+        return JobRun.create(job=job_id, slot=slot, slot_time=slot_time, trigger=trigger,
+                             holder="", started_at=now, finished_at=now, status="skipped",
+                             note=note[:255], created_at=now, updated_at=now)
+
+
+def ran_or_running(job_id: str, slot: str) -> bool:
+    """Whether this very slot has a lease (it ran, runs, or was recorded as skipped)."""
+    return JobLease.select().where(JobLease.job == job_id, JobLease.slot == slot,
+                                   JobLease.state != "expired").exists()
+
+
+def format_moment(moment: dt.datetime) -> str:
+    return f"{to_office(moment):%m-%d %H:%M}"
 
 
 def release(job_id: str, slot: str, holder: str, now: dt.datetime) -> bool:
@@ -109,4 +170,4 @@ def unlock(job_id: str, now: dt.datetime) -> int:
 def ran_since(job_id: str, moment: dt.datetime) -> bool:
     """Whether any slot of the job at or after `moment` has run or is running."""
     return JobLease.select().where(JobLease.job == job_id, JobLease.slot_time >= moment,
-                                   JobLease.state != "expired").exists()
+                                   JobLease.state.not_in(("expired", "skipped"))).exists()

@@ -33,6 +33,8 @@ LEASE_STATES = [
     ("held", "运行中"),
     ("done", "已完成"),
     ("expired", "已过期"),
+    # The slot could not run (another run held the job): its run row says why (#15).
+    ("skipped", "已跳过"),
 ]
 
 

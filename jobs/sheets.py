@@ -6,6 +6,12 @@ import datetime as dt
 import importlib
 
 from jobs.runner import Outcome
+from models.base import to_office
+
+
+def _since(sheet) -> str:
+    since = getattr(sheet, "skipped_since", None)
+    return f"，自 {to_office(since):%m-%d %H:%M} 起" if since else ""
 
 
 def _outcome(report) -> Outcome:
@@ -21,12 +27,14 @@ def _outcome(report) -> Outcome:
     done = len(sheets) - len(failed) - len(skipped)
     note = f"表格同步：{len(sheets)} 个表格，{done} 个已同步，{len(skipped)} 个跳过"
     if skipped:
-        note += "（" + "；".join(f"{getattr(s, 'estate_code', '')}：{s.skipped}"
+        note += "（" + "；".join(f"{getattr(s, 'estate_code', '')}：{s.skipped}{_since(s)}"
                                 for s in skipped) + "）"
     if errors and (getattr(report, "error", "") or len(failed) == len(sheets)):
         status = "failed"
+    elif skipped and not done and not errors:
+        status = "skipped"  # nothing was mirrored: never shown as 成功 (#15)
     else:
-        status = "partial" if errors else "succeeded"
+        status = "partial" if errors or skipped else "succeeded"
     return Outcome(note=note, status=status, error="；".join(errors))
 
 

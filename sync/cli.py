@@ -16,7 +16,7 @@ from models.users import User
 from sync import edge, registers
 from sync.engine import client_for, credentials_for, mirrors_for, run_sync, sync_target
 from sync.importer import MappingError, import_rows, load_mapping
-from sync.report import tab_line
+from sync.report import EXIT_SKIPPED, tab_line
 from sync.state import SheetTarget, configure, parse_spreadsheet_id
 
 sheets_cli = AppGroup("sheets", help="Google Sheets mirror of the registers.")
@@ -99,12 +99,17 @@ def configure_command(estate_code, spreadsheet, credentials, enable, disable):
 @click.option("--register", default=None, help="只同步这个登记簿，如 residents 或 住户")
 @click.option("--dry-run", is_flag=True, help="只读取和规划，打印计划，不写入表格")
 def sync_command(estate_code, register, dry_run):
-    """Mirror the registers to their Google spreadsheets and print what was done."""
+    """Mirror the registers to their Google spreadsheets and print what was done.
+
+    Exit status: 0 done, 1 failed, 75 skipped because another sync still held a spreadsheet.
+    """
     report = run_sync(estate_code, register, dry_run)
     for line in report.lines():
         click.echo(line)
     if not report.ok:
         raise SystemExit(1)
+    if report.busy:
+        raise SystemExit(EXIT_SKIPPED)  # not a success: nothing was written (#15)
 
 
 @sheets_cli.command("check")

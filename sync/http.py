@@ -15,7 +15,6 @@ the spreadsheets scope only (no Drive: open spreadsheets with ``open_by_key``).
 
 from __future__ import annotations
 
-import collections
 import email.utils
 import json
 import logging
@@ -35,14 +34,18 @@ from gspread.exceptions import APIError
 from gspread.http_client import FileType, HTTPClient, ParamsType
 from requests.adapters import HTTPAdapter
 
+from sync.limiter import SlidingWindowLimiter
+
 __all__ = [
     "EMULATOR_ENV",
     "RETRY_STATUSES",
     "SHEETS_SCOPE",
+    "DEFAULT_REQUESTS_PER_MINUTE",
     "EmulatorAdapter",
     "SheetsHTTPClient",
     "SheetsTransportError",
     "SlidingWindowLimiter",
+    "SyncDeadlineExceeded",
     "emulator_host_from_env",
     "make_client",
 ]
@@ -54,6 +57,11 @@ EMULATOR_ENV = "SHEETS_EMULATOR_HOST"
 # Both origins gspread uses: Sheets v4, and Drive (which the mirror avoids, but a stray Drive call
 # must still land on the emulator rather than on Google).
 GOOGLE_ORIGINS = ("https://sheets.googleapis.com", "https://www.googleapis.com")
+# Google's quota is 60 write requests per minute per user; at exactly 60 a sliding window on
+# our clock still met 429s (its minute and ours do not line up, and reads share the user), so
+# the client keeps a margin below it (#15).
+GOOGLE_REQUESTS_PER_MINUTE = 60
+DEFAULT_REQUESTS_PER_MINUTE = 50
 # 429: quota; 5xx: Google's documented transient errors.  Everything else is the caller's bug.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -82,45 +90,19 @@ class EmulatorAdapter(HTTPAdapter):
         return super().send(request, *args, **kwargs)
 
 
-class SlidingWindowLimiter:
-    """At most ``max_requests`` in any ``window`` seconds; ``acquire`` sleeps until allowed.
+class SyncDeadlineExceeded(APIError):
+    """The sync's time budget is spent: no further request (or retry) is started.
 
-    Sheets quotas are per minute per user (60 write requests by default); staying under them
-    on our side is cheaper than collecting 429s and backing off.
+    Raised by the client itself, so a run can never outlive its lock however the server behaves
+    (#15): every request's timeout is cut to the time left and a retry that would wait past
+    the deadline is not waited for. ``code`` is 408.
     """
 
-    def __init__(
-        self,
-        max_requests: int,
-        window: float = 60.0,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        if max_requests < 1:
-            raise ValueError("max_requests must be at least 1")
-        self.max_requests = max_requests
-        self.window = window
-        self._clock = clock
-        self._sleep = sleep
-        self._stamps: collections.deque[float] = collections.deque()
-        # Sleeping while holding the lock is intended: concurrent callers queue up.
-        self._lock = threading.Lock()
-
-    def acquire(self) -> float:
-        """Wait for a slot and take it; returns the seconds waited."""
-        waited = 0.0
-        with self._lock:
-            while True:
-                now = self._clock()
-                while self._stamps and now - self._stamps[0] >= self.window:
-                    self._stamps.popleft()
-                if len(self._stamps) < self.max_requests:
-                    self._stamps.append(now)
-                    return waited
-                delay = self._stamps[0] + self.window - now
-                self._sleep(delay)
-                waited += delay
+    def __init__(self, method: str, endpoint: str, budget: float) -> None:
+        message = f"Sheets sync deadline of {budget:.0f} s reached before {method.upper()} " \
+                  f"{_path_only(endpoint)}"
+        super().__init__(_synthetic_response(method, endpoint, 408, "DEADLINE_EXCEEDED", message))
+        self.budget = budget
 
 
 class SheetsTransportError(APIError):
@@ -209,7 +191,7 @@ class SheetsHTTPClient(HTTPClient):
         *,
         timeout: float = 30.0,
         max_retries: int = 5,
-        requests_per_minute: int = 60,
+        requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE,
         backoff_base: float = 1.0,
         backoff_cap: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
@@ -229,8 +211,15 @@ class SheetsHTTPClient(HTTPClient):
         self.sleep = sleep
         self.rand = rand
         self.limiter = SlidingWindowLimiter(requests_per_minute, 60.0, clock=clock, sleep=sleep)
+        self.clock = clock
+        # Set by the engine for one sync (see ``bounded``): a monotonic deadline and a callback
+        # run before every attempt (the sync's lock heartbeat).
+        self.deadline: float | None = None
+        self.budget = 0.0
+        self.on_progress: Callable[[], None] | None = None
         self.request_count = 0
         self.bytes_sent = 0
+        self.bytes_received = 0
         self.retry_count = 0
         self.throttled_seconds = 0.0
         self._counter_lock = threading.Lock()
@@ -260,6 +249,7 @@ class SheetsHTTPClient(HTTPClient):
         attempt = 0
         while True:
             waited = self.limiter.acquire()
+            timeout = self._attempt_timeout(method, endpoint)
             response: requests.Response | None = None
             failure: requests.RequestException | None = None
             try:
@@ -271,7 +261,7 @@ class SheetsHTTPClient(HTTPClient):
                     data=data,
                     files=files,
                     headers=headers,
-                    timeout=self.timeout if self.timeout is not None else self.default_timeout,
+                    timeout=timeout,
                 )
                 sent = _body_length(response.request)
             except (requests.Timeout, requests.ConnectionError) as exc:
@@ -280,6 +270,9 @@ class SheetsHTTPClient(HTTPClient):
             with self._counter_lock:
                 self.request_count += 1
                 self.bytes_sent += sent
+                if response is not None:
+                    # What the answer weighed on the wire (the unchanged sync's cost, #15).
+                    self.bytes_received += len(response.content or b"")
                 self.throttled_seconds += waited
 
             if response is not None:
@@ -289,12 +282,17 @@ class SheetsHTTPClient(HTTPClient):
                     raise APIError(response)
                 what = str(response.status_code)
                 delay = self.backoff_delay(attempt, response.headers.get("Retry-After"))
+                if not self.time_for(delay):  # waiting would pass the sync's deadline
+                    raise SyncDeadlineExceeded(method, endpoint, self.budget) from APIError(
+                        response)
             else:
                 assert failure is not None
                 if attempt >= self.max_retries:
                     raise self._transport_error(method, endpoint, failure, attempt + 1)
-                what = type(failure).__name__
                 delay = self.backoff_delay(attempt)
+                if not self.time_for(delay):
+                    raise SyncDeadlineExceeded(method, endpoint, self.budget) from failure
+                what = type(failure).__name__
             attempt += 1
             with self._counter_lock:
                 self.retry_count += 1
@@ -308,6 +306,29 @@ class SheetsHTTPClient(HTTPClient):
                 delay,
             )
             self.sleep(delay)
+
+    def remaining(self) -> float | None:
+        """Seconds left before the sync's deadline (None: no deadline set)."""
+        return None if self.deadline is None else self.deadline - self.clock()
+
+    def time_for(self, delay: float) -> bool:
+        left = self.remaining()
+        return left is None or delay < left
+
+    def _attempt_timeout(self, method: str, endpoint: str) -> float | tuple[float, float]:
+        """The attempt's timeout, cut to the time left; past the deadline nothing is sent."""
+        timeout = self.timeout if self.timeout is not None else self.default_timeout
+        left = self.remaining()
+        if left is not None:
+            if left <= 0:
+                raise SyncDeadlineExceeded(method, endpoint, self.budget)
+            if isinstance(timeout, tuple):
+                timeout = tuple(min(t, left) for t in timeout)  # type: ignore[assignment]
+            else:
+                timeout = min(timeout, left)
+        if self.on_progress is not None:
+            self.on_progress()
+        return timeout
 
     def _transport_error(
         self, method: str, endpoint: str, failure: requests.RequestException, attempts: int
@@ -335,7 +356,7 @@ def make_client(
     emulator_host: str | None = None,
     timeout: float = 30,
     max_retries: int = 5,
-    requests_per_minute: int = 60,
+    requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> gspread.Client:

@@ -101,6 +101,8 @@ def header_aliases(mirror: Mirror) -> dict[str, str]:
             lookup = f.rel_model._meta.fields[mirror.lookups[name]]
             aliases.setdefault(lookup.verbose_name or lookup.name, name)
     for column in mirror.columns:
+        if column.render is not None:
+            continue  # a computed column (超期) is shown, never imported
         hops, last = resolve(mirror.model, column.path)
         if not hops and last.name in fields:
             aliases[header_of(mirror.model, column)] = last.name
@@ -153,6 +155,34 @@ def match_columns(mirror: Mirror, header: list[str],
         raise MappingError("表格缺少必需的列：" + "、".join(_label(mirror, n) for n in missing)
                            + "（可用映射文件指定列名）")
     return columns, unused
+
+
+# A title, a date line or a blank row may sit above the header (#15): look this far down.
+HEADER_SEARCH_ROWS = 10
+
+
+def find_header(mirror: Mirror, values: list[list[str]], mapping: dict[str, str] | None = None
+                ) -> tuple[int, dict[int, str], list[str]]:
+    """(index of the header row, column index -> field, unused headers).
+
+    The header is the first of the top rows whose cells name every required column (with the
+    mapping file's names too). When none does, the error is the one of the row that named most.
+    """
+    best: tuple[int, MappingError] | None = None
+    for index, row in enumerate(values[:HEADER_SEARCH_ROWS]):
+        try:
+            columns, unused = match_columns(mirror, row, mapping)
+        except MappingError as exc:
+            if "缺少必需的列" not in str(exc):
+                raise  # a wrong mapping file or two columns for one field: say so at once
+            aliases = {**header_aliases(mirror), **(mapping or {})}
+            named = sum(1 for text in row if text.strip() in aliases)
+            if best is None or named > best[0]:
+                best = (named, exc)
+            continue
+        return index, columns, unused
+    assert best is not None
+    raise best[1]
 
 
 def _label(mirror: Mirror, name: str) -> str:
@@ -237,13 +267,13 @@ def import_rows(mirror: Mirror, estate_id: int, values: list[list[str]], *,
     report = ImportReport(mirror.title, dry_run=dry_run)
     if not values:
         raise MappingError("该工作表是空的")
-    columns, report.ignored_headers = match_columns(mirror, values[0], mapping)
+    header_at, columns, report.ignored_headers = find_header(mirror, values, mapping)
     fields = mirror.model._meta.fields
     converter = _Converter(mirror, estate_id)
     seen: dict[tuple, int] = {}
     new = []
-    for offset, row in enumerate(values[1:]):
-        line = offset + 2  # the sheet's own row number: the header is row 1
+    for offset, row in enumerate(values[header_at + 1:]):
+        line = header_at + offset + 2  # the sheet's own row number (the header's is header_at+1)
         cells = {name: (row[i].strip() if i < len(row) else "") for i, name in columns.items()}
         if not any(cells.values()):
             continue

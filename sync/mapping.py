@@ -34,10 +34,21 @@ TRUNCATED = "…（已截断）"
 
 @dataclass(frozen=True)
 class Column:
-    """One mirrored column: a field path, and optionally a header other than its verbose_name."""
+    """One mirrored column: a field path, and optionally a header other than its verbose_name.
+
+    A computed column names more fields in `extra` and a `render(value, *extra_values) -> str`
+    that writes the cell from all of them (e.g. 超期 on 投诉登记). Values must not depend on the
+    clock: the mirror rewrites a row only when the row (or a row it joins) changes.
+    """
 
     path: str
     header: str | None = None
+    extra: tuple[str, ...] = ()
+    render: Callable[..., str] | None = None
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return (self.path, *self.extra)
 
 
 @dataclass(frozen=True)
@@ -63,7 +74,8 @@ class Mirror:
         columns = tuple(c if isinstance(c, Column) else Column(c) for c in self.columns)
         object.__setattr__(self, "columns", columns)
         for column in columns:
-            resolve(self.model, column.path)  # fail at import, not in the night job
+            for path in column.paths:
+                resolve(self.model, path)  # fail at import, not in the night job
 
     @property
     def headers(self) -> tuple[str, ...]:

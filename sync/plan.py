@@ -13,6 +13,12 @@ and every projection row without a kept row is inserted (or, at the end, added b
 grid). The cells then compared are exactly the cells the sheet will hold, so whatever state the
 sheet was left in — a manager's hand edit, a half-applied earlier sync — one plan makes it equal.
 
+Nothing people typed is lost (#15): a cell a person changed is overwritten only after its text
+is copied to the 手工修改 tab (a separate, earlier write), rows a person inserted or typed below
+are copied before they go, and columns a person added to the right are left alone. Tabs no
+longer wanted (after a split by year) are deleted last, in their own batch, once every other
+write of the run has landed: an interrupted run never leaves the sheet without the old rows.
+
 Structural writes move rows by index and must never be applied twice. Each structural batch
 therefore swaps a hidden marker tab first: it deletes the marker the plan was made against and
 adds the next one. A batch that was planned against an older sheet, or that lands late after a
@@ -21,13 +27,29 @@ timeout and a re-plan, fails on the delete and Google applies none of it (batchU
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import json
-import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from sync.batching import (
+    a1,
+    blocks,
+    choose_sheet_id,
+    column_letters,
+    longest_increasing,
+    parse_key,
+    quote_title,
+    runs,
+    split_requests,
+    split_values,
+    trimmed,
+)
+from sync.handlog import HAND_LOG_TITLE, HandChange, Hands, hand_notes, plan_log
+
+__all__ = ["HAND_LOG_TITLE", "MARKER_TITLE", "a1", "choose_sheet_id", "column_letters",
+           "parse_key", "quote_title"]
 
 MARKER_TITLE = "镜像同步标记（请勿删除）"
 # Google's advice for one request body; larger writes are split into several requests.
@@ -66,13 +88,22 @@ class TabTarget:
 
 @dataclass(frozen=True)
 class TabSnapshot:
-    """A tab as read: its id (None when not known), grid size, and values as text."""
+    """A tab as read: its title on the sheet, id, grid size, and values as text.
+
+    `written` maps each key to the fingerprint of the row the mirror last wrote (None: not
+    known); `partial` says the rows not read were filled in as known (sync/reading.py).
+    """
 
     title: str
     sheet_id: int | None
     rows: int
     cols: int
     values: list[list[str]]
+    written: Mapping[int, int] | None = None
+    renamed_from: str | None = None
+    partial: bool = False
+    read_rows: int = 0
+    window: tuple[int, int] = (0, 0)
 
 
 @dataclass
@@ -85,6 +116,8 @@ class SheetSnapshot:
     # Cells of tabs that are not ours (known only after a metadata read).
     other_cells: int = 0
     from_metadata: bool = False
+    # The 手工修改 tab: (sheetId, rowCount), None while it does not exist.
+    log_tab: tuple[int, int] | None = None
 
 
 @dataclass
@@ -104,6 +137,18 @@ class TabPlan:
     requests: list[dict] = field(default_factory=list)
     blocks: list[tuple[int, int, int, list[list[Any]]]] = field(default_factory=list)
     written_keys: list[int] = field(default_factory=list)
+    # The title on the sheet when a person renamed the tab ("" : the title itself).
+    sheet_title: str = ""
+    hand_rows: int = 0  # rows a person inserted between the mirror's rows
+    rows_below: int = 0  # rows a person typed under the data
+    moved: int = 0  # the mirror's rows found out of order (a sort)
+    new_columns: int = 0  # columns a person added to the right (kept)
+    renamed_from: str | None = None
+    hand_changes: list[HandChange] = field(default_factory=list)
+
+    @property
+    def hand_notes(self) -> list[str]:
+        return hand_notes(self)
 
 
 @dataclass
@@ -113,6 +158,8 @@ class Plan:
     structural: list[list[dict]]
     values: list[list[dict]]
     new_marker_id: int | None = None
+    # Every write in the order it must happen: ("structural" | "values", body).
+    steps: list[tuple[str, list[dict]]] = field(default_factory=list)
 
     @property
     def write_requests(self) -> int:
@@ -120,7 +167,11 @@ class Plan:
 
     @property
     def changed(self) -> bool:
-        return bool(self.structural or self.values)
+        return bool(self.steps)
+
+    @property
+    def hand_changes(self) -> list[HandChange]:
+        return [h for t in self.tabs for h in t.hand_changes]
 
     def structural_bytes(self) -> int:
         return sum(len(json.dumps({"requests": b})) for b in self.structural)
@@ -129,89 +180,7 @@ class Plan:
         return sum(len(json.dumps({"valueInputOption": "RAW", "data": b})) for b in self.values)
 
 
-# --- A1 notation --------------------------------------------------------------------------------
-
-
-def quote_title(title: str) -> str:
-    """A tab title quoted for a range ('住户', 'It''s'); Google accepts quotes on any title."""
-    return "'" + title.replace("'", "''") + "'"
-
-
-def column_letters(index: int) -> str:
-    """0 -> A, 25 -> Z, 26 -> AA."""
-    letters = ""
-    n = index + 1
-    while n:
-        n, rem = divmod(n - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
-
-def a1(title: str, row0: int, col0: int, row1: int, col1: int) -> str:
-    """Range of rows [row0, row1) and columns [col0, col1), 0-based."""
-    return (f"{quote_title(title)}!{column_letters(col0)}{row0 + 1}:"
-            f"{column_letters(col1 - 1)}{row1}")
-
-
-def choose_sheet_id(seed: str, taken: set[int]) -> int:
-    """A stable, unused sheetId for a tab the mirror adds (deterministic: plans are pure)."""
-    candidate = zlib.crc32(seed.encode("utf-8")) & 0x7FFFFFFF
-    while candidate == 0 or candidate in taken:
-        candidate = (candidate + 1) & 0x7FFFFFFF
-    return candidate
-
-
 # --- planning -------------------------------------------------------------------------------------
-
-
-def parse_key(text: object) -> int | None:
-    """Column A as a record id, or None (blank, text, a hand-typed "007")."""
-    if isinstance(text, int) and not isinstance(text, bool):
-        return text
-    if isinstance(text, str) and text.isascii() and text.isdigit() and (
-            text == "0" or not text.startswith("0")):
-        return int(text)
-    return None
-
-
-def _longest_increasing(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Longest subsequence of (position, index) pairs whose indexes strictly increase."""
-    tails: list[int] = []
-    tails_at: list[int] = []
-    previous = [-1] * len(pairs)
-    for i, (_, index) in enumerate(pairs):
-        j = bisect.bisect_left(tails, index)
-        if j == len(tails):
-            tails.append(index)
-            tails_at.append(i)
-        else:
-            tails[j] = index
-            tails_at[j] = i
-        previous[i] = tails_at[j - 1] if j else -1
-    out = []
-    i = tails_at[-1] if tails_at else -1
-    while i >= 0:
-        out.append(pairs[i])
-        i = previous[i]
-    return out[::-1]
-
-
-def _runs(sorted_ints: Iterable[int]) -> list[tuple[int, int]]:
-    """[1, 2, 3, 7] -> [(1, 4), (7, 8)] (half-open)."""
-    runs: list[tuple[int, int]] = []
-    for n in sorted_ints:
-        if runs and runs[-1][1] == n:
-            runs[-1] = (runs[-1][0], n + 1)
-        else:
-            runs.append((n, n + 1))
-    return runs
-
-
-def _trimmed(cells: Sequence[str]) -> tuple[str, ...]:
-    end = len(cells)
-    while end and cells[end - 1] == "":
-        end -= 1
-    return tuple(cells[:end])
 
 
 def _dimension(sheet_id: int, start: int, end: int) -> dict:
@@ -226,9 +195,11 @@ def _update_properties(sheet_id: int, properties: dict, fields: list[str]) -> di
 def plan_tab(target: TabTarget, snap: TabSnapshot | None, sheet_id: int) -> TabPlan:
     """Plan one tab (see the module docstring)."""
     width, want_rows = target.width, target.grid_rows
-    header = _trimmed(target.header)
+    header = trimmed(target.header)
     old_header: Sequence[str] = snap.values[0] if snap and snap.values else ()
     data = snap.values[1:] if snap else []
+    # Columns people added to the right stay: the grid never narrows below them (#15).
+    want_cols = max(width, snap.cols) if snap else width
 
     position = {key: i for i, (key, _) in enumerate(target.rows)}
     candidates: list[tuple[int, int]] = []
@@ -238,15 +209,15 @@ def plan_tab(target: TabTarget, snap: TabSnapshot | None, sheet_id: int) -> TabP
         if key is not None and key in position and key not in seen:
             seen.add(key)
             candidates.append((pos, position[key]))
-    kept = _longest_increasing(candidates)
+    kept = longest_increasing(candidates)
     old_position = {index: pos for pos, index in kept}
     kept_positions = {pos for pos, _ in kept}
     last_index, last_pos = kept[-1][1] if kept else -1, kept[-1][0] if kept else -1
     # Rows out of place before the last kept row are deleted, and missing ones inserted there.
     # Sheet rows after it are simply overwritten by the rows that follow in the register, and
     # whatever is left over goes with the grid resize: no row moves needed at the end.
-    deleted = _runs(p for p in range(last_pos) if p not in kept_positions)
-    inserted = _runs(i for i in range(last_index) if i not in old_position)
+    deleted = runs(p for p in range(last_pos) if p not in kept_positions)
+    inserted = runs(i for i in range(last_index) if i not in old_position)
     trailing = data[last_pos + 1:]
     n_deleted = sum(end - start for start, end in deleted)
     n_inserted = sum(end - start for start, end in inserted)
@@ -262,16 +233,26 @@ def plan_tab(target: TabTarget, snap: TabSnapshot | None, sheet_id: int) -> TabP
     plan = TabPlan(title=target.title, register=target.register, action="unchanged",
                    sheet_id=sheet_id, rows=len(target.rows),
                    grid_before=(snap.rows, snap.cols) if snap else None,
-                   grid_after=(want_rows, width), inserted=len(target.rows) - len(kept),
-                   deleted=sum(1 for p, row in enumerate(data)
-                               if p not in kept_positions and any(row)))
+                   grid_after=(want_rows, want_cols), inserted=len(target.rows) - len(kept),
+                   sheet_title=snap.title if snap else target.title,
+                   renamed_from=snap.renamed_from if snap else None,
+                   new_columns=max(0, want_cols - width) if snap and not snap.partial else 0)
+    hands = Hands(target, snap, plan)
+    for pos, row in enumerate(data):
+        # A row after the last kept one keeps its place while its mirrored cells are written
+        # over by the register's next rows (then the cells to the right stay), unless the
+        # grid resize cuts it off.
+        overwritten = pos > last_pos and last_index + pos - last_pos < want_rows - 1
+        if pos not in kept_positions and any(row) and hands.leaving(
+                pos, row, pos > last_pos, position, overwritten):
+            plan.deleted += 1
     if snap is None:
         plan.action = "create"
         plan.requests.append({"addSheet": {"properties": {
             "sheetId": sheet_id, "title": target.title,
             "gridProperties": {"rowCount": want_rows, "columnCount": width, "frozenRowCount": 1},
         }}})
-    elif n_deleted or n_inserted or (snap.rows, snap.cols) != (want_rows, width):
+    elif n_deleted or n_inserted or (snap.rows, snap.cols) != (want_rows, want_cols):
         # Frozen rows first: Google refuses to delete every non-frozen row, and a manager may
         # have frozen more; one spare row is added when every data row goes.
         pre_rows = max(snap.rows, n_deleted + 2)
@@ -282,14 +263,15 @@ def plan_tab(target: TabTarget, snap: TabSnapshot | None, sheet_id: int) -> TabP
             fields.append("gridProperties.rowCount")
         # Setting the title is also a guard: if the remembered sheetId now belongs to another
         # tab, the rename clashes with the tab really called so and the whole batch fails.
+        # A title a person chose stays (the tab is found by its id).
         plan.requests.append(_update_properties(
-            sheet_id, {"title": target.title, "gridProperties": grid}, fields))
+            sheet_id, {"title": snap.title, "gridProperties": grid}, fields))
         for start, end in reversed(deleted):  # bottom-up: indexes above stay valid
             plan.requests.append({"deleteDimension": {"range": _dimension(
                 sheet_id, 1 + start, 1 + end)}})
         plan.requests.append(_update_properties(
             sheet_id, {"gridProperties": {"rowCount": want_rows - n_inserted,
-                                          "columnCount": width}},
+                                          "columnCount": want_cols}},
             ["gridProperties.rowCount", "gridProperties.columnCount"]))
         for start, end in inserted:  # top-down at final positions
             plan.requests.append({"insertDimension": {
@@ -297,22 +279,25 @@ def plan_tab(target: TabTarget, snap: TabSnapshot | None, sheet_id: int) -> TabP
 
     # Compare every cell the tab will hold with what will be there after the row moves.
     changed_rows: list[tuple[int, list[int], list[Any]]] = []
-    if _trimmed(old_header[:width]) != header:
+    if trimmed(old_header[:width]) != header:
         cols = [c for c in range(width)
                 if (old_header[c] if c < len(old_header) else "") != target.header[c]]
         changed_rows.append((0, cols, list(target.header)))
         if snap is not None:  # header drift on an existing tab, not the first write
             plan.header_fixes = len(cols)
+            hands.keep(0, old_header, cols, "表头被手工修改，已恢复")
     for index, (key, cells) in enumerate(target.rows):
         have = current(index)
         want = (str(key), *cells)
-        if _trimmed(have[:width]) == _trimmed(want):
+        if trimmed(have[:width]) == trimmed(want):
             continue
         cols = [c for c in range(width) if (have[c] if c < len(have) else "") != want[c]]
         changed_rows.append((1 + index, cols, [key, *cells]))
         plan.written_keys.append(key)
-        if index in old_position and target.fresh is not None and key not in target.fresh:
-            plan.hand_edits += len(cols)
+        if index in old_position and hands.touched(have, key):
+            mine = [c for c in cols if c in hands.same_cols]
+            plan.hand_edits += len(mine)
+            hands.keep(old_position[index] + 1, have, mine, "单元格被手工修改，已按登记簿恢复")
     for index in range(len(target.rows), want_rows - 1):
         # The spare row an empty tab keeps under its frozen header must be blank too.
         have = current(index)
@@ -320,46 +305,20 @@ def plan_tab(target: TabTarget, snap: TabSnapshot | None, sheet_id: int) -> TabP
         if cols:
             changed_rows.append((1 + index, cols, [""] * width))
     plan.cells_written = sum(len(cols) for _, cols, _ in changed_rows)
-    plan.blocks = _blocks(changed_rows)
+    plan.blocks = blocks(changed_rows)
     if plan.action == "unchanged" and (plan.requests or plan.blocks):
         plan.action = "update"
     return plan
 
 
-def _blocks(changed_rows: list[tuple[int, list[int], list[Any]]]):
-    """Group consecutive changed rows into rectangles; unchanged cells inside are null (skipped)."""
-    blocks = []
-    group: list[tuple[int, list[int], list[Any]]] = []
-    for item in changed_rows:
-        if group and item[0] != group[-1][0] + 1:
-            blocks.append(_block(group))
-            group = []
-        group.append(item)
-    if group:
-        blocks.append(_block(group))
-    return blocks
-
-
-def _block(group):
-    col0 = min(cols[0] for _, cols, _ in group)
-    col1 = max(cols[-1] for _, cols, _ in group) + 1
-    rows = []
-    for _, cols, want in group:
-        wanted = set(cols)
-        row = [want[c] if c in wanted else None for c in range(col0, col1)]
-        while row and row[-1] is None:
-            row.pop()
-        rows.append(row)
-    return (group[0][0], col0, col1, rows)
-
-
 def plan_sync(targets: Sequence[TabTarget], snapshot: SheetSnapshot, *,
               obsolete: Sequence[tuple[str, str, int]] = (),
-              max_payload: int = MAX_PAYLOAD_BYTES) -> Plan:
+              max_payload: int = MAX_PAYLOAD_BYTES, noted_at: str = "") -> Plan:
     """Plan one spreadsheet: every mirrored tab, plus tabs of the mirror no longer wanted.
 
     `obsolete` lists (title, register, sheetId) of tabs the mirror made that no plan wants any
-    more (e.g. "住户" after the register was split by year); they are deleted.
+    more (e.g. "住户" after the register was split by year); they are deleted in the last step.
+    `noted_at` is the time written beside each hand change kept in the 手工修改 tab.
     """
     taken = set(snapshot.taken_ids)
     tabs: list[TabPlan] = []
@@ -371,71 +330,50 @@ def plan_sync(targets: Sequence[TabTarget], snapshot: SheetSnapshot, *,
             sheet_id = choose_sheet_id(target.title, taken)
         taken.add(sheet_id)
         tabs.append(plan_tab(target, snap, sheet_id))
-    for title, register, sheet_id in obsolete:
-        tabs.append(TabPlan(title=title, register=register, action="delete", sheet_id=sheet_id,
-                            requests=[{"deleteSheet": {"sheetId": sheet_id}}]))
+    retiring = [TabPlan(title=title, register=register, action="delete", sheet_id=sheet_id,
+                        requests=[{"deleteSheet": {"sheetId": sheet_id}}])
+                for title, register, sheet_id in obsolete]
     total = snapshot.other_cells + sum(t.grid_after[0] * t.grid_after[1]
                                        for t in tabs if t.grid_after)
     if total > MAX_SPREADSHEET_CELLS:
+        # Splitting a register by year moves its cells between tabs but never reduces the
+        # file's total, so it is not offered as a way out (#15).
         raise PlanError(f"镜像需要 {total:,} 个单元格，超过 Google 表格每个文件 1000 万单元格的"
-                        "上限；请调低单表上限（按年拆分）或停用部分登记簿的镜像。")
+                        "上限；请在“镜像设置”中停用部分登记簿的镜像，或删除表格里不属于镜像的"
+                        "其他工作表。")
 
-    # Tabs are added first and deleted last, so the spreadsheet always keeps a visible tab.
-    order = {"create": 0, "update": 1, "unchanged": 1, "delete": 2}
-    operations = [r for t in sorted(tabs, key=lambda t: order[t.action]) for r in t.requests]
-    plan = Plan(tabs=tabs, marker_id=snapshot.marker_id, structural=[], values=[])
+    plan = Plan(tabs=tabs + retiring, marker_id=snapshot.marker_id, structural=[], values=[])
     marker = snapshot.marker_id
-    for batch in _split(operations, max_payload - _BODY_OVERHEAD):
-        new_marker = choose_sheet_id(f"{MARKER_TITLE}:{marker}", taken)
-        taken.add(new_marker)
-        swap = [] if marker is None else [{"deleteSheet": {"sheetId": marker}}]
-        swap.append({"addSheet": {"properties": {
-            "sheetId": new_marker, "title": MARKER_TITLE, "hidden": True,
-            "gridProperties": {"rowCount": 1, "columnCount": 1}}}})
-        plan.structural.append(swap + batch)
-        marker = new_marker
+    limit = max_payload - _BODY_OVERHEAD
+
+    def structural(operations: list[dict]) -> None:
+        nonlocal marker
+        for batch in split_requests(operations, limit):
+            new_marker = choose_sheet_id(f"{MARKER_TITLE}:{marker}", taken)
+            taken.add(new_marker)
+            swap = [] if marker is None else [{"deleteSheet": {"sheetId": marker}}]
+            swap.append({"addSheet": {"properties": {
+                "sheetId": new_marker, "title": MARKER_TITLE, "hidden": True,
+                "gridProperties": {"rowCount": 1, "columnCount": 1}}}})
+            plan.structural.append(swap + batch)
+            plan.steps.append(("structural", swap + batch))
+            marker = new_marker
+
+    def values(items) -> None:
+        for batch in split_values(items, limit):
+            plan.values.append(batch)
+            plan.steps.append(("values", batch))
+
+    # 1. What people typed is copied out before anything overwrites or deletes it.
+    if plan.hand_changes:
+        log_requests, log_block = plan_log(snapshot.log_tab, plan.hand_changes, taken, noted_at)
+        structural(log_requests)
+        values([log_block])
+    # 2. Tabs are added first; then rows move and cells are written.
+    order = {"create": 0, "update": 1, "unchanged": 1}
+    structural([r for t in sorted(tabs, key=lambda t: order[t.action]) for r in t.requests])
+    values(tabs)
+    # 3. Only then do tabs no longer wanted go: the sheet never shows fewer rows on the way.
+    structural([r for t in retiring for r in t.requests])
     plan.new_marker_id = marker
-    plan.values = _split_values(tabs, max_payload - _BODY_OVERHEAD)
     return plan
-
-
-def _split(items: list[dict], limit: int) -> list[list[dict]]:
-    batches: list[list[dict]] = []
-    size = 0
-    for item in items:
-        n = len(json.dumps(item)) + 1
-        if not batches or (size + n > limit and batches[-1]):
-            batches.append([])
-            size = 0
-        batches[-1].append(item)
-        size += n
-    return batches
-
-
-def _split_values(tabs: list[TabPlan], limit: int) -> list[list[dict]]:
-    """ValueRanges for every changed block, cut by rows so that no body passes `limit` bytes."""
-    batches: list[list[dict]] = [[]]
-    size = 0
-    for tab in tabs:
-        # requests sends JSON with ASCII escapes: a Chinese character costs 6 bytes.
-        range_size = len(json.dumps(quote_title(tab.title))) + 40
-        for row0, col0, col1, rows in tab.blocks:
-            part: list[list[Any]] = []
-            part_start = row0
-            size += range_size
-            for i, row in enumerate(rows):
-                n = len(json.dumps(row)) + 1
-                if size + n > limit and (part or batches[-1]):
-                    if part:
-                        batches[-1].append(_value_range(tab.title, part_start, col0, col1, part))
-                    batches.append([])
-                    part, part_start, size = [], row0 + i, range_size
-                part.append(row)
-                size += n
-            if part:
-                batches[-1].append(_value_range(tab.title, part_start, col0, col1, part))
-    return [batch for batch in batches if batch]
-
-
-def _value_range(title: str, row0: int, col0: int, col1: int, rows: list[list[Any]]) -> dict:
-    return {"range": a1(title, row0, col0, row0 + len(rows), col1), "values": rows}

@@ -37,21 +37,24 @@ def project(mirror: Mirror, estate_id: int) -> list[Row]:
     aliases: dict[tuple[str, ...], object] = {}
     joins = []
     selected = []
-    formats = []
+    cells = []  # per column: (first selected index, how many, how to write the cell)
     for column in mirror.columns:
+        first = len(selected)
+        for path in column.paths:
+            hops, last = resolve(model, path)
+            source = model
+            prefix: tuple[str, ...] = ()
+            for fk in hops:
+                prefix += (fk.name,)
+                if prefix not in aliases:
+                    alias = fk.rel_model.alias()
+                    on = getattr(source, fk.name) == getattr(alias, fk.rel_field.name)
+                    joins.append((source, alias, on))
+                    aliases[prefix] = alias
+                source = aliases[prefix]
+            selected.append(getattr(source, last.name))
         hops, last = resolve(model, column.path)
-        source = model
-        prefix: tuple[str, ...] = ()
-        for fk in hops:
-            prefix += (fk.name,)
-            if prefix not in aliases:
-                alias = fk.rel_model.alias()
-                on = getattr(source, fk.name) == getattr(alias, fk.rel_field.name)
-                joins.append((source, alias, on))
-                aliases[prefix] = alias
-            source = aliases[prefix]
-        selected.append(getattr(source, last.name))
-        formats.append(formatter(last))
+        cells.append((first, len(column.paths), column.render or formatter(last)))
     stamps = [model.updated_at, *(alias.updated_at for alias in aliases.values())]
     year_column = getattr(model, mirror.year_field)
     query = model.select(model.id, year_column, *stamps, *selected)
@@ -70,7 +73,7 @@ def project(mirror: Mirror, estate_id: int) -> list[Row]:
         values = record[2 + n_stamps:]
         rows.append(Row(
             key=key,
-            cells=tuple(f(v) for f, v in zip(formats, values, strict=True)),
+            cells=tuple(write(*values[first:first + n]) for first, n, write in cells),
             year=year_of(year_value),
             changed_at=max(stamps_of_row) if stamps_of_row else None,
         ))

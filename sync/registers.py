@@ -11,13 +11,14 @@ from models.decoration import Decoration
 from models.demands import Demand
 from models.deposits import Deposit
 from models.emergencies import Emergency
-from models.keys import KeySet
 from models.movein import MoveIn
 from models.org import Resident, Unit
 from models.passes import TemporaryPass, WorkerPass
 from models.printing import PrintJob
 from models.work_orders import WorkOrder
-from sync.mapping import Mirror
+from sync.mapping import Column, Mirror, to_text
+from sync.registers_office import KEY_SETS as KEY_SETS_MIRROR
+from sync.registers_office import OFFICE_MIRRORS
 
 # Name -> mirror, in the order the tabs are created.
 MIRRORS: dict[str, Mirror] = {}
@@ -51,13 +52,28 @@ RESIDENTS = declare(Mirror(
     natural_key=("unit", "name"), lookups={"unit": "code"},
 ))
 
+def overdue_text(reply_due, missed: int, late_minutes: int) -> str:
+    """超期 (R-REC-1): the deadline promised and every recorded miss, which closing never erases.
+
+    Only what the record holds: no "overdue now" guess from the clock (see Column).
+    """
+    due = f"期限 {to_text(reply_due)}" if reply_due else "无期限"
+    if not missed:
+        return f"{due}，无超时记录"
+    hours, minutes = divmod(int(late_minutes or 0), 60)
+    late = f"{hours} 小时 {minutes} 分钟" if hours else f"{minutes} 分钟"
+    return f"{due}，超时答复 {missed} 次，累计超时 {late}"
+
+
 # R-DEM: what managers read most — every demand with its deadline, status and misses.
 DEMANDS = declare(Mirror(
     name="demands", title="投诉登记", model=Demand, year_field="received_at",
     columns=("number", "received_at", "channel", "kind", "category", "unit.code",
              "contact_name", "contact_phone", "description", "serious", "urgent", "reply_due",
              "status", "department.name", "replied_at", "missed_replies", "late_minutes",
-             "reopen_count", "closed_at"),
+             "reopen_count", "closed_at",
+             Column("reply_due", "超期", extra=("missed_replies", "late_minutes"),
+                    render=overdue_text)),
     natural_key=("number",),
 ))
 
@@ -99,10 +115,7 @@ TEMPORARY_PASSES = declare(Mirror(
     natural_key=("number",),
 ))
 
-KEY_SETS = declare(Mirror(
-    name="key_sets", title="钥匙", model=KeySet,
-    columns=("unit.code", "label", "count", "hook", "notes"),
-))
+KEY_SETS = declare(KEY_SETS_MIRROR)
 
 EMERGENCIES = declare(Mirror(
     name="emergencies", title="紧急事件", model=Emergency, year_field="occurred_at",
@@ -123,3 +136,6 @@ MOVE_INS = declare(Mirror(
     columns=("number", "unit.code", "owner_name", "current_step", "completed_at"),
     natural_key=("number",),
 ))
+
+for _mirror in OFFICE_MIRRORS:
+    declare(_mirror)

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
-from sync.plan import Plan, TabPlan
+from models.base import to_office
+from sync.plan import Plan, SheetSnapshot, TabPlan
+
+# `sheets sync` exits with this when a spreadsheet was skipped because another sync held it
+# (EX_TEMPFAIL): a skip is not a success, and cron or a wrapper script can tell it apart.
+EXIT_SKIPPED = 75
 
 ACTIONS = {
     "create": "新建", "update": "更新", "unchanged": "无变化", "delete": "删除（已不再使用）",
@@ -25,6 +31,7 @@ def tab_line(tab: TabPlan) -> str:
         parts.append(f"覆盖手工修改 {tab.hand_edits} 处")
     if tab.header_fixes:
         parts.append(f"修正表头 {tab.header_fixes} 处")
+    parts += [note for note in tab.hand_notes if "单元格被手工修改" not in note]
     if tab.grid_before and tab.grid_after and tab.grid_before != tab.grid_after:
         parts.append("网格 {}×{} → {}×{}".format(*tab.grid_before, *tab.grid_after))
     detail = "，".join(parts)
@@ -44,8 +51,13 @@ class SpreadsheetReport:
     seconds: float = 0.0
     rounds: int = 0
     retries: int = 0
+    bytes_received: int = 0
     error: str = ""
     skipped: str = ""
+    # Skipped because another sync holds the spreadsheet, and since when syncs are skipped.
+    busy: bool = False
+    skipped_since: dt.datetime | None = None
+    snapshot: SheetSnapshot | None = None
 
     @property
     def ok(self) -> bool:
@@ -58,7 +70,10 @@ class SpreadsheetReport:
     def lines(self) -> list[str]:
         head = f"小区 {self.estate_code} → 表格 {self.spreadsheet_id}"
         if self.skipped:
-            return [f"{head}：跳过——{self.skipped}"]
+            since = ""
+            if self.skipped_since is not None:
+                since = f"（自 {to_office(self.skipped_since):%Y-%m-%d %H:%M} 起一直被跳过）"
+            return [f"{head}：跳过——{self.skipped}{since}"]
         out = [head + ("（演练，不写入）" if self.dry_run else "")]
         out += [tab_line(t) for t in self.tabs]
         plan = self.plan
@@ -74,7 +89,8 @@ class SpreadsheetReport:
             retried = f"（含重试 {self.retries} 次）" if self.retries else ""
             again = f"，重新读取并规划 {self.rounds - 1} 次" if self.rounds > 1 else ""
             out.append(f"  请求数：{self.requests}{retried}，发送 {self.bytes_sent / 1024:.1f} KB，"
-                       f"用时 {self.seconds:.2f} 秒{again}")
+                       f"接收 {self.bytes_received / 1024:.1f} KB，用时 {self.seconds:.2f} 秒"
+                       f"{again}")
         if self.error:
             out.append(f"  错误：{self.error}")
         return out
@@ -92,6 +108,11 @@ class SyncReport:
     @property
     def requests(self) -> int:
         return sum(s.requests for s in self.spreadsheets)
+
+    @property
+    def busy(self) -> bool:
+        """Some spreadsheet was skipped because another sync held it."""
+        return any(s.busy for s in self.spreadsheets)
 
     def lines(self) -> list[str]:
         out = [f"错误：{self.error}"] if self.error else []

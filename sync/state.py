@@ -9,7 +9,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from peewee import BigIntegerField, BooleanField, CharField, ForeignKeyField, IntegerField
+from peewee import (
+    BigIntegerField,
+    BlobField,
+    BooleanField,
+    CharField,
+    ForeignKeyField,
+    IntegerField,
+)
 
 from models.base import (
     AwareDateTimeField,
@@ -41,6 +48,13 @@ class SheetTarget(VersionedModel):
     # write swaps (see sync/plan.py), and a lease so two syncs of one spreadsheet never overlap.
     marker_sheet_id = BigIntegerField(null=True, verbose_name="同步标记工作表")
     locked_until = AwareDateTimeField(null=True, verbose_name="同步占用至")
+    # The lock's holder (host:pid:token) and its heartbeat, renewed while the sync works: a
+    # holder that stopped beating, or whose process is gone, is taken over (sync/lock.py).
+    lock_holder = CharField(max_length=96, default="", verbose_name="同步进程")
+    heartbeat_at = AwareDateTimeField(null=True, verbose_name="同步心跳")
+    # Since when syncs have been skipped and why (None: the last sync ran). Never "success".
+    skipped_since = AwareDateTimeField(null=True, verbose_name="跳过自")
+    skip_reason = CharField(max_length=300, default="", verbose_name="跳过原因")
 
     class Meta:
         table_name = "sheet_target"
@@ -83,6 +97,15 @@ class SheetTab(BaseModel):
     last_request_count = IntegerField(default=0, verbose_name="上次请求数")
     last_cells_written = IntegerField(default=0, verbose_name="上次写入单元格")
     last_hand_edits = IntegerField(default=0, verbose_name="上次覆盖的手工修改")
+    # Found by sheet id: the title people see (they may rename it; the mirror keeps updating).
+    sheet_title = CharField(max_length=100, default="", verbose_name="表格中的名称")
+    grid_rows = IntegerField(default=0, verbose_name="网格行数")
+    grid_cols = IntegerField(default=0, verbose_name="网格列数")
+    # zlib of the sheet's keys and row fingerprints in sheet order (sync/layout.py).
+    layout = BlobField(null=True, verbose_name="行布局")
+    verify_cursor = IntegerField(default=0, verbose_name="核对位置")
+    hand_note = CharField(max_length=300, default="", verbose_name="手工修改")
+    hand_note_at = AwareDateTimeField(null=True, verbose_name="发现手工修改时间")
 
     class Meta:
         table_name = "sheet_tab"

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import io
 
-from flask import abort, flash, redirect, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, request, send_file, url_for
 from flask_admin import expose
 from flask_login import current_user
 
-from models.base import RuleError
+from models.base import RuleError, utcnow
 from models.estate import Estate
 from models.register import audit
 from models.users import MANAGERS
 from sync.engine import is_live, run_sync
 from sync.preview import preview_targets, workbook_bytes
+from sync.reading import VERIFY_ROWS
 from sync.registers import MIRRORS
 from sync.state import SheetTab, SheetTarget, configure
 from views.base import SecurePage
@@ -55,7 +56,9 @@ class SheetsStatusView(SecurePage):
                               for m in MIRRORS.values()],
             })
         return self.render("sheets/status.html", estates=estates, preview_rows=PREVIEW_ROWS,
-                           can_configure=current_user.role in CONFIGURE_ROLES)
+                           can_configure=current_user.role in CONFIGURE_ROLES,
+                           verify_rows=current_app.config.get("SHEETS_VERIFY_ROWS", VERIFY_ROWS),
+                           now=utcnow())
 
     @expose("/configure", methods=("POST",))
     def configure_view(self):
@@ -80,7 +83,8 @@ class SheetsStatusView(SecurePage):
         estate = self._estate(request.form.get("estate"))
         report = run_sync(estate.code)
         lines = report.lines()
-        flash("；".join(line.strip() for line in lines), "success" if report.ok else "error")
+        category = "error" if not report.ok else ("warning" if report.busy else "success")
+        flash("；".join(line.strip() for line in lines), category)
         return redirect(url_for(".index"))
 
     @expose("/xlsx")

@@ -917,7 +917,35 @@ class FakeSheets:
             book = self._book(spreadsheet_id)
             book.tabs.remove(self._tab(spreadsheet_id, tab))
 
+    def insert_rows(self, spreadsheet_id: str, tab: str, before: int, count: int = 1) -> None:
+        """Simulate a manager inserting empty rows before 0-based row ``before``."""
+        self._dimension_by_hand(spreadsheet_id, tab, "ROWS", before, count)
+
+    def insert_columns(self, spreadsheet_id: str, tab: str, before: int, count: int = 1) -> None:
+        """Simulate a manager inserting (or, at the end, adding) empty columns."""
+        self._dimension_by_hand(spreadsheet_id, tab, "COLUMNS", before, count)
+
+    def _dimension_by_hand(self, spreadsheet_id: str, tab: str, dimension: str, start: int,
+                           count: int) -> None:
+        with self._lock:
+            book = self._book(spreadsheet_id)
+            sheet_id = self._tab(spreadsheet_id, tab).sheet_id
+            size = self._tab(spreadsheet_id, tab).rows if dimension == "ROWS" else \
+                self._tab(spreadsheet_id, tab).cols
+            if start >= size:  # "add N more at the end", as the UI does
+                self._req_appendDimension(book, {"sheetId": sheet_id, "dimension": dimension,
+                                                 "length": count})
+                return
+            self._req_insertDimension(book, {"range": {
+                "sheetId": sheet_id, "dimension": dimension, "startIndex": start,
+                "endIndex": start + count}, "inheritFromBefore": False})
+
     # -- fault injection ----------------------------------------------------------------------
+
+    def clear_faults(self) -> None:
+        """Forget faults still queued (the outage is over)."""
+        with self._lock:
+            self._faults.clear()
 
     def fail_next(
         self,

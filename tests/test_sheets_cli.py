@@ -114,14 +114,15 @@ def test_sync_prints_the_plan_and_the_request_count(cli, configured, fake, estat
     assert "住户：新建，共 3 行（新增 3 行" in first.output and "请求数：3" in first.output
     assert fake.values(SHEET_ID, "住户") == expected_values(estate.id)
     second = cli("sync")
-    assert "住户：无变化，共 3 行" in second.output and "请求数：1" in second.output
+    # Two reads since #15: the metadata (tabs by sheet id) and a few rows.
+    assert "住户：无变化，共 3 行" in second.output and "请求数：2" in second.output
 
     Resident.create(estate=estate, unit=Unit.get(Unit.code == "1-1-101"), name="新住户")
     fake.requests.clear()
     dry = cli("sync", "--dry-run", "--register", "住户")
     assert dry.exit_code == 0, dry.output
     assert "（演练，不写入）" in dry.output and "住户：更新，共 4 行（新增 1 行" in dry.output
-    assert "合计 3 个请求" in dry.output and "房屋" not in dry.output
+    assert "合计 4 个请求" in dry.output and "房屋" not in dry.output  # #15: + metadata
     assert {r.method for r in fake.requests} == {"GET"}
     assert fake.values(SHEET_ID, "住户") != expected_values(estate.id)
 

@@ -16,17 +16,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sync import edge
+from sync.batching import longest_increasing
 from sync.plan import (
+    HAND_LOG_TITLE,
     MARKER_TITLE,
     PlanError,
     SheetSnapshot,
     TabTarget,
-    _longest_increasing,
     a1,
     column_letters,
     parse_key,
     plan_sync,
 )
+from sync.reading import read_spreadsheet
 from tests.sheets_fake import FakeSheets, TabSpec
 
 SID = "plan-test"
@@ -72,14 +74,28 @@ def target(rows, fresh=None) -> TabTarget:
 
 
 def read(api: InProcess) -> SheetSnapshot:
-    return edge.read_spreadsheet(api, SID, [TITLE], known=None, marker_id=None)
+    return read_spreadsheet(api, SID, [target([])], {})
 
 
 def apply(api: InProcess, plan) -> None:
-    for batch in plan.structural:
-        api.batch_update(SID, {"requests": batch})
-    for batch in plan.values:
-        api.values_batch_update(SID, {"valueInputOption": "RAW", "data": batch})
+    for kind, body in plan.steps:  # in order: the hand-change log before what overwrites
+        if kind == "structural":
+            api.batch_update(SID, {"requests": body})
+        else:
+            api.values_batch_update(SID, {"valueInputOption": "RAW", "data": body})
+
+
+def mirrored_part(values: list[list[str]]) -> list[list[str]]:
+    """The tab's first len(HEADER) columns (columns people add to the right stay, #15)."""
+    out = []
+    for row in values:
+        row = row[:len(HEADER)]
+        while row and row[-1] == "":
+            row.pop()
+        out.append(row)
+    while out and not out[-1]:
+        out.pop()
+    return out
 
 
 def expected(rows) -> list[list[str]]:
@@ -129,11 +145,30 @@ def test_one_plan_makes_any_sheet_equal_to_the_projection(projection, sheet):
     api = InProcess(fake)
 
     plan = plan_sync([target(projection)], read(api))
-    assert len(plan.structural) <= 1 and len(plan.values) <= 1
+    # One of each, plus one of each for the 手工修改 log when people's text must be kept.
+    logged = 1 if plan.hand_changes else 0
+    assert len(plan.structural) <= 1 + logged and len(plan.values) <= 1 + logged
+    before = fake.values(SID, TITLE) if sheet is not None else []
+    cols_before = fake.grid_size(SID, TITLE)[1] if sheet is not None else 0
     apply(api, plan)
 
-    assert fake.values(SID, TITLE) == expected(projection)
-    assert fake.grid_size(SID, TITLE) == (max(2, 1 + len(projection)), len(HEADER))
+    assert mirrored_part(fake.values(SID, TITLE)) == expected(projection)
+    # #15 changed this: columns a person added to the right are no longer trimmed away.
+    wide = max(len(HEADER), cols_before)
+    assert fake.grid_size(SID, TITLE) == (max(2, 1 + len(projection)), wide)
+    # Every text a person had in a row the mirror does not own, or right of the mirrored
+    # columns, is either still in its cell or kept in the 手工修改 tab.
+    after = fake.values(SID, TITLE)
+    log = fake.values(SID, HAND_LOG_TITLE) if HAND_LOG_TITLE in fake.tab_titles(SID) else []
+    kept = {(row[2], row[3]) for row in log[1:]}
+    for r, row in enumerate(before[1:], start=1):
+        owned = parse_key(row[0]) is not None if row else False
+        for c, text in enumerate(row):
+            if text == "" or (owned and c < len(HEADER)):
+                continue
+            # Rows move (deletions above, a sort undone): a kept cell moves with its row.
+            still = any(c < len(row) and row[c] == text for row in after[1:])
+            assert still or (f"{column_letters(c)}{r + 1}", text) in kept, (r, c, text)
     again = plan_sync([target(projection)], read(api))
     assert not again.changed
     # Everything but the key stays text ("=SUM(A1)", "-1", "007"): written RAW, as strings.
@@ -156,7 +191,7 @@ def test_a_structural_batch_never_applies_twice(before, after):
         with pytest.raises(FakeAPIError) as caught:
             api.batch_update(SID, {"requests": batch})
         assert caught.value.status == 400
-    assert fake.values(SID, TITLE) == state == expected(after)
+    assert mirrored_part(fake.values(SID, TITLE)) == mirrored_part(state) == expected(after)
 
 
 # --- examples ------------------------------------------------------------------------------------
@@ -223,13 +258,17 @@ def test_the_cell_limit_is_checked_before_writing(api):
 
 
 def test_obsolete_tabs_are_deleted_last(api):
+    # #15: never in the batch that creates the new tabs, but in a batch of its own after the
+    # new tabs' rows are written (an interrupted split must not leave the sheet without rows).
     api.fake.create_spreadsheet("other", "x", tabs=["住户"])
-    plan = plan_sync([TabTarget("住户 2026", "residents", HEADER, [(1, ("a", "b", "c"))])],
-                     edge.read_spreadsheet(InProcess(api.fake), "other", ["住户 2026"],
-                                           known=None, marker_id=None),
+    wanted = TabTarget("住户 2026", "residents", HEADER, [(1, ("a", "b", "c"))])
+    plan = plan_sync([wanted], read_spreadsheet(InProcess(api.fake), "other", [wanted], {}),
                      obsolete=[("住户", "residents", 0)])
-    kinds = [next(iter(r)) for r in plan.structural[0]]
-    assert kinds[-1] == "deleteSheet" and kinds.index("addSheet") < len(kinds) - 1
+    assert [kind for kind, _ in plan.steps] == ["structural", "values", "structural"]
+    creating = [next(iter(r)) for r in plan.steps[0][1]]
+    retiring = [r for r in plan.steps[2][1] if "deleteSheet" in r]
+    assert "addSheet" in creating and {"deleteSheet": {"sheetId": 0}} not in plan.steps[0][1]
+    assert {"deleteSheet": {"sheetId": 0}} in retiring
     other = InProcess(api.fake)
     for batch in plan.structural:
         other.batch_update("other", {"requests": batch})
@@ -241,10 +280,8 @@ def test_helpers():
     assert a1("It's", 0, 0, 3, 2) == "'It''s'!A1:B3"
     assert [parse_key(v) for v in ("12", "0", "007", "", "1.5", "１２", 5)] == [
         12, 0, None, None, None, None, 5]
-    assert _longest_increasing([(0, 3), (1, 1), (2, 2), (3, 0), (4, 5)]) == [
+    assert longest_increasing([(0, 3), (1, 1), (2, 2), (3, 0), (4, 5)]) == [
         (1, 1), (2, 2), (4, 5)]
-    assert edge.grid_from_range("'住户'!A1:K1000") == (1000, 11)
-    assert edge.grid_from_range("Sheet1!A1") == (1, 1)
 
 
 def test_describe_error_never_repeats_cell_values():
