@@ -21,7 +21,7 @@ from flask_admin.contrib.peewee.form import CustomModelConverter
 from flask_admin.model.template import EndpointLinkRowAction
 from flask_login import current_user
 from markupsafe import Markup
-from peewee import ForeignKeyField
+from peewee import Case, ForeignKeyField
 from wtforms import fields as wtf_fields
 from wtforms.fields.choices import SelectChoice
 from wtforms.fields.core import UnboundField
@@ -175,13 +175,21 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
 
     def get_list(self, term, offset=0, limit=20):
         query = scope_to_user(self.model.select(), self.model)
-        if term:
-            condition = None
-            for field in self._cached_fields:
-                clause = field.contains(term)
-                condition = clause if condition is None else condition | clause
-            query = query.where(condition)
-        return list(query.order_by(*self._cached_fields).offset(offset).limit(limit))
+        if not term:
+            return list(query.order_by(*self._cached_fields).offset(offset).limit(limit))
+        condition, exact, prefix = None, None, None
+        for field in self._cached_fields:
+            clause = field.contains(term)
+            condition = clause if condition is None else condition | clause
+            same = field == term
+            exact = same if exact is None else exact | same
+            starts = field.startswith(term)
+            prefix = starts if prefix is None else prefix | starts
+        # Phone intake (#12 item 8): typing 3-1-502 must offer 3-1-502 before 13-1-502, so
+        # Enter picks the flat the caller named — exact match, then prefix, then the rest.
+        rank = Case(None, ((exact, 0), (prefix, 1)), 2)
+        return list(query.where(condition).order_by(rank, *self._cached_fields)
+                    .offset(offset).limit(limit))
 
 
 class RelationFilter(FilterEqual):
