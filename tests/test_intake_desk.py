@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+
+from conftest import csrf_token
+
+from models.calendar import CalendarOverride, years_lacking_data
 from models.org import Building, Resident, Unit
 
 
@@ -31,3 +37,30 @@ def test_resident_grid_is_searchable_by_flat(login_as, estate):
     client = login_as("clerk")
     html = client.get("/admin/resident/?search=7-2-303").get_data(as_text=True)
     assert "七栋业主" in html and "业主101" not in html
+
+
+def test_a_day_off_can_be_entered_in_the_calendar(login_as, conn):
+    """The 上班 box left unchecked saves a holiday, not a browser refusal (#12 item 1)."""
+    client = login_as("supervisor")
+    form = client.get("/admin/calendar/new/").get_data(as_text=True)
+    checkbox = re.search(r'<input[^>]*name="is_workday"[^>]*>', form).group(0)
+    assert "required" not in checkbox
+    response = client.post("/admin/calendar/new/", data={
+        "csrf_token": csrf_token(client, "/admin/calendar/new/"),
+        "day": "2027-02-08", "note": "2027年春节"})
+    assert response.status_code == 302
+    row = CalendarOverride.get(CalendarOverride.day == dt.date(2027, 2, 8))
+    assert row.is_workday is False
+
+
+def test_missing_years_are_named_until_marked_complete(login_as, conn):
+    """The warning names each year without data and ends when the year is marked (#12 item 1)."""
+    assert years_lacking_data([2026, 2027, 2028]) == [2027, 2028]
+    CalendarOverride.create(day=dt.date(2027, 1, 1), is_workday=False, note="元旦")
+    assert years_lacking_data([2027, 2028]) == [2027, 2028]
+    client = login_as("supervisor")
+    response = client.post("/admin/calendar_year/new/", data={
+        "csrf_token": csrf_token(client, "/admin/calendar_year/new/"),
+        "year": "2027", "note": "已录入"})
+    assert response.status_code == 302
+    assert years_lacking_data([2027, 2028]) == [2028]
