@@ -64,3 +64,45 @@ def test_missing_years_are_named_until_marked_complete(login_as, conn):
         "year": "2027", "note": "已录入"})
     assert response.status_code == 302
     assert years_lacking_data([2027, 2028]) == [2028]
+
+
+def _selected(html: str, name: str) -> str:
+    """The option a browser would submit for the select `name` (the first if none is marked)."""
+    select = re.search(r'<select[^>]*name="' + name + r'"[^>]*>(.*?)</select>', html, re.S)
+    assert select, name
+    options = re.findall(r'<option([^>]*)>([^<]*)</option>', select.group(1))
+    chosen = [label for attrs, label in options if "selected" in attrs]
+    return chosen[0] if chosen else options[0][1]
+
+
+def test_required_choices_start_empty(login_as, estate):
+    """No risky pre-selection on a new record (#12 item 6): 请选择 until a person chooses."""
+    from models.guide import GuideCategory
+    from models.surveys import SurveyRound
+
+    GuideCategory.create(estate=estate, name="紧急求援电话", sort_order=1)
+    SurveyRound.create(estate=estate, month=dt.date(2026, 1, 1), title="一月访问")
+    client = login_as("admin")
+    pages = {"/admin/demand/new/": ["category"], "/admin/emergency/new/": ["kind"],
+             "/admin/guide_entry/new/": ["category"], "/admin/user/new/": ["role"],
+             "/admin/survey_visit/new/": ["round", "service_score", "environment_score",
+                                          "security_score", "engineering_score"]}
+    for url, names in pages.items():
+        html = client.get(url).get_data(as_text=True)
+        for name in names:
+            assert _selected(html, name) == "—— 请选择 ——", (url, name)
+    # A default that is right for nearly every case stays: a demand is a request for help.
+    assert _selected(client.get("/admin/demand/new/").get_data(as_text=True), "kind") == "求援"
+
+
+def test_a_user_without_a_chosen_role_is_refused_at_the_field(login_as, estate):
+    """Left on 请选择, the role is reported next to its field and nobody is created."""
+    from models.users import User
+
+    client = login_as("admin")
+    response = client.post("/admin/user/new/", data={
+        "csrf_token": csrf_token(client, "/admin/user/new/"), "username": "newbie",
+        "display_name": "新人", "role": "__None", "password": "s3cret-Passw0rd!"})
+    assert response.status_code == 200
+    assert "此项必填" in response.get_data(as_text=True)
+    assert not User.select().where(User.username == "newbie").exists()

@@ -39,6 +39,7 @@ from models.base import (
 from models.register import audit, save_record, snapshot, void_record
 from models.users import DESK, EVERYONE, MANAGERS
 from models.validators import neutralise_formula
+from views.blanks import blank_required_choices
 
 # Bookkeeping columns no form ever edits directly.
 BOOKKEEPING = (
@@ -435,6 +436,7 @@ class SecureModelView(SecureMixin, ModelView):
 
     def create_form(self, obj=None):
         form = self._scope_form(super().create_form(obj))
+        blank_required_choices(form, self.model)  # #12 item 6: no risky pre-selection
         if "estate" in form and not form.estate.data:
             estates = list(form.estate.query.limit(2))
             if len(estates) == 1:
