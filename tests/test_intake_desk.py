@@ -106,3 +106,19 @@ def test_a_user_without_a_chosen_role_is_refused_at_the_field(login_as, estate):
     assert response.status_code == 200
     assert "此项必填" in response.get_data(as_text=True)
     assert not User.select().where(User.username == "newbie").exists()
+
+
+def test_a_voided_pass_is_shown_as_voided_not_valid(login_as, estate):
+    """A voided row's 状态 reads 已作废 in its details, never 有效 (#12 item 9)."""
+    from models.passes import TemporaryPass
+    from models.register import save_record, void_record
+    from models.users import User
+
+    client = login_as("supervisor")
+    supervisor = User.get(User.username == "supervisor")
+    issued = save_record(TemporaryPass(estate=estate.id, holder_name="快递员",
+                                       id_number="11010519491231002X", purpose="送货"), supervisor)
+    void_record(issued, supervisor, "录错")
+    html = client.get(f"/admin/temporary_pass/details/?id={issued.id}").get_data(as_text=True)
+    row = re.search(r"<b>状态</b>\s*</td>\s*<td>(.*?)</td>", html, re.S)
+    assert row and "已作废" in row.group(1) and "有效" not in row.group(1)

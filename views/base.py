@@ -547,6 +547,8 @@ class SecureModelView(SecureMixin, ModelView):
         return value
 
     def _get_list_value(self, context, model, name, column_formatters, column_type_formatters):
+        if name in ("state", "status") and getattr(model, "voided", False):
+            return "已作废"  # #12 item 9: a voided pass is not 有效, whatever its state says
         value = super()._get_list_value(context, model, name, column_formatters,
                                         column_type_formatters)
         if isinstance(value, Markup):
