@@ -18,7 +18,7 @@ from flask import Flask, g, request
 
 from models.base import db, open_database, set_office_timezone
 from models.batches import ServiceBatch, ServiceRegistration
-from models.calendar import CalendarOverride, NumberSequence, load_overrides
+from models.calendar import CalendarOverride, CalendarYear, NumberSequence, load_overrides
 from models.callbacks import Callback
 from models.committee import CommitteeContact, CommitteeItem
 from models.decoration import Decoration
@@ -54,6 +54,7 @@ MODELS = [
     Unit,
     Resident,
     CalendarOverride,
+    CalendarYear,
     NumberSequence,
     Demand,
     DemandStep,

@@ -9,7 +9,7 @@ import pytest
 
 from models import deadlines
 from models.base import RuleError
-from models.calendar import CalendarOverride, load_overrides, next_number
+from models.calendar import CalendarOverride, CalendarYear, load_overrides, next_number
 from models.demands import Demand
 from models.org import Department
 from models.register import save_record
@@ -92,8 +92,11 @@ def test_missing_year_falls_back_without_failing(login_as, conn, estate):
     assert demand.compute_reply_due().date() == dt.date(2027, 1, 1)  # Thu 31st, Fri 1st
     clerk = login_as("clerk")
     assert "2027年无官方节假日数据" in clerk.get("/admin/").get_data(as_text=True)
-    # Once the office has entered its 2027 schedule, the warning goes.
+    # One entry is not the 2027 schedule: the warning stays until the year is marked complete
+    # (#12 item 1 changed this: a single override used to hide the warning).
     CalendarOverride.create(day=dt.date(2027, 2, 6), is_workday=True, note="2027年春节补班")
+    assert "2027年无官方节假日数据" in clerk.get("/admin/").get_data(as_text=True)
+    CalendarYear.create(year=2027, note="已按国务院通知录入")
     assert "2027年无官方节假日数据" not in clerk.get("/admin/").get_data(as_text=True)
 
 

@@ -21,7 +21,7 @@ from flask_admin.contrib.peewee.form import CustomModelConverter
 from flask_admin.model.template import EndpointLinkRowAction
 from flask_login import current_user
 from markupsafe import Markup
-from peewee import ForeignKeyField
+from peewee import Case, ForeignKeyField
 from wtforms import fields as wtf_fields
 from wtforms.fields.choices import SelectChoice
 from wtforms.fields.core import UnboundField
@@ -40,6 +40,7 @@ from models.base import (
 from models.register import audit, save_record, snapshot, void_record
 from models.users import DESK, EVERYONE, MANAGERS
 from models.validators import neutralise_formula
+from views.blanks import blank_required_choices
 from views.form_bounds import fits_filter, harden, parse_bounded_int
 from views.security import safe_return_url
 
@@ -177,13 +178,21 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
 
     def get_list(self, term, offset=0, limit=20):
         query = scope_to_user(self.model.select(), self.model)
-        if term:
-            condition = None
-            for field in self._cached_fields:
-                clause = field.contains(term)
-                condition = clause if condition is None else condition | clause
-            query = query.where(condition)
-        return list(query.order_by(*self._cached_fields).offset(offset).limit(limit))
+        if not term:
+            return list(query.order_by(*self._cached_fields).offset(offset).limit(limit))
+        condition, exact, prefix = None, None, None
+        for field in self._cached_fields:
+            clause = field.contains(term)
+            condition = clause if condition is None else condition | clause
+            same = field == term
+            exact = same if exact is None else exact | same
+            starts = field.startswith(term)
+            prefix = starts if prefix is None else prefix | starts
+        # Phone intake (#12 item 8): typing 3-1-502 must offer 3-1-502 before 13-1-502, so
+        # Enter picks the flat the caller named — exact match, then prefix, then the rest.
+        rank = Case(None, ((exact, 0), (prefix, 1)), 2)
+        return list(query.where(condition).order_by(rank, *self._cached_fields)
+                    .offset(offset).limit(limit))
 
 
 class RelationFilter(FilterEqual):
@@ -430,6 +439,7 @@ class SecureModelView(SecureMixin, ModelView):
 
     def create_form(self, obj=None):
         form = self._scope_form(super().create_form(obj))
+        blank_required_choices(form, self.model)  # #12 item 6: no risky pre-selection
         if "estate" in form and not form.estate.data:
             estates = list(form.estate.query.limit(2))
             if len(estates) == 1:
@@ -538,6 +548,8 @@ class SecureModelView(SecureMixin, ModelView):
         return value
 
     def _get_list_value(self, context, model, name, column_formatters, column_type_formatters):
+        if name in ("state", "status") and getattr(model, "voided", False):
+            return "已作废"  # #12 item 9: a voided pass is not 有效, whatever its state says
         value = super()._get_list_value(context, model, name, column_formatters,
                                         column_type_formatters)
         if isinstance(value, Markup):

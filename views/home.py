@@ -11,6 +11,7 @@ from flask_login import current_user
 from jobs.backup import backup_warning
 from models import deadlines
 from models.base import to_office, utcnow
+from models.calendar import years_lacking_data
 from models.demands import Demand
 from models.users import MANAGERS
 from models.work_orders import WorkOrder
@@ -33,11 +34,12 @@ def shift_start(now=None):
 
 def calendar_warnings(today: dt.date) -> list[str]:
     """Years around today whose working days fall back to Monday–Friday (R-DEM-7 deadlines)."""
-    years = [today.year, today.year + 1]
-    overridden = {d.year for d in deadlines.get_overrides()}
-    missing = [y for y in deadlines.years_without_data(years) if y not in overridden]
-    warning = deadlines.fallback_warning(missing) if missing else None
-    return [warning] if warning else []
+    # One 2027 override is not the 2027 schedule: warn until the office marks the year complete
+    # on 节假日年度 (#12 item 1), naming the years still lacking data.
+    missing = years_lacking_data([today.year, today.year + 1])
+    if not missing:
+        return []
+    return [deadlines.fallback_warning(missing) + "，录入完毕后在「节假日年度」中标记该年已完整"]
 
 
 def queue_url(name: str) -> str:
