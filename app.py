@@ -21,7 +21,7 @@ import ops
 import sync
 import views
 from models.validators import mask_phone
-from views.base import format_datetime
+from views.forms import format_datetime
 
 DEFAULTS = {
     "OFFICE_TZ": "Asia/Shanghai",

@@ -17,7 +17,7 @@ from ops.backup import (
     make_backup,
     prune,
 )
-from views.base import format_datetime
+from views.forms import format_datetime
 
 
 def nightly_backup(now: dt.datetime) -> Outcome:

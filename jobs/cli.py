@@ -16,7 +16,7 @@ from jobs.runner import Job, own_connection, run_job
 from jobs.scheduler import build_scheduler, describe_schedule, queue_catch_ups
 from models.base import utcnow
 from ops.health import HEARTBEAT_SECONDS, record_heartbeat
-from views.base import format_datetime
+from views.forms import format_datetime
 
 jobs_cli = AppGroup("jobs", help="Scheduled jobs: list, run once, unlock, run the scheduler.")
 

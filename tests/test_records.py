@@ -8,7 +8,7 @@ from conftest import csrf_token
 
 from models.org import Resident, Unit
 from models.register import AuditLog
-from views.base import VoidStateFilter
+from views.scoping import VoidStateFilter
 
 
 def form_data(client, url: str) -> dict:

@@ -9,39 +9,30 @@ on the whole app (FINDINGS: Flask-Admin's SecureForm on top of it rejects valid 
 
 from __future__ import annotations
 
-import datetime as dt
-import itertools
-
 from flask import abort, flash, g, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView, expose
 from flask_admin.contrib.peewee import ModelView
-from flask_admin.contrib.peewee.ajax import QueryAjaxModelLoader
-from flask_admin.contrib.peewee.filters import BasePeeweeFilter, FilterEqual, FilterNotEqual
-from flask_admin.contrib.peewee.form import CustomModelConverter
+from flask_admin.contrib.peewee.filters import FilterEqual, FilterNotEqual
 from flask_admin.model.template import EndpointLinkRowAction
 from flask_login import current_user
 from markupsafe import Markup
-from peewee import Case, ForeignKeyField
+from peewee import ForeignKeyField
 from wtforms import fields as wtf_fields
-from wtforms.fields.choices import SelectChoice
 from wtforms.fields.core import UnboundField
-from wtforms.validators import InputRequired, Optional, StopValidation
+from wtforms.validators import Optional
 from wtfpeewee.orm import ValueRequired
 
 from models.base import (
-    AwareDateTimeField,
-    DocumentNumberField,
     RuleError,
     StaleRecordError,
-    mask_value,
-    office_tz,
-    to_office,
 )
-from models.register import audit, save_record, snapshot, void_record
+from models.register import save_record, snapshot, void_record
 from models.users import DESK, EVERYONE, MANAGERS
-from models.validators import neutralise_formula
 from views.blanks import blank_required_choices
+from views.display import DisplayMixin
 from views.form_bounds import fits_filter, harden, parse_bounded_int
+from views.forms import ModelConverter, Required
+from views.scoping import RelationFilter, ScopedAjaxLoader, VoidStateFilter, scope_to_user
 from views.security import safe_return_url
 
 # Bookkeeping columns no form ever edits directly.
@@ -64,17 +55,6 @@ ENDPOINT_ACTIONS = {
     "action_view": "edit",
     "delete_view": "delete",
 }
-
-
-def choices(pairs) -> list[SelectChoice]:
-    """wtforms 3.3+ wants SelectChoice objects rather than (value, label) tuples."""
-    return [SelectChoice(value, label) for value, label in pairs]
-
-
-def format_datetime(value: dt.datetime | None) -> str:
-    """Show a stored moment in the office's wall time."""
-    local = to_office(value)
-    return local.strftime("%Y-%m-%d %H:%M") if local else ""
 
 
 class SecureMixin:
@@ -102,129 +82,7 @@ class SecurePage(SecureMixin, BaseView):
     """A plain secured admin page (dashboards, reports)."""
 
 
-class LocalDateTimeField(wtf_fields.DateTimeField):
-    """A datetime entered and shown in the office's wall time, stored as an aware moment."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("format", ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"])
-        super().__init__(*args, **kwargs)
-
-    def _value(self):
-        if self.raw_data:
-            return " ".join(self.raw_data)
-        if self.data:
-            return to_office(self.data).strftime("%Y-%m-%d %H:%M")
-        return ""
-
-    def process_formdata(self, valuelist):
-        super().process_formdata(valuelist)
-        if self.data is not None and self.data.tzinfo is None:
-            self.data = self.data.replace(tzinfo=office_tz())
-
-    def gettext(self, string):
-        return string
-
-
-class Required(InputRequired):
-    """wtf-peewee's "required" (0 and False are values) with a Chinese message.
-
-    Being an InputRequired, Flask-Admin marks the field with a red asterisk.
-    """
-
-    def __call__(self, form, field):
-        if field.data is None or (isinstance(field.data, str) and not field.data.strip()):
-            field.errors[:] = []
-            raise StopValidation("此项必填")
-
-
-class ModelConverter(CustomModelConverter):
-    """Flask-Admin's peewee converter plus our field types."""
-
-    def __init__(self, view, additional=None):
-        super().__init__(view, additional)
-        # wtf-peewee takes the first isinstance match in order: ours must precede DateTimeField.
-        self.converters = {AwareDateTimeField: self.handle_aware_datetime, **self.converters}
-
-    def handle_aware_datetime(self, model, field, **kwargs):
-        from flask_admin import form as admin_form
-
-        kwargs["widget"] = admin_form.DateTimePickerWidget()
-        kwargs.setdefault("description", "格式：2026-11-26 14:30（北京时间）")
-        return field.name, LocalDateTimeField(**kwargs)
-
-
-def scope_to_user(query, model, *, include_voided: bool = False):
-    """Narrow a query on `model` to the current user's estates (and to rows not voided)."""
-    if current_user.role != "admin":
-        estate_ids = current_user.estate_ids()
-        if model.__name__ == "Estate":
-            query = query.where(model.id.in_(estate_ids))
-        elif "estate" in model._meta.fields:
-            query = query.where(model.estate.in_(estate_ids))
-    if "voided" in model._meta.fields and not include_voided:
-        query = query.where(model.voided == False)  # noqa: E712
-    return query
-
-
-class ScopedAjaxLoader(QueryAjaxModelLoader):
-    """Searchable pick-list (type to search) that only offers rows of the user's estates."""
-
-    def get_one(self, pk):
-        pk = parse_bounded_int(pk)
-        if pk is None:
-            return None
-        return scope_to_user(self.model.select(), self.model).where(
-            self.model._meta.primary_key == pk).first()
-
-    def get_list(self, term, offset=0, limit=20):
-        query = scope_to_user(self.model.select(), self.model)
-        if not term:
-            return list(query.order_by(*self._cached_fields).offset(offset).limit(limit))
-        condition, exact, prefix = None, None, None
-        for field in self._cached_fields:
-            clause = field.contains(term)
-            condition = clause if condition is None else condition | clause
-            same = field == term
-            exact = same if exact is None else exact | same
-            starts = field.startswith(term)
-            prefix = starts if prefix is None else prefix | starts
-        # Phone intake (#12 item 8): typing 3-1-502 must offer 3-1-502 before 13-1-502, so
-        # Enter picks the flat the caller named — exact match, then prefix, then the rest.
-        rank = Case(None, ((exact, 0), (prefix, 1)), 2)
-        return list(query.where(condition).order_by(rank, *self._cached_fields)
-                    .offset(offset).limit(limit))
-
-
-class RelationFilter(FilterEqual):
-    """Filter by a related row (部门, 楼栋…) chosen from a drop-down of the user's own rows."""
-
-    def __init__(self, column, name):
-        super().__init__(column, name, options=())
-
-    def scoped_options(self):
-        rel = self.column.rel_model
-        return [(str(row.id), str(row)) for row in scope_to_user(rel.select(), rel).limit(500)]
-
-
-class VoidStateFilter(BasePeeweeFilter):
-    """作废状态: valid rows are the default; this filter shows voided ones too or only."""
-
-    def __init__(self, column):
-        super().__init__(column, "作废状态",
-                         options=(("valid", "有效"), ("voided", "已作废"), ("all", "全部")))
-
-    def apply(self, query, value):
-        if value == "voided":
-            return query.where(self.column == True)  # noqa: E712
-        if value == "valid":
-            return query.where(self.column == False)  # noqa: E712
-        return query
-
-    def operation(self):
-        return "为"
-
-
-class SecureModelView(SecureMixin, ModelView):
+class SecureModelView(SecureMixin, DisplayMixin, ModelView):
     """Base of every register grid (see the module docstring)."""
 
     # Who may do what; a view narrows these.
@@ -519,75 +377,3 @@ class SecureModelView(SecureMixin, ModelView):
                 flash(f"已作废：{row}", "success")
                 return redirect(return_url)
         return self.render("admin/void.html", row=row, error=error, return_url=return_url)
-
-    # -- showing values -----------------------------------------------------------------------
-
-    def _sensitive_columns(self) -> set[str]:
-        return {name for name, field in self.model._meta.fields.items()
-                if isinstance(field, DocumentNumberField)}
-
-    def get_column_name(self, field):
-        """Column headers come from the field's verbose_name (Chinese), as forms' labels do."""
-        if self.column_labels and field in self.column_labels:
-            return self.column_labels[field]
-        model_field = self.model._meta.fields.get(field)
-        if model_field is not None and model_field.verbose_name:
-            return model_field.verbose_name
-        return super().get_column_name(field)
-
-    def _shown_value(self, model, name, value):
-        field = self.model._meta.fields.get(name)
-        if field is not None and name in self._sensitive_columns():
-            return mask_value(field, value)
-        if field is not None and field.choices and not isinstance(value, Markup):
-            return dict(field.choices).get(value, value)
-        if isinstance(value, dt.datetime):
-            return format_datetime(value)
-        if isinstance(value, bool):
-            return "是" if value else "否"
-        return value
-
-    def _get_list_value(self, context, model, name, column_formatters, column_type_formatters):
-        if name in ("state", "status") and getattr(model, "voided", False):
-            return "已作废"  # #12 item 9: a voided pass is not 有效, whatever its state says
-        value = super()._get_list_value(context, model, name, column_formatters,
-                                        column_type_formatters)
-        if isinstance(value, Markup):
-            return value
-        return self._shown_value(model, name, value)
-
-    def get_export_value(self, model, name):
-        value = super().get_export_value(model, name)
-        return neutralise_formula(value) if isinstance(value, str) else value
-
-    def _export_csv(self, return_url):
-        # A byte-order mark lets Excel on a Chinese Windows desk open UTF-8 CSV correctly.
-        response = super()._export_csv(return_url)
-        response.response = itertools.chain(["\ufeff"], response.response)
-        return response
-
-    def _export_data(self):
-        count, data = super()._export_data()
-        view_args = self._get_list_extra_args()
-        audit(current_user._get_current_object(), "export", table=self.model._meta.table_name,
-              changes={"search": view_args.search,
-                       "filters": [list(map(str, f)) for f in (view_args.filters or [])],
-                       "rows": len(data)},
-              summary=f"导出 {self.name} {len(data)} 行")
-        return count, data
-
-    # -- reveal -------------------------------------------------------------------------------
-
-    @expose("/reveal/", methods=("POST",))
-    def reveal_view(self):
-        """Show one full document number to a permitted user; every reveal is audited."""
-        row = self.get_one(request.args.get("id"))
-        name = request.form.get("field", "")
-        if row is None or name not in self._sensitive_columns():
-            abort(404)
-        audit(current_user._get_current_object(), "reveal", instance=row,
-              changes={"field": name}, summary=f"查看 {row} 的完整证件号")
-        field = self.model._meta.fields[name]
-        return self.render("admin/reveal.html", row=row, label=field.verbose_name,
-                           value=getattr(row, name) or "",
-                           return_url=self.get_url(".details_view", id=row._pk))

@@ -16,8 +16,9 @@ from models.batches import NOTICE_METHODS, ServiceBatch, ServiceRegistration, no
 from models.org import Unit
 from models.users import DESK
 from views.actions import RegisterView, RowAction, add_views
-from views.base import SecureModelView, choices
+from views.base import SecureModelView
 from views.fields import RESIDENT_LOOKUP, UNIT_LOOKUP, date_cell, when_field
+from views.forms import choices
 
 
 class AddToBatchForm(Form):

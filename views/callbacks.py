@@ -16,8 +16,9 @@ from models.callbacks import CALLBACK_CHANNELS, SCORES, Callback
 from models.demands import Demand
 from models.users import DESK
 from models.work_orders import WorkOrder
-from views.base import SecureModelView, SecurePage, choices
+from views.base import SecureModelView, SecurePage
 from views.fields import NOBODY
+from views.forms import choices
 
 
 def _score_field(label):

@@ -18,9 +18,10 @@ from models.base import office_day
 from models.committee import ITEM_KINDS, CommitteeContact, CommitteeItem
 from models.users import DESK
 from views.actions import RegisterView, RowAction, add_views, current
-from views.base import SecureModelView, choices
+from views.base import SecureModelView
 from views.demand_source import TO_DEMAND, demand_cell
 from views.fields import UNIT_LOOKUP, date_cell
+from views.forms import choices
 
 
 class CommitteeItemForm(Form):

@@ -23,7 +23,7 @@ from models.heating import in_heating_season
 from models.org import Unit
 from models.users import DESK, MANAGERS, in_department
 from views.actions import RegisterView, RowAction
-from views.base import SecureModelView, choices
+from views.base import SecureModelView
 from views.fields import (
     DATE_FORMAT,
     DESK_AND_DEPT,
@@ -32,6 +32,7 @@ from views.fields import (
     date_cell,
     when_field,
 )
+from views.forms import choices
 
 
 class ApproveForm(Form):

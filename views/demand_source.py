@@ -16,7 +16,7 @@ from wtforms.validators import Length, Optional
 from models.committee import DEMAND_KIND
 from models.demands import CATEGORIES, KINDS
 from views.actions import RowAction
-from views.base import choices
+from views.forms import choices
 
 
 class ToDemandForm(Form):

@@ -19,9 +19,10 @@ from models.org import Department, Unit
 from models.search import DemandSearchIndex, apply_search
 from models.users import DESK, EVERYONE, User
 from views.actions import RegisterView, RowAction
-from views.base import LocalDateTimeField, SecureModelView, choices, format_datetime
+from views.base import SecureModelView
 from views.callbacks import CallbackForm, callback_values
 from views.fields import DESK_AND_DEPT, UNIT_LOOKUP
+from views.forms import LocalDateTimeField, choices, format_datetime
 
 # The front desk's questions (R-FRONT-1): the 工作队列 grid filter and the home page's counts.
 QUEUE_QUERIES = {

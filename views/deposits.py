@@ -20,7 +20,7 @@ from models.money import amount_in_words
 from models.passes import WorkerPass
 from models.users import EVERYONE, MANAGERS, in_department
 from views.actions import RegisterView, RowAction, current
-from views.base import SecureModelView, choices
+from views.base import SecureModelView
 from views.fields import (
     DATE_FORMAT,
     NOBODY,
@@ -29,6 +29,7 @@ from views.fields import (
     money_cell,
     when_field,
 )
+from views.forms import choices
 
 
 class CollectForm(Form):

@@ -16,8 +16,9 @@ from wtforms.validators import Length, Optional
 from models.base import utcnow
 from models.emergencies import CLOSING_ROLES, STEP_KINDS, Emergency, EmergencyStep
 from views.actions import RegisterView, RowAction, add_views
-from views.base import LocalDateTimeField, SecureModelView, choices
+from views.base import SecureModelView
 from views.fields import DESK_AND_DEPT, NOBODY, people_choices, when_field
+from views.forms import LocalDateTimeField, choices
 
 
 class EmergencyStepForm(Form):

@@ -14,7 +14,7 @@ from models.base import utcnow
 from models.money import yuan
 from models.office import staff_of
 from models.users import DESK, MANAGERS, User, UserEstate
-from views.base import LocalDateTimeField, choices
+from views.forms import LocalDateTimeField, choices
 
 NOBODY = frozenset()
 DESK_AND_DEPT = DESK | {"dept"}

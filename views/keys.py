@@ -17,8 +17,9 @@ from models.keys import BORROWER_TYPES, KeyMovement, KeySet
 from models.org import Unit
 from models.users import DESK
 from views.actions import RegisterView, RowAction
-from views.base import LocalDateTimeField, SecureModelView, choices
+from views.base import SecureModelView
 from views.fields import NOBODY, UNIT_LOOKUP, managers_choices, when_field
+from views.forms import LocalDateTimeField, choices
 
 
 class IssueKeyForm(Form):

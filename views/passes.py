@@ -15,8 +15,9 @@ from models.org import Unit
 from models.passes import CANCEL_REASONS, TemporaryPass, WorkerPass
 from models.users import DESK
 from views.actions import RegisterView, RowAction
-from views.base import SecureModelView, choices
+from views.base import SecureModelView
 from views.fields import UNIT_LOOKUP, date_cell, when_field
+from views.forms import choices
 
 
 class ReturnPassForm(Form):

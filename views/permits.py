@@ -16,8 +16,9 @@ from models.org import Unit
 from models.permits import CONFIRM_METHODS, GoodsRelease, HotWorkPermit
 from models.users import DESK
 from views.actions import RegisterView, RowAction
-from views.base import SecureModelView, choices
+from views.base import SecureModelView
 from views.fields import UNIT_LOOKUP, when_field
+from views.forms import choices
 
 
 class CloseHotWorkForm(Form):

@@ -17,8 +17,9 @@ from models.office import parse_month, this_month
 from models.printing import PrintJob
 from models.users import MANAGERS
 from views.actions import RegisterView, RowAction, add_views
-from views.base import SecureModelView, choices
+from views.base import SecureModelView
 from views.fields import DESK_AND_DEPT, chosen_estate, when_field
+from views.forms import choices
 
 # The action forms leave choice checking to the models (validate_choice=False): the model's
 # Chinese message then sits next to the field instead of wtforms' English "Not a valid choice".

@@ -33,8 +33,9 @@ from models.roster import (
 from models.roster_month import month_coverage, roster_candidates
 from models.users import DESK, EVERYONE, MANAGERS
 from views.actions import RegisterView, RowAction, add_views, current
-from views.base import SecureModelView, SecurePage, choices
+from views.base import SecureModelView, SecurePage
 from views.fields import chosen_estate, date_cell, when_field
+from views.forms import choices
 
 
 class ShiftAdmin(RegisterView):

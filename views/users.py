@@ -10,7 +10,8 @@ from models.base import RuleError
 from models.estate import Estate
 from models.register import AuditLog
 from models.users import MANAGERS, UserEstate, check_user_estates
-from views.base import SecureModelView, choices
+from views.base import SecureModelView
+from views.forms import choices
 
 ADMIN_ONLY = frozenset({"admin"})
 

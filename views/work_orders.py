@@ -17,9 +17,10 @@ from models.org import Department
 from models.users import DESK, EVERYONE, MANAGERS
 from models.work_orders import WorkOrder
 from views.actions import RegisterView, RowAction
-from views.base import LocalDateTimeField, SecureModelView
+from views.base import SecureModelView
 from views.callbacks import CallbackForm, callback_values
 from views.fields import DESK_AND_DEPT
+from views.forms import LocalDateTimeField
 
 
 class OrderCompleteForm(Form):

@@ -1,0 +1,79 @@
+"""Form pieces every admin form shares: choices, the office-time date-time field, the
+Chinese "required" check and the model converter that knows our field types."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_admin.contrib.peewee.form import CustomModelConverter
+from wtforms import fields as wtf_fields
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, StopValidation
+
+from models.base import (
+    AwareDateTimeField,
+    office_tz,
+    to_office,
+)
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """wtforms 3.3+ wants SelectChoice objects rather than (value, label) tuples."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def format_datetime(value: dt.datetime | None) -> str:
+    """Show a stored moment in the office's wall time."""
+    local = to_office(value)
+    return local.strftime("%Y-%m-%d %H:%M") if local else ""
+
+
+class LocalDateTimeField(wtf_fields.DateTimeField):
+    """A datetime entered and shown in the office's wall time, stored as an aware moment."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("format", ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"])
+        super().__init__(*args, **kwargs)
+
+    def _value(self):
+        if self.raw_data:
+            return " ".join(self.raw_data)
+        if self.data:
+            return to_office(self.data).strftime("%Y-%m-%d %H:%M")
+        return ""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is not None and self.data.tzinfo is None:
+            self.data = self.data.replace(tzinfo=office_tz())
+
+    def gettext(self, string):
+        return string
+
+
+class Required(InputRequired):
+    """wtf-peewee's "required" (0 and False are values) with a Chinese message.
+
+    Being an InputRequired, Flask-Admin marks the field with a red asterisk.
+    """
+
+    def __call__(self, form, field):
+        if field.data is None or (isinstance(field.data, str) and not field.data.strip()):
+            field.errors[:] = []
+            raise StopValidation("此项必填")
+
+
+class ModelConverter(CustomModelConverter):
+    """Flask-Admin's peewee converter plus our field types."""
+
+    def __init__(self, view, additional=None):
+        super().__init__(view, additional)
+        # wtf-peewee takes the first isinstance match in order: ours must precede DateTimeField.
+        self.converters = {AwareDateTimeField: self.handle_aware_datetime, **self.converters}
+
+    def handle_aware_datetime(self, model, field, **kwargs):
+        from flask_admin import form as admin_form
+
+        kwargs["widget"] = admin_form.DateTimePickerWidget()
+        kwargs.setdefault("description", "格式：2026-11-26 14:30（北京时间）")
+        return field.name, LocalDateTimeField(**kwargs)
