@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from conftest import csrf_token
 from test_jobs_support import at, new_demand
 
@@ -110,3 +112,44 @@ def test_front_desk_shows_flag_counts_and_the_digest(app, login_as, make_user, e
     home = clerk.get("/admin/").get_data(as_text=True)
     assert "需求答复超时：<strong>1</strong>" in home
     assert "每日超时摘要" in home and late.number in home
+
+
+class _SQL(logging.Handler):
+    """Collects the SQL statements peewee runs (its 'peewee' logger, DEBUG)."""
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.statements: list[str] = []
+
+    def emit(self, record):
+        sql = record.msg[0] if isinstance(record.msg, tuple) else str(record.msg)
+        self.statements.append(str(sql))
+
+
+def test_badge_looks_flags_up_once_per_page_for_its_ids_only(app, make_user, login_as, estate):
+    # #14 item 2: the 超时 badge asked for every active flag of the register on every page;
+    # now one query per page, limited to the page's ids, whatever the number of flagged rows.
+    clerk = make_user("clerk1", "clerk", estate)
+    supervisor = login_as("supervisor", "lead")
+    logger = logging.getLogger("peewee")
+    counts = []
+    for batch in (3, 12):
+        for _ in range(batch):
+            new_demand(clerk, estate, at(2026, 11, 2, 9, 0))
+        mark_overdue(at(2026, 11, 5, 10, 0))
+        sql = _SQL()
+        saved = logger.level
+        logger.addHandler(sql)
+        logger.setLevel(logging.DEBUG)
+        try:
+            grid = supervisor.get("/admin/demand/").get_data(as_text=True)
+        finally:
+            logger.removeHandler(sql)
+            logger.setLevel(saved)
+        flag_queries = [s for s in sql.statements if '"overdue_flag"' in s.lower()
+                        and "row_id" in s.lower() and " in (" in s.lower()]
+        assert len(flag_queries) == 1, sql.statements
+        counts.append(len(sql.statements))
+        shown = min(Demand.select().count(), _view(app, "demand").page_size)
+        assert grid.count('title="需求答复超时">超时</span>') == shown
+    assert counts[0] == counts[1]
