@@ -159,7 +159,12 @@ def test_two_scheduler_processes_never_double_a_run(app, conn):
         assert "调度器已启动" in output and "调度器已停止" in output
     counts = runs_per_slot()
     assert len(counts) >= 4 and set(counts.values()) == {1}
-    assert set(JobRun.select(JobRun.status).tuples()) == {("succeeded",)}
+    statuses = Counter(status for (status,) in JobRun.select(JobRun.status).tuples())
+    # A sweep still running when the next second's slot fires (the other process, a slow CI
+    # machine) makes that slot "skipped", naming the run that held the job; nothing else.
+    assert statuses["succeeded"] >= 1 and set(statuses) <= {"succeeded", "skipped"}
+    for run in JobRun.select().where(JobRun.status == "skipped"):
+        assert "仍持有租约" in run.note
     # Stopped with SIGTERM, each let its running job finish: no lease is left to expire.
     assert not JobLease.select().where(JobLease.state == "held").exists()
 
