@@ -37,9 +37,12 @@ STAFF = [
     ("security", "赵志强", "dept", "security"),
     ("cleaning", "孙桂兰", "dept", "cleaning"),
     ("engineer", "周海涛", "dept", "engineering"),
+    ("enghead", "马建华", "dept", "engineering"),  # 工程主管 (DEPT_SUPERVISORS)
     ("finance", "吴丽华", "dept", "finance"),
     ("manager", "郑经理", "viewer", None),
 ]
+# Department members who supervise their department (R-REC-4: 工程主管 signs decoration tests).
+DEPT_SUPERVISORS = frozenset({"enghead"})
 
 
 def person_name(rng: random.Random) -> str:
@@ -64,6 +67,7 @@ def seed_estate(rng: random.Random, units: int) -> tuple[Estate, dict[str, int]]
         for username, name, role, department in staff:
             user = User.create(username=username, display_name=name, role=role,
                                department=department, password_hash=password_hash,
+                               dept_supervisor=username in DEPT_SUPERVISORS,
                                phone=fake_mobile(rng))
             UserEstate.create(user=user, estate=estate)
             users.append(user)

@@ -60,6 +60,20 @@ def in_department(user, kind: str) -> bool:
     return user is not None and getattr(user, "department", None) == kind
 
 
+def supervises(user, department: str) -> bool:
+    """Whether a user is the supervisor of a department (R-REC-4: 工程主管 signs decoration tests,
+    a department's supervisor approves its print jobs). The CS supervisor (客服主管, role
+    supervisor) supervises 客服; other departments have a department member marked 部门主管.
+    Directors and admins are not department supervisors: callers that also accept them say so.
+    """
+    if user is None:
+        return False
+    if department == "cs" and getattr(user, "role", None) == "supervisor":
+        return True
+    return (getattr(user, "role", None) == "dept" and bool(getattr(user, "dept_supervisor", False))
+            and getattr(user, "department", None) == department)
+
+
 def is_manager(user) -> bool:
     """Supervisors, directors and admins approve what the manual reserves to 主管领导."""
     return user is not None and getattr(user, "role", None) in MANAGERS
@@ -72,6 +86,8 @@ class User(UserMixin, VersionedModel):
     role = CharField(max_length=16, choices=ROLES, verbose_name="角色")
     department = CharField(max_length=16, null=True, choices=DEPARTMENTS, verbose_name="部门",
                            help_text="部门人员（dept）必须选择所属部门")
+    dept_supervisor = BooleanField(default=False, verbose_name="部门主管",
+                                   help_text="部门人员中的本部门主管（如工程主管签署装修试验）")
     phone = CharField(max_length=32, default="", verbose_name="电话")
     active = BooleanField(default=True, verbose_name="启用")
     can_reveal_id = BooleanField(default=False, verbose_name="可查看完整证件号",
@@ -133,6 +149,8 @@ class User(UserMixin, VersionedModel):
             yield "role", "请选择有效的角色"
         if self.role == "dept" and not self.department:
             yield "department", "部门人员必须选择所属部门"
+        if self.dept_supervisor and self.role != "dept":
+            yield "dept_supervisor", "只有部门人员可以设为部门主管（客服主管请选择角色“客服主管”）"
         if self.username and not self.username.replace("_", "").replace(".", "").isalnum():
             yield "username", "用户名只能包含字母、数字、_ 和 ."
 
