@@ -3,7 +3,8 @@
 Maintenance (`sync_rule`) is two statements per rule, whatever the number of rows:
 
 * INSERT … SELECT the rule's overdue rows that have no active flag yet (first raised now);
-* UPDATE the rule's active flags whose row no longer matches the rule (cleared now).
+* UPDATE the rule's active flags whose row no longer matches the rule (cleared now, with how
+  and by whom where the rule can tell: R-REC-5, flags are history).
 
 A row that stays overdue keeps its flag untouched, so a re-run with nothing changed writes
 nothing. Reading (`active_flags`, `overdue_subquery`, `flagged_ids`, `flag_rules`,
@@ -16,9 +17,10 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 
-from peewee import Model, Value, fn
+from peewee import JOIN, Model, Value, fn
 
 from jobs.models import OverdueFlag
+from models.users import User
 
 
 def sync_rule(rule, now: dt.datetime) -> tuple[int, int]:
@@ -40,7 +42,9 @@ def sync_rule(rule, now: dt.datetime) -> tuple[int, int]:
     ]).as_rowcount().execute()
     # Correlated on the flag's row: the cost follows the active flags, not the register's size.
     still_overdue = rule.query(now).select(Value(1)).where(model.id == OverdueFlag.row_id)
-    cleared = OverdueFlag.update(cleared_at=now, updated_at=now).where(
+    # R-REC-5: what cleared it and who, from the register's own record (rule.cleared_by).
+    cause = rule.cleared_by() if rule.cleared_by else {}
+    cleared = OverdueFlag.update(cleared_at=now, updated_at=now, **cause).where(
         OverdueFlag.rule == rule.id, OverdueFlag.cleared_at.is_null(),
         ~fn.EXISTS(still_overdue)).execute()
     return raised, cleared
@@ -85,6 +89,14 @@ def flag_rules(model: type[Model], ids: Iterable[int] | None = None) -> dict[int
     for row_id, rule in query.order_by(OverdueFlag.rule).tuples():
         rules[row_id].append(rule)
     return dict(rules)
+
+
+def flag_history(model: type[Model], row_id: int):
+    """Every flag a row ever had, oldest first, with the clearing user's name (R-REC-5)."""
+    return (OverdueFlag.select(OverdueFlag, User.display_name.alias("cleared_by_name"))
+            .join(User, JOIN.LEFT_OUTER, on=(OverdueFlag.cleared_by == User.id))
+            .where(OverdueFlag.table == model._meta.table_name, OverdueFlag.row_id == row_id)
+            .order_by(OverdueFlag.raised_at, OverdueFlag.id).objects())
 
 
 def active_counts(estate_ids: Iterable[int] | None = None) -> dict[str, int]:

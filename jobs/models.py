@@ -12,6 +12,7 @@ from peewee import CharField, ForeignKeyField, IntegerField, TextField
 
 from models.base import AwareDateTimeField, BaseModel, utcnow
 from models.estate import Estate
+from models.users import User
 
 RUN_STATUSES = [
     ("running", "运行中"),
@@ -96,7 +97,8 @@ class JobRun(BaseModel):
 class OverdueFlag(BaseModel):
     """A register row found overdue by one rule, from first raised until the cause is fixed.
 
-    A row overdue again after being cleared gets a new flag, so history keeps each episode.
+    A row overdue again after being cleared gets a new flag, so history keeps each episode
+    (R-REC-5: when raised, when cleared, how and by whom).
     """
 
     rule = CharField(max_length=32, verbose_name="规则")
@@ -105,6 +107,11 @@ class OverdueFlag(BaseModel):
     estate = ForeignKeyField(Estate, backref="+", on_delete="CASCADE", verbose_name="小区")
     raised_at = AwareDateTimeField(verbose_name="首次标记时间")
     cleared_at = AwareDateTimeField(null=True, verbose_name="解除时间")
+    # R-REC-5: how the flag was cleared and by whom, when its rule can tell (the demand rules
+    # name the demand's step: 答复, 完成, 修订期限…); empty: the sweep found it no longer overdue.
+    cleared_how = CharField(max_length=16, default="", verbose_name="解除方式")
+    cleared_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
+                                 verbose_name="解除人")
 
     class Meta:
         table_name = "overdue_flag"

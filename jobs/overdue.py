@@ -29,6 +29,7 @@ from peewee import Model
 from jobs.flags import sync_rule
 from jobs.rules import not_voided
 from jobs.rules import setting as _setting
+from jobs.rules.demands import demand_flag_cleared_by
 from jobs.rules.front_desk import deposit_uncollected, goods_release_unconfirmed
 from jobs.rules.office import (
     batch_notice_late,
@@ -83,6 +84,9 @@ class OverdueRule:
     # Rules that flag the estate itself (a day or a month with nothing to point at): what is
     # missing, in words, for the front desk and the digest — (estate id, now) -> ["12月03日"].
     words: Callable[[int, dt.datetime], list[str]] | None = None
+    # R-REC-5: () -> {"cleared_how": expr, "cleared_by": expr} correlated on the flag's row,
+    # saying what cleared it and who (jobs/flags.py); None: the sweep records no cause.
+    cleared_by: Callable[[], dict] | None = None
 
     @property
     def estate_column(self):
@@ -143,9 +147,12 @@ def deposit_refund_overdue(now: dt.datetime):
 
 # Rule ids are stable: flags, digests and the grids' filter refer to them.
 RULES: tuple[OverdueRule, ...] = (
-    OverdueRule("demand_reply", "需求答复超时", Demand, demand_reply_overdue),
-    OverdueRule("demand_invalid_notice", "无效告知超时", Demand, demand_invalid_notice_overdue),
-    OverdueRule("demand_callback", "需求回访超时", Demand, demand_callback_overdue),
+    OverdueRule("demand_reply", "需求答复超时", Demand, demand_reply_overdue,
+                cleared_by=demand_flag_cleared_by),
+    OverdueRule("demand_invalid_notice", "无效告知超时", Demand, demand_invalid_notice_overdue,
+                cleared_by=demand_flag_cleared_by),
+    OverdueRule("demand_callback", "需求回访超时", Demand, demand_callback_overdue,
+                cleared_by=demand_flag_cleared_by),
     OverdueRule("work_order_callback", "夜间完工次日未回访", WorkOrder,
                 work_order_callback_overdue),
     OverdueRule("key_loan", "钥匙逾期未还", KeyMovement, KeyMovement.overdue_loans),

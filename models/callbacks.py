@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from peewee import BooleanField, CharField, ForeignKeyField, SmallIntegerField
 
-from models.base import AwareDateTimeField, RuleError, utcnow, write_transaction
-from models.demands import Demand
+from models.base import AwareDateTimeField, RuleError, to_office, utcnow, write_transaction
+from models.demands import Demand, refuse_open_orders
 from models.register import RegisterModel, change_record, save_record
 from models.users import User
 from models.work_orders import WorkOrder
@@ -52,6 +52,9 @@ class Callback(RegisterModel):
             yield "channel", "请选择回访方式"
         if not self.demand_id and not self.work_order_id:
             yield "", "回访必须对应一条需求或维修单"
+        if self.satisfied is False and not (self.comments or "").strip():
+            # R-DEM-6/R-DEM-9: a callback that is not satisfied says why, in the owner's words.
+            yield "comments", "业户不满意时，请记录业户不满意的原因"
 
 
 def callback_work_order(order: WorkOrder, user, **scores) -> Callback:
@@ -70,8 +73,11 @@ def call_back_demand(demand: Demand, user, *, channel: str, on_time: int, attitu
                      skill: int, etiquette: int, satisfied: bool, comments: str = "",
                      expected_version: int | None = None) -> Callback:
     """Call the owner back on a completed demand (R-DEM-9): satisfied closes it; not satisfied
-    reopens it with a new reply deadline from now and counts the reopen."""
+    reopens it with a new reply deadline from now — a new promise on record (R-REC-1), with
+    its basis — and counts the reopen. Closing waits for the demand's work orders."""
     demand.require_state(("completed",), "只有“待回访”的需求可以回访（当前：{status}）")
+    if satisfied:
+        refuse_open_orders(demand, "关闭")
     with write_transaction():
         callback = Callback(estate=demand.estate_id, demand=demand.id, channel=channel,
                             on_time=on_time, attitude=attitude, skill=skill,
@@ -85,9 +91,11 @@ def call_back_demand(demand: Demand, user, *, channel: str, on_time: int, attitu
                               expected_version=expected_version, closed_at=utcnow())
         else:
             reopened = demand.reopen_count + 1
+            promise = demand.promise(utcnow())
+            due = f"{to_office(promise['reply_due']):%Y-%m-%d %H:%M}"
             demand.transition(user, "open", action="reopen",
-                              note=f"回访不满意，第 {reopened} 次重新处理：{comments}"[:200],
+                              note=f"回访不满意，第 {reopened} 次重新处理，答复期限 {due}："
+                                   f"{comments}"[:200],
                               expected_version=expected_version, reopen_count=reopened,
-                              reply_due=demand.compute_reply_due(utcnow()), replied_at=None,
-                              completed_at=None, closed_at=None)
+                              replied_at=None, completed_at=None, closed_at=None, **promise)
     return callback

@@ -4,7 +4,8 @@ The closed loop of R-DEM-4: recorded at the desk → classified → dispatched �
 called back → satisfied: closed; not satisfied: reopened. Every step is a `DemandStep` row with
 who and when, written in the same transaction as the change (`StatefulMixin.transition` with
 `record_transition`). Deadlines come from `models.deadlines` (R-DEM-6, R-DEM-7) and are stored on
-the row so lists and the nightly job can query them with plain indexed SQL.
+the row so lists and the nightly job can query them with plain indexed SQL; the reply deadline
+is a promise on record (R-REC-1): its rules are in models/demand_promise.py.
 
 A demand's work orders live in models/work_orders.py, its callbacks in models/callbacks.py and
 the monthly review (R-DEM-10) in models/review.py; those modules depend on this one.
@@ -27,6 +28,8 @@ from models.base import (
     write_transaction,
 )
 from models.calendar import next_number
+from models.demand_promise import REPLY_OWED as REPLY_OWED  # re-exported: the owed states
+from models.demand_promise import PromiseMixin, minutes
 from models.org import Department, Resident, Unit
 from models.register import RegisterModel, StatefulMixin
 from models.search import bigrams
@@ -69,15 +72,28 @@ STATUSES = [
     ("closed", "已关闭"),
 ]
 STATUS_LABELS = dict(STATUSES)
-# States in which the owner is still owed a reply (R-DEM-7) — the reply deadline runs.
-REPLY_OWED = ("open", "dispatched")
+CAUSE_MAX = 2000
 
 
-def _minutes(delta: dt.timedelta) -> int:
-    return max(0, int(delta.total_seconds() // 60))
+def _cause(given: str | None, recorded: str) -> str:
+    """R-DEM-6: the handler's analysis of the cause, required when replying or judging invalid
+    (one already recorded on the demand counts; a new one replaces it)."""
+    cause = (given or "").strip() or (recorded or "").strip()
+    if not cause:
+        raise RuleError({"cause": "请填写原因分析（问题产生的原因，R-DEM-6）"})
+    if len(cause) > CAUSE_MAX:
+        raise RuleError({"cause": f"原因分析不能超过 {CAUSE_MAX} 个字"})
+    return cause
 
 
-class Demand(StatefulMixin, RegisterModel):
+def refuse_open_orders(demand, doing: str) -> None:
+    """`models.work_orders.refuse_open_orders` (that module imports this one)."""
+    from models.work_orders import refuse_open_orders as refuse
+
+    refuse(demand, doing)
+
+
+class Demand(PromiseMixin, StatefulMixin, RegisterModel):
     """One owner demand or complaint, from intake to close."""
 
     state_field = "status"
@@ -100,7 +116,15 @@ class Demand(StatefulMixin, RegisterModel):
                           help_text="紧急：2 小时内答复；否则 2 个工作日内答复（R-DEM-7）")
     requested_reply_at = AwareDateTimeField(null=True, verbose_name="业户要求答复时间",
                                             help_text="业户指定了时间则以此为准")
-    reply_due = AwareDateTimeField(null=True, index=True, verbose_name="答复期限")
+    reply_due = AwareDateTimeField(null=True, index=True, verbose_name="答复期限",
+                                   help_text="现行答复期限：主管修订后为修订后的期限（R-REC-1）")
+    # R-REC-1: the promise as made (at intake, or at a reopen) and what it was computed from;
+    # no edit and no revision changes these.
+    original_reply_due = AwareDateTimeField(null=True, verbose_name="原承诺答复期限")
+    promised_serious = BooleanField(null=True, verbose_name="承诺时：严重")
+    promised_urgent = BooleanField(null=True, verbose_name="承诺时：紧急")
+    promised_requested_at = AwareDateTimeField(null=True, verbose_name="承诺时：业户要求答复时间")
+    revision_count = IntegerField(default=0, verbose_name="期限修订次数")
     received_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
                                   verbose_name="受理人")
     status = CharField(max_length=16, choices=STATUSES, default="open", index=True,
@@ -112,6 +136,8 @@ class Demand(StatefulMixin, RegisterModel):
                               verbose_name="处理人")
     department = ForeignKeyField(Department, null=True, backref="demands", on_delete="RESTRICT",
                                  verbose_name="责任部门")
+    cause = TextField(default="", verbose_name="原因分析",
+                      help_text="处理人分析问题产生的原因（R-DEM-6）")
     measures = TextField(default="", verbose_name="处理措施")
     result = TextField(default="", verbose_name="处理结果")
     answered_at_intake = BooleanField(default=False, verbose_name="当场答复",
@@ -144,26 +170,6 @@ class Demand(StatefulMixin, RegisterModel):
     @property
     def status_label(self) -> str:
         return STATUS_LABELS.get(self.status, self.status)
-
-    def compute_reply_due(self, start: dt.datetime | None = None) -> dt.datetime:
-        """R-DEM-7 from intake; the owner's requested time wins.
-
-        After a reopen (`start` given) the clock restarts from the reopen by the 2×2 rule: the
-        owner's original requested time has passed by then.
-        """
-        requested = None if start else self.requested_reply_at
-        return deadlines.reply_due(to_office(start or self.received_at),
-                                   serious=bool(self.serious), urgent=bool(self.urgent),
-                                   requested=to_office(requested))
-
-    def late_by(self, now: dt.datetime | None = None) -> dt.timedelta | None:
-        """How late the reply was (answered late) or is (still owed); None when on time."""
-        if not self.reply_due:
-            return None
-        moment = self.replied_at or now or utcnow()
-        if moment > self.reply_due:
-            return moment - self.reply_due
-        return None
 
     def refresh_search_text(self) -> None:
         """Keep the bigram index text in step with what staff search (FINDINGS: Chinese search)."""
@@ -219,29 +225,28 @@ class Demand(StatefulMixin, RegisterModel):
             resident = Resident.get_by_id(self.resident_id)
             self.contact_name = resident.name
             self.contact_phone = self.contact_phone or resident.phone
-        self.reply_due = self.compute_reply_due()
+        # R-REC-1: the promise is fixed here, with what it was computed from.
+        for name, value in self.promise().items():
+            setattr(self, name, value)
         if self.answered_at_intake:
-            # R-DEM-5: answered at once — at the moment it was received, so never late.
+            # R-DEM-5: answered at once — at the moment it was received, against the deadline
+            # in force then (so never late, but counted the same way as every other close).
             self.replied_at = self.received_at
+            for name, value in self.miss_values(self.replied_at, self.reply_due).items():
+                setattr(self, name, value)
             self.status, self.valid, self.closed_at = "closed", True, self.replied_at
         self.refresh_search_text()
 
     def after_create(self, user) -> None:
-        note = "当场答复并关闭" if self.status == "closed" else ""
+        note = f"答复期限 {to_office(self.reply_due):%Y-%m-%d %H:%M}（{self.promise_basis}）"
+        if self.status == "closed":
+            note = "当场答复并关闭；" + note
         DemandStep.record(self, user, "create", None, self.status, note)
 
     def before_update(self) -> None:
-        """Keep derived values right after an edit of the descriptive fields."""
-        if self.replied_at is None and self.status in REPLY_OWED and not self.reopen_count:
-            self.reply_due = self.compute_reply_due()
+        """An edit of the descriptive fields never moves the deadline (R-REC-1)."""
+        self.check_basis_unchanged()
         self.refresh_search_text()
-
-    def _miss_values(self, replied_at: dt.datetime, due: dt.datetime | None) -> dict:
-        """A late reply adds to the misses; they stay on the record through reopens."""
-        if due and replied_at > due:
-            return {"missed_replies": self.missed_replies + 1,
-                    "late_minutes": self.late_minutes + _minutes(replied_at - due)}
-        return {}
 
     def record_transition(self, user, action: str, from_state, note: str) -> None:
         """Every change of a demand is a DemandStep: who, when, from and to (R-DEM-4)."""
@@ -258,12 +263,13 @@ class Demand(StatefulMixin, RegisterModel):
         return dispatch_demand(self, user, **order)
 
     def reply(self, user, *, replied_at: dt.datetime | None = None, content: str,
-              measures: str = "", expected_version: int | None = None) -> None:
+              cause: str = "", measures: str = "", expected_version: int | None = None) -> None:
         """Record the reply to the owner (R-DEM-6: measures within the deadline)."""
         self.require_state(("open", "dispatched", "completed", "invalid"),
                            "当前状态为“{status}”，不能登记答复")
         if not (content or "").strip():
             raise RuleError({"content": "请填写答复内容"})
+        cause = _cause(cause, self.cause)
         replied_at = replied_at or utcnow()
         if replied_at < self.received_at:
             raise RuleError({"replied_at": "答复时间不能早于受理时间"})
@@ -271,46 +277,69 @@ class Demand(StatefulMixin, RegisterModel):
             raise RuleError({"replied_at": "答复时间不能晚于现在"})
         with write_transaction():
             if self.status == "invalid":
-                # R-DEM-6: the owner has been told why; the demand is finished.
-                self.transition(user, "closed", action="reply", note="已告知业户无效原因",
+                # R-DEM-6: the owner has been told why; the demand is finished. The reply
+                # deadline's miss, if any, was recorded when it was judged invalid; the notice
+                # deadline is the one in force now (R-REC-1).
+                refuse_open_orders(self, "关闭")
+                misses = self.miss_values(replied_at, self.invalid_notice_due)
+                note = "已告知业户无效原因" + (
+                    f"（超时 {minutes(replied_at - self.invalid_notice_due)} 分钟）"
+                    if misses else "")
+                self.transition(user, "closed", action="reply", note=note,
                                 expected_version=expected_version, replied_at=replied_at,
-                                reply_content=content, closed_at=replied_at,
-                                **self._miss_values(replied_at, self.invalid_notice_due))
+                                reply_content=content, closed_at=replied_at, cause=cause,
+                                **misses)
                 return
-            misses = self._miss_values(replied_at, self.reply_due)
-            note = (f"超时 {_minutes(replied_at - self.reply_due)} 分钟答复" if misses
+            misses = self.miss_values(replied_at, self.reply_due)
+            note = (f"超时 {minutes(replied_at - self.reply_due)} 分钟答复" if misses
                     else "按时答复")
             self.transition(user, None, action="reply", note=note,
                             expected_version=expected_version, replied_at=replied_at,
                             reply_content=content.strip(), measures=measures or self.measures,
-                            **misses)
+                            cause=cause, **misses)
 
-    def mark_invalid(self, user, *, reason: str, expected_version: int | None = None) -> None:
-        """The handler judges it invalid; the owner is told why within 1 working day (R-DEM-6)."""
+    def mark_invalid(self, user, *, reason: str, cause: str = "",
+                     expected_version: int | None = None) -> None:
+        """The handler judges it invalid; the owner is told why within 1 working day (R-DEM-6).
+
+        A reply deadline that passed before the judgement is a miss that happened: it is
+        recorded now and stays (R-REC-1) — judging invalid never wipes a breach.
+        """
         self.require_state(("open", "dispatched"), "当前状态为“{status}”，不能判定无效")
         if not (reason or "").strip():
             raise RuleError({"reason": "判定无效时请填写原因"})
+        cause = _cause(cause, self.cause)
+        refuse_open_orders(self, "判定无效")
         now = utcnow()
-        self.transition(user, "invalid", action="invalid", note=reason.strip(),
+        misses = {} if self.replied_at else self.miss_values(now, self.reply_due)
+        note = reason.strip()
+        if misses:
+            note += f"（判定时答复已超时 {minutes(now - self.reply_due)} 分钟，记入超时）"
+        self.transition(user, "invalid", action="invalid", note=note,
                         expected_version=expected_version, valid=False,
-                        invalid_reason=reason.strip(),
-                        invalid_notice_due=deadlines.invalid_notice_due(to_office(now)))
+                        invalid_reason=reason.strip(), cause=cause,
+                        invalid_notice_due=deadlines.invalid_notice_due(to_office(now)),
+                        **misses)
 
     def complete(self, user, *, result: str, completed_at: dt.datetime | None = None,
-                 expected_version: int | None = None) -> None:
-        """The result is recorded; the demand waits for its callback (R-DEM-4)."""
+                 cause: str = "", expected_version: int | None = None) -> None:
+        """The result is recorded; the demand waits for its callback (R-DEM-4). Its work orders
+        must be completed first (the last one's completion completes the demand)."""
         self.require_state(("open", "dispatched"), "当前状态为“{status}”，不能登记完成")
         if not (result or "").strip():
             raise RuleError({"result": "请填写处理结果"})
+        refuse_open_orders(self, "登记处理结果")
         completed_at = completed_at or utcnow()
         if completed_at < self.received_at:
             raise RuleError({"completed_at": "完成时间不能早于受理时间"})
         values = {"result": result.strip(), "completed_at": completed_at, "valid": True}
+        if (cause or "").strip():
+            values["cause"] = _cause(cause, self.cause)
         with write_transaction():
             if self.replied_at is None:
                 # Telling the owner the result answers them, on time or not.
                 values.update(replied_at=completed_at, reply_content=result.strip(),
-                              **self._miss_values(completed_at, self.reply_due))
+                              **self.miss_values(completed_at, self.reply_due))
             self.transition(user, "completed", action="complete", note=result.strip()[:100],
                             expected_version=expected_version, **values)
 
@@ -326,23 +355,6 @@ class Demand(StatefulMixin, RegisterModel):
     @classmethod
     def live(cls):
         return cls.select().where(cls.voided == False)  # noqa: E712
-
-    @classmethod
-    def overdue(cls, now: dt.datetime):
-        """Owed a reply past its deadline (R-DEM-7), or an invalid notice past 1 working day."""
-        return cls.live().where(
-            ((cls.status.in_(REPLY_OWED)) & cls.replied_at.is_null() & (cls.reply_due < now))
-            | ((cls.status == "invalid") & cls.replied_at.is_null()
-               & (cls.invalid_notice_due < now)))
-
-    @classmethod
-    def due_soon(cls, now: dt.datetime, *, urgent_minutes: int = 30):
-        """Owed a reply and due soon: within 30 minutes for 2-hour deadlines, else today."""
-        end_of_today = deadlines.end_of_day(to_office(now))
-        return cls.live().where(
-            cls.status.in_(REPLY_OWED), cls.replied_at.is_null(), cls.reply_due >= now,
-            ((cls.urgent == True) & (cls.reply_due <= now + dt.timedelta(minutes=urgent_minutes)))  # noqa: E712
-            | ((cls.urgent == False) & (cls.reply_due <= end_of_today)))  # noqa: E712
 
     @classmethod
     def awaiting_dispatch(cls):
@@ -363,6 +375,7 @@ class DemandStep(BaseModel):
     ACTIONS = {
         "create": "登记", "dispatch": "派工", "reply": "答复", "invalid": "判定无效",
         "complete": "完成", "callback": "回访", "reopen": "重新处理", "order": "维修单",
+        "revise": "修订期限",
     }
 
     demand = ForeignKeyField(Demand, backref="steps", on_delete="CASCADE")

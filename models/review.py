@@ -1,4 +1,7 @@
-"""The monthly review of the demand loop (R-DEM-10): what came in, and how well it was served."""
+"""The monthly review of the demand loop (R-DEM-10): what came in, and how well it was served.
+
+Timeliness counts the original promise and every recorded miss (R-REC-1, issue #11).
+"""
 
 from __future__ import annotations
 
@@ -39,7 +42,13 @@ def monthly_review(estate_ids: list[int], start: dt.datetime, end: dt.datetime) 
                                         Callback.called_at >= start, Callback.called_at < end,
                                         Callback.demand.is_null(False))
     total, n_replied = base.count(), replied.count()
-    on_time = replied.where(Demand.missed_replies == 0).count()
+    # On time against the promise on record (R-REC-1): no miss recorded at any step (a miss
+    # stays through invalid judgements, revisions and reopens), and answered by the original
+    # promise — a supervisor's later revision does not turn a late answer into an on-time one.
+    on_time = replied.where(Demand.missed_replies == 0,
+                            (Demand.revision_count == 0) | Demand.original_reply_due.is_null()
+                            | (Demand.replied_at <= Demand.original_reply_due)).count()
+    revised = base.where(Demand.revision_count > 0).count()
     n_handled, n_called = handled.count(), called_back.count()
     n_callbacks = callbacks.count()
     n_satisfied = callbacks.where(Callback.satisfied == True).count()  # noqa: E712
@@ -58,4 +67,5 @@ def monthly_review(estate_ids: list[int], start: dt.datetime, end: dt.datetime) 
         "callbacks": n_callbacks, "satisfied": n_satisfied,
         "satisfaction_rate": _rate(n_satisfied, n_callbacks),
         "reopened": reopened, "reopen_rate": _rate(reopened, total),
+        "revised": revised,
     }

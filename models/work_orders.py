@@ -166,6 +166,19 @@ def dispatch_demand(demand: Demand, user, *, department_id: int | None, what: st
     return order
 
 
+def refuse_open_orders(demand: Demand, doing: str) -> None:
+    """A demand never finishes with a work order left open (#11 item 1): its result, its
+    invalid judgement and its close wait for its orders. The department reports its own
+    completion (R-DEM-8, R-REC-4), so the desk does not close an order on their behalf; an order
+    no longer wanted is voided with a reason by a manager."""
+    numbers = [number for (number,) in WorkOrder.select(WorkOrder.number).where(
+        WorkOrder.demand == demand.id, WorkOrder.state != "completed",
+        WorkOrder.voided == False).order_by(WorkOrder.id).tuples()]  # noqa: E712
+    if numbers:
+        raise RuleError({"": f"维修单 {'、'.join(numbers)} 尚未完工，不能{doing}："
+                             "请部门先完工登记，或由主管作废该维修单（填写原因）"})
+
+
 def _cost(value):
     """The cost as money, None when left empty; a typing error goes next to the field."""
     if value is None or (isinstance(value, str) and not value.strip()):

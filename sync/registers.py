@@ -52,12 +52,16 @@ RESIDENTS = declare(Mirror(
     natural_key=("unit", "name"), lookups={"unit": "code"},
 ))
 
-def overdue_text(reply_due, missed: int, late_minutes: int) -> str:
-    """超期 (R-REC-1): the deadline promised and every recorded miss, which closing never erases.
+def overdue_text(original_due, reply_due, missed: int, late_minutes: int) -> str:
+    """超期 (R-REC-1, #15): the deadline as originally promised, a supervisor's revision beside
+    it, and every recorded miss, which neither closing nor revising erases.
 
     Only what the record holds: no "overdue now" guess from the clock (see Column).
     """
-    due = f"期限 {to_text(reply_due)}" if reply_due else "无期限"
+    promised = original_due or reply_due
+    due = f"原承诺期限 {to_text(promised)}" if promised else "无期限"
+    if promised and reply_due and reply_due != promised:
+        due += f"（主管修订为 {to_text(reply_due)}）"
     if not missed:
         return f"{due}，无超时记录"
     hours, minutes = divmod(int(late_minutes or 0), 60)
@@ -65,14 +69,16 @@ def overdue_text(reply_due, missed: int, late_minutes: int) -> str:
     return f"{due}，超时答复 {missed} 次，累计超时 {late}"
 
 
-# R-DEM: what managers read most — every demand with its deadline, status and misses.
+# R-DEM: what managers read most — every demand with its deadlines, status and misses. The
+# original promise and the deadline in force (答复期限, revised by a supervisor) side by side.
 DEMANDS = declare(Mirror(
     name="demands", title="投诉登记", model=Demand, year_field="received_at",
     columns=("number", "received_at", "channel", "kind", "category", "unit.code",
-             "contact_name", "contact_phone", "description", "serious", "urgent", "reply_due",
-             "status", "department.name", "replied_at", "missed_replies", "late_minutes",
-             "reopen_count", "closed_at",
-             Column("reply_due", "超期", extra=("missed_replies", "late_minutes"),
+             "contact_name", "contact_phone", "description", "serious", "urgent",
+             "original_reply_due", "reply_due", "status", "department.name", "replied_at",
+             "missed_replies", "late_minutes", "reopen_count", "closed_at",
+             Column("original_reply_due", "超期",
+                    extra=("reply_due", "missed_replies", "late_minutes"),
                     render=overdue_text)),
     natural_key=("number",),
 ))

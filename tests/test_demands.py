@@ -131,7 +131,7 @@ def test_overdue_and_due_soon_queries(conn, estate, clerk):
     assert normal not in Demand.due_soon(now)
     day_of_due = normal.reply_due.replace(hour=9, minute=0, second=0, microsecond=0)
     assert normal in Demand.due_soon(day_of_due)
-    normal.reply(clerk, content="已安排明天上门")
+    normal.reply(clerk, content="已安排明天上门", cause="水管老化渗漏")
     assert normal not in Demand.due_soon(day_of_due)
     assert normal not in Demand.overdue(normal.reply_due + dt.timedelta(days=3))
 

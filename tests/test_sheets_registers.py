@@ -44,11 +44,16 @@ def test_every_register_the_managers_asked_for_is_mirrored():
 
 
 def test_the_overdue_column_keeps_the_promise_and_every_miss():
+    # #11/#15: the column shows the ORIGINAL promise, a revision only beside it.
     due = dt.datetime(2026, 11, 3, 4, 0, tzinfo=dt.UTC)  # 12:00 office time
-    assert overdue_text(due, 0, 0) == "期限 2026-11-03 12:00，无超时记录"
-    assert overdue_text(due, 2, 135) == (
-        "期限 2026-11-03 12:00，超时答复 2 次，累计超时 2 小时 15 分钟")
-    assert overdue_text(None, 1, 5) == "无期限，超时答复 1 次，累计超时 5 分钟"
+    later = dt.datetime(2026, 11, 6, 4, 0, tzinfo=dt.UTC)
+    assert overdue_text(due, due, 0, 0) == "原承诺期限 2026-11-03 12:00，无超时记录"
+    assert overdue_text(due, due, 2, 135) == (
+        "原承诺期限 2026-11-03 12:00，超时答复 2 次，累计超时 2 小时 15 分钟")
+    assert overdue_text(due, later, 1, 60) == (
+        "原承诺期限 2026-11-03 12:00（主管修订为 2026-11-06 12:00），超时答复 1 次，"
+        "累计超时 1 小时 0 分钟")
+    assert overdue_text(None, None, 1, 5) == "无期限，超时答复 1 次，累计超时 5 分钟"
 
 
 def test_the_ten_million_cell_error_does_not_suggest_a_split_by_year():

@@ -1,5 +1,8 @@
 """The demand register in the admin: intake, the front desk's queues, and the demand's row
-actions (派工, 答复业户, 登记处理结果, 判定无效, 回访) and its printed record (R-DEM).
+actions (派工, 答复业户, 登记处理结果, 判定无效, 修订答复期限, 回访) and its printed record (R-DEM).
+
+The reply deadline is a promise on record (R-REC-1): the edit form does not offer what it is
+computed from; a supervisor changes it with 修订答复期限 and a reason.
 
 Views only collect input and show results; every rule and state change lives in
 models/demands.py (and models/work_orders.py, models/callbacks.py for what a demand makes).
@@ -10,14 +13,17 @@ from __future__ import annotations
 from flask import g, request
 from markupsafe import Markup
 from peewee import JOIN
-from wtforms import Form, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, Form, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
+from jobs.flags import flag_history
+from jobs.overdue import RULE_LABELS
 from models.base import utcnow
-from models.demands import Demand
+from models.demand_promise import REASON_MAX
+from models.demands import CAUSE_MAX, Demand, DemandStep
 from models.org import Department, Unit
 from models.search import DemandSearchIndex, apply_search
-from models.users import DESK, EVERYONE, User
+from models.users import DESK, EVERYONE, MANAGERS, User
 from views.actions import RegisterView, RowAction
 from views.base import SecureModelView
 from views.callbacks import CallbackForm, callback_values
@@ -49,8 +55,12 @@ def _due_cell(view, context, model, name):
     if late and model.replied_at is None and model.status in ("open", "dispatched"):
         return Markup('<span class="badge badge-danger">超期</span> {}').format(text)
     if model.missed_replies:
-        return Markup('{} <span class="badge badge-warning">曾超时 {} 分钟</span>').format(
+        text = Markup('{} <span class="badge badge-warning">曾超时 {} 分钟</span>').format(
             text, model.late_minutes)
+    if model.revised:
+        # R-REC-1: a revised deadline always shows the original promise beside it.
+        text = Markup('{} <span class="badge badge-info">已修订，原 {}</span>').format(
+            text, format_datetime(model.original_reply_due))
     return text
 
 
@@ -59,11 +69,18 @@ def _description_cell(view, context, model, name):
     return text if len(text) <= 30 else text[:30] + "…"
 
 
+def _cause_field(description: str):
+    # Required by the model unless already recorded (then shown filled in: see _fill_cause).
+    return TextAreaField("原因分析", validators=[Optional(), Length(max=CAUSE_MAX)],
+                         description=description)
+
+
 class ReplyForm(Form):
     replied_at = LocalDateTimeField("答复时间", validators=[Optional()],
                                     description="留空表示现在；格式 2026-11-26 14:30")
     content = TextAreaField("答复内容", validators=[InputRequired("请填写答复内容"),
                                                   Length(max=2000)])
+    cause = _cause_field("分析问题产生的原因（R-DEM-6，必填）")
     measures = TextAreaField("处理措施", validators=[Optional(), Length(max=2000)])
 
 
@@ -80,6 +97,7 @@ class InvalidForm(Form):
     reason = TextAreaField("无效原因", validators=[InputRequired("判定无效时请填写原因"),
                                                 Length(max=200)],
                            description="1 个工作日内礼貌告知业户原因（R-DEM-6）")
+    cause = _cause_field("分析问题产生的原因（R-DEM-6，必填）")
 
 
 class CompleteForm(Form):
@@ -87,6 +105,34 @@ class CompleteForm(Form):
                                       description="留空表示现在")
     result = TextAreaField("处理结果", validators=[InputRequired("请填写处理结果"),
                                                 Length(max=2000)])
+    cause = _cause_field("分析问题产生的原因（R-DEM-6）")
+
+
+class ReviseForm(Form):
+    """What the deadline is computed from, as a supervisor revises it (R-REC-1)."""
+
+    serious = BooleanField("严重")
+    urgent = BooleanField("紧急",
+                          description="紧急：2 小时内答复；否则 2 个工作日内答复（R-DEM-7）")
+    requested_reply_at = LocalDateTimeField(
+        "业户要求答复时间", validators=[Optional()],
+        description="业户指定了时间则以此为准；格式 2026-11-26 14:30")
+    reason = TextAreaField("修订原因", validators=[InputRequired("修订答复期限必须说明原因"),
+                                               Length(max=REASON_MAX)],
+                           description="原承诺期限和已发生的超时保留在记录中（R-REC-1）")
+
+
+def _fill_cause(view, row, form):
+    """The cause already recorded is shown (and kept unless changed)."""
+    if request.method == "GET" and row.cause:
+        form.cause.data = row.cause
+
+
+def _fill_basis(view, row, form):
+    """The revision form starts from the demand's current classification."""
+    if request.method == "GET":
+        form.serious.data, form.urgent.data = bool(row.serious), bool(row.urgent)
+        form.requested_reply_at.data = row.requested_reply_at
 
 
 def _offer_departments(view, row, form):
@@ -117,7 +163,7 @@ class DemandAdmin(RegisterView):
 
     queues = QUEUE_QUERIES
     permissions = {**SecureModelView.permissions, "callback": DESK, "print": EVERYONE,
-                   "handle": DESK_AND_DEPT}
+                   "handle": DESK_AND_DEPT, "revise": MANAGERS}
     details_template = "admin/demand_details.html"
     # column_details_list below names every field shown, the void reason among them.
     column_details_exclude_list = ("version",)
@@ -130,11 +176,17 @@ class DemandAdmin(RegisterView):
         RowAction("reply", _reply_label, "reply", form=ReplyForm, title="答复业户",
                   when=lambda row: (row.status in ("open", "dispatched", "completed", "invalid")
                                     and row.replied_at is None),
-                  permission="handle", css="btn-info"),
+                  permission="handle", css="btn-info", prepare=_fill_cause),
         RowAction("complete", "登记处理结果", "complete", form=CompleteForm,
-                  when=("open", "dispatched"), permission="handle", css="btn-success"),
+                  when=("open", "dispatched"), permission="handle", css="btn-success",
+                  prepare=_fill_cause),
         RowAction("invalid", "判定无效", "mark_invalid", form=InvalidForm,
-                  when=("open", "dispatched"), css="btn-outline-secondary"),
+                  when=("open", "dispatched"), css="btn-outline-secondary",
+                  prepare=_fill_cause),
+        # R-REC-1: the deadline's basis changes only here, by a supervisor, with a reason.
+        RowAction("revise", "修订答复期限", "revise_deadline", form=ReviseForm,
+                  when=lambda row: row.status in ("open", "dispatched") and row.replied_at is None,
+                  permission="revise", css="btn-outline-danger", prepare=_fill_basis),
         RowAction("callback", "回访", "record_callback", form=CallbackForm, when=("completed",),
                   permission="callback", css="btn-warning", values=callback_values),
     )
@@ -150,17 +202,19 @@ class DemandAdmin(RegisterView):
     column_details_list = (
         "number", "estate", "received_at", "channel", "kind", "category", "unit", "resident",
         "contact_name", "contact_phone", "description", "serious", "urgent",
-        "requested_reply_at", "reply_due", "received_by", "status", "valid", "invalid_reason",
-        "invalid_notice_due", "handler", "department", "measures", "result", "replied_at",
-        "reply_content", "completed_at", "closed_at", "reopen_count", "missed_replies",
-        "late_minutes", "voided", "void_reason")
+        "requested_reply_at", "original_reply_due", "reply_due", "revision_count",
+        "received_by", "status", "valid", "invalid_reason", "invalid_notice_due", "handler",
+        "department", "cause", "measures", "result", "replied_at", "reply_content",
+        "completed_at", "closed_at", "reopen_count", "missed_replies", "late_minutes", "voided",
+        "void_reason")
     form_create_columns = (
         "estate", "received_at", "channel", "kind", "category", "unit", "resident",
         "contact_name", "contact_phone", "description", "serious", "urgent",
         "requested_reply_at", "answered_at_intake", "reply_content")
+    # Not seriousness, urgency or the requested time: they fix the deadline (R-REC-1, 修订答复期限).
     form_edit_columns = (
         "channel", "kind", "category", "unit", "resident", "contact_name", "contact_phone",
-        "description", "serious", "urgent", "requested_reply_at", "measures")
+        "description", "measures")
     form_ajax_refs = {
         "unit": UNIT_LOOKUP,
         "resident": {"fields": ("name", "phone"), "page_size": 20,
@@ -193,6 +247,16 @@ class DemandAdmin(RegisterView):
         if g.get("search_ordered"):
             return None
         return super()._get_default_order()
+
+    def flag_history(self, row) -> list[dict]:
+        """The row's 超时 flags, raised and cleared, with how and by whom (R-REC-5)."""
+        how_labels = {**DemandStep.ACTIONS, "void": "作废", "": "定时检查：已不再超时"}
+        return [{"rule": RULE_LABELS.get(flag.rule, flag.rule), "raised_at": flag.raised_at,
+                 "cleared_at": flag.cleared_at,
+                 "how": how_labels.get(flag.cleared_how, flag.cleared_how)
+                 if flag.cleared_at else "",
+                 "by": getattr(flag, "cleared_by_name", None) or ""}
+                for flag in flag_history(Demand, row.id)]
 
     def create_form(self, obj=None):
         form = super().create_form(obj)
