@@ -35,10 +35,11 @@ def sync_rule(rule, now: dt.datetime) -> tuple[int, int]:
         OverdueFlag.cleared_at.is_null())
     new_rows = rule.query(now).select(
         Value(rule.id), Value(model._meta.table_name), model.id, rule.estate_column,
-        stamp, stamp, stamp).where(~fn.EXISTS(already))
+        stamp, stamp, stamp, Value("")).where(~fn.EXISTS(already))
     raised = OverdueFlag.insert_from(new_rows, [
         OverdueFlag.rule, OverdueFlag.table, OverdueFlag.row_id, OverdueFlag.estate,
         OverdueFlag.raised_at, OverdueFlag.created_at, OverdueFlag.updated_at,
+        OverdueFlag.cleared_how,
     ]).as_rowcount().execute()
     # Correlated on the flag's row: the cost follows the active flags, not the register's size.
     still_overdue = rule.query(now).select(Value(1)).where(model.id == OverdueFlag.row_id)

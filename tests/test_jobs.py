@@ -79,7 +79,8 @@ def test_flag_clears_when_the_owner_is_answered(app, clerk, estate):
     mark_overdue(at(2026, 11, 5, 10, 0))
     assert active_flags() == {("demand_reply", demand.id)}
 
-    demand.reply(clerk, replied_at=at(2026, 11, 5, 11, 0), content="已安排师傅明天上门")
+    demand.reply(clerk, replied_at=at(2026, 11, 5, 11, 0), content="已安排师傅明天上门",
+                 cause="管道老化")
     outcome = mark_overdue(at(2026, 11, 5, 12, 0))
     assert (outcome.flagged, outcome.cleared) == (0, 1)
     flag = OverdueFlag.get()
@@ -115,7 +116,7 @@ def test_rerun_with_nothing_changed_touches_nothing(app, clerk, estate):
 
 def test_invalid_notice_overdue_after_one_working_day(app, clerk, estate):
     demand = new_demand(clerk, estate, at(2026, 11, 20, 9, 0))
-    demand.mark_invalid(clerk, reason="非本小区业户")
+    demand.mark_invalid(clerk, reason="非本小区业户", cause="非本小区业户来电")
     due = Demand.get_by_id(demand.id).invalid_notice_due
     mark_overdue(due - dt.timedelta(minutes=1))
     assert active_flags() == set()
@@ -152,7 +153,8 @@ def test_demand_rules_state_the_registers_own_queries(app, clerk, estate):
     late = new_demand(clerk, estate, at(2026, 11, 2, 9, 0))
     new_demand(clerk, estate, at(2026, 11, 20, 9, 0), urgent=True)
     void_record(new_demand(clerk, estate, at(2026, 11, 2, 9, 0)), clerk, "重复登记")
-    new_demand(clerk, estate, at(2026, 11, 3, 9, 0)).mark_invalid(clerk, reason="非本小区")
+    new_demand(clerk, estate, at(2026, 11, 3, 9, 0)).mark_invalid(
+        clerk, reason="非本小区", cause="非本小区业户来电")
     for received, completed in ((at(2026, 11, 2, 9), at(2026, 11, 2, 15)),
                                 (at(2026, 11, 20, 9), at(2026, 11, 21, 15))):
         new_demand(clerk, estate, received).complete(clerk, result="已修好",
@@ -324,7 +326,7 @@ def test_crash_then_rerun_gives_the_flags_of_a_clean_run(app, clerk, estate, mon
     mark_overdue(at(2026, 11, 6, 10, 0))
     before = all_flags()
     # The world moves on: one answered, a callback and an after-hours order fall due.
-    first.reply(clerk, replied_at=at(2026, 11, 6, 11, 0), content="已处理")
+    first.reply(clerk, replied_at=at(2026, 11, 6, 11, 0), content="已处理", cause="管道老化")
     done = new_demand(clerk, estate, at(2026, 11, 6, 9, 0))
     done.complete(clerk, result="已修好", completed_at=at(2026, 11, 6, 15, 0))
     new_work_order(clerk, estate, at(2026, 11, 6, 18, 0), at(2026, 11, 6, 22, 0))

@@ -139,7 +139,7 @@ def test_hanging_robot_does_not_block_other_jobs(quick_robots, clerk, estate):
         thread.start()
         assert robot.arrived.wait(30)
         # The digest is stuck in its HTTP call: the sweep still runs and commits.
-        demand.reply(clerk, replied_at=at(2026, 11, 5, 8, 40), content="已答复")
+        demand.reply(clerk, replied_at=at(2026, 11, 5, 8, 40), content="已答复", cause="管道老化")
         sweep = run_job(get_job("mark_overdue"), app=app, now=at(2026, 11, 5, 8, 45))
         assert sweep.status == "succeeded" and sweep.cleared == 1
         assert thread.is_alive()  # held by the robot until released below
