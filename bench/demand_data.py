@@ -91,6 +91,9 @@ FIELDS = [
     Demand.measures, Demand.result, Demand.replied_at, Demand.reply_content,
     Demand.answered_at_intake, Demand.completed_at, Demand.closed_at, Demand.reopen_count,
     Demand.missed_replies, Demand.late_minutes, Demand.search_text,
+    # R-REC-1 (#11): the promise and its basis, revisions, the cause (R-DEM-6).
+    Demand.original_reply_due, Demand.promised_serious, Demand.promised_urgent,
+    Demand.promised_requested_at, Demand.revision_count, Demand.cause,
 ]
 
 
@@ -213,6 +216,7 @@ class Generator:
             measures, result, replied, reply_content,
             at_intake, completed, closed, 0,
             missed, late, search_text,
+            due, serious, urgent, requested, 0, "",
         )
 
 

@@ -152,7 +152,7 @@ def test_bad_input_is_refused_with_chinese_messages(login_as, conn):
     assert "只有“待回访”的需求可以回访" in response.get_data(as_text=True)
     response = post_action(clerk, f"/admin/demand/reply/?id={demand.id}",
                            {"replied_at": "2020-01-01 10:00", "content": "已处理",
-                            "row_version": demand.version})
+                            "cause": "管道老化", "row_version": demand.version})
     assert "答复时间不能早于受理时间" in response.get_data(as_text=True)
     assert Demand.get_by_id(demand.id).replied_at is None
     assert Callback.select().count() == 0
@@ -162,7 +162,8 @@ def test_invalid_demand_needs_notice_within_one_working_day(login_as, conn):
     clerk = login_as("clerk")
     demand = intake(clerk, kind="suggestion", category="proposal", description="要求物业免费洗车")
     assert post_action(clerk, f"/admin/demand/invalid/?id={demand.id}",
-                       {"reason": "不属于物业服务范围", "row_version": demand.version}
+                       {"reason": "不属于物业服务范围", "cause": "业户要求私人服务",
+                        "row_version": demand.version}
                        ).status_code == 302
     demand = Demand.get_by_id(demand.id)
     assert demand.status == "invalid" and demand.valid is False
@@ -315,7 +316,7 @@ def test_details_pages_offer_the_declared_actions_by_state_and_role(login_as, co
     assert buttons(clerk, details) == ["回访", "打印"]
 
     other = intake(clerk, description="要求物业免费洗车")
-    other.mark_invalid(clerk.user, reason="不属于物业服务范围")
+    other.mark_invalid(clerk.user, reason="不属于物业服务范围", cause="业户要求私人服务")
     assert buttons(clerk, f"/admin/demand/details/?id={other.id}") == ["已告知无效原因", "打印"]
 
 

@@ -20,6 +20,14 @@ CARRY_OVER = (
     "promised_requested_at = CASE WHEN reopen_count = 0 THEN requested_reply_at END "
     "WHERE reply_due IS NOT NULL"
 )
+# NOT NULL columns get a database default in the ALTER itself: peewee's SQLite migrator would
+# otherwise add them nullable and then rebuild the table to set NOT NULL, which drops the
+# demand table's Chinese-search triggers (migration 003) and copies every row.
+NOT_NULL_COLUMNS = (
+    ("demand", "revision_count", "INTEGER NOT NULL DEFAULT 0"),
+    ("demand", "cause", "TEXT NOT NULL DEFAULT ''"),
+    ("overdue_flag", "cleared_how", "VARCHAR(16) NOT NULL DEFAULT ''"),
+)
 
 
 def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
@@ -29,20 +37,21 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         original_reply_due=pw.DateTimeField(null=True),
         promised_serious=pw.BooleanField(null=True),
         promised_urgent=pw.BooleanField(null=True),
-        promised_requested_at=pw.DateTimeField(null=True),
-        revision_count=pw.IntegerField(default=0),
-        cause=pw.TextField(default=''))
-    migrator.sql(CARRY_OVER)
+        promised_requested_at=pw.DateTimeField(null=True))
     migrator.add_fields(
         'overdue_flag',
-        cleared_how=pw.CharField(default='', max_length=16),
         cleared_by=pw.ForeignKeyField(column_name='cleared_by_id', field='id',
                                       model=migrator.orm['app_user'], null=True,
                                       on_delete='SET NULL'))
+    for table, column, definition in NOT_NULL_COLUMNS:
+        migrator.sql(f'ALTER TABLE "{table}" ADD COLUMN "{column}" {definition}')
+    migrator.sql(CARRY_OVER)
 
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
     """Undo this schema step."""
-    migrator.remove_fields('overdue_flag', 'cleared_how', 'cleared_by')
+    for table, column, _definition in NOT_NULL_COLUMNS:
+        migrator.sql(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')
+    migrator.remove_fields('overdue_flag', 'cleared_by')
     migrator.remove_fields('demand', 'original_reply_due', 'promised_serious', 'promised_urgent',
-                           'promised_requested_at', 'revision_count', 'cause')
+                           'promised_requested_at')
