@@ -322,9 +322,14 @@ class Demand(PromiseMixin, StatefulMixin, RegisterModel):
                         **misses)
 
     def complete(self, user, *, result: str, completed_at: dt.datetime | None = None,
-                 cause: str = "", expected_version: int | None = None) -> None:
+                 cause: str | None = None, expected_version: int | None = None) -> None:
         """The result is recorded; the demand waits for its callback (R-DEM-4). Its work orders
-        must be completed first (the last one's completion completes the demand)."""
+        must be completed first (the last one's completion completes the demand).
+
+        A handler recording the result on the demand (`cause` given, as the form does) answers
+        the owner with it and so records the cause too (R-DEM-6). The department's completion
+        of the last work order (`cause` None) reports its result; the cause stays the desk's.
+        """
         self.require_state(("open", "dispatched"), "当前状态为“{status}”，不能登记完成")
         if not (result or "").strip():
             raise RuleError({"result": "请填写处理结果"})
@@ -333,7 +338,7 @@ class Demand(PromiseMixin, StatefulMixin, RegisterModel):
         if completed_at < self.received_at:
             raise RuleError({"completed_at": "完成时间不能早于受理时间"})
         values = {"result": result.strip(), "completed_at": completed_at, "valid": True}
-        if (cause or "").strip():
+        if cause is not None and (self.replied_at is None or cause.strip()):
             values["cause"] = _cause(cause, self.cause)
         with write_transaction():
             if self.replied_at is None:

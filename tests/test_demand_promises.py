@@ -260,6 +260,33 @@ def test_reply_needs_the_cause(app, login_as, conn):
         as_text=True)
 
 
+def test_recording_the_result_on_the_demand_needs_the_cause(app, login_as, conn):
+    # Recording the result answers the owner (R-DEM-6): the cause comes with it.
+    clerk = login_as("clerk")
+    demand = intake(clerk)
+    url = f"/admin/demand/complete/?id={demand.id}"
+    page = post_action(clerk, url, {"result": "已疏通", "cause": "", "completed_at": "",
+                                    "row_version": demand.version}).get_data(as_text=True)
+    assert "请填写原因分析" in page and Demand.get_by_id(demand.id).status == "open"
+    assert post_action(clerk, url, {"result": "已疏通", "cause": "异物堵塞", "completed_at": "",
+                                    "row_version": demand.version}).status_code == 302
+    demand = Demand.get_by_id(demand.id)
+    assert demand.status == "completed" and demand.cause == "异物堵塞"
+
+
+def test_voiding_a_late_demand_records_who_cleared_its_flag(app, login_as, conn):
+    clerk = login_as("clerk")
+    supervisor = login_as("supervisor")
+    demand = late_urgent_demand(clerk, days=2)
+    post_action(clerk, f"/admin/demand/dispatch/?id={demand.id}",
+                {"department": Department.get(Department.kind == "engineering").id,
+                 "assignee": 0, "what": "", "location": "", "row_version": demand.version})
+    void_record(Demand.get_by_id(demand.id), supervisor.user, "重复登记")
+    assert mark_overdue(utcnow()).cleared == 1
+    flag = OverdueFlag.get(OverdueFlag.row_id == demand.id)
+    assert flag.cleared_how == "void" and flag.cleared_by_id == supervisor.user.id
+
+
 def test_a_callback_not_satisfied_needs_the_owner_s_reason(app, login_as, conn):
     clerk = login_as("clerk")
     demand = intake(clerk)

@@ -105,7 +105,7 @@ class CompleteForm(Form):
                                       description="留空表示现在")
     result = TextAreaField("处理结果", validators=[InputRequired("请填写处理结果"),
                                                 Length(max=2000)])
-    cause = _cause_field("分析问题产生的原因（R-DEM-6）")
+    cause = _cause_field("分析问题产生的原因（R-DEM-6；尚未答复业户时必填）")
 
 
 class ReviseForm(Form):
