@@ -60,6 +60,13 @@ def seed_demands(estate, rng: random.Random, count: int = 60) -> int:
         sent_at = min(now, demand.received_at + dt.timedelta(minutes=rng.uniform(5, 90)))
         order = demand.dispatch(clerk, department_id=department.id, dispatched_at=sent_at)
         if stage == 1:
+            if i % 12 == 1:
+                # R-REC-1: the owner agreed to a later visit; the supervisor revises, with a
+                # reason, beside the original promise (and any miss stays).
+                Demand.get_by_id(demand.id).revise_deadline(
+                    supervisor, serious=demand.serious, urgent=demand.urgent,
+                    requested_reply_at=now + dt.timedelta(days=3),
+                    reason="业户出差，约定返回后上门")
             continue  # with the department
         done_at = min(now, sent_at + dt.timedelta(hours=rng.uniform(0.5, 60)))
         order.complete(engineer, result="已处理完毕，业户确认", completed_at=done_at)
