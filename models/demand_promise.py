@@ -9,6 +9,7 @@ records any miss that already happened before the new deadline takes over. Every
 closing counts misses against the deadline in force at the time (`miss_values`), and a miss,
 once recorded, stays.
 
+The cause analysis a reply rests on (R-DEM-6, `require_cause`) is checked here too.
 `Demand` (models/demands.py) takes these methods; the fields are declared there.
 """
 
@@ -26,6 +27,20 @@ REPLY_OWED = ("open", "dispatched")
 BASIS_FIELDS = ("serious", "urgent", "requested_reply_at")
 # The revision's reason goes into its history step (255 characters with the deadlines).
 REASON_MAX = 100
+
+
+CAUSE_MAX = 2000
+
+
+def require_cause(given: str | None, recorded: str) -> str:
+    """R-DEM-6: the handler's analysis of the cause, required when replying or judging invalid
+    (one already recorded on the demand counts; a new one replaces it)."""
+    cause = (given or "").strip() or (recorded or "").strip()
+    if not cause:
+        raise RuleError({"cause": "请填写原因分析（问题产生的原因，R-DEM-6）"})
+    if len(cause) > CAUSE_MAX:
+        raise RuleError({"cause": f"原因分析不能超过 {CAUSE_MAX} 个字"})
+    return cause
 
 
 def minutes(delta: dt.timedelta) -> int:

@@ -29,7 +29,7 @@ from models.base import (
 )
 from models.calendar import next_number
 from models.demand_promise import REPLY_OWED as REPLY_OWED  # re-exported: the owed states
-from models.demand_promise import PromiseMixin, minutes
+from models.demand_promise import PromiseMixin, minutes, require_cause
 from models.org import Department, Resident, Unit
 from models.register import RegisterModel, StatefulMixin
 from models.search import bigrams
@@ -72,20 +72,6 @@ STATUSES = [
     ("closed", "已关闭"),
 ]
 STATUS_LABELS = dict(STATUSES)
-CAUSE_MAX = 2000
-
-
-def _cause(given: str | None, recorded: str) -> str:
-    """R-DEM-6: the handler's analysis of the cause, required when replying or judging invalid
-    (one already recorded on the demand counts; a new one replaces it)."""
-    cause = (given or "").strip() or (recorded or "").strip()
-    if not cause:
-        raise RuleError({"cause": "请填写原因分析（问题产生的原因，R-DEM-6）"})
-    if len(cause) > CAUSE_MAX:
-        raise RuleError({"cause": f"原因分析不能超过 {CAUSE_MAX} 个字"})
-    return cause
-
-
 def refuse_open_orders(demand, doing: str) -> None:
     """`models.work_orders.refuse_open_orders` (that module imports this one)."""
     from models.work_orders import refuse_open_orders as refuse
@@ -269,7 +255,7 @@ class Demand(PromiseMixin, StatefulMixin, RegisterModel):
                            "当前状态为“{status}”，不能登记答复")
         if not (content or "").strip():
             raise RuleError({"content": "请填写答复内容"})
-        cause = _cause(cause, self.cause)
+        cause = require_cause(cause, self.cause)
         replied_at = replied_at or utcnow()
         if replied_at < self.received_at:
             raise RuleError({"replied_at": "答复时间不能早于受理时间"})
@@ -308,7 +294,7 @@ class Demand(PromiseMixin, StatefulMixin, RegisterModel):
         self.require_state(("open", "dispatched"), "当前状态为“{status}”，不能判定无效")
         if not (reason or "").strip():
             raise RuleError({"reason": "判定无效时请填写原因"})
-        cause = _cause(cause, self.cause)
+        cause = require_cause(cause, self.cause)
         refuse_open_orders(self, "判定无效")
         now = utcnow()
         misses = {} if self.replied_at else self.miss_values(now, self.reply_due)
@@ -339,7 +325,7 @@ class Demand(PromiseMixin, StatefulMixin, RegisterModel):
             raise RuleError({"completed_at": "完成时间不能早于受理时间"})
         values = {"result": result.strip(), "completed_at": completed_at, "valid": True}
         if cause is not None and (self.replied_at is None or cause.strip()):
-            values["cause"] = _cause(cause, self.cause)
+            values["cause"] = require_cause(cause, self.cause)
         with write_transaction():
             if self.replied_at is None:
                 # Telling the owner the result answers them, on time or not.

@@ -19,8 +19,8 @@ from wtforms.validators import InputRequired, Length, Optional
 from jobs.flags import flag_history
 from jobs.overdue import RULE_LABELS
 from models.base import utcnow
-from models.demand_promise import REASON_MAX
-from models.demands import CAUSE_MAX, Demand, DemandStep
+from models.demand_promise import CAUSE_MAX, REASON_MAX
+from models.demands import Demand, DemandStep
 from models.org import Department, Unit
 from models.search import DemandSearchIndex, apply_search
 from models.users import DESK, EVERYONE, MANAGERS, User
