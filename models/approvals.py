@@ -33,7 +33,14 @@ from typing import Any
 
 from peewee import CharField, ForeignKeyField, IntegerField, TextField
 
-from models.base import AwareDateTimeField, RuleError, utcnow, write_transaction
+from models.base import (
+    AwareDateTimeField,
+    RuleError,
+    StaleRecordError,
+    db,
+    utcnow,
+    write_transaction,
+)
 from models.register import RegisterModel, audit, change_record, save_record
 from models.users import DEPARTMENT_LABELS, MANAGERS, LoginAttempt, User, UserEstate, supervises
 
@@ -310,15 +317,33 @@ def _summary(row, spec: Approval, values: dict) -> str:
     return f"{row} {words}".strip()[:255]
 
 
-def request(row, action: str, requester, values: dict | None = None) -> ApprovalRequest:
-    """Put a step in its approver's queue (the row does not change)."""
+def trial(row, action: str, requester, values: dict) -> None:
+    """Try the step as if approved, and undo it: what the rules refuse now (a refunded deposit,
+    a key already out, dates that do not fit) is refused before anyone is asked to approve."""
+    spec = spec_of(row, action)
+    fresh = type(row).get_by_id(row.id)
+    stand_in = ApprovalRequest(register=row._meta.table_name, row_id=row.id, action=action)
+    with write_transaction():
+        with db.atomic() as attempt:
+            _call(fresh, spec, requester, Grant(stand_in, requester, utcnow()), dict(values))
+            attempt.rollback()
+
+
+def request(row, action: str, requester, values: dict | None = None, *,
+            try_first: bool = False) -> ApprovalRequest:
+    """Put a step in its approver's queue (the row does not change). `try_first`: refuse
+    at once what the step's rules would refuse on approval (`trial`)."""
     spec = spec_of(row, action)
     values = dict(values or {})
-    values.pop("expected_version", None)
+    expected_version = values.pop("expected_version", None)
     if ApprovalRequest.pending_for(row, action) is not None:
         raise RuleError({"": f"该记录已有待审批的“{spec.label}”申请，请等待审批结果"})
     if spec.check is not None:
         spec.check(row, values)
+    if try_first:
+        if expected_version is not None and expected_version != row.version:
+            raise StaleRecordError()
+        trial(row, action, requester, values)
     pending = ApprovalRequest(
         estate=row.estate_id, register=row._meta.table_name, row_id=row.id, action=action,
         label=spec.label, summary=_summary(row, spec, values), payload=dump_values(values),

@@ -276,7 +276,7 @@ class RegisterView(SecureModelView):
                 and approvals.spec_of(row, name).reject:
             # The row's own approval (a print job, a decoration) waits from its creation.
             return False, ALREADY_QUEUED
-        approvals.request(row, name, user, values)
+        approvals.request(row, name, user, values, try_first=True)
         return False, QUEUED
 
     def approval_requests(self, row) -> list:
