@@ -121,7 +121,8 @@ class Approval:
     # callable(row, values) -> whether these values need approval at all.
     needed: Callable[[Any, dict], bool] = lambda row, values: True
     # The row's own refusal, called as row.<reject>(approver, note=reason) on rejection; empty:
-    # a rejection leaves the row unchanged.
+    # a rejection leaves the row unchanged. With one, the approval is the row's own step and
+    # the approver does it (row.<action>(approver, …)); without, the requester's step is done.
     reject: str = ""
     # May the requester approve their own request (a print job: never, R-PRINT-1)?
     requester_may_approve: bool = True
@@ -293,6 +294,14 @@ def may_approve(user, row, action: str, *, requester=None) -> bool:
     return satisfies(user, spec.rule(row), row.estate_id)
 
 
+def requester_of(row, action: str, default):
+    """Who asked for the step: the pending request's requester, else `default` (asking now)."""
+    pending = ApprovalRequest.pending_for(row, action)
+    if pending is not None and pending.requested_by_id:
+        return User.get_or_none(User.id == pending.requested_by_id) or default
+    return default
+
+
 def require_grant(row, action: str, grant: Grant | None) -> User:
     """The approver of this step, or a RuleError: nothing takes effect before its approval."""
     spec = spec_of(row, action)
@@ -390,7 +399,10 @@ def apply_now(row, action: str, requester, approver, values: dict, *, how: str =
 def _call(row, spec: Approval, requester, grant: Grant, values: dict):
     if spec.moment:
         values[spec.moment] = not_before_grant(values.get(spec.moment), grant)
-    return getattr(row, spec.action)(requester, grant=grant, **values)
+    # The row's own approval (it has its own refusal) is the approver's step; any other step
+    # is the requester's (the clerk hands over the key), approved by the approver.
+    actor = grant.approver if spec.reject else requester
+    return getattr(row, spec.action)(actor, grant=grant, **values)
 
 
 def _decide(pending: ApprovalRequest, approver, state: str, *, how: str, note: str = "",

@@ -253,8 +253,9 @@ class RegisterView(SecureModelView):
     def action_form_class(self, action: RowAction, row):
         """The action's form, with the desk-approval fields when the user is not the approver."""
         form_class = action.form_class(row)
-        if form_class is None or not action.approval \
-                or approvals.may_approve(current(), row, action.approval, requester=current()):
+        if form_class is None or not action.approval or approvals.may_approve(
+                current(), row, action.approval,
+                requester=approvals.requester_of(row, action.approval, current())):
             return form_class
         return type(form_class.__name__, (form_class, DeskApproval), {})
 
@@ -262,16 +263,17 @@ class RegisterView(SecureModelView):
         """(True, result) once approved now; (False, message) when the step waits instead."""
         user = current()
         name = action.approval
-        if approvals.may_approve(user, row, name, requester=user):
-            return True, approvals.apply_now(row, name, user, user, values, how="login")
+        requester = approvals.requester_of(row, name, user)
+        if approvals.may_approve(user, row, name, requester=requester):
+            return True, approvals.apply_now(row, name, requester, user, values, how="login")
         username = form.approver_username.data if form is not None else ""
         secret = form.approver_secret.data if form is not None else ""
         if username or secret:
             approver = approvals.verify_at_desk(
                 username, secret, address=request.remote_addr or "-", operator=user,
                 limits={key: current_app.config[key] for key in LIMITS})
-            return True, approvals.apply_now(row, name, user, approver, values, how="desk",
-                                             operator=user)
+            return True, approvals.apply_now(row, name, requester, approver, values,
+                                             how="desk", operator=user)
         if approvals.ApprovalRequest.pending_for(row, name) is not None \
                 and approvals.spec_of(row, name).reject:
             # The row's own approval (a print job, a decoration) waits from its creation.
