@@ -330,12 +330,26 @@ def trial(row, action: str, requester, values: dict) -> None:
     """Try the step as if approved, and undo it: what the rules refuse now (a refunded deposit,
     a key already out, dates that do not fit) is refused before anyone is asked to approve."""
     spec = spec_of(row, action)
+    approver = next((user for user in approvers(spec.rule(row), row.estate_id)
+                     if spec.requester_may_approve or requester is None
+                     or user.id != requester.id), None)
+    if approver is None:
+        raise RuleError({"": f"本小区没有可审批“{spec.label}”的人员（须由"
+                             f"{rule_label(spec.rule(row))}审批），请联系系统管理员"})
     fresh = type(row).get_by_id(row.id)
     stand_in = ApprovalRequest(register=row._meta.table_name, row_id=row.id, action=action)
     with write_transaction():
         with db.atomic() as attempt:
-            _call(fresh, spec, requester, Grant(stand_in, requester, utcnow()), dict(values))
+            _call(fresh, spec, requester, Grant(stand_in, approver, utcnow()), dict(values))
             attempt.rollback()
+
+
+def approvers(rule: str, estate_id: int) -> list[User]:
+    """The active people who may approve under `rule` for an estate (its staff, the admins)."""
+    linked = UserEstate.select(UserEstate.user).where(UserEstate.estate == estate_id)
+    people = User.select().where(User.active == True,  # noqa: E712
+                                 (User.id.in_(linked)) | (User.role == "admin"))
+    return [user for user in people.order_by(User.id) if satisfies(user, rule, estate_id)]
 
 
 def request(row, action: str, requester, values: dict | None = None, *,
