@@ -14,6 +14,7 @@ import random
 import struct
 import zlib
 
+from models import approvals
 from models.base import utcnow
 from models.decoration import Decoration
 from models.deposits import Deposit
@@ -56,9 +57,9 @@ def floor_plan_png(width: int = 240, height: int = 160) -> bytes:
 def seed_front_desk(estate, rng: random.Random) -> dict[str, int]:
     """Keys kept and lent, decorations in every stage with deposits and passes, slips."""
     users = {u.username: u for u in User.select().where(User.username.in_(
-        ["clerk", "supervisor", "engineer", "finance"]))}
+        ["clerk", "supervisor", "enghead", "finance"]))}
     clerk, supervisor = users["clerk"], users["supervisor"]
-    engineer, finance = users["engineer"], users["finance"]
+    enghead, finance = users["enghead"], users["finance"]
     now = utcnow()
 
     def days(n: float, hours: float = 0) -> dt.datetime:
@@ -94,10 +95,17 @@ def seed_front_desk(estate, rng: random.Random) -> dict[str, int]:
             keys.return_loan(clerk, at=days(30, -2))
         elif index == 4:
             # Lent two days ago, due back yesterday: the overdue loan.
-            keys.lend(clerk, borrower_name="空调安装师傅", borrower_type="other",
-                      purpose="安装中央空调", expected_return=days(1), signed=True,
-                      approved_by_id=supervisor.id, borrower_phone=fake_mobile(rng),
-                      at=days(2))
+            # Approved by the supervisor in their own login before the key left (R-KEY-3).
+            approvals.apply_now(keys, "lend", clerk, supervisor, {
+                "borrower_name": "空调安装师傅", "borrower_type": "other",
+                "purpose": "安装中央空调", "expected_return": days(1), "signed": True,
+                "borrower_phone": fake_mobile(rng), "at": days(2)}, at=days(2))
+        elif index == 9:
+            # A plumber asked for the keys an hour ago: waiting in the supervisor's queue.
+            approvals.request(keys, "lend", clerk, {
+                "borrower_name": "水电维修师傅", "borrower_type": "other",
+                "purpose": "检修入户水管", "expected_return": now + dt.timedelta(hours=6),
+                "signed": True, "borrower_phone": fake_mobile(rng), "at": None})
         else:
             keys.lend(clerk, borrower_name=owner.name, borrower_type="owner",
                       purpose="进场量房", expected_return=now + dt.timedelta(hours=20),
@@ -121,15 +129,22 @@ def seed_front_desk(estate, rng: random.Random) -> dict[str, int]:
         decoration.floor_plan_upload = Upload("平面图.png", plan, folder)
         return save_record(decoration, clerk)
 
-    def to_permit(decoration: Decoration, day: float) -> None:
-        decoration.approve(supervisor, note="方案符合要求", approved_at=days(day))
+    def to_signed(decoration: Decoration, day: float) -> Decoration:
+        # Tests and the 工程主管's signature inside the approval window (R-PASS-4, R-DECO-2).
         decoration.record_tests(clerk, water_passed=True, pressure_passed=True,
                                 owner_confirmed_name=decoration.owner_name,
-                                tested_at=days(day - 2))
-        decoration.engineering_sign(engineer, signed_at=days(day - 2, -3))
+                                tested_at=days(day))
+        decoration.engineering_sign(enghead, signed_at=days(day, -3))
+        return decoration
+
+    def to_permit(decoration: Decoration, day: float) -> None:
+        decoration = to_signed(decoration, day)
+        approvals.apply_now(decoration, "approve", clerk, supervisor,
+                            {"note": "方案符合要求", "approved_at": days(day, -4)},
+                            at=days(day, -4))
         for deposit in decoration.deposits():
-            deposit.collect(finance, collected_at=days(day - 3))
-        decoration.issue_permit(clerk, issued_at=days(day - 3, -1))
+            deposit.collect(finance, collected_at=days(day - 1))
+        decoration.issue_permit(clerk, issued_at=days(day - 1, -1))
 
     # Accepted four months ago: the owner got the deposit back; the contractor's is now due.
     done = application(free[0], 160, 40)
@@ -161,10 +176,10 @@ def seed_front_desk(estate, rng: random.Random) -> dict[str, int]:
         work_from=now + dt.timedelta(hours=1), work_to=now + dt.timedelta(hours=5),
         fire_watch="保安" + rng.choice("刘马")), clerk)
 
-    # Waiting: one past its approval deadline, one approved and waiting for its tests.
+    # Waiting: one past its approval deadline without its tests, one tested and signed within
+    # the window and waiting in the supervisor's queue (待我审批).
     application(free[2], 6, 60)
-    waiting_tests = application(free[3], 2, 60)
-    waiting_tests.approve(supervisor, approved_at=days(1))
+    to_signed(application(free[3], 2, 60), 1)
 
     # -- temporary passes and goods release slips ------------------------------------------
     for i, days_ago in enumerate((5, 1, 0)):

@@ -10,6 +10,8 @@ from decimal import Decimal
 
 from demo.community import batches, committee, surveys, tenancies
 from demo.people import office_time, staff_of
+from models import approvals
+from models.approvals import ApprovalRequest
 from models.base import to_office, utcnow
 from models.emergencies import Emergency
 from models.guide import GuideCategory, GuideEntry
@@ -129,10 +131,12 @@ def _printing(estate, staff, rng, now) -> int:
         # The 客服 supervisor approves 客服 jobs; the director those of other departments.
         approver = staff["supervisor"] if kind == "cs" else staff["director"]
         approved_at = asked + dt.timedelta(minutes=rng.randint(5, 90))
+        pending = ApprovalRequest.pending_for(job, "approve")
         if i % 11 == 10:
-            job.approve(approver, approved=False, note="内容与上月重复，请使用存档", at=approved_at)
+            approvals.reject(pending, approver, note="内容与上月重复，请使用存档")
             continue
-        job.approve(approver, note="同意", at=approved_at)
+        approvals.apply_now(job, "approve", requesters[kind], approver,
+                            {"note": "同意", "at": approved_at}, at=approved_at)
         printed_at = min(now, approved_at + dt.timedelta(minutes=rng.randint(5, 60)))
         job.mark_printed(staff["clerk"], signed_name=requesters[kind].display_name,
                          confirmed=True, printed_at=printed_at)
@@ -178,9 +182,12 @@ def _emergencies(estate, staff, now) -> int:
         stabilised_at=start + dt.timedelta(minutes=40)), clerk)
     lift.add_step(clerk, kind="director", who=director.display_name, note="报告主任",
                   at=start + dt.timedelta(minutes=5))
-    lift.add_step(clerk, kind="outside_help", who="119 消防", note="维保单位 30 分钟内无法到场",
-                  at=start + dt.timedelta(minutes=12), consent_by_id=director.id,
-                  consent_at=start + dt.timedelta(minutes=10))
+    # The director consented in person at the desk (R-EMG-2, R-REC-2).
+    approvals.apply_now(lift, "add_step", clerk, director,
+                        {"kind": "outside_help", "who": "119 消防",
+                         "note": "维保单位 30 分钟内无法到场",
+                         "at": start + dt.timedelta(minutes=12)},
+                        how="desk", operator=clerk, at=start + dt.timedelta(minutes=10))
     lift.add_step(clerk, kind="gm", who=estate.branch.general_manager or "分公司总经理",
                   note="主任电话报告分公司", at=start + dt.timedelta(minutes=15))
 

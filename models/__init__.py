@@ -16,6 +16,7 @@ import os
 import click
 from flask import Flask, g, request
 
+from models.approvals import ApprovalRequest
 from models.base import db, open_database, set_office_timezone
 from models.batches import ServiceBatch, ServiceRegistration
 from models.calendar import CalendarOverride, CalendarYear, NumberSequence, load_overrides
@@ -87,6 +88,7 @@ MODELS = [
     CommitteeItem,
     Tenancy,
     OwnershipTransfer,
+    ApprovalRequest,
 ]
 
 # Views that open (and report the failure of) their own connection: /healthz must answer 503,

@@ -2,11 +2,12 @@
 
 One row carries a decoration from the owner's application to the refund of the contractor's
 deposit: application with a floor plan (the owner deposit 1,000 and contractor deposit 3,000 are
-asked for at once) → approval within 3 working days → water-closure and pressure tests within 3
-days of approval (the pressure test may be skipped in the heating season) with the owner's
-confirmation → the engineering supervisor's signature → the numbered permit → acceptance, which
-makes the owner deposit refundable at once and the contractor deposit 3 months later.
-Deadlines come from `models.deadlines` and are stored on the row for plain indexed queries.
+asked for at once) → within 3 working days of the application: the water-closure and pressure
+tests (the pressure test may be skipped in the heating season) with the owner's confirmation,
+the engineering supervisor's signature and the approval (corrected R-PASS-4 / R-DECO-2) → the
+numbered permit → acceptance, which makes the owner deposit refundable at once and the
+contractor deposit 3 months later. The steps live in `models.decoration_steps`; deadlines come
+from `models.deadlines` and are stored on the row for plain indexed queries.
 """
 
 from __future__ import annotations
@@ -24,33 +25,33 @@ from peewee import (
 )
 
 from models import deadlines
+from models.approvals import MANAGER, Approval
 from models.base import (
     AwareDateTimeField,
     PhoneField,
     RuleError,
-    check_moment,
-    office_day,
     to_office,
     utcnow,
     write_transaction,
 )
 from models.calendar import next_number
+from models.decoration_steps import DecorationSteps, check_dates
 from models.deposits import Deposit
 from models.floor_plans import Upload, floor_plan_folder, stored_plan_path
-from models.heating import in_heating_season
 from models.org import Resident, Unit, _same_estate
 from models.register import RegisterModel, StatefulMixin
-from models.users import User, in_department, is_manager
+from models.users import User
 
-APPROVAL_WORKING_DAYS = 3  # R-PASS-4: approval within 3 working days of the application
-TESTS_DAYS = 3  # R-PASS-4: tests within 3 days after approval
-CONTRACTOR_HOLD_MONTHS = 3  # R-DECO-3: hidden defects show within 3 months
+# R-PASS-4: approval within 3 working days of the application, the tests inside that window.
+APPROVAL_WORKING_DAYS = 3
 
+# The manual's order (corrected R-PASS-4 / R-DECO-2): tests, signature and approval inside the
+# window, then the permit.
 STATES = [
-    ("applied", "待审批"),
-    ("approved", "待试验"),
+    ("applied", "待试验"),
     ("tested", "待工程签字"),
-    ("signed", "待发证"),
+    ("signed", "待审批"),
+    ("approved", "待发证"),
     ("permitted", "施工中"),
     ("defects", "验收整改中"),
     ("accepted", "已验收"),
@@ -58,17 +59,35 @@ STATES = [
 ]
 STATE_LABELS = dict(STATES)
 # A unit has at most one decoration on the go.
-OPEN_STATES = ("applied", "approved", "tested", "signed", "permitted", "defects")
+OPEN_STATES = ("applied", "tested", "signed", "approved", "permitted", "defects")
 ACCEPTANCE_RESULTS = [("passed", "验收合格"), ("defects", "需整改")]
 
 
 # --- the register -----------------------------------------------------------------------------
 
 
-class Decoration(StatefulMixin, RegisterModel):
+def _describe_approval(row, values: dict) -> str:
+    return f"{row.owner_name} / {row.contractor}，工期 {row.works_start} 至 {row.works_end}"
+
+
+def _describe_dates(row, values: dict) -> str:
+    return (f"工期 {row.works_start} 至 {row.works_end} 改为 {values.get('works_start')} 至 "
+            f"{values.get('works_end')}，原因：{values.get('reason', '')}")
+
+
+class Decoration(DecorationSteps, StatefulMixin, RegisterModel):
     """One decoration of a unit, from application to the contractor deposit's refund."""
 
     voided_message = "该装修申请已作废，不能再办理"
+    # R-DECO-2, R-REC-2: a manager approves (a rejection records 不批准 on the row); changing
+    # an approved decoration's planned dates is a re-approval (#11 item 5).
+    approvals = {
+        "approve": Approval("approve", "装修审批", rule=lambda row: MANAGER, reject="reject",
+                            moment="approved_at", describe=_describe_approval),
+        "change_dates": Approval("change_dates", "装修工期变更（重新审批）",
+                                 rule=lambda row: MANAGER, check=check_dates,
+                                 describe=_describe_dates),
+    }
 
     number = CharField(max_length=20, default="", verbose_name="申请编号")
     unit = ForeignKeyField(Unit, backref="decorations", on_delete="RESTRICT", verbose_name="房屋")
@@ -98,7 +117,7 @@ class Decoration(StatefulMixin, RegisterModel):
                                   verbose_name="审批人")
     approval_note = CharField(max_length=200, default="", verbose_name="审批意见")
     tests_due = AwareDateTimeField(null=True, index=True, verbose_name="试验期限",
-                                   help_text="审批后 3 日内完成闭水、打压试验")
+                                   help_text="闭水、打压试验在申请后 3 个工作日的审批期内完成")
     water_test_at = AwareDateTimeField(null=True, verbose_name="闭水试验时间")
     water_test_passed = BooleanField(null=True, verbose_name="闭水合格")
     pressure_test_at = AwareDateTimeField(null=True, verbose_name="打压试验时间")
@@ -196,6 +215,8 @@ class Decoration(StatefulMixin, RegisterModel):
         applied = to_office(self.applied_at or utcnow())
         self.number = next_number(self.estate_id, "ZX", applied.year)
         self.approval_due = deadlines.add_working_days(applied, APPROVAL_WORKING_DAYS)
+        # The tests happen inside the same window, not after the approval (R-PASS-4).
+        self.tests_due = self.approval_due
         if self.owner_id:
             owner = Resident.get_by_id(self.owner_id)
             self.owner_name = self.owner_name or owner.name
@@ -212,6 +233,9 @@ class Decoration(StatefulMixin, RegisterModel):
             payer_phone=self.contractor_phone,
             purpose=f"装修申请 {self.number}（{unit}）装修押金").id
 
+    def before_update(self) -> None:
+        self.refuse_frozen_dates()
+
     def after_create(self, user) -> None:
         # Written inside the row's transaction: an unwritable file undoes the application.
         self.floor_plan_upload.write(self.floor_plan)
@@ -223,7 +247,7 @@ class Decoration(StatefulMixin, RegisterModel):
     def replace_floor_plan(self, user, upload: Upload | None, *,
                            expected_version: int | None = None) -> None:
         """Hand in a corrected plan before the permit is issued."""
-        self.require_state(("applied", "approved", "tested", "signed"),
+        self.require_state(("applied", "tested", "signed", "approved"),
                            "许可证已发放，不能再更换平面图")
         problem = upload.problem() if upload is not None else "请选择平面图文件"
         if problem:
@@ -233,167 +257,3 @@ class Decoration(StatefulMixin, RegisterModel):
             self.transition(user, expected_version=expected_version,
                             **upload.plan_fields(self.estate_id))
             upload.write(self.floor_plan)
-
-    # -- state changes ---------------------------------------------------------------------------
-
-    def approve(self, user, *, note: str = "", approved_at: dt.datetime | None = None,
-                expected_version: int | None = None) -> None:
-        """审批: the plan is approved; the tests fall due within 3 days (R-PASS-4)."""
-        self.require_state(("applied",), "当前状态为“{state}”，不能审批")
-        if not is_manager(user):
-            raise RuleError({"": "装修申请须由客服主管或管理处主任审批"})
-        approved_at = check_moment(approved_at, field_name="approved_at", label="审批时间",
-                                   not_before=self.applied_at, before_label="申请时间")
-        self.transition(user, "approved", expected_version=expected_version,
-                        approved_at=approved_at, approved_by=user.id, approval_note=note[:200],
-                        tests_due=deadlines.add_days(to_office(approved_at), TESTS_DAYS))
-
-    def reject(self, user, *, note: str, expected_version: int | None = None) -> None:
-        """Not approved: deposits never collected are dropped, collected ones become refundable."""
-        self.require_state(("applied",), "当前状态为“{state}”，不能驳回")
-        if not is_manager(user):
-            raise RuleError({"": "装修申请须由客服主管或管理处主任审批"})
-        if not (note or "").strip():
-            raise RuleError({"note": "不批准时请填写原因"})
-        with write_transaction():
-            self.transition(user, "rejected", expected_version=expected_version,
-                            approved_at=utcnow(), approved_by=user.id, approval_note=note[:200])
-            for deposit in self.deposits():
-                if deposit.state in ("due", "held"):
-                    deposit.make_refundable(user, note=f"装修申请 {self.number} 未批准")
-
-    def record_tests(self, user, *, water_passed: bool | None, pressure_passed: bool | None,
-                     skip_pressure: bool = False, owner_confirmed_name: str = "",
-                     tested_at: dt.datetime | None = None, notes: str = "",
-                     heating_season: str | None = None,
-                     expected_version: int | None = None) -> None:
-        """闭水/打压: results and the owner's signature; all passed moves on to engineering."""
-        self.require_state(("approved",), "当前状态为“{state}”，不能登记试验结果")
-        tested_at = check_moment(tested_at, field_name="tested_at", label="试验时间",
-                                 not_before=self.approved_at, before_label="审批时间")
-        errors = {}
-        if water_passed is None:
-            errors["water_passed"] = "请登记闭水试验结果"
-        if skip_pressure:
-            if not in_heating_season(office_day(tested_at), heating_season):
-                errors["skip_pressure"] = "非供暖期必须做打压试验，不能免做"
-        elif pressure_passed is None:
-            errors["pressure_passed"] = "请登记打压试验结果（供暖期可勾选免做）"
-        passed = bool(water_passed) and (skip_pressure or bool(pressure_passed))
-        owner_confirmed_name = (owner_confirmed_name or "").strip()
-        if passed and not owner_confirmed_name:
-            errors["owner_confirmed_name"] = "试验合格须由业主确认签字，请填写签字业主姓名"
-        if errors:
-            raise RuleError(errors)
-        self.transition(
-            user, "tested" if passed else "approved", expected_version=expected_version,
-            water_test_at=tested_at, water_test_passed=bool(water_passed),
-            pressure_test_at=None if skip_pressure else tested_at,
-            pressure_test_passed=None if skip_pressure else bool(pressure_passed),
-            pressure_test_skipped=bool(skip_pressure), test_notes=notes[:200],
-            owner_confirmed_name=owner_confirmed_name[:32] if passed else "",
-            owner_confirmed_at=tested_at if passed else None)
-
-    def engineering_sign(self, user, *, signed_at: dt.datetime | None = None,
-                         expected_version: int | None = None) -> None:
-        """工程主管签字 on the passed tests (R-DECO-2)."""
-        self.require_state(("tested",), "当前状态为“{state}”，不能工程签字")
-        if not in_department(user, "engineering"):
-            raise RuleError({"": "只有工程部主管可以在试验结果上签字"})
-        signed_at = check_moment(signed_at, field_name="signed_at", label="签字时间",
-                                 not_before=self.owner_confirmed_at, before_label="业主确认时间")
-        self.transition(user, "signed", expected_version=expected_version,
-                        engineering_signed_by=user.id, engineering_signed_at=signed_at)
-
-    def issue_permit(self, user, *, issued_at: dt.datetime | None = None,
-                     expected_version: int | None = None) -> str:
-        """Issue the numbered permit, once both deposits are collected (R-PASS-4, R-DECO-1)."""
-        self.require_state(("signed",), "当前状态为“{state}”，不能发放装修许可证")
-        unpaid = [d.kind_label for d in self.deposits() if d.state == "due"]
-        if unpaid:
-            raise RuleError({"": "、".join(unpaid) + " 尚未到财务交纳，不能发证"})
-        issued_at = check_moment(issued_at, field_name="issued_at", label="发证时间",
-                                 not_before=self.engineering_signed_at,
-                                 before_label="工程签字时间")
-        if office_day(issued_at) > self.works_end:
-            raise RuleError({"": "计划完工日期已过，请先修改计划工期"})
-        with write_transaction():
-            number = next_number(self.estate_id, "XK", to_office(issued_at).year)
-            self.transition(user, "permitted", expected_version=expected_version,
-                            permit_number=number, permit_issued_at=issued_at,
-                            permit_issued_by=user.id)
-            Unit.update(state="decorating").where(Unit.id == self.unit_id).execute()
-        return number
-
-    def accept(self, user, *, passed: bool, defects: str = "", rectify_by: dt.date | None = None,
-               accepted_at: dt.datetime | None = None,
-               expected_version: int | None = None) -> None:
-        """验收 by the approving staff; passing releases the deposits on their dates (R-DECO-3)."""
-        self.require_state(("permitted", "defects"), "当前状态为“{state}”，不能验收")
-        if not is_manager(user):
-            raise RuleError({"": "装修验收须由装修审批人员（客服主管或管理处主任）进行"})
-        accepted_at = check_moment(accepted_at, field_name="accepted_at", label="验收时间",
-                                   not_before=self.permit_issued_at, before_label="发证时间")
-        day = office_day(accepted_at)
-        if not passed:
-            errors = {}
-            if not (defects or "").strip():
-                errors["defects"] = "验收不合格时请列出整改项目"
-            if rectify_by is None:
-                errors["rectify_by"] = "请填写整改期限"
-            elif rectify_by < day:
-                errors["rectify_by"] = "整改期限不能早于验收日期"
-            if errors:
-                raise RuleError(errors)
-            self.transition(user, "defects", expected_version=expected_version,
-                            accepted_at=accepted_at, accepted_by=user.id,
-                            acceptance_result="defects", defects=defects.strip(),
-                            rectify_by=rectify_by)
-            return
-        with write_transaction():
-            self.transition(user, "accepted", expected_version=expected_version,
-                            accepted_at=accepted_at, accepted_by=user.id,
-                            acceptance_result="passed", rectify_by=None)
-            owner, contractor = self.owner_deposit, self.contractor_deposit
-            if owner is not None and owner.state == "held":
-                owner.make_refundable(user, on=day, note=f"装修 {self.number} 验收合格")
-            if contractor is not None and contractor.state == "held":
-                contractor.make_refundable(
-                    user, on=deadlines.add_months(day, CONTRACTOR_HOLD_MONTHS),
-                    note=f"装修 {self.number} 验收合格，满 3 个月后退还")
-            Unit.update(state="occupied").where(Unit.id == self.unit_id,
-                                                Unit.state == "decorating").execute()
-
-    def deposits(self) -> list[Deposit]:
-        ids = [i for i in (self.owner_deposit_id, self.contractor_deposit_id) if i]
-        return list(Deposit.select().where(Deposit.id.in_(ids)).order_by(Deposit.id))
-
-    # -- queries the views and the nightly job share -------------------------------------------
-
-    @classmethod
-    def live(cls):
-        return cls.select().where(cls.voided == False)  # noqa: E712
-
-    @classmethod
-    def permit_for_unit(cls, unit_id: int) -> Decoration | None:
-        """The unit's decoration whose permit is in force (issued, not yet accepted)."""
-        return cls.live().where(cls.unit == unit_id,
-                                cls.state.in_(("permitted", "defects"))).first()
-
-    @classmethod
-    def approval_overdue(cls, now: dt.datetime):
-        """Applications not approved within 3 working days (R-PASS-4)."""
-        return cls.live().where(cls.state == "applied", cls.approval_due < now)
-
-    @classmethod
-    def tests_overdue(cls, now: dt.datetime):
-        """Approved, tests not passed and signed off within 3 days of approval (R-PASS-4)."""
-        return cls.live().where(cls.state == "approved", cls.tests_due < now)
-
-    @classmethod
-    def acceptance_pending(cls, now: dt.datetime):
-        """Works past their planned end and not accepted, or defects past their deadline."""
-        today = office_day(now)
-        return cls.live().where(
-            ((cls.state == "permitted") & (cls.works_end < today))
-            | ((cls.state == "defects") & (cls.rectify_by < today)))

@@ -22,6 +22,7 @@ from decimal import Decimal
 
 from peewee import CharField, Check, DateField, ForeignKeyField, fn
 
+from models.approvals import MANAGER, Approval, Grant, not_before_grant, require_grant
 from models.base import (
     AwareDateTimeField,
     MoneyField,
@@ -37,7 +38,7 @@ from models.calendar import next_number
 from models.estate import Estate
 from models.money import CENT, yuan
 from models.register import StatefulMixin, save_record
-from models.users import User, in_department, is_manager
+from models.users import User, in_department
 
 KINDS = [
     ("pass_deposit", "出入证押金"),
@@ -72,8 +73,33 @@ STATE_LABELS = dict(STATES)
 COLLECTED_STATES = ("held", "refundable", "refunded", "forfeited", "fee")
 
 
+def _keeps_part(row, values: dict) -> bool:
+    """A refund of less than the deposit keeps the rest: that part needs approval (R-DEP-2)."""
+    amount = values.get("amount")
+    if amount in (None, ""):
+        return False
+    try:
+        return Decimal(str(amount).replace(",", "").strip()) < row.amount
+    except ArithmeticError:
+        return False  # the refund itself refuses it next to the field
+
+
+def _describe_forfeit(row, values: dict) -> str:
+    kept = f"扣留 {yuan(row.amount - Decimal(str(values['amount'])))}" \
+        if values.get("amount") not in (None, "") else f"没收 {yuan(row.amount)}"
+    return f"{kept}，原因：{values.get('forfeit_reason') or values.get('reason') or ''}"
+
+
 class Deposit(StatefulMixin, VersionedModel):
     """One deposit or fee: who paid, for what, how much, its receipt and where the money is now."""
+
+    # R-DEP-2, R-REC-2: money kept (all of it, or the part a refund keeps) needs a manager.
+    approvals = {
+        "forfeit": Approval("forfeit", "没收押金", rule=lambda row: MANAGER,
+                            moment="forfeited_at", describe=_describe_forfeit),
+        "refund": Approval("refund", "部分退款（扣留押金）", rule=lambda row: MANAGER,
+                           needed=_keeps_part, moment="refunded_at", describe=_describe_forfeit),
+    }
 
     estate = ForeignKeyField(Estate, backref="+", on_delete="RESTRICT", verbose_name="小区")
     created_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
@@ -202,9 +228,10 @@ class Deposit(StatefulMixin, VersionedModel):
 
     def refund(self, user, *, amount: Decimal | str | None = None, to: str,
                refunded_at: dt.datetime | None = None, forfeit_reason: str = "",
-               approved_by_id: int | None = None,
+               grant: Grant | None = None,
                expected_version: int | None = None) -> Deposit:
-        """Finance pays the deposit back, once; a part kept is forfeited with reason, approver."""
+        """Finance pays the deposit back, once; a part kept is forfeited with a reason, once a
+        manager has approved in their own login or at the desk (R-DEP-2, R-REC-2)."""
         self._require_finance(user, "", "只有财务人员可以办理退款")
         if self.state == "refunded":
             raise RuleError({"": f"该押金已于 {office_day(self.refunded_at):%Y-%m-%d} 退还给"
@@ -233,45 +260,38 @@ class Deposit(StatefulMixin, VersionedModel):
         if not to:
             errors["to"] = "请填写领款人"
         kept = self.amount - amount
+        approver = None
         if kept > 0 and not errors:
-            errors.update(self._forfeit_errors(forfeit_reason, approved_by_id,
-                                               what="部分退款时扣留"))
+            if not (forfeit_reason or "").strip():
+                errors["forfeit_reason"] = "部分退款时扣留押金请填写原因"
+            else:
+                approver = require_grant(self, "refund", grant)
         if errors:
             raise RuleError(errors)
         values = {"refunded_at": refunded_at, "refunded_to": to[:64], "refunded_by": user.id,
                   "refunded_amount": amount, "forfeited_amount": kept}
         if kept > 0:
             values.update(forfeit_reason=forfeit_reason.strip()[:200],
-                          forfeit_approved_by=approved_by_id, forfeited_at=refunded_at)
+                          forfeit_approved_by=approver.id, forfeited_at=refunded_at)
         return self.transition(user, "refunded", expected_version=expected_version, **values)
 
-    def forfeit(self, user, *, reason: str, approved_by_id: int | None,
+    def forfeit(self, user, *, reason: str, grant: Grant | None = None,
                 forfeited_at: dt.datetime | None = None,
                 expected_version: int | None = None) -> Deposit:
-        """Keep the whole deposit (damage, lost card) — with a reason and a manager's approval."""
+        """Keep the whole deposit (damage, lost card) — with a reason, once a manager has
+        approved in their own login or at the desk (R-DEP-2, R-REC-2)."""
         self._require_finance(user, "", "只有财务人员可以登记没收")
         self.require_state(("held", "refundable"), "该款项当前为“{state}”，不能没收")
-        errors = self._forfeit_errors(reason, approved_by_id, what="没收")
-        if errors:
-            raise RuleError(errors)
-        forfeited_at = check_moment(forfeited_at, field_name="forfeited_at", label="没收时间",
+        if not (reason or "").strip():
+            raise RuleError({"forfeit_reason": "没收押金时请填写原因"})
+        approver = require_grant(self, "forfeit", grant)
+        forfeited_at = check_moment(not_before_grant(forfeited_at, grant),
+                                    field_name="forfeited_at", label="没收时间",
                                     not_before=self.collected_at, before_label="收款时间")
         return self.transition(user, "forfeited", expected_version=expected_version,
                                forfeited_amount=self.amount, refunded_amount=Decimal("0.00"),
                                forfeit_reason=reason.strip()[:200],
-                               forfeit_approved_by=approved_by_id, forfeited_at=forfeited_at)
-
-    @staticmethod
-    def _forfeit_errors(reason: str, approved_by_id: int | None, *, what: str) -> dict:
-        errors = {}
-        if not (reason or "").strip():
-            errors["forfeit_reason"] = f"{what}押金时请填写原因"
-        approver = User.get_or_none(User.id == approved_by_id) if approved_by_id else None
-        if approver is None:
-            errors["approved_by"] = f"{what}押金须经主管批准，请选择批准人"
-        elif not is_manager(approver):
-            errors["approved_by"] = "批准人须为客服主管或管理处主任"
-        return errors
+                               forfeit_approved_by=approver.id, forfeited_at=forfeited_at)
 
     def cancel(self, user, *, reason: str, expected_version: int | None = None) -> Deposit:
         """Drop money that was asked for but never collected (the pass or application ended)."""

@@ -15,6 +15,7 @@ import datetime as dt
 
 from peewee import CharField, ForeignKeyField, TextField
 
+from models.approvals import DIRECTOR, Approval, Grant, not_before_grant, require_grant
 from models.base import AwareDateTimeField, RuleError, check_moment, to_office, utcnow
 from models.calendar import next_number
 from models.office import refuse_changes_after, user_or_none, works_for
@@ -74,8 +75,18 @@ def _blank(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+def _describe_step(row, values: dict) -> str:
+    return f"社会求援：{values.get('who', '')} {values.get('note', '')}".strip()
+
+
 class Emergency(StatefulMixin, RegisterModel):
     """One incident on the emergency register, from the first report to closing."""
+
+    # R-EMG-2: outside help only with the office director's consent (the director alone).
+    approvals = {"add_step": Approval(
+        "add_step", "社会求援（主任同意）", rule=lambda row: DIRECTOR,
+        needed=lambda row, values: values.get("kind") == "outside_help", moment="at",
+        describe=_describe_step)}
 
     number = CharField(max_length=20, default="", index=True, verbose_name="编号")
     occurred_at = AwareDateTimeField(verbose_name="发生时间")
@@ -161,16 +172,22 @@ class Emergency(StatefulMixin, RegisterModel):
                 .order_by(EmergencyStep.at, EmergencyStep.id))
 
     def add_step(self, user, *, kind: str, who: str, note: str = "",
-                 at: dt.datetime | None = None, consent_by_id: int | None = None,
-                 consent_at: dt.datetime | None = None) -> EmergencyStep:
-        """One escalation step with who and when (R-EMG-1/2), or an implementation result."""
+                 at: dt.datetime | None = None, grant: Grant | None = None) -> EmergencyStep:
+        """One escalation step with who and when (R-EMG-1/2), or an implementation result.
+
+        Outside help only once the director has consented, in the director's own login or at
+        the desk (R-EMG-2, R-REC-2); the call is recorded at or after the consent.
+        """
         self.require_state(doing="登记处理过程")
         if self.state == "closed" and kind != "result":
             raise RuleError({"kind": "已结案的事件只能登记措施落实结果"})
+        consent_by = consent_at = None
+        if kind == "outside_help":
+            consent_by, consent_at = require_grant(self, "add_step", grant).id, grant.at
+            at = not_before_grant(at, grant)
         step = EmergencyStep(estate=self.estate_id, emergency=self.id, kind=kind,
                              who=(who or "").strip(), note=(note or "").strip(),
-                             at=at or utcnow(), consent_by=consent_by_id or None,
-                             consent_at=consent_at)
+                             at=at or utcnow(), consent_by=consent_by, consent_at=consent_at)
         return save_record(step, user)
 
     def close(self, user, *, at: dt.datetime | None = None,
@@ -230,7 +247,7 @@ class EmergencyStep(RegisterModel):
         """R-EMG-2: outside help only with the director's consent, recorded before the call."""
         director = user_or_none(self.consent_by_id)
         if director is None:
-            yield "consent_by", "向社会求援须经管理处主任同意，请选择同意的主任"
+            yield "consent_by", "向社会求援须经管理处主任本人同意（本人登录或在前台输入密码）"
             return
         if director.role not in CONSENTING_ROLES or (
                 incident is not None and not works_for(director, incident.estate_id)):

@@ -8,7 +8,7 @@ A key set starts at the office (handed over by the developer). Movements:
 * collect (凭收条领取): when decoration starts the owner takes it back against that receipt
   (R-KEY-2);
 * lend (借出): to developer sales staff or the owner, registered and signed; anyone else only
-  with a supervisor's recorded approval (R-KEY-3);
+  once a supervisor has approved in their own login or at the desk (R-KEY-3, R-REC-2);
 * return (归还): the loan is struck off and the set goes back where it was.
 
 Each movement is an append-only `KeyMovement` row written in the same transaction as the set's
@@ -22,6 +22,7 @@ import datetime as dt
 
 from peewee import BooleanField, CharField, ForeignKeyField, IntegerField
 
+from models.approvals import MANAGER, Approval, Grant, not_before_grant, require_grant
 from models.base import (
     AwareDateTimeField,
     PhoneField,
@@ -36,7 +37,7 @@ from models.calendar import next_number
 from models.estate import Estate
 from models.org import Unit, _same_estate
 from models.register import RegisterModel, StatefulMixin, change_record, save_record
-from models.users import User, is_manager
+from models.users import User
 
 LOCATIONS = [
     ("office", "管理处保管"),
@@ -62,10 +63,19 @@ BORROWER_LABELS = dict(BORROWER_TYPES)
 OFFICE = "管理处"
 
 
+def _describe_loan(row, values: dict) -> str:
+    return f"借给 {values.get('borrower_name', '')}，事由：{values.get('purpose', '')}"
+
+
 class KeySet(StatefulMixin, RegisterModel):
     """One set of keys of a unit, and where it is now."""
 
     state_field = "location"
+    # R-KEY-3: anyone but sales staff or the owner borrows only with a supervisor's approval.
+    approvals = {"lend": Approval(
+        "lend", "借钥匙给其他人员", rule=lambda row: MANAGER,
+        needed=lambda row, values: values.get("borrower_type") == "other",
+        moment="at", describe=_describe_loan)}
     voided_message = "该钥匙登记已作废"
 
     unit = ForeignKeyField(Unit, backref="key_sets", on_delete="RESTRICT", verbose_name="房屋")
@@ -179,11 +189,15 @@ class KeySet(StatefulMixin, RegisterModel):
 
     def lend(self, user, *, borrower_name: str, borrower_type: str, purpose: str,
              expected_return: dt.datetime | None, signed: bool, borrower_phone: str = "",
-             approved_by_id: int | None = None, at: dt.datetime | None = None,
+             at: dt.datetime | None = None, grant: Grant | None = None,
              expected_version: int | None = None) -> KeyMovement:
-        """借出, registered and signed; "other" borrowers need a supervisor's approval (R-KEY-3)."""
+        """借出, registered and signed; "other" borrowers only once a supervisor has approved
+        (R-KEY-3, R-REC-2: the approval is a `Grant` from models.approvals, never a name)."""
         self._require(AT_OFFICE, "借出")
-        at = self._moment(at)
+        approver = None
+        if borrower_type == "other":
+            approver = require_grant(self, "lend", grant)
+        at = self._moment(not_before_grant(at, grant))
         errors = {}
         if not (borrower_name or "").strip():
             errors["borrower_name"] = "请填写借用人姓名"
@@ -197,13 +211,6 @@ class KeySet(StatefulMixin, RegisterModel):
             errors["expected_return"] = "预计归还时间必须晚于借出时间"
         if not signed:
             errors["signed"] = "借用人须在登记簿上签名确认"
-        approver = None
-        if borrower_type == "other":
-            approver = User.get_or_none(User.id == approved_by_id) if approved_by_id else None
-            if approver is None:
-                errors["approved_by"] = "其他人员借用钥匙须经主管批准，请选择批准的主管"
-            elif not is_manager(approver):
-                errors["approved_by"] = "批准人须为客服主管或管理处主任"
         if errors:
             raise RuleError(errors)
         number = next_number(self.estate_id, "JY", to_office(at).year)
@@ -212,7 +219,7 @@ class KeySet(StatefulMixin, RegisterModel):
                           person_phone=borrower_phone or "", purpose=purpose.strip()[:100],
                           expected_return=expected_return, signed=True,
                           approved_by=approver.id if approver else None,
-                          approved_at=at if approver else None)
+                          approved_at=grant.at if approver else None)
 
     def return_loan(self, user, *, at: dt.datetime | None = None, returned_by_name: str = "",
                     expected_version: int | None = None) -> KeyMovement:

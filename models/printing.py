@@ -12,9 +12,18 @@ from collections import defaultdict
 
 from peewee import BooleanField, CharField, ForeignKeyField, IntegerField
 
+from models.approvals import (
+    Approval,
+    Grant,
+    department_rule,
+    not_before_grant,
+    request,
+    require_grant,
+    satisfies,
+)
 from models.base import AwareDateTimeField, RuleError, check_moment, to_office, utcnow
 from models.calendar import next_number
-from models.office import month_range, refuse_changes_after, works_for
+from models.office import month_range, refuse_changes_after
 from models.org import Department, _same_estate
 from models.register import RegisterModel, StatefulMixin
 from models.users import User
@@ -26,24 +35,21 @@ STATES = [
     ("printed", "已打印"),
 ]
 STATE_LABELS = dict(STATES)
-# Roles above a department supervisor: they approve any department's job.
-ABOVE_SUPERVISOR = ("director", "admin")
 MAX_COPIES, MAX_PAGES = 1000, 2000
 
 
-def may_approve(user: User, department: Department) -> bool:
-    """The department's supervisor or above (R-PRINT-1).
-
-    A supervisor approves for their own department; a supervisor account without one is the
-    customer-service supervisor (the role is 客服主管), so it approves the 客服 department.
-    """
-    if user.role in ABOVE_SUPERVISOR:
-        return True
-    return user.role == "supervisor" and (user.department or "cs") == department.kind
+def _describe_job(row, values: dict) -> str:
+    return f"{row.department.name} {row.copies} 份 × {row.pages} 页"
 
 
 class PrintJob(StatefulMixin, RegisterModel):
     """One print job: what, how much, who asked, who approved, who printed and signed."""
+
+    # R-PRINT-1: the matching department's supervisor, the director or the admin; never the
+    # requester. A rejected request records the refusal on the job (`refuse`).
+    approvals = {"approve": Approval(
+        "approve", "打印审批", rule=lambda row: department_rule(row.department.kind),
+        reject="refuse", requester_may_approve=False, moment="at", describe=_describe_job)}
 
     number = CharField(max_length=20, default="", index=True, verbose_name="编号")
     department = ForeignKeyField(Department, backref="print_jobs", on_delete="RESTRICT",
@@ -108,22 +114,32 @@ class PrintJob(StatefulMixin, RegisterModel):
 
     # -- steps ----------------------------------------------------------------------------
 
-    def approve(self, user, *, approved: bool = True, note: str = "",
+    def after_create(self, user) -> None:
+        # The job waits in its approver's queue from the moment it is asked for (R-REC-2).
+        request(self, "approve", user)
+
+    def approve(self, user, *, grant: Grant | None = None, note: str = "",
                 at: dt.datetime | None = None, expected_version: int | None = None) -> None:
-        """审批 by the department's supervisor or above, never the requester (R-PRINT-1)."""
+        """审批 by the department's supervisor, the director or the admin — never the requester —
+        in their own login or at the desk (R-PRINT-1, R-REC-2)."""
         self.require_state(("requested",), "该打印申请已{state}，不能再审批", doing="审批")
-        if user is None or user.id == self.requested_by_id:
-            raise RuleError({"approved_by": "审批人不能是申请人本人，须由本部门主管或主任审批"})
-        if not may_approve(user, self.department) or not works_for(user, self.estate_id):
-            raise RuleError({"approved_by":
-                             f"只有{self.department.name}的主管或管理处主任可以审批"})
-        if not approved and not (note or "").strip():
+        approver = require_grant(self, "approve", grant)
+        at = check_moment(not_before_grant(at, grant), field_name="at", label="审批时间",
+                          not_before=self.requested_at, before_label="申请时间")
+        self.transition(user, "approved", expected_version=expected_version,
+                        approved_by=approver.id, approved_at=at, approval_note=(note or "").strip())
+
+    def refuse(self, approver, *, note: str, expected_version: int | None = None) -> None:
+        """不批准: the approver's refusal with its reason (called when the request is rejected)."""
+        self.require_state(("requested",), "该打印申请已{state}，不能再审批", doing="审批")
+        if not (note or "").strip():
             raise RuleError({"note": "不批准时请填写原因"})
-        at = check_moment(at, field_name="at", label="审批时间", not_before=self.requested_at,
-                          before_label="申请时间")
-        self.transition(user, "approved" if approved else "refused",
-                        expected_version=expected_version, approved_by=user.id,
-                        approved_at=at, approval_note=(note or "").strip())
+        if not satisfies(approver, department_rule(self.department.kind), self.estate_id) \
+                or approver.id == self.requested_by_id:
+            raise RuleError({"approver": f"只有{self.department.name}的主管或管理处主任可以审批，"
+                                         "且不能是申请人本人"})
+        self.transition(approver, "refused", expected_version=expected_version,
+                        approved_by=approver.id, approved_at=utcnow(), approval_note=note.strip())
 
     def mark_printed(self, user, *, signed_name: str, confirmed: bool,
                      printed_at: dt.datetime | None = None,

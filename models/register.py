@@ -28,7 +28,7 @@ from models.estate import Estate
 from models.users import User
 
 # Fields that never leave the database in clear, not even into the audit log.
-SECRET_FIELDS = {"password_hash"}
+SECRET_FIELDS = {"password_hash", "approval_pin_hash"}
 
 
 class RegisterModel(VersionedModel):
@@ -64,7 +64,7 @@ class AuditLog(BaseModel):
     ACTION_LABELS = {
         "create": "新增", "update": "修改", "void": "作废", "export": "导出",
         "reveal": "查看证件号", "login": "登录", "logout": "退出", "password": "改密码",
-        "login_failed": "登录失败",
+        "login_failed": "登录失败", "approve_failed": "前台审批验证失败", "pin": "设置审批PIN",
     }
 
     @property

@@ -43,6 +43,7 @@ DESK = MANAGERS | {"clerk"}
 EVERYONE = frozenset(ROLE_LABELS)
 
 MIN_PASSWORD_LENGTH = 8
+MIN_PIN_LENGTH, MAX_PIN_LENGTH = 6, 12
 # One method for real hashes and the dummy one, so both cost the same work (#13 item 5).
 PASSWORD_METHOD = "scrypt"
 # What ends every session of a user when it changes (R-REC: an account's rights are current).
@@ -93,6 +94,8 @@ class User(UserMixin, VersionedModel):
     can_reveal_id = BooleanField(default=False, verbose_name="可查看完整证件号",
                                  help_text="查看完整证件号会写入审计日志")
     last_login_at = AwareDateTimeField(null=True, verbose_name="最近登录")
+    # R-REC-2: a personal PIN an approver sets to approve at the desk on a clerk's screen.
+    approval_pin_hash = CharField(max_length=256, default="", verbose_name="审批PIN散列")
     session_generation = IntegerField(
         default=0, verbose_name="会话代数",
         help_text="退出、改密码、停用或改角色时加一，此前登录的会话全部失效")
@@ -115,6 +118,17 @@ class User(UserMixin, VersionedModel):
 
     def check_password(self, password: str) -> bool:
         return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    def set_pin(self, pin: str) -> None:
+        """Set the personal approval PIN (6 to 12 digits), stored hashed like a password."""
+        pin = (pin or "").strip()
+        if not pin.isdigit() or not MIN_PIN_LENGTH <= len(pin) <= MAX_PIN_LENGTH:
+            raise RuleError({"pin": f"审批PIN须为 {MIN_PIN_LENGTH} 到 {MAX_PIN_LENGTH} 位数字"})
+        self.approval_pin_hash = generate_password_hash(pin, method=PASSWORD_METHOD)
+
+    def check_pin(self, pin: str) -> bool:
+        return bool(self.approval_pin_hash) and check_password_hash(self.approval_pin_hash,
+                                                                    pin or "")
 
     @classmethod
     def authenticate(cls, username: str, password: str):

@@ -22,11 +22,14 @@ from test_decoration import make_staff, post
 from test_records import form_data
 
 import models
+from models import approvals
+from models.approvals import ApprovalRequest
 from models.base import RuleError, db, office_day, utcnow
 from models.deposits import STANDARD_AMOUNTS, Deposit, LedgerTotals
 from models.estate import Branch, Estate
 from models.money import amount_in_words
 from models.register import AuditLog
+from models.users import UserEstate
 
 
 @pytest.fixture
@@ -97,14 +100,17 @@ def test_refund_rules_at_their_boundaries(conn, estate, staff):
         deposit.refund(finance, amount="-1", to="美居装饰公司")
     with pytest.raises(RuleError) as refused:
         deposit.refund(finance, amount="2500", to="美居装饰公司")
-    assert set(refused.value.errors) == {"forfeit_reason", "approved_by"}
-    with pytest.raises(RuleError, match="批准人须为客服主管或管理处主任"):
-        deposit.refund(finance, amount="2500", to="美居装饰公司", forfeit_reason="损坏公共墙面",
-                       approved_by_id=staff["engineer"].id)
+    assert set(refused.value.errors) == {"forfeit_reason"}
+    keep_part = {"amount": "2500", "to": "美居装饰公司", "forfeit_reason": "损坏公共墙面"}
+    # R-DEP-2, R-REC-2 (#11 item 3): the part kept needs a manager's own approval.
+    with pytest.raises(RuleError, match="部分退款（扣留押金）须经客服主管或管理处主任批准"):
+        deposit.refund(finance, **keep_part)
+    with pytest.raises(RuleError, match="无权审批"):
+        approvals.apply_now(deposit, "refund", finance, staff["engineer"], keep_part)
     assert Deposit.get_by_id(deposit.id).state == "refundable"  # nothing half-saved
-    deposit.refund(finance, amount="2500", to="美居装饰公司", forfeit_reason="损坏公共墙面",
-                   approved_by_id=staff["supervisor"].id)
+    approvals.apply_now(deposit, "refund", finance, staff["supervisor"], keep_part)
     fresh = Deposit.get_by_id(deposit.id)
+    assert fresh.forfeit_approved_by_id == staff["supervisor"].id
     assert (fresh.state, fresh.refunded_amount, fresh.forfeited_amount) == (
         "refunded", Decimal("2500.00"), Decimal("500.00"))
     assert fresh.refunded_by_id == finance.id and fresh.refunded_to == "美居装饰公司"
@@ -127,10 +133,15 @@ def test_forfeit_needs_reason_and_manager(conn, estate, staff):
     deposit = ask(estate, staff["clerk"])
     deposit.collect(staff["finance"])
     with pytest.raises(RuleError) as refused:
-        deposit.forfeit(staff["finance"], reason="", approved_by_id=None)
-    assert set(refused.value.errors) == {"forfeit_reason", "approved_by"}
-    deposit.forfeit(staff["finance"], reason="出入证遗失", approved_by_id=staff["supervisor"].id)
+        deposit.forfeit(staff["finance"], reason="")
+    assert set(refused.value.errors) == {"forfeit_reason"}
+    with pytest.raises(RuleError) as refused:
+        deposit.forfeit(staff["finance"], reason="出入证遗失")
+    assert refused.value.errors == {"approver": "没收押金须经客服主管或管理处主任批准"}
+    approvals.apply_now(deposit, "forfeit", staff["finance"], staff["supervisor"],
+                        {"reason": "出入证遗失"})
     fresh = Deposit.get_by_id(deposit.id)
+    assert fresh.forfeit_approved_by_id == staff["supervisor"].id
     assert fresh.state == "forfeited" and fresh.forfeited_amount == Decimal("50.00")
     with pytest.raises(RuleError, match="已没收"):
         fresh.refund(staff["finance"], to="张三")
@@ -188,6 +199,8 @@ class LedgerMachine(RuleBasedStateMachine):
         super().__init__()
         branch = Branch.create(name=f"账分公司{next(CODES)}")
         self.estate = Estate.create(branch=branch, code=f"L{next(CODES)}", name="账本小区")
+        # The approver of forfeits works for the estate (models.approvals checks it).
+        UserEstate.create(user=self.staff["supervisor"], estate=self.estate)
         self.rows: dict[int, dict] = {}
 
     def _pick(self, index: int, *fitting: str) -> tuple[Deposit, dict]:
@@ -261,18 +274,19 @@ class LedgerMachine(RuleBasedStateMachine):
         partial = Decimal("0") < amount < row["amount"]
         refused = (row["state"] != "refundable" or row["on"] > office_day()
                    or amount > row["amount"] or amount <= 0 or partial and not with_reason)
-        approver = self.staff["supervisor"].id if with_reason else None
-        if self._expect(refused, lambda: deposit.refund(
-                self.staff["finance"], amount=amount, to="领款人",
-                forfeit_reason="扣留" if with_reason else "", approved_by_id=approver)):
+        values = {"amount": amount, "to": "领款人", "forfeit_reason": "扣留" if with_reason else ""}
+        if self._expect(refused, lambda: approvals.apply_now(
+                deposit, "refund", self.staff["finance"], self.staff["supervisor"], values)
+                if with_reason else deposit.refund(self.staff["finance"], **values)):
             row.update(state="refunded", refunded=amount, forfeited=row["amount"] - amount)
 
     @precondition(lambda self: self.rows)
     @rule(index=ROW)
     def forfeit(self, index):
         deposit, row = self._pick(index, "held", "refundable")
-        if self._expect(row["state"] not in ("held", "refundable"), lambda: deposit.forfeit(
-                self.staff["finance"], reason="损坏", approved_by_id=self.staff["supervisor"].id)):
+        if self._expect(row["state"] not in ("held", "refundable"), lambda: approvals.apply_now(
+                deposit, "forfeit", self.staff["finance"], self.staff["supervisor"],
+                {"reason": "损坏"})):
             row.update(state="forfeited", refunded=Decimal("0"), forfeited=row["amount"])
 
     @precondition(lambda self: self.rows)
@@ -337,8 +351,17 @@ def test_ledger_grid_totals_and_finance_only_forms(login_as, conn, estate):
     page = finance.get(f"/admin/deposit/details/?id={deposit.id}").get_data(as_text=True)
     assert "/admin/deposit/forfeit/" in page and "/admin/deposit/collect/" not in page
     response = post(clerk, f"/admin/deposit/forfeit/?id={deposit.id}",
-                    {"row_version": deposit.version, "forfeit_reason": "x", "approved_by": "0"})
+                    {"row_version": deposit.version, "forfeit_reason": "x"})
     assert response.status_code == 403
+    # Finance asks; the forfeit waits for a manager and the money stays held (R-REC-2).
+    login_as("supervisor")
+    form = finance.get(f"/admin/deposit/forfeit/?id={deposit.id}").get_data(as_text=True)
+    assert 'name="approved_by"' not in form and 'name="approver_username"' in form
+    asked = post(finance, f"/admin/deposit/forfeit/?id={deposit.id}",
+                 {"row_version": deposit.version, "forfeit_reason": "钥匙遗失"})
+    assert asked.status_code == 302
+    assert Deposit.get_by_id(deposit.id).state == "held"
+    assert ApprovalRequest.get().state == "pending"
     assert clerk.get("/admin/deposit/delete/").status_code in (403, 404, 405)
 
 
@@ -392,7 +415,8 @@ def test_demo_data_fills_every_queue_and_balances(app, conn):
     assert TemporaryPass.expired_not_returned(now).count() == 1
     assert WorkerPass.expired_not_returned(now).count() == 1
     assert Decoration.approval_overdue(now).count() == 1
-    assert {d.state for d in Decoration.select()} == {"applied", "approved", "permitted",
+    # One waits for its tests, one (tested and signed) for its approval (R-PASS-4, #11 item 9).
+    assert {d.state for d in Decoration.select()} == {"applied", "signed", "permitted",
                                                       "accepted"}
     assert Deposit.refundable_not_refunded(now, 0).where(
         Deposit.kind == "contractor_deco").count() == 1

@@ -13,6 +13,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from test_decoration import errors_of, make_staff, post
 from test_records import form_data
 
+from models import approvals
+from models.approvals import ApprovalRequest
 from models.base import RuleError, utcnow
 from models.keys import OFFICE, KeyMovement, KeySet
 from models.org import Unit
@@ -71,20 +73,31 @@ def test_kept_keys_are_collected_only_against_the_receipt(conn, estate, staff):
 
 
 def test_lending_to_others_needs_a_supervisors_approval(conn, estate, staff):
+    """R-KEY-3, R-REC-2 (#11 item 3): no "other" loan without an approval the supervisor gave;
+    a name is no approval, and nobody but a manager approves."""
     keys = key_set(estate, staff["clerk"])
     with pytest.raises(RuleError) as refused:
-        lend(keys, staff["clerk"], borrower_type="other", borrower_name="维修师傅", signed=False)
-    assert set(refused.value.errors) == {"approved_by", "signed"}
-    assert "须经主管批准" in refused.value.errors["approved_by"]
-    with pytest.raises(RuleError, match="批准人须为客服主管或管理处主任"):
-        lend(keys, staff["clerk"], borrower_type="other", approved_by_id=staff["engineer"].id)
+        lend(keys, staff["clerk"], borrower_type="other", borrower_name="维修师傅")
+    assert "借钥匙给其他人员须经客服主管或管理处主任批准" in refused.value.errors["approver"]
+    values = {"borrower_name": "维修师傅", "borrower_type": "other", "purpose": "检修水管",
+              "expected_return": utcnow() + dt.timedelta(hours=2), "signed": True}
+    for not_a_manager in (staff["engineer"], staff["clerk"]):
+        with pytest.raises(RuleError, match="无权审批"):
+            approvals.apply_now(keys, "lend", staff["clerk"], not_a_manager, values)
+    with pytest.raises(RuleError, match="须在登记簿上签名"):
+        approvals.apply_now(keys, "lend", staff["clerk"], staff["supervisor"],
+                            {**values, "signed": False})
     with pytest.raises(RuleError, match="预计归还时间必须晚于借出时间"):
         lend(keys, staff["clerk"], expected_return=utcnow() - dt.timedelta(minutes=10))
     assert kinds(KeySet.get_by_id(keys.id)) == ["register"]  # nothing half-saved
-    loan = lend(keys, staff["clerk"], borrower_type="other", borrower_name="维修师傅",
-                approved_by_id=staff["supervisor"].id)
+    assert not ApprovalRequest.select().exists()  # nor an approval of a refused step
+    loan = approvals.apply_now(KeySet.get_by_id(keys.id), "lend", staff["clerk"],
+                               staff["supervisor"], values)
+    decided = ApprovalRequest.get()
     assert loan.number.startswith("JY-") and loan.approved_by_id == staff["supervisor"].id
-    assert loan.approved_at is not None and loan.signed
+    assert loan.approved_at == decided.decided_at and loan.at >= decided.decided_at
+    assert (decided.state, decided.how, decided.requested_by_id) == (
+        "approved", "login", staff["clerk"].id)
     owner_loan_keys = key_set(estate, staff["clerk"], unit_code="1-1-102")
     lend(owner_loan_keys, staff["clerk"], borrower_type="owner", borrower_name="业主102")
 
@@ -165,9 +178,15 @@ class KeyMachine(RuleBasedStateMachine):
     @rule(index=st.integers(0, 1), name=NAMES,
           kind=st.sampled_from(["sales", "owner", "other"]), approved=st.booleans())
     def lend(self, index, name, kind, approved):
-        approver = self.staff["supervisor"].id if approved else None
-        self._do(index, lambda k: lend(k, self.staff["clerk"], borrower_name=name,
-                                       borrower_type=kind, approved_by_id=approver))
+        def call(keys):
+            if kind == "other" and approved:
+                values = {"borrower_name": name, "borrower_type": kind, "purpose": "带客户看房",
+                          "expected_return": utcnow() + dt.timedelta(hours=2), "signed": True}
+                approvals.apply_now(keys, "lend", self.staff["clerk"], self.staff["supervisor"],
+                                    values)
+            else:
+                lend(keys, self.staff["clerk"], borrower_name=name, borrower_type=kind)
+        self._do(index, call)
 
     @rule(index=st.integers(0, 1))
     def give_back(self, index):
@@ -221,18 +240,41 @@ def test_keys_through_the_admin(login_as, conn, estate):
                         ).get_data(as_text=True)
     assert receipt.number in printed and "钥匙留存收条" in printed and "测试花园" in printed
 
+    # R-KEY-3, R-REC-2 (#11 item 3): the clerk's "other" loan waits for the supervisor; the
+    # form offers no approver to pick, and the key stays where it is until approved.
     keys = KeySet.get_by_id(keys.id)
+    form = clerk.get(f"/admin/key_set/lend/?id={keys.id}").get_data(as_text=True)
+    assert 'name="approved_by"' not in form and 'name="approver_secret"' in form
     loan_form = {"row_version": keys.version, "borrower_name": "空调安装师傅",
                  "borrower_phone": "", "borrower_type": "other", "purpose": "安装空调",
                  "expected_return": (utcnow() + dt.timedelta(hours=3)).astimezone(
                      dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M"),
-                 "signed": "y", "approved_by": "0", "at": ""}
-    refused = post(clerk, f"/admin/key_set/lend/?id={keys.id}", loan_form)
-    assert "其他人员借用钥匙须经主管批准" in errors_of(refused)[0]
+                 "signed": "y", "at": "", "approved_by": str(supervisor.user.id)}
+    queued = post(clerk, f"/admin/key_set/lend/?id={keys.id}", loan_form)
+    assert queued.status_code == 302, errors_of(queued)
     assert KeySet.get_by_id(keys.id).location == "kept"
-    lent = post(clerk, f"/admin/key_set/lend/?id={keys.id}",
-                {**loan_form, "approved_by": str(supervisor.user.id)})
-    assert lent.status_code == 302, errors_of(lent)
+    assert not KeyMovement.select().where(KeyMovement.kind == "lend").exists()
+    pending = ApprovalRequest.get()
+    assert (pending.state, pending.rule, pending.requested_by_id) == (
+        "pending", "manager", clerk.user.id)
+    page = clerk.get(f"/admin/key_set/details/?id={keys.id}").get_data(as_text=True)
+    assert "等待客服主管或管理处主任" in page
+    # The clerk cannot decide it; the supervisor sees it counted and approves in own login.
+    assert clerk.get(f"/admin/approval_queue/decide/?id={pending.id}").status_code == 403
+    home = supervisor.get("/admin/").get_data(as_text=True)
+    assert 'id="approvals-waiting"' in home and 'data-count="1"' in home
+    queue = supervisor.get("/admin/approval_queue/").get_data(as_text=True)
+    assert "借钥匙给其他人员" in queue and "空调安装师傅" in queue
+    approved = post(supervisor, f"/admin/approval_queue/decide/?id={pending.id}",
+                    {"decision": "approve", "note": "同意"})
+    assert approved.status_code == 302, errors_of(approved)
+    assert KeySet.get_by_id(keys.id).location == "lent"
+    loan = KeyMovement.get(KeyMovement.kind == "lend")
+    assert loan.approved_by_id == supervisor.user.id and loan.created_by_id == clerk.user.id
+    decided = ApprovalRequest.get_by_id(pending.id)
+    assert (decided.state, decided.decided_by_id, decided.how) == (
+        "approved", supervisor.user.id, "login")
+    assert 'data-count="0"' in supervisor.get("/admin/").get_data(as_text=True)
     page = clerk.get(f"/admin/key_set/details/?id={keys.id}").get_data(as_text=True)
     assert "空调安装师傅" in page and "supervisor 批准" in page and "/admin/key_set/return/" in page
 

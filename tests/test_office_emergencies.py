@@ -9,6 +9,8 @@ import pytest
 from test_office_common import ago, field_errors, make_staff, post
 from test_records import form_data
 
+from models import approvals
+from models.approvals import ApprovalRequest
 from models.base import RuleError
 from models.emergencies import Emergency, EmergencyStep
 from models.register import save_record
@@ -45,26 +47,27 @@ def test_equipment_and_building_causes_record_the_technician(staff, estate):
     assert Emergency.select().count() == 1  # the refused ones left nothing behind
 
 
-def test_outside_help_only_with_the_directors_consent(staff, estate):
+def test_outside_help_only_with_the_directors_consent(staff, estate, make_user, other_estate):
+    """R-EMG-2, R-REC-2 (#11 item 3): the director alone consents, as the director (own login
+    or at the desk) — not a supervisor, not the admin, not another estate's director; the call
+    is recorded at or after the consent."""
     row = incident(estate, staff["clerk"])
-    help_at = ago(hours=2)
+    values = {"kind": "outside_help", "who": "119", "at": ago(hours=2)}
     with pytest.raises(RuleError) as refused:
-        row.add_step(staff["clerk"], kind="outside_help", who="119", at=help_at)
-    assert refused.value.errors == {"consent_by": "向社会求援须经管理处主任同意，请选择同意的主任"}
-    with pytest.raises(RuleError, match="同意社会求援的须为本管理处主任"):
-        row.add_step(staff["clerk"], kind="outside_help", who="119", at=help_at,
-                     consent_by_id=staff["supervisor"].id, consent_at=help_at)
-    with pytest.raises(RuleError, match="请填写主任同意的时间"):
-        row.add_step(staff["clerk"], kind="outside_help", who="119", at=help_at,
-                     consent_by_id=staff["director"].id)
-    with pytest.raises(RuleError, match="须先经主任同意，再向社会求援"):
-        row.add_step(staff["clerk"], kind="outside_help", who="119", at=help_at,
-                     consent_by_id=staff["director"].id,
-                     consent_at=help_at + dt.timedelta(minutes=1))
-    assert EmergencyStep.select().count() == 0
-    step = row.add_step(staff["clerk"], kind="outside_help", who="119", at=help_at,
-                        consent_by_id=staff["director"].id, consent_at=help_at)  # same minute
-    assert step.consent_by_id == staff["director"].id
+        row.add_step(staff["clerk"], **values)
+    assert refused.value.errors == {"approver": "社会求援（主任同意）须经管理处主任批准"}
+    admin = make_user("root", "admin")
+    elsewhere = make_user("far_director", "director", other_estate)
+    for not_the_director in (staff["supervisor"], admin, elsewhere, staff["clerk"]):
+        with pytest.raises(RuleError, match="无权审批此事项，须由管理处主任审批"):
+            approvals.apply_now(row, "add_step", staff["clerk"], not_the_director, values)
+    assert EmergencyStep.select().count() == 0 and not ApprovalRequest.select().exists()
+    step = approvals.apply_now(row, "add_step", staff["clerk"], staff["director"], values)
+    consent = ApprovalRequest.get()
+    assert step.consent_by_id == staff["director"].id and step.created_by_id == staff["clerk"].id
+    assert step.consent_at == consent.decided_at and step.at >= step.consent_at
+    # Other steps need nobody's consent.
+    row.add_step(staff["clerk"], kind="director", who="林主任", at=ago(hours=1))
     with pytest.raises(RuleError, match="时间不能早于事件发生时间"):
         row.add_step(staff["clerk"], kind="director", who="林主任", at=ago(hours=4))
 
@@ -116,17 +119,22 @@ def test_emergency_through_the_admin_and_its_register_sheet(login_as, conn, esta
     data.update({"technician": "周海涛", "technician_notified_at": f"{occurred:%Y-%m-%d %H:%M}"})
     assert clerk.post("/admin/emergency/new/", data=data).status_code == 302
     row = Emergency.get()
-    # Outside help without consent: the message sits next to the consent field.
-    response = post(clerk, f"/admin/emergency/step/?id={row.id}",
-                    {"kind": "outside_help", "who": "119 消防", "consent_by": "0"})
-    assert "向社会求援须经管理处主任同意，请选择同意的主任" in field_errors(response)
-    assert EmergencyStep.select().count() == 0
+    # Outside help asked by the clerk (a director picked from a list is ignored): nothing is
+    # recorded until the director consents in the director's own login (R-EMG-2, R-REC-2).
     response = post(clerk, f"/admin/emergency/step/?id={row.id}",
                     {"kind": "outside_help", "who": "119 消防", "note": "请求排水支援",
-                     "consent_by": str(director.user.id),
-                     "consent_at": f"{occurred + dt.timedelta(minutes=5):%Y-%m-%d %H:%M}",
-                     "at": f"{occurred + dt.timedelta(minutes=6):%Y-%m-%d %H:%M}"})
+                     "consent_by": str(director.user.id), "at": ""})
+    assert response.status_code == 302, field_errors(response)
+    assert EmergencyStep.select().count() == 0
+    pending = ApprovalRequest.get()
+    assert (pending.state, pending.rule) == ("pending", "director")
+    assert 'data-count="1"' in director.get("/admin/").get_data(as_text=True)
+    response = post(director, f"/admin/approval_queue/decide/?id={pending.id}",
+                    {"decision": "approve", "note": "同意，立即联系"})
     assert response.status_code == 302
+    step = EmergencyStep.get()
+    assert (step.kind, step.consent_by_id, step.who) == ("outside_help", director.user.id,
+                                                         "119 消防")
     # A clerk may not close; the director is refused until the aftermath is filled.
     assert post(clerk, f"/admin/emergency/close/?id={row.id}", {}).status_code == 403
     refused = post(director, f"/admin/emergency/close/?id={row.id}",

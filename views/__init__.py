@@ -29,6 +29,7 @@ from models.org import Building, Cluster, Department, Resident, Unit
 from models.register import AuditLog
 from models.users import User
 from views import (
+    approvals,
     auth,
     batches,
     calendar,
@@ -70,6 +71,7 @@ OFFICE = "办公登记"
 DUTY = "值班与沟通"
 ORG = "组织与房屋"
 SYSTEM = "系统"
+APPROVALS = "审批"
 
 
 # Errors a person can cause get a Chinese page, never Werkzeug's English one or a traceback.
@@ -119,6 +121,7 @@ def build_admin(app: Flask) -> Admin:
     admin.add_view(ClusterAdmin(Cluster, name="组团", category=ORG, endpoint="cluster"))
     admin.add_view(DepartmentAdmin(Department, name="部门", category=ORG, endpoint="department"))
     calendar.register(admin, SYSTEM)
+    approvals.register(admin, APPROVALS)
     admin.add_view(EstateAdmin(Estate, name="小区/管理处", category=SYSTEM, endpoint="estate"))
     admin.add_view(BranchAdmin(Branch, name="分公司", category=SYSTEM, endpoint="branch"))
     admin.add_view(UserAdmin(User, name="用户", category=SYSTEM, endpoint="user"))

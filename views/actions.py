@@ -18,8 +18,12 @@ One mechanism (`RegisterView`) turns each declaration into
 * the call of the model method with the form's values, the user and the version the user saw
   (the model enforces the rule and writes the row, its audit entry and its history in one
   transaction; see `models.register.StatefulMixin`),
-* every rule error next to its field (the rest on top), the typed input kept, and
-* the redirect back to the row with a confirmation.
+* every rule error next to its field (the rest on top), the typed input kept,
+* the redirect back to the row with a confirmation, and
+* for a step its model declares in `approvals` (`approval="lend"`, R-REC-2): done at once when
+  the user is the approver (own login) or when an approver standing at the desk types their
+  own username and password or PIN into the form's 现场审批 fields; otherwise the step waits,
+  unchanged, in the approver's queue (待我审批) — see models/approvals.py.
 
 Adding an action to a register is a declaration here plus a model method; nothing else.
 """
@@ -30,12 +34,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import abort, flash, redirect, request
+from flask import abort, current_app, flash, redirect, request
 from flask_admin import expose
 from flask_login import current_user
 from markupsafe import Markup
-from wtforms import Form
+from wtforms import Form, PasswordField, StringField
+from wtforms.validators import Length, Optional
 
+from models import approvals
 from models.base import RuleError, to_office, utcnow
 from models.users import User, UserEstate
 from models.validators import neutralise_formula
@@ -83,6 +89,8 @@ class RowAction:
     target: str = ""
     args: dict = field(default_factory=dict)
     url: str = ""
+    # The key of the model's `approvals` this step needs when its values call for it (R-REC-2).
+    approval: str = ""
 
     @property
     def endpoint(self) -> str:
@@ -107,6 +115,23 @@ class RowAction:
         if self.form is None or isinstance(self.form, type):
             return self.form
         return self.form(row)
+
+
+class DeskApproval(Form):
+    """An approver beside the clerk approves on the clerk's screen with their own secret."""
+
+    approver_username = StringField(
+        "现场审批人用户名", validators=[Optional(), Length(max=32)],
+        description="审批人在场时由其本人输入；留空则提交到审批人的“待我审批”队列")
+    approver_secret = PasswordField("审批人密码或审批PIN",
+                                    validators=[Optional(), Length(max=128)])
+
+
+DESK_FIELDS = ("approver_username", "approver_secret")
+LIMITS = ("LOGIN_MAX_FAILURES", "LOGIN_LOCK_MINUTES", "LOGIN_ADDRESS_MAX_FAILURES",
+          "LOGIN_ADDRESS_LOCK_MINUTES")
+QUEUED = "{title}：已提交审批，等待{approver}在“待我审批”中批准，批准前不生效"
+ALREADY_QUEUED = "{title}：已在{approver}的“待我审批”队列中，批准前不生效"
 
 
 def _action_endpoint(action: RowAction):
@@ -185,7 +210,7 @@ class RegisterView(SecureModelView):
     def run_action(self, action: RowAction):
         """GET: the action's form; POST: validate, call the model method, back to the row."""
         row = self.row_or_404()
-        form_class = action.form_class(row)
+        form_class = self.action_form_class(action, row)
         form = form_class(request.form) if form_class is not None else None
         if action.prepare is not None:
             response = action.prepare(self, row, form)
@@ -197,14 +222,23 @@ class RegisterView(SecureModelView):
             values = {}
             if form is not None:
                 values = action.values(form) if action.values else dict(form.data)
+            for name in DESK_FIELDS:
+                values.pop(name, None)
             if action.versioned:
                 values["expected_version"] = self.seen_version(row)
-            call = action.call
             try:
-                if callable(call):
-                    result = call(row, current(), **values)
+                if action.approval and approvals.needs_approval(row, action.approval, values):
+                    done, result = self.run_with_approval(action, row, form, values)
+                    if not done:
+                        flash(result.format(title=title,
+                                            approver=approvals.rule_label(
+                                                approvals.spec_of(row, action.approval)
+                                                .rule(row))), "info")
+                        return redirect(back)
+                elif callable(action.call):
+                    result = action.call(row, current(), **values)
                 else:
-                    result = getattr(row, call)(current(), **values)
+                    result = getattr(row, action.call)(current(), **values)
             except RuleError as error:
                 if form is None:
                     flash("；".join(error.errors.values()), "error")
@@ -215,6 +249,43 @@ class RegisterView(SecureModelView):
                 return redirect(back)
         return self.render("admin/action_form.html", form=form, title=title, row=row,
                            cancel_url=back)
+
+    def action_form_class(self, action: RowAction, row):
+        """The action's form, with the desk-approval fields when the user is not the approver."""
+        form_class = action.form_class(row)
+        if form_class is None or not action.approval or approvals.may_approve(
+                current(), row, action.approval,
+                requester=approvals.requester_of(row, action.approval, current())):
+            return form_class
+        return type(form_class.__name__, (form_class, DeskApproval), {})
+
+    def run_with_approval(self, action: RowAction, row, form, values: dict):
+        """(True, result) once approved now; (False, message) when the step waits instead."""
+        user = current()
+        name = action.approval
+        requester = approvals.requester_of(row, name, user)
+        if approvals.may_approve(user, row, name, requester=requester):
+            return True, approvals.apply_now(row, name, requester, user, values, how="login")
+        username = form.approver_username.data if form is not None else ""
+        secret = form.approver_secret.data if form is not None else ""
+        if username or secret:
+            approver = approvals.verify_at_desk(
+                username, secret, address=request.remote_addr or "-", operator=user,
+                limits={key: current_app.config[key] for key in LIMITS})
+            return True, approvals.apply_now(row, name, requester, approver, values,
+                                             how="desk", operator=user)
+        if approvals.ApprovalRequest.pending_for(row, name) is not None \
+                and approvals.spec_of(row, name).reject:
+            # The row's own approval (a print job, a decoration) waits from its creation.
+            return False, ALREADY_QUEUED
+        approvals.request(row, name, user, values, try_first=True)
+        return False, QUEUED
+
+    def approval_requests(self, row) -> list:
+        """The row's approval requests, newest first (its details page lists them)."""
+        if not getattr(self.model, "approvals", None):
+            return []
+        return list(approvals.ApprovalRequest.of_row(row))
 
     def row_or_404(self):
         row = self.get_one(request.args.get("id"))

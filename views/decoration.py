@@ -1,10 +1,11 @@
-"""Decoration in the admin (R-PASS-4, R-DECO-1…3): application with its floor plan, approval,
-the water-closure and pressure tests, the engineering supervisor's signature, the numbered permit
-and acceptance.
+"""Decoration in the admin (corrected R-PASS-4, R-DECO-1…3): application with its floor plan;
+within 3 working days of it the water-closure and pressure tests, the engineering supervisor's
+signature and the approval; then the numbered permit and acceptance.
 
-The rules and the deadlines live in models/decoration.py; this module declares the grid and the
-row actions (审批通过, 不批准, 登记闭水/打压试验, 工程主管签字, 发放装修许可证, 验收, 更换平面图),
-serves the floor plan to the estate's staff and prints the permit.
+The rules and the deadlines live in models/decoration.py and models/decoration_steps.py; this
+module declares the grid and the row actions (登记闭水/打压试验, 工程主管签字, 审批通过 — in the
+approver's own login or at the desk, R-REC-2 —, 不批准, 发放装修许可证, 变更工期（重新审批）,
+验收, 更换平面图), serves the floor plan to the estate's staff and prints the permit.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from models.base import office_day, utcnow
 from models.decoration import Decoration
+from models.decoration_steps import BEFORE_APPROVAL
 from models.floor_plans import DEFAULT_FLOOR_PLAN_MAX_BYTES, Upload, floor_plan_folder
 from models.heating import in_heating_season
 from models.org import Unit
-from models.users import DESK, MANAGERS, in_department
+from models.users import DESK, MANAGERS, supervises
 from views.actions import RegisterView, RowAction
 from views.base import SecureModelView
 from views.fields import (
@@ -38,6 +40,15 @@ from views.forms import choices
 class ApproveForm(Form):
     note = StringField("审批意见", validators=[Optional(), Length(max=200)])
     approved_at = when_field("审批时间")
+
+
+class DatesForm(Form):
+    works_start = DateField("计划开工日期", validators=[InputRequired("请填写计划开工日期")],
+                            format=DATE_FORMAT)
+    works_end = DateField("计划完工日期", validators=[InputRequired("请填写计划完工日期")],
+                          format=DATE_FORMAT, description="装修许可证有效至此日")
+    reason = StringField("变更原因", validators=[InputRequired("请填写变更工期的原因"),
+                                               Length(max=100)])
 
 
 class RejectForm(Form):
@@ -103,6 +114,11 @@ def _accept_values(form) -> dict:
     return {**form.data, "passed": form.passed.data == "1", "defects": form.defects.data or ""}
 
 
+def _prepare_dates(view, row, form):
+    if request.method == "GET":
+        form.works_start.data, form.works_end.data = row.works_start, row.works_end
+
+
 def _plan_values(form) -> dict:
     # The file comes with the request's files, not with the form's fields.
     return {"upload": _upload_from(request.files.get("floor_plan_upload"))}
@@ -113,8 +129,8 @@ def _deadline_cell(view, context, model, name):
     if value is None:
         return ""
     text = view._shown_value(model, name, value)
-    waiting = {"approval_due": "applied", "tests_due": "approved"}[name]
-    if model.state == waiting and value < utcnow():
+    waiting = {"approval_due": BEFORE_APPROVAL, "tests_due": ("applied",)}[name]
+    if model.state in waiting and value < utcnow():
         return Markup('<span class="badge badge-danger">超期</span> {}').format(text)
     return text
 
@@ -122,8 +138,10 @@ def _deadline_cell(view, context, model, name):
 class DecorationAdmin(RegisterView):
     """装修申请/许可: application to acceptance, with deposits and the permit (R-DECO)."""
 
-    permissions = {**SecureModelView.permissions, "approve": MANAGERS, "handle": DESK,
-                   "sign": DESK_AND_DEPT}
+    # 审批 is open to the desk for an approver standing beside the clerk (R-REC-2); the model
+    # and models.approvals decide who approves. 不批准 and 验收 are the approvers' own acts.
+    permissions = {**SecureModelView.permissions, "approve": DESK, "reject": MANAGERS,
+                   "accept": MANAGERS, "handle": DESK, "sign": DESK_AND_DEPT}
     endpoint_actions = {"floor_plan_view": "list"}
     details_template = "admin/deco_details.html"
     print_template = "admin/deco_permit_print.html"
@@ -151,37 +169,42 @@ class DecorationAdmin(RegisterView):
               "tests_overdue": ("试验超期", "tests_overdue"),
               "acceptance_pending": ("待验收", "acceptance_pending")}
     row_actions = (
-        # 审批通过 within 3 working days; the tests fall due in 3 days (R-PASS-4).
-        RowAction("approve", "审批通过", "approve", form=ApproveForm, when=("applied",),
-                  permission="approve"),
-        # 不批准: deposits are dropped or made refundable.
-        RowAction("reject", "不批准", "reject", form=RejectForm, when=("applied",),
-                  permission="approve", css="btn-outline-secondary"),
-        # 闭水/打压试验 results with the owner's signature (R-PASS-4).
+        # 闭水/打压试验 with the owner's signature, inside the approval window (R-PASS-4).
         RowAction("tests", "登记闭水/打压试验", "record_tests", form=TestsForm,
-                  when=("approved",), permission="handle", css="btn-info",
+                  when=("applied",), permission="handle", css="btn-info",
                   prepare=_mention_heating, values=_tests_values),
-        # 工程主管签字 on the passed tests (R-DECO-2).
+        # 工程主管签字 on the passed tests: the engineering supervisor only (R-DECO-2, R-REC-4).
         RowAction("sign", "工程主管签字", "engineering_sign", form=SignForm, when=("tested",),
                   permission="sign", css="btn-info"),
-        # 发放装修许可证 (numbered) once both deposits are paid.
-        RowAction("permit", "发放装修许可证", "issue_permit", form=PermitForm, when=("signed",),
+        # 审批通过 within the window, by a manager in their own login or at the desk (R-REC-2).
+        RowAction("approve", "审批通过", "approve", form=ApproveForm, when=("signed",),
+                  permission="approve", approval="approve", done="{title}：已批准"),
+        # 不批准: deposits are dropped or made refundable.
+        RowAction("reject", "不批准", "reject", form=RejectForm, when=BEFORE_APPROVAL,
+                  permission="reject", css="btn-outline-secondary"),
+        # 发放装修许可证 (numbered) only after the approval, once both deposits are paid.
+        RowAction("permit", "发放装修许可证", "issue_permit", form=PermitForm, when=("approved",),
                   permission="handle", css="btn-success"),
+        # 变更工期 of an approved decoration is a re-approval (#11 item 5).
+        RowAction("dates", "变更工期（重新审批）", "change_dates", form=DatesForm,
+                  when=("approved", "permitted", "defects"), permission="handle",
+                  css="btn-outline-primary", title="变更装修工期", prepare=_prepare_dates,
+                  approval="change_dates", done="{title}：已批准并生效"),
         # 验收: passed releases the deposits; defects get a list and a deadline (R-DECO-3).
         RowAction("accept", "验收", "accept", form=AcceptForm, when=("permitted", "defects"),
-                  permission="approve", css="btn-warning", title="装修验收",
+                  permission="accept", css="btn-warning", title="装修验收",
                   values=_accept_values),
         # 更换平面图 before the permit is issued.
         RowAction("plan", "更换平面图", "replace_floor_plan", form=FloorPlanForm,
-                  when=("applied", "approved", "tested", "signed"), permission="handle",
+                  when=("applied", "tested", "signed", "approved"), permission="handle",
                   css="btn-outline-secondary", title="更换装修平面图", values=_plan_values,
                   done="平面图已更换"),
     )
 
     def allowed(self, action: str) -> bool:
         if action == "sign" and current_user.is_authenticated \
-                and not in_department(current_user, "engineering"):
-            return False  # R-DECO-2: the engineering supervisor signs
+                and not supervises(current_user, "engineering"):
+            return False  # R-DECO-2: the engineering supervisor signs, not any engineer
         return super().allowed(action)
 
     def printable(self, row) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import request
 from flask_admin import expose
 from flask_login import current_user
-from wtforms import DateField, Form, SelectField, StringField
+from wtforms import DateField, Form, StringField
 from wtforms.validators import InputRequired, Length, Optional
 
 from models.base import RuleError
@@ -25,7 +25,6 @@ from views.fields import (
     DATE_FORMAT,
     NOBODY,
     date_cell,
-    managers_choices,
     money_cell,
     when_field,
 )
@@ -42,13 +41,11 @@ class RefundForm(Form):
     to = StringField("领款人", validators=[InputRequired("请填写领款人"), Length(max=64)])
     refunded_at = when_field("退款时间")
     forfeit_reason = StringField("扣留原因", validators=[Optional(), Length(max=200)])
-    approved_by = SelectField("扣留批准主管", coerce=int, validators=[Optional()])
 
 
 class ForfeitForm(Form):
     forfeit_reason = StringField("没收原因", validators=[InputRequired("没收押金时请填写原因"),
                                                      Length(max=200)])
-    approved_by = SelectField("批准主管", coerce=int, validators=[Optional()])
     forfeited_at = when_field("没收时间")
 
 
@@ -63,12 +60,7 @@ class RefundableForm(Form):
     note = StringField("原因", validators=[InputRequired("请填写可退原因"), Length(max=200)])
 
 
-def _offer_managers(view, row, form):
-    form.approved_by.choices = managers_choices(row.estate_id)
-
-
 def _prepare_refund(view, row, form):
-    _offer_managers(view, row, form)
     if request.method == "GET":  # a full refund to the payer unless finance says otherwise
         form.amount.data = str(row.amount)
         form.to.data = row.payer
@@ -77,13 +69,11 @@ def _prepare_refund(view, row, form):
 def _refund_values(form) -> dict:
     values = dict(form.data)
     values["forfeit_reason"] = values["forfeit_reason"] or ""
-    values["approved_by_id"] = values.pop("approved_by") or None
     return values
 
 
 def _forfeit_values(form) -> dict:
-    return {"reason": form.forfeit_reason.data, "forfeited_at": form.forfeited_at.data,
-            "approved_by_id": form.approved_by.data or None}
+    return {"reason": form.forfeit_reason.data, "forfeited_at": form.forfeited_at.data}
 
 
 FINANCE_ACTIONS = frozenset({"create", "collect", "refund"})
@@ -115,14 +105,14 @@ class DepositAdmin(RegisterView):
         # 财务收款: the numbered receipt is issued.
         RowAction("collect", "财务收款", "collect", form=CollectForm, when=("due",),
                   permission="collect"),
-        # 退款: when, to whom, by whom; once.
+        # 退款: when, to whom, by whom; once. A part kept waits for a manager's approval.
         RowAction("refund", "退款", "refund", form=RefundForm, when=("refundable",),
                   permission="refund", css="btn-success", title="退还押金",
-                  prepare=_prepare_refund, values=_refund_values),
-        # 没收 with a reason and a manager's approval.
+                  prepare=_prepare_refund, values=_refund_values, approval="refund"),
+        # 没收 with a reason, once a manager has approved (R-DEP-2, R-REC-2).
         RowAction("forfeit", "没收", "forfeit", form=ForfeitForm, when=("held", "refundable"),
                   permission="refund", css="btn-outline-danger", title="没收押金",
-                  prepare=_offer_managers, values=_forfeit_values),
+                  values=_forfeit_values, approval="forfeit"),
         # 改为可退 (e.g. a key deposit whose key came back).
         RowAction("refundable", "改为可退", "make_refundable", form=RefundableForm,
                   when=lambda row: row.state == "held" and not row.is_fee, permission="release",

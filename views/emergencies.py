@@ -17,8 +17,8 @@ from models.base import utcnow
 from models.emergencies import CLOSING_ROLES, STEP_KINDS, Emergency, EmergencyStep
 from views.actions import RegisterView, RowAction, add_views
 from views.base import SecureModelView
-from views.fields import DESK_AND_DEPT, NOBODY, people_choices, when_field
-from views.forms import LocalDateTimeField, choices
+from views.fields import DESK_AND_DEPT, NOBODY, when_field
+from views.forms import choices
 
 
 class EmergencyStepForm(Form):
@@ -27,10 +27,6 @@ class EmergencyStepForm(Form):
                       description="报告给谁、由谁处理，或求援的单位（如 119 消防）")
     note = TextAreaField("内容/结果", validators=[Optional(), Length(max=2000)])
     at = when_field("时间")
-    consent_by = SelectField("同意的主任", coerce=int, validators=[Optional()],
-                             validate_choice=False,
-                             description="社会求援必须经管理处主任同意（R-EMG-2）")
-    consent_at = LocalDateTimeField("主任同意时间", validators=[Optional()])
 
 
 class CloseForm(Form):
@@ -38,8 +34,11 @@ class CloseForm(Form):
 
 
 def _prepare_step(view, row, form):
-    """The directors who may consent; on opening, the kind the button asked for (R-EMG-2)."""
-    form.consent_by.choices = people_choices(row.estate_id, {"director"}, "（非社会求援不填）")
+    """On opening, the kind the button asked for; outside help tells who must consent."""
+    if form.kind.data == "outside_help" or request.args.get("kind") == "outside_help":
+        form.kind.description = ("社会求援须经管理处主任本人同意：主任本人登录办理，或在场时"
+                                 "由主任输入本人密码/审批PIN；否则提交主任审批，同意后生效"
+                                 "（R-EMG-2）")
     if request.method == "GET":
         form.kind.data = request.args.get("kind") or "reported"
         if form.kind.data == "gm":
@@ -48,12 +47,6 @@ def _prepare_step(view, row, form):
 
 def _step_title(row, form) -> str:
     return "社会求援" if form.kind.data == "outside_help" else "登记处理过程"
-
-
-def _step_values(form) -> dict:
-    values = dict(form.data)
-    values["consent_by_id"] = values.pop("consent_by") or None
-    return values
 
 
 def _not_closed(row) -> bool:
@@ -96,7 +89,7 @@ class EmergencyAdmin(RegisterView):
         # The endpoint stays open on a closed incident for its implementation results.
         RowAction("step", "登记处理过程", "add_step", form=EmergencyStepForm, when=_not_closed,
                   permission="step", title=_step_title, prepare=_prepare_step,
-                  values=_step_values, versioned=False),
+                  versioned=False, approval="add_step"),
         RowAction("outside_help", "社会求援（须主任同意）", target="step",
                   args={"kind": "outside_help"}, when=_not_closed, css="btn-warning"),
         RowAction("result", "登记措施落实结果", target="step", args={"kind": "result"},

@@ -18,7 +18,7 @@ from models.org import Unit
 from models.users import DESK
 from views.actions import RegisterView, RowAction
 from views.base import SecureModelView
-from views.fields import NOBODY, UNIT_LOOKUP, managers_choices, when_field
+from views.fields import NOBODY, UNIT_LOOKUP, when_field
 from views.forms import LocalDateTimeField, choices
 
 
@@ -55,8 +55,6 @@ class LendKeyForm(Form):
     expected_return = LocalDateTimeField("预计归还时间",
                                          validators=[InputRequired("请填写预计归还时间")])
     signed = BooleanField("借用人已在登记簿上签名")
-    approved_by = SelectField("批准主管", coerce=int, validators=[Optional()],
-                              description="借给其他人员时必选")
     at = when_field("借出时间")
 
 
@@ -64,16 +62,6 @@ class ReturnKeyForm(Form):
     returned_by_name = StringField("归还人", validators=[Optional(), Length(max=64)],
                                    description="留空为原借用人")
     at = when_field("归还时间")
-
-
-def _offer_managers(view, row, form):
-    form.approved_by.choices = managers_choices(row.estate_id)
-
-
-def _lend_values(form) -> dict:
-    values = dict(form.data)
-    values["approved_by_id"] = values.pop("approved_by") or None
-    return values
 
 
 def _location_cell(view, context, model, name):
@@ -112,7 +100,8 @@ class KeySetAdmin(RegisterView):
                   permission="move", css="btn-success", title="凭收条领取钥匙"),
         RowAction("lend", "借出", "lend", form=LendKeyForm, when=("office", "kept"),
                   permission="move", css="btn-warning", title="借出钥匙",
-                  prepare=_offer_managers, values=_lend_values),
+                  # R-KEY-3, R-REC-2: "other" borrowers wait for a supervisor's approval.
+                  approval="lend", done="{title}：已登记"),
         RowAction("return", "归还", "return_loan", form=ReturnKeyForm, when=("lent",),
                   permission="move", css="btn-success", title="钥匙归还"),
     )

@@ -9,29 +9,27 @@ from __future__ import annotations
 
 from flask import abort, request
 from flask_admin import expose
-from wtforms import BooleanField, Form, RadioField, StringField
+from wtforms import BooleanField, Form, StringField
 from wtforms.validators import InputRequired, Length, Optional
 
+from models import approvals
+from models.approvals import ApprovalRequest
 from models.base import office_day, to_office, utcnow
 from models.office import parse_month, this_month
 from models.printing import PrintJob
-from models.users import MANAGERS
-from views.actions import RegisterView, RowAction, add_views
+from views.actions import RegisterView, RowAction, add_views, current
 from views.base import SecureModelView
 from views.fields import DESK_AND_DEPT, chosen_estate, when_field
-from views.forms import choices
-
-# The action forms leave choice checking to the models (validate_choice=False): the model's
-# Chinese message then sits next to the field instead of wtforms' English "Not a valid choice".
 
 
 class ApprovePrintForm(Form):
-    decision = RadioField("审批", choices=choices([("1", "同意打印"), ("0", "不同意")]),
-                          default="1", validators=[InputRequired("请选择是否同意")],
-                          validate_choice=False)
-    note = StringField("审批意见", validators=[Optional(), Length(max=200)],
-                       description="不同意时请填写原因")
+    note = StringField("审批意见", validators=[Optional(), Length(max=200)])
     at = when_field("审批时间")
+
+
+class RefusePrintForm(Form):
+    note = StringField("不批准原因", validators=[InputRequired("不批准时请填写原因"),
+                                              Length(max=200)])
 
 
 class PrintedForm(Form):
@@ -41,16 +39,27 @@ class PrintedForm(Form):
     printed_at = when_field("打印时间")
 
 
-def _approve_values(form) -> dict:
-    return {"approved": form.decision.data == "1", "note": form.note.data, "at": form.at.data}
+def _approver_here(row) -> bool:
+    """The row's approver is the one logged in (不批准 is their own act, R-REC-2)."""
+    return row.state == "requested" and approvals.may_approve(
+        current(), row, "approve", requester=row.requested_by)
+
+
+def _refuse(row, user, *, note: str):
+    pending = ApprovalRequest.pending_for(row, "approve")
+    if pending is None:
+        return row.refuse(user, note=note)
+    return approvals.reject(pending, user, note=note)
 
 
 class PrintJobAdmin(RegisterView):
     """文件打印登记: a department's job, approved by its supervisor, printed and signed for
     (R-PRINT-1); monthly pages per department."""
 
+    # 审批 is open to the desk for an approver standing beside the clerk (R-REC-2); the model
+    # and models.approvals decide who approves.
     permissions = {**SecureModelView.permissions, "create": DESK_AND_DEPT,
-                   "edit": DESK_AND_DEPT, "approve": MANAGERS, "print_job": DESK_AND_DEPT}
+                   "edit": DESK_AND_DEPT, "approve": DESK_AND_DEPT, "print_job": DESK_AND_DEPT}
     endpoint_actions = {"monthly_view": "list", "month_print_view": "list"}
     list_template = "admin/office_print_list.html"
     column_list = ("number", "requested_at", "department", "title", "copies", "pages",
@@ -62,9 +71,14 @@ class PrintJobAdmin(RegisterView):
     form_create_columns = ("estate", "department", "title", "copies", "pages", "notes")
     form_edit_columns = ("department", "title", "copies", "pages", "notes")
     row_actions = (
-        # 审批: the department's supervisor or above, never the requester.
+        # 审批: the department's supervisor, the director or the admin, never the requester: in
+        # their own login (here or 待我审批) or at the desk with their password/PIN (R-PRINT-1).
         RowAction("approve", "审批", "approve", form=ApprovePrintForm, when=("requested",),
-                  permission="approve", title="打印审批", values=_approve_values),
+                  permission="approve", title="打印审批", approval="approve",
+                  done="{title}：已批准"),
+        RowAction("refuse", "不批准", _refuse, form=RefusePrintForm, when=_approver_here,
+                  permission="approve", css="btn-outline-secondary", title="打印不批准",
+                  versioned=False, done="{title}：已记录"),
         # 打印并签收: only an approved job.
         RowAction("printed", "登记打印并签收", "mark_printed", form=PrintedForm,
                   when=("approved",), permission="print_job", css="btn-success",

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from flask import flash, redirect, request
+from flask_admin import expose
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectMultipleField
-from wtforms.validators import Optional
+from wtforms.validators import DataRequired, Length, Optional
 
-from models.base import RuleError
+from models.base import RuleError, write_transaction
 from models.estate import Estate
-from models.register import AuditLog
-from models.users import MANAGERS, UserEstate, check_user_estates
-from views.base import SecureModelView
+from models.register import AuditLog, audit
+from models.users import MANAGERS, User, UserEstate, check_user_estates
+from views.base import SecureModelView, SecurePage
 from views.forms import choices
 
 ADMIN_ONLY = frozenset({"admin"})
@@ -25,9 +28,10 @@ class UserAdmin(SecureModelView):
                    "last_login_at")
     column_searchable_list = ("username", "display_name")
     column_filters = ("role", "active")
-    column_details_exclude_list = ("password_hash", "version", "session_generation")
-    form_excluded_columns = ("password_hash", "created_at", "updated_at", "version",
-                             "last_login_at", "session_generation")
+    column_details_exclude_list = ("password_hash", "approval_pin_hash", "version",
+                                   "session_generation")
+    form_excluded_columns = ("password_hash", "approval_pin_hash", "created_at", "updated_at",
+                             "version", "last_login_at", "session_generation")
     form_extra_fields = {
         "new_password": PasswordField("设置新密码", validators=[Optional()],
                                       description="新建用户必填；修改时留空表示不变（至少 8 位）"),
@@ -96,3 +100,43 @@ class AuditLogAdmin(SecureModelView):
         if current_user.role != "admin":
             query = query.where(AuditLog.estate.in_(current_user.estate_ids()))
         return query
+
+
+class PinForm(FlaskForm):
+    password = PasswordField("当前登录密码", validators=[DataRequired("请输入当前登录密码"),
+                                                   Length(max=128)])
+    pin = PasswordField("新的审批PIN", validators=[DataRequired("请输入审批PIN"), Length(max=12)],
+                        description="6 到 12 位数字；在前台现场审批时代替密码输入，只有本人知道")
+    confirm = PasswordField("再输入一次", validators=[DataRequired("请再输入一次审批PIN"),
+                                                  Length(max=12)])
+
+
+class PinView(SecurePage):
+    """Set my own approval PIN, to approve at the desk on a clerk's screen (R-REC-2)."""
+
+    roles = frozenset({"admin", "director", "supervisor", "dept"})
+
+    @expose("/", methods=("GET", "POST"))
+    def index(self):
+        form = PinForm()
+        if form.validate_on_submit():
+            user = User.get_by_id(current_user.id)
+            if not user.check_password(form.password.data):
+                form.password.errors = ["当前登录密码不正确"]
+            elif form.pin.data != form.confirm.data:
+                form.confirm.errors = ["两次输入的审批PIN不一致"]
+            else:
+                try:
+                    user.set_pin(form.pin.data)
+                except RuleError as error:
+                    form.pin.errors = list(error.errors.values())
+                else:
+                    with write_transaction():
+                        User.update(approval_pin_hash=user.approval_pin_hash).where(
+                            User.id == user.id).execute()
+                        audit(user, "pin", table="app_user", row_id=user.id,
+                              summary="设置审批PIN")
+                    flash("审批PIN 已设置", "success")
+                    return redirect(request.path)
+        return self.render("admin/approval_pin.html", form=form,
+                           has_pin=bool(User.get_by_id(current_user.id).approval_pin_hash))
