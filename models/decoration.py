@@ -195,7 +195,8 @@ class Decoration(StatefulMixin, RegisterModel):
     def before_create(self, user) -> None:
         applied = to_office(self.applied_at or utcnow())
         self.number = next_number(self.estate_id, "ZX", applied.year)
-        self.approval_due = deadlines.add_working_days(applied, APPROVAL_WORKING_DAYS)
+        self.approval_due = deadlines.add_working_days(applied, APPROVAL_WORKING_DAYS,
+                                                       self.estate_id)
         if self.owner_id:
             owner = Resident.get_by_id(self.owner_id)
             self.owner_name = self.owner_name or owner.name

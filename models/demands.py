@@ -154,7 +154,7 @@ class Demand(StatefulMixin, RegisterModel):
         requested = None if start else self.requested_reply_at
         return deadlines.reply_due(to_office(start or self.received_at),
                                    serious=bool(self.serious), urgent=bool(self.urgent),
-                                   requested=to_office(requested))
+                                   requested=to_office(requested), estate=self.estate_id)
 
     def late_by(self, now: dt.datetime | None = None) -> dt.timedelta | None:
         """How late the reply was (answered late) or is (still owed); None when on time."""
@@ -294,7 +294,8 @@ class Demand(StatefulMixin, RegisterModel):
         self.transition(user, "invalid", action="invalid", note=reason.strip(),
                         expected_version=expected_version, valid=False,
                         invalid_reason=reason.strip(),
-                        invalid_notice_due=deadlines.invalid_notice_due(to_office(now)))
+                        invalid_notice_due=deadlines.invalid_notice_due(to_office(now),
+                                                                           self.estate_id))
 
     def complete(self, user, *, result: str, completed_at: dt.datetime | None = None,
                  expected_version: int | None = None) -> None:
