@@ -56,9 +56,9 @@ def floor_plan_png(width: int = 240, height: int = 160) -> bytes:
 def seed_front_desk(estate, rng: random.Random) -> dict[str, int]:
     """Keys kept and lent, decorations in every stage with deposits and passes, slips."""
     users = {u.username: u for u in User.select().where(User.username.in_(
-        ["clerk", "supervisor", "engineer", "finance"]))}
+        ["clerk", "supervisor", "enghead", "finance"]))}
     clerk, supervisor = users["clerk"], users["supervisor"]
-    engineer, finance = users["engineer"], users["finance"]
+    engineer, finance = users["enghead"], users["finance"]  # 工程主管 signs (R-REC-4)
     now = utcnow()
 
     def days(n: float, hours: float = 0) -> dt.datetime:

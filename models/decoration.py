@@ -40,7 +40,7 @@ from models.floor_plans import Upload, floor_plan_folder, stored_plan_path
 from models.heating import in_heating_season
 from models.org import Resident, Unit, _same_estate
 from models.register import RegisterModel, StatefulMixin
-from models.users import User, in_department, is_manager
+from models.users import User, is_manager, supervises
 
 APPROVAL_WORKING_DAYS = 3  # R-PASS-4: approval within 3 working days of the application
 TESTS_DAYS = 3  # R-PASS-4: tests within 3 days after approval
@@ -299,7 +299,7 @@ class Decoration(StatefulMixin, RegisterModel):
                          expected_version: int | None = None) -> None:
         """工程主管签字 on the passed tests (R-DECO-2)."""
         self.require_state(("tested",), "当前状态为“{state}”，不能工程签字")
-        if not in_department(user, "engineering"):
+        if not supervises(user, "engineering"):  # 工程主管, not any technician (R-REC-4)
             raise RuleError({"": "只有工程部主管可以在试验结果上签字"})
         signed_at = check_moment(signed_at, field_name="signed_at", label="签字时间",
                                  not_before=self.owner_confirmed_at, before_label="业主确认时间")

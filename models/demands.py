@@ -30,7 +30,7 @@ from models.calendar import next_number
 from models.org import Department, Resident, Unit
 from models.register import RegisterModel, StatefulMixin
 from models.search import bigrams
-from models.users import User
+from models.users import User, require_department_work
 
 # R-DEM-1 intake channels.
 CHANNELS = [
@@ -260,6 +260,7 @@ class Demand(StatefulMixin, RegisterModel):
     def reply(self, user, *, replied_at: dt.datetime | None = None, content: str,
               measures: str = "", expected_version: int | None = None) -> None:
         """Record the reply to the owner (R-DEM-6: measures within the deadline)."""
+        require_department_work(user, self)  # R-REC-4: one's own department's work only
         self.require_state(("open", "dispatched", "completed", "invalid"),
                            "当前状态为“{status}”，不能登记答复")
         if not (content or "").strip():
@@ -287,6 +288,7 @@ class Demand(StatefulMixin, RegisterModel):
 
     def mark_invalid(self, user, *, reason: str, expected_version: int | None = None) -> None:
         """The handler judges it invalid; the owner is told why within 1 working day (R-DEM-6)."""
+        require_department_work(user, self)  # R-REC-4: one's own department's work only
         self.require_state(("open", "dispatched"), "当前状态为“{status}”，不能判定无效")
         if not (reason or "").strip():
             raise RuleError({"reason": "判定无效时请填写原因"})
@@ -300,6 +302,7 @@ class Demand(StatefulMixin, RegisterModel):
     def complete(self, user, *, result: str, completed_at: dt.datetime | None = None,
                  expected_version: int | None = None) -> None:
         """The result is recorded; the demand waits for its callback (R-DEM-4)."""
+        require_department_work(user, self)  # R-REC-4: one's own department's work only
         self.require_state(("open", "dispatched"), "当前状态为“{status}”，不能登记完成")
         if not (result or "").strip():
             raise RuleError({"result": "请填写处理结果"})

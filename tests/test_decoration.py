@@ -39,8 +39,10 @@ def make_staff(estate) -> dict[str, User]:
               "engineer": ("dept", "engineering"), "finance": ("dept", "finance")}
     users = {}
     for name, (role, department) in people.items():
+        # The engineer here is the 工程主管 (signs the tests, R-REC-4, #11 item 5).
         users[name] = User.create(username=name, display_name=name, role=role,
-                                  department=department, password_hash="!")
+                                  department=department, password_hash="!",
+                                  dept_supervisor=name == "engineer")
         UserEstate.create(user=users[name], estate=estate)
     return users
 
@@ -202,6 +204,11 @@ def test_only_engineering_signs_and_only_paid_applications_get_a_permit(conn, es
                             owner_confirmed_name="业主101")
     with pytest.raises(RuleError, match="工程部主管"):
         decoration.engineering_sign(staff["supervisor"])
+    # Since #11 (R-REC-4): a technician of engineering is not the 工程主管 either.
+    technician = User.create(username="tech", display_name="tech", role="dept",
+                             department="engineering", password_hash="!")
+    with pytest.raises(RuleError, match="工程部主管"):
+        decoration.engineering_sign(technician)
     decoration.engineering_sign(staff["engineer"])
     with pytest.raises(RuleError, match="业主装修押金、装修企业押金 尚未到财务交纳"):
         decoration.issue_permit(staff["clerk"])
@@ -301,6 +308,7 @@ def test_whole_decoration_through_the_admin(login_as, conn, app, tmp_path):
     clerk = login_as("clerk")
     supervisor = login_as("supervisor")
     engineer = login_as("dept", "engineer", department="engineering")
+    User.update(dept_supervisor=True).where(User.username == "engineer").execute()  # 工程主管
     finance = login_as("dept", "finance", department="finance")
     unit = Unit.get(Unit.code == "1-1-201")
     owner = Resident.get(Resident.unit == unit)

@@ -403,7 +403,7 @@ def make_staff_for(estate):
                                    ("eng", "dept", "engineering"), ("fin", "dept", "finance")):
         users[name] = User.get_or_none(User.username == name) or User.create(
             username=name, display_name=name, role=role, department=department,
-            password_hash="!")
+            password_hash="!", dept_supervisor=name == "eng")  # 工程主管 signs (R-REC-4)
         UserEstate.get_or_create(user=users[name], estate=estate)
     return {"clerk": users["clerk"], "supervisor": users["boss"], "engineer": users["eng"],
             "finance": users["fin"]}

@@ -17,12 +17,13 @@ from models.base import utcnow
 from models.demands import Demand
 from models.org import Department, Unit
 from models.search import DemandSearchIndex, apply_search
-from models.users import DESK, EVERYONE, User
+from models.users import DESK, EVERYONE
 from views.actions import RegisterView, RowAction
 from views.base import SecureModelView
 from views.callbacks import CallbackForm, callback_values
-from views.fields import DESK_AND_DEPT, UNIT_LOOKUP
+from views.fields import DESK_AND_DEPT, UNIT_LOOKUP, department_staff_choices
 from views.forms import LocalDateTimeField, choices, format_datetime
+from views.scoping import may_act_on
 
 # The front desk's questions (R-FRONT-1): the 工作队列 grid filter and the home page's counts.
 QUEUE_QUERIES = {
@@ -95,9 +96,7 @@ def _offer_departments(view, row, form):
                                             Department.voided == False)  # noqa: E712
     form.department.choices = choices([(0, "—— 请选择 ——")]
                                       + [(d.id, d.name) for d in departments])
-    staff = User.select().where(User.role == "dept", User.active == True)  # noqa: E712
-    form.assignee.choices = choices([(0, "（不指定）")] + [
-        (u.id, f"{u.display_name}（{u.department_label}）") for u in staff])
+    form.assignee.choices = department_staff_choices(row.estate_id)  # this estate's (#11)
     if request.method == "GET":
         form.location.data = row.unit.code if row.unit_id else ""
 
@@ -116,6 +115,7 @@ class DemandAdmin(RegisterView):
     """业户需求/投诉登记: the register of every owner need, in one closed loop (R-DEM-4)."""
 
     queues = QUEUE_QUERIES
+    department_scoped = True  # department staff: their own department's demands (R-REC-4)
     permissions = {**SecureModelView.permissions, "callback": DESK, "print": EVERYONE,
                    "handle": DESK_AND_DEPT}
     details_template = "admin/demand_details.html"
@@ -130,9 +130,10 @@ class DemandAdmin(RegisterView):
         RowAction("reply", _reply_label, "reply", form=ReplyForm, title="答复业户",
                   when=lambda row: (row.status in ("open", "dispatched", "completed", "invalid")
                                     and row.replied_at is None),
-                  permission="handle", css="btn-info"),
+                  permission="handle", allowed=may_act_on, css="btn-info"),
         RowAction("complete", "登记处理结果", "complete", form=CompleteForm,
-                  when=("open", "dispatched"), permission="handle", css="btn-success"),
+                  when=("open", "dispatched"), permission="handle", allowed=may_act_on,
+                  css="btn-success"),
         RowAction("invalid", "判定无效", "mark_invalid", form=InvalidForm,
                   when=("open", "dispatched"), css="btn-outline-secondary"),
         RowAction("callback", "回访", "record_callback", form=CallbackForm, when=("completed",),
