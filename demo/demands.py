@@ -65,7 +65,8 @@ def seed_demands(estate, rng: random.Random, count: int = 60) -> int:
         if stage == 1:
             continue  # with the department
         done_at = min(now, sent_at + dt.timedelta(hours=rng.uniform(0.5, 60)))
-        order.complete(reporters[department.kind], result="已处理完毕，业户确认", completed_at=done_at)
+        order.complete(reporters[department.kind], result="已处理完毕，业户确认",
+                       completed_at=done_at)
         demand = Demand.get_by_id(demand.id)
         if stage == 2:
             continue  # waiting for the callback
