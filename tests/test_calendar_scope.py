@@ -70,6 +70,10 @@ def test_supervisor_cannot_change_the_company_calendar_or_another_estate(
                                                        "day": "2026-06-06", "is_workday": "y"})
     assert "只能登记本小区的停休日" in response.get_data(as_text=True)
     assert CalendarOverride.select().count() == 1
+    # The same day in both scopes is two rows (the old one-row-per-day index is gone).
+    assert _post(client, "/admin/calendar/new/", {"estate": str(estate.id), "day": "2026-06-03",
+                                                  "note": "本小区"}).status_code == 302
+    assert CalendarOverride.select().count() == 2
 
 
 def test_audit_rows_belong_to_their_estate_and_its_supervisors(

@@ -50,6 +50,10 @@ def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
     migrator.sql("DROP INDEX IF EXISTS calendar_override_company_day")
     migrator.drop_index("calendar_override", "estate", "day")
     migrator.sql("DELETE FROM calendar_override WHERE estate_id IS NOT NULL")
+    migrator.sql("DROP INDEX IF EXISTS calendar_override_estate_id")
     migrator.remove_fields("calendar_override", "estate")
     migrator.sql("CREATE UNIQUE INDEX IF NOT EXISTS calendaroverride_day ON calendar_override (day)")
+    # Applications had no number; the old schema needs one (unique per estate).
+    migrator.sql("UPDATE worker_pass SET number = 'SQ-' || CAST(id AS VARCHAR(12))"
+                 " WHERE number IS NULL")
     migrator.add_not_null("worker_pass", "number")
