@@ -112,3 +112,45 @@ def test_audit_rows_belong_to_their_estate_and_its_supervisors(
     _post(admin, "/admin/calendar/new/", {"estate": "", "day": "2026-06-04", "note": "公司"})
     company = AuditLog.get(AuditLog.table == "calendar_override", AuditLog.estate.is_null())
     assert company.id in visible(here) and company.id in visible(there)
+
+
+def test_upgrade_to_016_keeps_calendar_and_gives_old_audit_rows_their_estate(tmp_path):
+    """Migration 016 on a database of schema 013: the office's days become the company-wide
+    table, a known user's old login row gets the user's estate, nothing is lost (#11)."""
+    from conftest import PG_URL
+
+    import models
+    from app import create_app
+    from models.base import db
+
+    if PG_URL:
+        pytest.skip("the upgrade path is checked on a SQLite file of the older schema")
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/old.db", "SECRET_KEY": "x"})
+    stamp = "'2026-01-01 00:00:00'"
+    with app.app_context():
+        models.upgrade("013_department_supervisor")
+        with db.connection_context():
+            for sql in (
+                f"INSERT INTO branch (created_at, updated_at, version, name, general_manager,"
+                f" phone) VALUES ({stamp}, {stamp}, 1, '分公司', '', '')",
+                f"INSERT INTO estate (created_at, updated_at, version, branch_id, code, name,"
+                f" address, office_phone, active) VALUES ({stamp}, {stamp}, 1, 1, 'OLD',"
+                f" '老小区', '', '', 1)",
+                f"INSERT INTO app_user (created_at, updated_at, version, username, display_name,"
+                f" password_hash, role, phone, active, can_reveal_id, session_generation,"
+                f" dept_supervisor) VALUES ({stamp}, {stamp}, 1, 'old', 'old', '!', 'clerk', '',"
+                f" 1, 0, 0, 0)",
+                f"INSERT INTO user_estate (created_at, updated_at, user_id, estate_id)"
+                f" VALUES ({stamp}, {stamp}, 1, 1)",
+                f"INSERT INTO calendar_override (created_at, updated_at, version, day,"
+                f" is_workday, note) VALUES ({stamp}, {stamp}, 1, '2027-02-08', 0, '春节')",
+                f"INSERT INTO audit_log (created_at, updated_at, user_id, username, action,"
+                f" \"table\", row_id, changes, summary) VALUES ({stamp}, {stamp}, 1, 'old',"
+                f" 'login', 'app_user', 1, '{{}}', '登录')",
+            ):
+                db.execute_sql(sql)
+        assert models.upgrade() == ["016_scope_and_money_first"]
+        with db.connection_context():
+            day = CalendarOverride.get()
+            assert (day.day, day.estate_id, day.note) == (dt.date(2027, 2, 8), None, "春节")
+            assert AuditLog.get().estate_id == 1

@@ -107,6 +107,7 @@ def test_the_department_supervisor_reassigns_within_the_department(
     page = head.get(url).get_data(as_text=True)
     assert "colleague" in page and "sweeper" not in page
     response = post_action(head, url, {"assignee_id": sweeper.id, "row_version": order.version})
+    assert "所选人员不属于该责任部门" in response.get_data(as_text=True)
     assert WorkOrder.get_by_id(order.id).assignee_id == engineer.user.id
     response = post_action(head, url, {"assignee_id": colleague.id,
                                        "row_version": order.version})

@@ -34,7 +34,8 @@ class OrderCompleteForm(Form):
 
 
 class ReassignForm(Form):
-    assignee_id = SelectField("改派给", coerce=int)
+    # The model says in Chinese why a person cannot take the order (another department…).
+    assignee_id = SelectField("改派给", coerce=int, validate_choice=False)
 
 
 def _offer_department_staff(view, row, form):
