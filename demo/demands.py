@@ -34,7 +34,10 @@ def seed_demands(estate, rng: random.Random, count: int = 60) -> int:
     """Demands in every state of the loop, made through the model's own operations."""
     clerk = User.get(User.username == "clerk")
     supervisor = User.get(User.username == "supervisor")
-    engineer = User.get(User.username == "engineer")
+    # Each department reports its own orders (R-REC-4); the desk reports for 客服.
+    reporters = {"engineering": "engineer", "security": "security", "cleaning": "cleaning",
+                 "cs": "clerk", "finance": "finance"}
+    reporters = {kind: User.get(User.username == name) for kind, name in reporters.items()}
     departments = {d.kind: d for d in Department.select().where(Department.estate == estate)}
     kind_of = {"engineering": "engineering", "security": "security",
                "environment": "cleaning", "customer_service": "cs"}
@@ -69,7 +72,8 @@ def seed_demands(estate, rng: random.Random, count: int = 60) -> int:
                     reason="业户出差，约定返回后上门")
             continue  # with the department
         done_at = min(now, sent_at + dt.timedelta(hours=rng.uniform(0.5, 60)))
-        order.complete(engineer, result="已处理完毕，业户确认", completed_at=done_at)
+        order.complete(reporters[department.kind], result="已处理完毕，业户确认",
+                       completed_at=done_at)
         demand = Demand.get_by_id(demand.id)
         if stage == 2:
             continue  # waiting for the callback

@@ -166,8 +166,16 @@ def seed_front_desk(estate, rng: random.Random) -> dict[str, int]:
             valid_to=days(30).date() + dt.timedelta(days=20 if i == 0 else 80)), clerk)
         card.deposit.collect(finance, collected_at=days(30))
         card.card_fee.collect(finance, collected_at=days(30))
+        card.issue(clerk, issued_at=days(30))  # money before paper (R-REC-3)
         if i == 1:
             card.return_pass(clerk, returned_at=days(3))
+    # One application waiting at finance: no number, not printable until paid (R-REC-3).
+    save_record(WorkerPass(
+        # Fixed values: the seed's random sequence (and every row after this one) is unchanged.
+        estate=estate.id, unit=running.unit_id, holder_name="工人郑",
+        id_number="11010519491231002X", phone="13700001111", trade="木工",
+        checked_construction_permit=True, checked_id=True, checked_residence_permit=True),
+        clerk)
     unit_code = Unit.get_by_id(running.unit_id).code
     save_record(HotWorkPermit(
         estate=estate.id, operator_name="焊工" + rng.choice("陈黄"), id_number=fake_id_number(rng),

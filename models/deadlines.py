@@ -8,8 +8,10 @@ Definitions (SPEC "Deadline arithmetic"):
 * "Within N working days" -- end of day (24:00) of the N-th working day *after* the start day;
   the start day never counts, whatever the time (``add_working_days``).
 * Working days follow China's official calendar, including public holidays and make-up working
-  weekends (调休补班), via ``chinese_calendar``. The office's own dated overrides win
-  (``set_overrides``). For a year the package has no data for, fall back to Monday-Friday and
+  weekends (调休补班), via ``chinese_calendar``. The company-wide overrides win over the package
+  (``set_overrides``), and an estate's own dated closures win for that estate alone
+  (``set_estate_overrides``; every working-day function takes an optional ``estate`` id, #11).
+  For a year the package has no data for, fall back to Monday-Friday and
   never fail (``is_workday``); ``years_without_data``/``fallback_warning`` let a page say so.
 * "Within N days" -- calendar days, end of the N-th day after the start day (``add_days``).
 * "Valid for N months" -- same day-of-month N months later, clamped to month end, inclusive
@@ -52,6 +54,7 @@ __all__ = [
     "is_workday",
     "office_timezone",
     "reply_due",
+    "set_estate_overrides",
     "set_office_timezone",
     "set_overrides",
     "valid_through",
@@ -68,6 +71,8 @@ INVALID_NOTICE_WORKING_DAYS = 1
 # Office overrides (True = working day, False = day off). Replaced wholesale, never mutated in
 # place, so a reader holding the old reference always sees one consistent map.
 _overrides: dict[date, bool] = {}
+# Per estate id, its own dated closures (or other exceptions), which win for that estate only.
+_estate_overrides: dict[int, dict[date, bool]] = {}
 
 
 def set_office_timezone(name: str) -> None:
@@ -96,6 +101,25 @@ def set_overrides(mapping: Mapping[date, bool]) -> None:
 def get_overrides() -> dict[date, bool]:
     """Return a copy of the current override map."""
     return dict(_overrides)
+
+
+def set_estate_overrides(mapping: Mapping[int, Mapping[date, bool]]) -> None:
+    """Replace every estate's own map wholesale: ``{estate id: {date: working?}}``."""
+    new: dict[int, dict[date, bool]] = {}
+    for estate, days in mapping.items():
+        for day in days:
+            if isinstance(day, datetime) or not isinstance(day, date):
+                raise TypeError(f"override keys must be datetime.date, got {type(day).__name__}")
+        new[int(estate)] = {day: bool(working) for day, working in days.items()}
+    global _estate_overrides
+    _estate_overrides = new
+
+
+def _estate_id(estate) -> int | None:
+    """An estate given as its id or as a row with an ``id`` (None: no estate)."""
+    if estate is None:
+        return None
+    return int(getattr(estate, "id", estate))
 
 
 @functools.cache
@@ -157,14 +181,17 @@ def end_of_day(d_or_dt: date | datetime) -> datetime:
     return _end_of(_local_day(d_or_dt), d_or_dt)
 
 
-def is_workday(d: date | datetime) -> bool:
-    """Whether ``d`` (a datetime: its office-local day) is a working day.
+def is_workday(d: date | datetime, estate=None) -> bool:
+    """Whether ``d`` (a datetime: its office-local day) is a working day (for ``estate``).
 
-    Order: office override; else the official calendar (holidays and 调休补班 weekends);
-    else, for a year without data, Monday-Friday. Never raises for lack of data.
+    Order: the estate's own override; the company-wide override; else the official calendar
+    (holidays and 调休补班 weekends); else, for a year without data, Monday-Friday. Never
+    raises for lack of data.
     """
     day = _local_day(d)
-    override = _overrides.get(day)
+    override = _estate_overrides.get(_estate_id(estate), {}).get(day)
+    if override is None:
+        override = _overrides.get(day)
     if override is not None:
         return override
     try:
@@ -174,7 +201,7 @@ def is_workday(d: date | datetime) -> bool:
         return day.weekday() < 5
 
 
-def add_working_days(start: datetime, n: int) -> datetime:
+def add_working_days(start: datetime, n: int, estate=None) -> datetime:
     """End of day of the n-th working day after ``start``'s office-local day.
 
     The start day itself never counts, even at 23:59 or if it is a holiday. ``n == 0`` gives
@@ -185,7 +212,7 @@ def add_working_days(start: datetime, n: int) -> datetime:
     remaining = n
     while remaining:
         day += timedelta(days=1)
-        if is_workday(day):
+        if is_workday(day, estate):
             remaining -= 1
     return _end_of(day, start)
 
@@ -236,6 +263,7 @@ def reply_due(
     serious: bool,
     urgent: bool,
     requested: datetime | None = None,
+    estate=None,
 ) -> datetime:
     """R-DEM-6/R-DEM-7 reply deadline.
 
@@ -249,9 +277,9 @@ def reply_due(
         return _office_local(requested)
     if urgent:
         return add_hours(received_at, URGENT_REPLY_HOURS)
-    return add_working_days(received_at, NORMAL_REPLY_WORKING_DAYS)
+    return add_working_days(received_at, NORMAL_REPLY_WORKING_DAYS, estate)
 
 
-def invalid_notice_due(decided_at: datetime) -> datetime:
+def invalid_notice_due(decided_at: datetime, estate=None) -> datetime:
     """R-DEM-6: an invalid demand's owner is told why by end of the next working day."""
-    return add_working_days(decided_at, INVALID_NOTICE_WORKING_DAYS)
+    return add_working_days(decided_at, INVALID_NOTICE_WORKING_DAYS, estate)

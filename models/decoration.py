@@ -214,7 +214,8 @@ class Decoration(DecorationSteps, StatefulMixin, RegisterModel):
     def before_create(self, user) -> None:
         applied = to_office(self.applied_at or utcnow())
         self.number = next_number(self.estate_id, "ZX", applied.year)
-        self.approval_due = deadlines.add_working_days(applied, APPROVAL_WORKING_DAYS)
+        self.approval_due = deadlines.add_working_days(applied, APPROVAL_WORKING_DAYS,
+                                                       self.estate_id)
         # The tests happen inside the same window, not after the approval (R-PASS-4).
         self.tests_due = self.approval_due
         if self.owner_id:

@@ -70,7 +70,7 @@ class PromiseMixin:
         requested = None if start else self.requested_reply_at
         return deadlines.reply_due(to_office(start or self.received_at),
                                    serious=bool(self.serious), urgent=bool(self.urgent),
-                                   requested=to_office(requested))
+                                   requested=to_office(requested), estate=self.estate_id)
 
     def promise(self, start: dt.datetime | None = None) -> dict:
         """The values that fix a new promise: intake (no `start`) or a reopen at `start`."""
@@ -181,7 +181,8 @@ class PromiseMixin:
                                                       self.requested_reply_at):
             raise RuleError({"": "修订内容与现在相同，答复期限没有变化"})
         new_due = deadlines.reply_due(to_office(self.round_started_at()), serious=serious,
-                                      urgent=urgent, requested=to_office(requested_reply_at))
+                                      urgent=urgent, requested=to_office(requested_reply_at),
+                                      estate=self.estate_id)
         old_due = self.reply_due
         missed = self.miss_values(now, old_due)
         note = (f"修订答复期限：{_when(old_due)} → {_when(new_due)}"

@@ -33,7 +33,7 @@ from models.demand_promise import PromiseMixin, minutes, require_cause
 from models.org import Department, Resident, Unit
 from models.register import RegisterModel, StatefulMixin
 from models.search import bigrams
-from models.users import User
+from models.users import User, require_department_work
 
 # R-DEM-1 intake channels.
 CHANNELS = [
@@ -251,6 +251,7 @@ class Demand(PromiseMixin, StatefulMixin, RegisterModel):
     def reply(self, user, *, replied_at: dt.datetime | None = None, content: str,
               cause: str = "", measures: str = "", expected_version: int | None = None) -> None:
         """Record the reply to the owner (R-DEM-6: measures within the deadline)."""
+        require_department_work(user, self)  # R-REC-4: one's own department's work only
         self.require_state(("open", "dispatched", "completed", "invalid"),
                            "当前状态为“{status}”，不能登记答复")
         if not (content or "").strip():
@@ -291,6 +292,7 @@ class Demand(PromiseMixin, StatefulMixin, RegisterModel):
         A reply deadline that passed before the judgement is a miss that happened: it is
         recorded now and stays (R-REC-1) — judging invalid never wipes a breach.
         """
+        require_department_work(user, self)  # R-REC-4: one's own department's work only
         self.require_state(("open", "dispatched"), "当前状态为“{status}”，不能判定无效")
         if not (reason or "").strip():
             raise RuleError({"reason": "判定无效时请填写原因"})
@@ -304,7 +306,8 @@ class Demand(PromiseMixin, StatefulMixin, RegisterModel):
         self.transition(user, "invalid", action="invalid", note=note,
                         expected_version=expected_version, valid=False,
                         invalid_reason=reason.strip(), cause=cause,
-                        invalid_notice_due=deadlines.invalid_notice_due(to_office(now)),
+                        invalid_notice_due=deadlines.invalid_notice_due(to_office(now),
+                                                                           self.estate_id),
                         **misses)
 
     def complete(self, user, *, result: str, completed_at: dt.datetime | None = None,
@@ -316,6 +319,7 @@ class Demand(PromiseMixin, StatefulMixin, RegisterModel):
         the owner with it and so records the cause too (R-DEM-6). The department's completion
         of the last work order (`cause` None) reports its result; the cause stays the desk's.
         """
+        require_department_work(user, self)  # R-REC-4: one's own department's work only
         self.require_state(("open", "dispatched"), "当前状态为“{status}”，不能登记完成")
         if not (result or "").strip():
             raise RuleError({"result": "请填写处理结果"})

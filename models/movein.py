@@ -29,7 +29,7 @@ from models.calendar import next_number
 from models.keys import KeySet
 from models.org import Resident, Unit, _same_estate
 from models.register import RegisterModel, StatefulMixin, change_record, save_record
-from models.users import User
+from models.users import User, in_department
 from models.validators import clean_money
 
 # (number, short name, what the manual asks) — R-MOVE-1.
@@ -43,6 +43,12 @@ STEPS = [
 ]
 STEP_NAMES = {n: name for n, name, _ in STEPS}
 DONE = 7  # current_step after the sixth: the move-in is complete
+FINANCE_STEP = 5  # fees and maintenance fund: finance's step (R-MOVE-1, R-REC-3)
+
+
+def may_do_step(user, n: int) -> bool:
+    """Step 5 is finance's; the others belong to the desk and the departments."""
+    return in_department(user, "finance") if n == FINANCE_STEP else True
 PROGRESS = [(n, f"卡在第{n}步：{name}") for n, name, _ in STEPS] + [(DONE, "已完成")]
 
 
@@ -158,6 +164,9 @@ class MoveIn(StatefulMixin, RegisterModel):
         if n != self.current_step:
             current = self.current_step
             raise RuleError({"": f"请先完成第{current}步：{STEP_NAMES[current]}"})
+        if not may_do_step(user, n):
+            # R-MOVE-1 (5), R-REC-3: finance collects the fees and stamps, nobody else.
+            raise RuleError({"": "第5步（收取物业费和维修基金）由财务人员办理"})
         previous = getattr(self, f"step{n - 1}_at") if n > 1 else None
         at = check_moment(at, field_name="at", label="办理时间", not_before=previous,
                           before_label=f"第{n - 1}步的时间")

@@ -6,8 +6,10 @@ Each pass gets a unique number per estate and year from `models.calendar.next_nu
 they are "expired but not returned". A pass can be returned or cancelled (lost, or otherwise).
 
 * 装修工人出入证 (WorkerPass): belongs to a unit's decoration permit, at most 3 months and never
-  beyond the permit; issuing asks for the 50-yuan deposit and 5-yuan card fee; handing the card
-  back makes the deposit refundable.
+  beyond the permit. Money before paper (R-REC-3, R-PASS-1): the desk registers an application
+  (待缴费), which asks the ledger for the 50-yuan deposit and the 5-yuan card fee; only once
+  finance has collected both is the card issued, numbered and printable. Handing the card back
+  makes the deposit refundable.
 * 临时出入证 (TemporaryPass): 3 days counting the issue day.
 """
 
@@ -41,6 +43,7 @@ WORKER_PASS_MONTHS = 3  # R-PASS-1: valid at most 3 months
 TEMPORARY_PASS_DAYS = 3  # R-PASS-2: valid 3 days, counting the issue day
 
 PASS_STATES = [
+    ("applied", "待缴费"),  # a worker pass before finance has the money (R-REC-3)
     ("issued", "有效"),
     ("returned", "已交回"),
     ("cancelled", "已注销"),
@@ -76,7 +79,7 @@ class IssuedPass(StatefulMixin, RegisterModel):
     PREFIX = ""
 
     def __str__(self) -> str:
-        return f"{self.number or '新证件'} {self.holder_name}"
+        return f"{self.number or '出入证申请'} {self.holder_name}"
 
     @property
     def state_label(self) -> str:
@@ -92,8 +95,10 @@ class IssuedPass(StatefulMixin, RegisterModel):
             yield "issued_at", "办证时间不能晚于现在"
 
     def before_create(self, user) -> None:
-        self.number = next_number(self.estate_id, self.PREFIX,
-                                  to_office(self.issued_at or utcnow()).year)
+        self.number = self.next_number(self.issued_at)
+
+    def next_number(self, moment) -> str:
+        return next_number(self.estate_id, self.PREFIX, to_office(moment or utcnow()).year)
 
     def return_pass(self, user, *, returned_at: dt.datetime | None = None,
                     expected_version: int | None = None) -> None:
@@ -130,6 +135,10 @@ class WorkerPass(IssuedPass):
 
     PREFIX = "CR"
 
+    # No number until the card is issued (R-REC-3): an application is not a pass.
+    number = CharField(max_length=20, null=True, verbose_name="证件编号")
+    state = CharField(max_length=16, choices=PASS_STATES, default="applied", index=True,
+                      verbose_name="状态")
     unit = ForeignKeyField(Unit, backref="worker_passes", on_delete="RESTRICT",
                            verbose_name="施工房屋")
     decoration = ForeignKeyField(Decoration, null=True, backref="worker_passes",
@@ -194,8 +203,9 @@ class WorkerPass(IssuedPass):
             yield "valid_from", "有效期不能早于装修许可证的发证日期"
 
     def before_create(self, user) -> None:
-        super().before_create(user)
+        # The application: no number yet, the money asked of the ledger (R-REC-3, R-DEP-1).
         permit = self._permit()
+        self.state = "applied"
         self.decoration = permit.id
         self.employer = self.employer or permit.contractor
         self.valid_from = self.valid_from or office_day(self.issued_at)
@@ -204,13 +214,59 @@ class WorkerPass(IssuedPass):
             self.valid_to = min(deadlines.add_months(self.valid_from, WORKER_PASS_MONTHS),
                                 permit.works_end)
         # R-PASS-1: finance takes a 50-yuan deposit and a 5-yuan card fee for the card.
-        what = f"装修工人出入证 {self.number}（{permit.unit.code}）"
+        what = f"装修工人出入证申请（{permit.unit.code} {self.holder_name}）"
         self.deposit = Deposit.ask(user, estate_id=self.estate_id, kind="pass_deposit",
                                    payer=self.holder_name, payer_phone=self.phone,
                                    purpose=f"{what}押金").id
         self.card_fee = Deposit.ask(user, estate_id=self.estate_id, kind="card_fee",
                                     payer=self.holder_name, payer_phone=self.phone,
                                     purpose=f"{what}工本费").id
+
+    def unpaid(self) -> list[str]:
+        """What finance has not yet recorded as paid (the deposit, the card fee)."""
+        return [money.kind_label for money in (self.deposit, self.card_fee)
+                if money is None or money.state not in ("held", "fee")]
+
+    def issue(self, user, *, issued_at: dt.datetime | None = None,
+              expected_version: int | None = None) -> None:
+        """Issue the numbered card once finance has recorded the deposit and the card fee in
+        the ledger (R-REC-3, R-PASS-1, R-PASS-6); until then it stays an application."""
+        self.require_state(("applied",), "该出入证已是“{state}”状态")
+        unpaid = self.unpaid()
+        if unpaid:
+            raise RuleError({"": "、".join(unpaid)
+                             + " 尚未由财务收款登记，不能发证（先交费，后发证）"})
+        paid_at = max(m.collected_at for m in (self.deposit, self.card_fee))
+        issued_at = check_moment(issued_at, field_name="issued_at", label="发证时间",
+                                 not_before=max(paid_at, self.issued_at or paid_at),
+                                 before_label="申请及收款时间")
+        day = office_day(issued_at)
+        values = {"issued_at": issued_at, "number": self.next_number(issued_at)}
+        if self.valid_from and self.valid_from < day:
+            values["valid_from"] = day
+            if self.valid_to and self.valid_to < day:
+                raise RuleError({"": "申请的有效期已过，请注销该申请后重新办理"})
+        with write_transaction():
+            self.transition(user, "issued", expected_version=expected_version, **values)
+
+    def cancel(self, user, *, reason: str, note: str = "",
+               expected_version: int | None = None) -> None:
+        """注销 a card (lost, …) or withdraw an application: money never collected is dropped,
+        a deposit already held stays in the ledger for finance (R-DEP-2)."""
+        if self.state != "applied":
+            return super().cancel(user, reason=reason, note=note,
+                                  expected_version=expected_version)
+        self.require_state(("applied",), ISSUED_ONLY)
+        if reason not in dict(CANCEL_REASONS):
+            raise RuleError({"reason": "请选择注销原因"})
+        with write_transaction():
+            self.transition(user, "cancelled", expected_version=expected_version,
+                            cancel_reason=reason, cancel_note=(note or "").strip()[:200])
+            for money in (self.deposit, self.card_fee):
+                if money is not None and money.state == "due":
+                    money.cancel(user, reason="出入证申请已注销，未收款")
+                elif money is not None and money.state == "held":
+                    money.make_refundable(user, on=office_day(), note="出入证申请已注销")
 
     def return_pass(self, user, *, returned_at: dt.datetime | None = None,
                     expected_version: int | None = None) -> None:

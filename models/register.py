@@ -11,7 +11,15 @@ import datetime as dt
 import decimal
 import json
 
-from peewee import BooleanField, CharField, ForeignKeyField, IntegerField, IntegrityError, TextField
+from peewee import (
+    BooleanField,
+    CharField,
+    ForeignKeyField,
+    IntegerField,
+    IntegrityError,
+    TextField,
+    fn,
+)
 
 from models.base import (
     AwareDateTimeField,
@@ -25,7 +33,7 @@ from models.base import (
     write_transaction,
 )
 from models.estate import Estate
-from models.users import User
+from models.users import User, UserEstate
 
 # Fields that never leave the database in clear, not even into the audit log.
 SECRET_FIELDS = {"password_hash", "approval_pin_hash"}
@@ -60,12 +68,31 @@ class AuditLog(BaseModel):
 
     class Meta:
         table_name = "audit_log"
+        # Supervisors read their estates' rows (#11 item 7).
+        indexes = ((("estate", "id"), False),)
 
     ACTION_LABELS = {
         "create": "新增", "update": "修改", "void": "作废", "export": "导出",
         "reveal": "查看证件号", "login": "登录", "logout": "退出", "password": "改密码",
         "login_failed": "登录失败", "approve_failed": "前台审批验证失败", "pin": "设置审批PIN",
     }
+
+    @classmethod
+    def visible_to(cls, user):
+        """The rows a user may read: admins all; others their estates' rows, rows about the
+        people of their estates (logins, failed ones too, account changes) and the
+        company-wide calendar's changes (which move their deadlines too)."""
+        query = cls.select()
+        if user.role == "admin":
+            return query
+        estates = user.estate_ids()
+        people = UserEstate.select(UserEstate.user).where(UserEstate.estate.in_(estates))
+        return query.where(
+            cls.estate.in_(estates)
+            | (cls.estate.is_null() & (
+                cls.user.in_(people)
+                | ((cls.table == "app_user") & cls.row_id.in_(people))
+                | cls.table.in_(sorted(COMPANY_WIDE_TABLES)))))
 
     @property
     def changes_dict(self) -> dict:
@@ -108,13 +135,43 @@ def _estate_id(instance):
     return instance.__data__.get("estate")
 
 
+# Rows about a person rather than a register row: they belong to that person's estate (#11).
+PERSONAL_ACTIONS = frozenset({"login", "logout", "login_failed", "password", "run_job", "export"})
+# Tables whose rows without an estate are company-wide, seen by every supervisor they affect.
+COMPANY_WIDE_TABLES = frozenset({"calendar_override", "calendar_year"})
+
+
+def home_estate_id(user_id) -> int | None:
+    """The first estate a staff account works for (None for none, e.g. the system admin)."""
+    if not user_id:
+        return None
+    return (UserEstate.select(fn.MIN(UserEstate.estate)).where(UserEstate.user == user_id)
+            .scalar())
+
+
+def _concerned_estate(user, action: str, table: str, row_id) -> int | None:
+    """The estate an audit row without a register row's estate concerns (R-REC, #11 item 7):
+    a user account's changes and logins belong to that user's estate; an export, a run-now or
+    a password change to the actor's."""
+    if table in COMPANY_WIDE_TABLES:
+        return None
+    if table == "app_user" and row_id:
+        return home_estate_id(row_id)
+    if action in PERSONAL_ACTIONS and user is not None:
+        return home_estate_id(user.id)
+    return None
+
+
 def audit(user, action: str, *, instance=None, table: str = "", row_id=None, estate_id=None,
           changes: dict | None = None, summary: str = "") -> AuditLog:
-    """Write one audit row (call inside the transaction of the change it records)."""
+    """Write one audit row (call inside the transaction of the change it records), with the
+    estate it concerns wherever there is one (#11 item 7)."""
     if instance is not None:
         table = table or instance._meta.table_name
         row_id = row_id if row_id is not None else instance._pk
         estate_id = estate_id if estate_id is not None else _estate_id(instance)
+    if estate_id is None:
+        estate_id = _concerned_estate(user, action, table, row_id)
     return AuditLog.create(
         user=user.id if user is not None else None,
         username=user.username if user is not None else "system",

@@ -75,6 +75,50 @@ def supervises(user, department: str) -> bool:
             and getattr(user, "department", None) == department)
 
 
+def acts_for(user, department_kind: str | None) -> bool:
+    """R-REC-4: whether a user may act on work of a department (reply, complete, arrive).
+
+    Department staff act only on their own department's work (an undispatched row has no
+    department: not theirs); the desk (clerks, supervisors, directors, admins) acts on any work
+    of its estates; read-only managers on none. `None` is the system (jobs, the demo seed).
+    """
+    if user is None:
+        return True
+    role = getattr(user, "role", None)
+    if role == "dept":
+        return bool(department_kind) and getattr(user, "department", None) == department_kind
+    return role in DESK
+
+
+def department_kinds_of(row) -> set[str]:
+    """The departments a row's work belongs to: its own department and, for a demand, the
+    departments of its work orders (a demand sent to two departments is both's work)."""
+    kinds = set()
+    if getattr(row, "department_id", None):
+        kinds.add(row.department.kind)
+    for order in getattr(row, "work_orders", ()):
+        if not order.voided:
+            kinds.add(order.department.kind)
+    return kinds
+
+
+def require_department_work(user, row) -> None:
+    """Refuse (R-REC-4) when a department member acts on another department's demand or work
+    order, however the request was made; the desk passes as `acts_for` says."""
+    if user is not None and getattr(user, "role", None) != "dept":
+        if not acts_for(user, None):
+            raise RuleError({"": "只读账号不能办理"})
+        return
+    if not any(acts_for(user, kind) for kind in department_kinds_of(row) or {None}):
+        raise RuleError({"": "这是其他部门的工作，只有该部门人员或客服中心可以办理"})
+
+
+def may_reassign(user, department_kind: str | None) -> bool:
+    """Who may hand a department's work to another of its people: the desk's managers, or that
+    department's own supervisor (R-REC-4, #11 item 5)."""
+    return is_manager(user) or supervises(user, department_kind or "")
+
+
 def is_manager(user) -> bool:
     """Supervisors, directors and admins approve what the manual reserves to 主管领导."""
     return user is not None and getattr(user, "role", None) in MANAGERS

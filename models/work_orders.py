@@ -23,7 +23,7 @@ from models.calendar import next_number
 from models.demands import Demand, DemandStep
 from models.org import Department
 from models.register import RegisterModel, StatefulMixin, save_record
-from models.users import User
+from models.users import User, UserEstate, may_reassign, require_department_work
 from models.validators import clean_money
 
 # The day shift (R-SVC-1: 09:00–17:00); work finished outside it is called back next morning.
@@ -82,6 +82,19 @@ class WorkOrder(StatefulMixin, RegisterModel):
             department = Department.get_or_none(Department.id == self.department_id)
             if department is not None and department.estate_id != self.estate_id:
                 yield "department", "所选部门不属于该小区"
+            elif department is not None and self.assignee_id and self._assignee_changed():
+                problem = assignee_problem(self.assignee_id, self.estate_id, department.kind)
+                if problem:
+                    yield "assignee", problem
+
+    def _assignee_changed(self) -> bool:
+        """A new order or a new assignee (someone who left later does not block completion)."""
+        if self.id is None:
+            return True
+        stored = WorkOrder.select(WorkOrder.assignee, WorkOrder.department).where(
+            WorkOrder.id == self.id).first()
+        return stored is None or (stored.assignee_id, stored.department_id) != (
+            self.assignee_id, self.department_id)
 
     def before_create(self, user) -> None:
         dispatched = to_office(self.dispatched_at or utcnow())
@@ -98,9 +111,22 @@ class WorkOrder(StatefulMixin, RegisterModel):
         start, end = DAY_SHIFT_HOURS
         return not start <= to_office(moment).hour < end
 
+    @property
+    def department_kind(self) -> str | None:
+        if not self.department_id:
+            return None
+        return Department.select(Department.kind).where(
+            Department.id == self.department_id).scalar()
+
+    def require_department(self, user) -> None:
+        """R-REC-4: department staff act only on their own department's orders (a cleaning
+        user cannot complete an engineering order, even by crafting the POST)."""
+        require_department_work(user, self)
+
     def record_arrival(self, user, *, arrived_at: dt.datetime | None = None,
                        expected_version: int | None = None) -> None:
         """The worker arrived on site."""
+        self.require_department(user)
         self.require_state(("open",), "该维修单已登记到场或已完工")
         self.transition(user, "arrived", expected_version=expected_version,
                         arrived_at=arrived_at or utcnow())
@@ -127,6 +153,20 @@ class WorkOrder(StatefulMixin, RegisterModel):
                     WorkOrder.state != "completed", WorkOrder.voided == False).exists()  # noqa: E712
                 if not others_open and demand.status in ("open", "dispatched"):
                     demand.complete(user, result=result, completed_at=completed_at)
+
+    def reassign(self, user, *, assignee_id: int | None,
+                 expected_version: int | None = None) -> None:
+        """Hand the order to another person of its department: the desk's managers or the
+        department's own supervisor (R-REC-4, #11 item 5)."""
+        if not may_reassign(user, self.department_kind):
+            raise RuleError({"": "只有本部门主管或客服主管、管理处主任可以改派"})
+        self.require_state(("open", "arrived"), "该维修单已完工，不能改派")
+        if not assignee_id:
+            raise RuleError({"assignee_id": "请选择改派给谁"})
+        problem = assignee_problem(assignee_id, self.estate_id, self.department_kind)
+        if problem:
+            raise RuleError({"assignee_id": problem})
+        self.transition(user, expected_version=expected_version, assignee=assignee_id)
 
     @classmethod
     def awaiting_callback(cls):
@@ -177,6 +217,18 @@ def refuse_open_orders(demand: Demand, doing: str) -> None:
     if numbers:
         raise RuleError({"": f"维修单 {'、'.join(numbers)} 尚未完工，不能{doing}："
                              "请部门先完工登记，或由主管作废该维修单（填写原因）"})
+def assignee_problem(user_id, estate_id: int, department_kind: str) -> str | None:
+    """Why a person cannot be given a department's work (None: they can): an active member of
+    that department working for the row's estate (#11 item 5: no other estate's staff)."""
+    person = User.get_or_none(User.id == user_id)
+    if person is None or not person.active:
+        return "所选人员不存在或已停用"
+    if not UserEstate.select().where(UserEstate.user == person.id,
+                                     UserEstate.estate == estate_id).exists():
+        return "所选人员不属于该小区"
+    if person.role != "dept" or person.department != department_kind:
+        return "所选人员不属于该责任部门"
+    return None
 
 
 def _cost(value):

@@ -289,13 +289,16 @@ def test_details_pages_offer_the_declared_actions_by_state_and_role(login_as, co
     demand = intake(clerk)
     details = f"/admin/demand/details/?id={demand.id}"
     assert buttons(clerk, details) == ["派工", "答复业户", "登记处理结果", "判定无效", "打印"]
-    # Department staff handle (reply, complete) but do not dispatch or judge invalid.
-    assert buttons(engineer, details) == ["答复业户", "登记处理结果", "打印"]
+    # Department staff do not dispatch or judge invalid; since #11 (R-REC-4) they see and
+    # handle only their own department's demands: an undispatched one is nobody's yet (this
+    # test used to let the engineer reply to it).
+    assert engineer.get(details).status_code == 302  # not found among theirs: back to the list
     assert post_action(engineer, f"/admin/demand/dispatch/?id={demand.id}",
                        {"department": 0, "row_version": demand.version}).status_code == 403
 
     department = Department.get(Department.kind == "engineering")
     demand.dispatch(clerk.user, department_id=department.id)
+    assert buttons(engineer, details) == ["答复业户", "登记处理结果", "打印"]
     order = WorkOrder.get(WorkOrder.demand == demand.id)
     order_details = f"/admin/work_order/details/?id={order.id}"
     assert buttons(engineer, order_details) == ["登记到场", "完工登记", "打印维修单"]

@@ -39,18 +39,21 @@ def test_resident_grid_is_searchable_by_flat(login_as, estate):
     assert "七栋业主" in html and "业主101" not in html
 
 
-def test_a_day_off_can_be_entered_in_the_calendar(login_as, conn):
+def test_a_day_off_can_be_entered_in_the_calendar(login_as, conn, estate):
     """The 上班 box left unchecked saves a holiday, not a browser refusal (#12 item 1)."""
     client = login_as("supervisor")
     form = client.get("/admin/calendar/new/").get_data(as_text=True)
     checkbox = re.search(r'<input[^>]*name="is_workday"[^>]*>', form).group(0)
     assert "required" not in checkbox
+    # Since #11 item 6 a supervisor enters their own estate's closure (the company-wide
+    # schedule is the admins'): the form starts on the supervisor's estate.
+    assert re.search(r'<option selected value="\d+">', form) or "selected" in form
     response = client.post("/admin/calendar/new/", data={
         "csrf_token": csrf_token(client, "/admin/calendar/new/"),
-        "day": "2027-02-08", "note": "2027年春节"})
+        "estate": str(estate.id), "day": "2027-02-08", "note": "2027年春节"})
     assert response.status_code == 302
     row = CalendarOverride.get(CalendarOverride.day == dt.date(2027, 2, 8))
-    assert row.is_workday is False
+    assert row.is_workday is False and row.estate_id == estate.id
 
 
 def test_missing_years_are_named_until_marked_complete(login_as, conn):
@@ -58,7 +61,7 @@ def test_missing_years_are_named_until_marked_complete(login_as, conn):
     assert years_lacking_data([2026, 2027, 2028]) == [2027, 2028]
     CalendarOverride.create(day=dt.date(2027, 1, 1), is_workday=False, note="元旦")
     assert years_lacking_data([2027, 2028]) == [2027, 2028]
-    client = login_as("supervisor")
+    client = login_as("admin")  # the official schedule is company-wide: admins (#11 item 6)
     response = client.post("/admin/calendar_year/new/", data={
         "csrf_token": csrf_token(client, "/admin/calendar_year/new/"),
         "year": "2027", "note": "已录入"})

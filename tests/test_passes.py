@@ -20,6 +20,7 @@ from models.org import Unit
 from models.passes import TemporaryPass, WorkerPass
 from models.permits import GoodsLine, GoodsRelease, HotWorkPermit, parse_goods
 from models.register import save_record
+from models.users import User
 
 ID = "11010519491231002X"
 
@@ -37,12 +38,24 @@ def permit(estate, staff, tmp_path):
                            works_end=today + dt.timedelta(days=400)), staff)
 
 
-def worker(estate, user, unit_code="1-1-101", **fields) -> WorkerPass:
+def apply_for_card(estate, user, unit_code="1-1-101", **fields) -> WorkerPass:
+    """The desk registers a worker's application (待缴费): no number, money asked of finance."""
     values = {"holder_name": "王师傅", "id_number": ID, "phone": "13700001111", "trade": "水电",
               "checked_construction_permit": True, "checked_id": True,
               "checked_residence_permit": True, **fields}
     return save_record(WorkerPass(estate=estate.id, unit=Unit.get(Unit.code == unit_code).id,
                                   **values), user)
+
+
+def worker(estate, user, unit_code="1-1-101", **fields) -> WorkerPass:
+    """An issued card: applied, paid at finance (deposit and card fee), then issued (R-REC-3)."""
+    card = apply_for_card(estate, user, unit_code, **fields)
+    finance = User.get(User.username == "finance")
+    card.deposit.collect(finance)
+    card.card_fee.collect(finance)
+    card = WorkerPass.get_by_id(card.id)
+    card.issue(user)
+    return WorkerPass.get_by_id(card.id)
 
 
 # -- worker passes -----------------------------------------------------------------------------
@@ -119,14 +132,16 @@ def test_documents_must_be_checked(conn, estate, staff, permit):
 
 def test_issuing_asks_deposit_and_fee_and_return_makes_the_deposit_refundable(
         conn, estate, staff, permit):
-    card = worker(estate, staff["clerk"])
+    card = apply_for_card(estate, staff["clerk"])
     deposit, fee = card.deposit, card.card_fee
     assert (deposit.kind, deposit.amount, deposit.state) == ("pass_deposit", Decimal("50.00"),
                                                              "due")
     assert (fee.kind, fee.amount, fee.payer) == ("card_fee", Decimal("5.00"), "王师傅")
-    assert card.number in deposit.purpose
+    assert "王师傅" in deposit.purpose and card.number is None and card.state == "applied"
     deposit.collect(staff["finance"])
     fee.collect(staff["finance"])
+    card = WorkerPass.get_by_id(card.id)
+    card.issue(staff["clerk"])
     card = WorkerPass.get_by_id(card.id)
     card.return_pass(staff["clerk"])
     card = WorkerPass.get_by_id(card.id)
@@ -135,15 +150,38 @@ def test_issuing_asks_deposit_and_fee_and_return_makes_the_deposit_refundable(
     assert card.card_fee.state == "fee"
     with pytest.raises(RuleError, match="已交回"):
         card.return_pass(staff["clerk"])
-    unpaid = worker(estate, staff["clerk"], holder_name="赵师傅")
-    unpaid.return_pass(staff["clerk"])
+    # An application never paid is withdrawn, not returned: its money requests are dropped.
+    unpaid = apply_for_card(estate, staff["clerk"], holder_name="赵师傅")
+    with pytest.raises(RuleError, match="待缴费"):
+        unpaid.return_pass(staff["clerk"])
+    unpaid.cancel(staff["clerk"], reason="other", note="工人未来交费")
+    assert WorkerPass.get_by_id(unpaid.id).state == "cancelled"
     assert {d.state for d in (Deposit.get_by_id(unpaid.deposit_id),
                               Deposit.get_by_id(unpaid.card_fee_id))} == {"cancelled"}
 
 
+def test_money_before_paper_no_number_until_finance_has_both(conn, estate, staff, permit):
+    """R-REC-3, R-PASS-1 (#11 item 4): an application is not issued, numbered or printable
+    until finance has recorded the deposit and the card fee in the ledger."""
+    card = apply_for_card(estate, staff["clerk"])
+    with pytest.raises(RuleError, match="押金.*工本费.*尚未由财务收款登记"):
+        card.issue(staff["clerk"])
+    card.deposit.collect(staff["finance"])
+    card = WorkerPass.get_by_id(card.id)
+    with pytest.raises(RuleError, match="工本费 尚未由财务收款登记"):
+        card.issue(staff["clerk"])
+    assert WorkerPass.get_by_id(card.id).number is None
+    with pytest.raises(RuleError, match="财务"):  # only finance records money (R-DEP-1)
+        card.card_fee.collect(staff["clerk"])
+    card.card_fee.collect(staff["finance"])
+    card = WorkerPass.get_by_id(card.id)
+    card.issue(staff["clerk"])
+    card = WorkerPass.get_by_id(card.id)
+    assert card.state == "issued" and re.fullmatch(r"CR-\d{4}-00001", card.number)
+
+
 def test_lost_pass_is_cancelled_and_its_deposit_stays_for_finance(conn, estate, staff, permit):
     card = worker(estate, staff["clerk"])
-    card.deposit.collect(staff["finance"])
     with pytest.raises(RuleError) as refused:
         card.cancel(staff["clerk"], reason="other")
     assert "note" in refused.value.errors
@@ -309,9 +347,29 @@ def test_pass_forms_refuse_bad_input_next_to_the_field(login_as, conn, estate, t
     assert clerk.post("/admin/worker_pass/new/", data=data).status_code == 302
     card = WorkerPass.get()
     assert card.decoration_id == permit.id
+    # Money before paper (R-REC-3, #11 item 4; this test used to print the card before any
+    # money was taken — the manual wins): an application has no number and does not print,
+    # and the desk cannot issue it until finance has recorded both payments.
+    assert card.state == "applied" and card.number is None
+    assert clerk.get(f"/admin/worker_pass/print/?id={card.id}").status_code == 404
+    response = post(clerk, f"/admin/worker_pass/issue/?id={card.id}",
+                    {"row_version": card.version, "issued_at": ""})
+    assert "尚未由财务收款登记" in response.get_data(as_text=True)
+    assert WorkerPass.get_by_id(card.id).state == "applied"
+    finance = login_as("dept", "cashier", department="finance")
+    for deposit in (card.deposit, card.card_fee):
+        response = post(finance, f"/admin/deposit/collect/?id={deposit.id}",
+                        {"row_version": deposit.version, "collected_at": ""})
+        assert response.status_code == 302
+    card = WorkerPass.get_by_id(card.id)
+    response = post(clerk, f"/admin/worker_pass/issue/?id={card.id}",
+                    {"row_version": card.version, "issued_at": ""})
+    assert response.status_code == 302
+    card = WorkerPass.get_by_id(card.id)
+    assert card.state == "issued" and card.number
     printed = clerk.get(f"/admin/worker_pass/print/?id={card.id}").get_data(as_text=True)
     assert card.number in printed and "size: 85.6mm 54mm" in printed and "测试花园" in printed
-    assert ID not in printed and "110105********002X" in printed and "押金未缴" in printed
+    assert ID not in printed and "110105********002X" in printed and "押金未缴" not in printed
 
     data = form_data(clerk, "/admin/goods_release/new/")
     data.update({"unit": str(unit.id), "bearer_name": "搬家公司", "doc_type": "resident_id",
@@ -345,7 +403,7 @@ def make_staff_for(estate):
                                    ("eng", "dept", "engineering"), ("fin", "dept", "finance")):
         users[name] = User.get_or_none(User.username == name) or User.create(
             username=name, display_name=name, role=role, department=department,
-            password_hash="!")
+            password_hash="!", dept_supervisor=name == "eng")  # 工程主管 signs (R-REC-4)
         UserEstate.get_or_create(user=users[name], estate=estate)
     return {"clerk": users["clerk"], "supervisor": users["boss"], "engineer": users["eng"],
             "finance": users["fin"]}

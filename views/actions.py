@@ -47,6 +47,7 @@ from models.users import User, UserEstate
 from models.validators import neutralise_formula
 from views.base import SecureModelView
 from views.fields import QueryFilter
+from views.scoping import scope_to_department
 
 
 def current():
@@ -71,6 +72,9 @@ class RowAction:
     when: tuple[str, ...] | Callable[[Any], bool] | None = None
     # The key of the view's `permissions` that allows it.
     permission: str = "edit"
+    # A per-row check on top of the role (row, user) -> bool, e.g. a department's own work
+    # (R-REC-4); False hides the button and answers 403 to a crafted request.
+    allowed: Callable[[Any, Any], bool] | None = None
     css: str = "btn-primary"
     # The form page's heading (callable(row, form) for one that depends on them); the label by
     # default.
@@ -102,6 +106,9 @@ class RowAction:
         if callable(self.when):
             return bool(self.when(row))
         return getattr(row, state_field) in self.when
+
+    def allows(self, row, user) -> bool:
+        return self.allowed is None or bool(self.allowed(row, user))
 
     def label_for(self, row) -> str:
         return self.label(row) if callable(self.label) else self.label
@@ -169,6 +176,9 @@ class RegisterView(SecureModelView):
     # A new row's form starts with these when empty: field name → callable giving the value
     # (the moment of an incident, of a visit…: "now" unless the clerk says otherwise).
     create_defaults: dict[str, Callable[[], Any]] = {}
+    # Rows dispatched to departments: department staff see only their own department's
+    # (R-REC-4; views.scoping.scope_to_department).
+    department_scoped = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -186,6 +196,12 @@ class RegisterView(SecureModelView):
             own["print_view"] = "print" if "print" in cls.permissions else "list"
         cls.endpoint_actions = {**own, **cls.__dict__.get("endpoint_actions", {})}
 
+    def scoped_query(self):
+        query = super().scoped_query()
+        if self.department_scoped:
+            query = scope_to_department(query, self.model)
+        return query
+
     # -- the mechanism ---------------------------------------------------------------------
 
     def row_buttons(self, row) -> list[dict]:
@@ -197,6 +213,7 @@ class RegisterView(SecureModelView):
             if action.target:
                 opens = next(a for a in self.row_actions if a.name == action.target)
             if getattr(row, "voided", False) or not self.allowed(opens.permission) \
+                    or not opens.allows(row, current()) \
                     or not action.applies_to(row, self.state_field):
                 continue
             result.append({"label": action.label_for(row), "css": action.css,
@@ -210,6 +227,8 @@ class RegisterView(SecureModelView):
     def run_action(self, action: RowAction):
         """GET: the action's form; POST: validate, call the model method, back to the row."""
         row = self.row_or_404()
+        if not action.allows(row, current()):
+            abort(403)
         form_class = self.action_form_class(action, row)
         form = form_class(request.form) if form_class is not None else None
         if action.prepare is not None:

@@ -68,11 +68,17 @@ def _safe_next(target: str | None) -> str:
     return safe_return_url(target) or url_for("admin.index")
 
 
+def _known_id(name: str) -> int | None:
+    """The account a failed login named, if it exists: its estate's supervisors see the attempt
+    in the audit log (#11 item 7). The page answers the same either way."""
+    return User.select(User.id).where(User.username == name).scalar()
+
+
 def _failed(name: str, addr: str, summary: str) -> None:
     """Record and audit a failed login: the name tried and the address, never the password."""
     with db.atomic():
         LoginAttempt.record(name, addr, False)
-        audit(None, "login_failed", table="app_user",
+        audit(None, "login_failed", table="app_user", row_id=_known_id(name),
               changes={"username": name, "remote_addr": addr}, summary=summary)
 
 
@@ -95,7 +101,7 @@ def login():
                                            window_minutes=cfg["LOGIN_ADDRESS_LOCK_MINUTES"]))
         if locked:
             # Not recorded as a failure: the lock must not extend itself while it holds.
-            audit(None, "login_failed", table="app_user",
+            audit(None, "login_failed", table="app_user", row_id=_known_id(name),
                   changes={"username": name, "remote_addr": addr, "locked": True},
                   summary=f"登录被拒（锁定中）：{name[:32]} 来自 {addr}")
             flash(LOCKED.format(minutes=cfg["LOGIN_LOCK_MINUTES"]), "error")

@@ -22,6 +22,7 @@ from models.work_orders import WorkOrder
 from views.base import SecureModelView, SecurePage
 from views.fields import NOBODY
 from views.forms import choices
+from views.scoping import scope_to_department
 
 
 def _score_field(label):
@@ -54,6 +55,15 @@ class CallbackAdmin(SecureModelView):
                    "skill", "etiquette", "satisfied", "comments", "called_by")
     column_filters = ("satisfied", "channel", "called_at")
     column_default_sort = ("called_at", True)
+
+    def scoped_query(self):
+        # Department staff: the callbacks on their own department's work (R-REC-4, #11).
+        query = super().scoped_query()
+        if current_user.role != "dept":
+            return query
+        demands = scope_to_department(Demand.select(Demand.id), Demand)
+        orders = scope_to_department(WorkOrder.select(WorkOrder.id), WorkOrder)
+        return query.where(Callback.demand.in_(demands) | Callback.work_order.in_(orders))
 
 
 def _page_arg(name: str) -> int:

@@ -23,12 +23,13 @@ from models.demand_promise import CAUSE_MAX, REASON_MAX
 from models.demands import Demand, DemandStep
 from models.org import Department, Unit
 from models.search import DemandSearchIndex, apply_search
-from models.users import DESK, EVERYONE, MANAGERS, User
+from models.users import DESK, EVERYONE, MANAGERS
 from views.actions import RegisterView, RowAction
 from views.base import SecureModelView
 from views.callbacks import CallbackForm, callback_values
-from views.fields import DESK_AND_DEPT, UNIT_LOOKUP
+from views.fields import DESK_AND_DEPT, UNIT_LOOKUP, department_staff_choices
 from views.forms import LocalDateTimeField, choices, format_datetime
+from views.scoping import may_act_on
 
 # The front desk's questions (R-FRONT-1): the 工作队列 grid filter and the home page's counts.
 QUEUE_QUERIES = {
@@ -141,9 +142,7 @@ def _offer_departments(view, row, form):
                                             Department.voided == False)  # noqa: E712
     form.department.choices = choices([(0, "—— 请选择 ——")]
                                       + [(d.id, d.name) for d in departments])
-    staff = User.select().where(User.role == "dept", User.active == True)  # noqa: E712
-    form.assignee.choices = choices([(0, "（不指定）")] + [
-        (u.id, f"{u.display_name}（{u.department_label}）") for u in staff])
+    form.assignee.choices = department_staff_choices(row.estate_id)  # this estate's (#11)
     if request.method == "GET":
         form.location.data = row.unit.code if row.unit_id else ""
 
@@ -162,6 +161,7 @@ class DemandAdmin(RegisterView):
     """业户需求/投诉登记: the register of every owner need, in one closed loop (R-DEM-4)."""
 
     queues = QUEUE_QUERIES
+    department_scoped = True  # department staff: their own department's demands (R-REC-4)
     permissions = {**SecureModelView.permissions, "callback": DESK, "print": EVERYONE,
                    "handle": DESK_AND_DEPT, "revise": MANAGERS}
     details_template = "admin/demand_details.html"
@@ -176,10 +176,10 @@ class DemandAdmin(RegisterView):
         RowAction("reply", _reply_label, "reply", form=ReplyForm, title="答复业户",
                   when=lambda row: (row.status in ("open", "dispatched", "completed", "invalid")
                                     and row.replied_at is None),
-                  permission="handle", css="btn-info", prepare=_fill_cause),
+                  permission="handle", allowed=may_act_on, css="btn-info", prepare=_fill_cause),
         RowAction("complete", "登记处理结果", "complete", form=CompleteForm,
-                  when=("open", "dispatched"), permission="handle", css="btn-success",
-                  prepare=_fill_cause),
+                  when=("open", "dispatched"), permission="handle", allowed=may_act_on,
+                  css="btn-success", prepare=_fill_cause),
         RowAction("invalid", "判定无效", "mark_invalid", form=InvalidForm,
                   when=("open", "dispatched"), css="btn-outline-secondary",
                   prepare=_fill_cause),

@@ -142,8 +142,8 @@ class DepositAdmin(RegisterView):
         card = WorkerPass.get_or_none((WorkerPass.deposit == row.id)
                                       | (WorkerPass.card_fee == row.id))
         if card is not None:
-            return f"装修工人出入证 {card.number}", self.get_url("worker_pass.details_view",
-                                                            id=card.id)
+            label = f"装修工人出入证 {card.number or '申请'}"
+            return label, self.get_url("worker_pass.details_view", id=card.id)
         return None
 
     def printable(self, row) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections import Counter
 
 from flask import abort, request
 from flask_admin import expose
@@ -25,6 +26,13 @@ BOOKKEEPING = (
     "created_at", "updated_at", "version", "created_by",
     "voided", "void_reason", "voided_at", "voided_by",
 )
+
+
+def _row_estate(row) -> int | None:
+    """The estate an exported row belongs to (an estate row is its own)."""
+    if type(row).__name__ == "Estate":
+        return row.id
+    return getattr(row, "estate_id", None)
 
 
 class DisplayMixin:
@@ -78,11 +86,15 @@ class DisplayMixin:
     def _export_data(self):
         count, data = super()._export_data()
         view_args = self._get_list_extra_args()
-        audit(current_user._get_current_object(), "export", table=self.model._meta.table_name,
-              changes={"search": view_args.search,
-                       "filters": [list(map(str, f)) for f in (view_args.filters or [])],
-                       "rows": len(data)},
-              summary=f"导出 {self.name} {len(data)} 行")
+        # An export of estate X's rows belongs to X (#11 item 7): one audit row per estate.
+        per_estate = Counter(_row_estate(row) for row in data) or Counter({None: 0})
+        for estate_id, rows in sorted(per_estate.items(), key=lambda item: item[0] or 0):
+            audit(current_user._get_current_object(), "export",
+                  table=self.model._meta.table_name, estate_id=estate_id,
+                  changes={"search": view_args.search,
+                           "filters": [list(map(str, f)) for f in (view_args.filters or [])],
+                           "rows": rows, "total_rows": len(data)},
+                  summary=f"导出 {self.name} {rows} 行")
         return count, data
 
     # -- reveal -------------------------------------------------------------------------------

@@ -31,10 +31,11 @@ def when_field(label: str) -> LocalDateTimeField:
 
 
 def managers_choices(estate_id: int) -> list[SelectChoice]:
-    """Supervisors and directors of the estate, for "approved by" pick-lists."""
+    """Supervisors and directors of the estate, for "approved by" pick-lists (only people of
+    the row's estate, #11 item 5: an admin not linked to it is not offered)."""
     linked = UserEstate.select(UserEstate.user).where(UserEstate.estate == estate_id)
     people = User.select().where(User.active == True, User.role.in_(sorted(MANAGERS)),  # noqa: E712
-                                 (User.id.in_(linked)) | (User.role == "admin"))
+                                 User.id.in_(linked))
     return choices([(0, "—— 请选择 ——")] + [(u.id, f"{u.display_name}（{u.role_label}）")
                                            for u in people.order_by(User.display_name)])
 
@@ -43,6 +44,16 @@ def people_choices(estate_id: int, roles, empty: str = "—— 请选择 ——"
     """Active staff of the estate in `roles`, for pick-lists of people."""
     return choices([(0, empty)] + [(u.id, f"{u.display_name}（{u.role_label}）")
                                    for u in staff_of(estate_id, roles)])
+
+
+def department_staff_choices(estate_id: int, department_kind: str | None = None,
+                             empty: str = "（不指定）") -> list[SelectChoice]:
+    """Department staff of the row's estate (of one department when given), for dispatch and
+    reassignment (#11 item 5: never another estate's people; the model refuses them too)."""
+    people = [u for u in staff_of(estate_id, {"dept"})
+              if department_kind is None or u.department == department_kind]
+    return choices([(0, empty)] + [(u.id, f"{u.display_name}（{u.department_label}）")
+                                   for u in people])
 
 
 def chosen_estate():

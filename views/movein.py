@@ -11,7 +11,7 @@ from markupsafe import Markup
 from wtforms import BooleanField, Form, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from models.movein import DONE, STEPS, MoveIn
+from models.movein import DONE, STEPS, MoveIn, may_do_step
 from models.org import Unit
 from views.actions import RegisterView, RowAction, add_views
 from views.base import SecureModelView
@@ -91,9 +91,10 @@ class MoveInAdmin(RegisterView):
     form_ajax_refs = {"unit": UNIT_LOOKUP, "owner": RESIDENT_LOOKUP}
     row_actions = (
         # The next step of the checklist, with its own details (fees at 5, keys at 6).
+        # Step 5 (fees) only for finance (R-MOVE-1, R-REC-3): the button and the POST.
         RowAction("step", _step_label, _do_step, when=lambda row: row.current_step < DONE,
                   form=lambda row: STEP_FORMS[_step(row)], permission="step",
-                  title=_step_title),
+                  allowed=lambda row, user: may_do_step(user, _step(row)), title=_step_title),
     )
 
 

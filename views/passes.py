@@ -20,6 +20,10 @@ from views.fields import UNIT_LOOKUP, date_cell, when_field
 from views.forms import choices
 
 
+class IssuePassForm(Form):
+    issued_at = when_field("发证时间")
+
+
 class ReturnPassForm(Form):
     returned_at = when_field("交回时间")
 
@@ -51,9 +55,14 @@ class PassAdmin(RegisterView):
         RowAction("return", "交回", "return_pass", form=ReturnPassForm, when=("issued",),
                   permission="handle", css="btn-success", title="证件交回"),
         # 注销: lost or otherwise not coming back.
-        RowAction("cancel", "注销（遗失等）", "cancel", form=CancelPassForm, when=("issued",),
-                  permission="handle", css="btn-outline-secondary", title="注销证件"),
+        RowAction("cancel", "注销（遗失等）", "cancel", form=CancelPassForm,
+                  when=("issued", "applied"), permission="handle", css="btn-outline-secondary",
+                  title="注销证件"),
     )
+
+    def printable(self, row) -> bool:
+        # Money before paper (R-REC-3): only an issued, numbered card prints.
+        return row.state != "applied" and bool(row.number)
 
 
 class WorkerPassAdmin(PassAdmin):
@@ -68,6 +77,13 @@ class WorkerPassAdmin(PassAdmin):
                            "checked_residence_permit", "valid_from", "valid_to")
     form_edit_columns = ("phone", "trade")
     form_ajax_refs = {"unit": UNIT_LOOKUP}
+    # 发证 once finance has recorded the deposit and the card fee (R-REC-3, R-PASS-1).
+    row_actions = (
+        RowAction("issue", "发证（财务已收款）", "issue", form=IssuePassForm, when=("applied",),
+                  permission="handle", css="btn-primary", title="发放装修工人出入证",
+                  done="出入证已发放"),
+        *PassAdmin.row_actions,
+    )
     form_args = {"valid_from": {"description": "留空为今天"},
                  "valid_to": {"description": "留空则取 3 个月与装修许可证到期日中较早者"}}
     column_formatters = {**PassAdmin.column_formatters,

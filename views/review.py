@@ -73,9 +73,11 @@ class ReviewView(SecurePage):
         for key, label, _base in RATES:
             rate = review[key]
             data.append(["比率", label, "" if rate is None else f"{rate}%"])
-        audit(current_user._get_current_object(), "export", table="demand",
-              changes={"month": first.strftime("%Y-%m"), "estates": ids},
-              summary=f"导出 {first:%Y-%m} 需求分析")
+        for estate_id in ids or [None]:  # each estate's review belongs to it (#11 item 7)
+            audit(current_user._get_current_object(), "export", table="demand",
+                  estate_id=estate_id,
+                  changes={"month": first.strftime("%Y-%m"), "estates": ids},
+                  summary=f"导出 {first:%Y-%m} 需求分析")
         name = f"demand-review-{first:%Y-%m}.{kind}"
         if kind == "csv":
             body, mimetype = "\ufeff" + data.export("csv"), "text/csv"

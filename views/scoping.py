@@ -1,5 +1,6 @@
-"""What a user may see: queries, pick-lists and grid filters narrowed to their estates, and
-the 作废状态 filter (voided rows are hidden unless asked)."""
+"""What a user may see: queries, pick-lists and grid filters narrowed to their estates (and,
+for department staff, to their own department's work), and the 作废状态 filter (voided rows
+are hidden unless asked)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from flask_admin.contrib.peewee.filters import BasePeeweeFilter, FilterEqual
 from flask_login import current_user
 from peewee import Case
 
+from models.org import Department
+from models.users import acts_for, department_kinds_of
 from views.form_bounds import parse_bounded_int
 
 
@@ -22,6 +25,26 @@ def scope_to_user(query, model, *, include_voided: bool = False):
     if "voided" in model._meta.fields and not include_voided:
         query = query.where(model.voided == False)  # noqa: E712
     return query
+
+
+def scope_to_department(query, model, user=None):
+    """R-REC-4 (#11 item 5): department staff see only their own department's rows of a
+    register dispatched to departments (work orders, demands and their callbacks); everyone
+    else is unaffected. `model` has a `department` column."""
+    user = user or current_user
+    if getattr(user, "role", None) != "dept":
+        return query
+    mine = Department.select(Department.id).where(Department.kind == user.department)
+    return query.where(model.department.in_(mine))
+
+
+def may_act_on(row, user=None) -> bool:
+    """Whether the user may act on this row's department work (the RowAction check beside
+    the model's own refusal, `models.users.require_department_work`)."""
+    user = user or current_user
+    if getattr(user, "role", None) != "dept":
+        return acts_for(user, None)
+    return any(acts_for(user, kind) for kind in department_kinds_of(row))
 
 
 class ScopedAjaxLoader(QueryAjaxModelLoader):
