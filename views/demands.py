@@ -23,6 +23,7 @@ from views.base import SecureModelView
 from views.callbacks import CallbackForm, callback_values
 from views.fields import DESK_AND_DEPT, UNIT_LOOKUP
 from views.forms import LocalDateTimeField, choices, format_datetime
+from views.rectification_source import TO_RECTIFICATION
 
 # The front desk's questions (R-FRONT-1): the 工作队列 grid filter and the home page's counts.
 QUEUE_QUERIES = {
@@ -137,6 +138,8 @@ class DemandAdmin(RegisterView):
                   when=("open", "dispatched"), css="btn-outline-secondary"),
         RowAction("callback", "回访", "record_callback", form=CallbackForm, when=("completed",),
                   permission="callback", css="btn-warning", values=callback_values),
+        # 转整改: what the owner reported becomes a rectification item (R-FRONT-2, #11).
+        TO_RECTIFICATION,
     )
     simple_list_pager = True  # no COUNT(*) over a million rows on every page view
     column_list = ("number", "received_at", "category", "kind", "unit", "contact_name",
