@@ -35,6 +35,7 @@ from models.decoration import Decoration
 from models.demands import Demand
 from models.emergencies import Emergency
 from models.movein import MoveIn
+from models.office import refuse_changes_after
 from models.org import Building, Department, Unit, _same_estate
 from models.register import RegisterModel, StatefulMixin
 from models.users import DESK, User
@@ -205,6 +206,10 @@ class Rectification(StatefulMixin, RegisterModel):
         self.number = next_number(self.estate_id, "ZG", to_office(utcnow()).year)
 
     def before_update(self) -> None:
+        # R-REC-1: what was handed out is what the department is held to.
+        refuse_changes_after(self, ("unit", "building", "location", "description"),
+                             lambda stored: stored.state != "registered",
+                             "已交办的整改项目不能修改内容；登记有误请作废后重新登记")
         self._derive_building()
 
     def after_create(self, user) -> None:
