@@ -62,6 +62,8 @@ def _not_ready(row) -> str | None:
         return "装修验收不合格（需整改）时才能转整改"
     if kind == "emergency" and row.state == "open":
         return "事态稳定、定出措施后才能转整改"
+    if kind == "demand" and row.valid is False:
+        return "已判定无效的需求不能转整改"
     return None
 
 

@@ -139,6 +139,15 @@ def test_from_an_owner_demand(login_as, staff, estate):
     assert made.demand_id == demand.id and made.unit_id == unit.id
     grid = clerk.get("/admin/rectification/").get_data(as_text=True)
     assert made.number in grid and f"/admin/demand/details/?id={demand.id}" in grid
+    # A demand judged invalid has nothing to put right.
+    invalid = save_record(Demand(estate=estate.id, received_at=ago(hours=1), category="proposal",
+                                 description="要求物业免费洗车"), staff["desk"])
+    invalid.mark_invalid(staff["desk"], reason="不属于物业服务范围")
+    invalid = Demand.get_by_id(invalid.id)
+    assert "转整改" not in clerk.get(f"/admin/demand/details/?id={invalid.id}").get_data(
+        as_text=True)
+    with pytest.raises(RuleError, match="已判定无效的需求不能转整改"):
+        from_source(invalid, staff["desk"], items="洗车")
 
 
 def act(client, name: str, row, **fields):
@@ -267,6 +276,9 @@ def test_scoped_to_the_users_estates(login_as, staff, estate, other_estate):
         as_text=True).count("9栋") == 0
     assert clerk.get(f"/admin/rectification/summary/print/?building={building.id}"
                      ).status_code == 404
+    for hostile in ("99999999999999999999999", "-1", "x", ""):
+        assert clerk.get(f"/admin/rectification/summary/print/?building={hostile}"
+                         ).status_code == 404
     # Another estate's department is refused, whatever the post says.
     other_department = Department.create(estate=other_estate, kind="engineering", name="外区工程")
     refused = act(clerk, "assign", mine, responsible=str(other_department.id),

@@ -19,6 +19,7 @@ from models.base import utcnow
 from models.org import Department, Unit
 from models.rectification import Rectification
 from models.register import save_record, void_record
+from sync.projection import project
 from sync.registers import MIRRORS
 from sync.registers_office import RECTIFICATIONS
 
@@ -101,8 +102,6 @@ def test_seen_in_the_grid_front_desk_and_digest(app, login_as, staff, estate):
 
 
 def test_mirrored_with_its_promise_misses_and_callback(conn, staff, estate):
-    from sync.projection import project
-
     assert MIRRORS["rectifications"] is RECTIFICATIONS and RECTIFICATIONS.title == "整改"
     row = assigned(estate, staff)
     Rectification.get_by_id(row.id).complete(staff["engineer"], result="疏通地漏")

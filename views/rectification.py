@@ -30,6 +30,7 @@ from models.users import DESK
 from views.actions import RegisterView, RowAction, add_views
 from views.base import SecureModelView
 from views.fields import DESK_AND_DEPT, UNIT_LOOKUP, chosen_estate, when_field
+from views.form_bounds import parse_bounded_int
 from views.forms import choices, format_datetime
 
 # Choice checking is the model's (validate_choice=False): its Chinese message sits by the field.
@@ -184,9 +185,11 @@ class RectificationAdmin(RegisterView):
         wanted = request.args.get("building", "")
         building = None
         if wanted != "common":
-            building = Building.get_or_none(Building.id == request.args.get("building", type=int),
-                                            Building.estate == estate.id)
-            if building is None:
+            # "common": the items with no building; else one of this estate's buildings.
+            building_id = parse_bounded_int(wanted)
+            building = building_id and Building.get_or_none(Building.id == building_id,
+                                                            Building.estate == estate.id)
+            if not building:
                 abort(404)
         open_only = request.args.get("all") != "1"
         items = list(building_items(estate.id, building.id if building else None,
