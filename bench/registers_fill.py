@@ -2,7 +2,8 @@
 
 Proportions of a busy office, most rows settled and about 1–3% of each register overdue:
 goods release slips, deposits, print jobs, emergencies, move-ins, tenancies, shift hand-overs,
-duty directors, batch services, survey rounds with visits and committee contacts — `total`
+duty directors, batch services, survey rounds with visits, committee contacts and rectification
+items — `total`
 rows across them (100,000 at full scale). Rows go in through insert_many (no copying: several
 of these tables have partial unique indexes, one row per estate and day, unit or month).
 """
@@ -14,9 +15,10 @@ import random
 
 # Share of `total` per register (about 100%).
 SHARES = {
-    "goods_release": 0.20, "deposit": 0.20, "print_job": 0.15, "emergency": 0.05,
+    "goods_release": 0.15, "deposit": 0.20, "print_job": 0.15, "emergency": 0.05,
     "move_in": 0.10, "tenancy": 0.10, "shift_log": 0.12, "duty_director": 0.04,
     "service_batch": 0.02, "survey_visit": 0.01, "committee_contact": 0.01,
+    "rectification": 0.05,
 }
 
 
@@ -152,6 +154,23 @@ def _committee(n, ctx):
                "attendees": "业委会", "topics": "例会", "created_at": held, "updated_at": held}
 
 
+def _rectifications(n, ctx):
+    """整改 items: most closed, some in work, about 2% in work past their deadline."""
+    now, rng = ctx["now"], ctx["rng"]
+    for i in range(n):
+        estate, unit = ctx["unit_of"](i)
+        found = _stamp(now, rng, 700)
+        state = "closed" if rng.random() > 0.1 else "assigned"
+        if state == "closed":
+            due = found + dt.timedelta(days=9)
+        else:
+            due = now + dt.timedelta(days=-1 if rng.random() < 0.2 else 3)
+        yield {"estate": estate, "number": f"ZG-B-{i + 1:08d}", "unit": unit,
+               "description": "墙面空鼓", "state": state,
+               "department": ctx["departments"][estate], "assigned_at": found, "due": due,
+               "original_due": due, "created_at": found, "updated_at": found}
+
+
 def fill_registers(total: int, now: dt.datetime, insert_many, estate_ids: list[int],
                    units: list[tuple[int, int]], departments: dict[int, int]) -> dict[str, int]:
     """Insert about `total` rows across the registers; return the rows per table."""
@@ -163,6 +182,7 @@ def fill_registers(total: int, now: dt.datetime, insert_many, estate_ids: list[i
     from models.movein import MoveIn
     from models.permits import GoodsRelease
     from models.printing import PrintJob
+    from models.rectification import Rectification
     from models.roster import DutyDirector, ShiftLog, ensure_default_shifts
     from models.surveys import SurveyRound, SurveyVisit
     from models.tenancy import Tenancy
@@ -181,7 +201,8 @@ def fill_registers(total: int, now: dt.datetime, insert_many, estate_ids: list[i
               "shift_log": (ShiftLog, _shift_logs),
               "duty_director": (DutyDirector, _duty_directors),
               "service_batch": (ServiceBatch, _batches),
-              "committee_contact": (CommitteeContact, _committee)}
+              "committee_contact": (CommitteeContact, _committee),
+              "rectification": (Rectification, _rectifications)}
     counts = {}
     for table, (model, make) in makers.items():
         before = model.select().count()

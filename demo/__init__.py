@@ -7,6 +7,7 @@ holds the data layer alone.
     frontdesk.py  keys, decorations with deposits and passes, goods releases
     office.py     guide, printing, emergencies, roster, move-ins (community.py: batches,
                   surveys, committee, tenancies)
+    rectification.py  整改 items from those registers and from inspections, in every state
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from demo.demands import seed_demands
 from demo.frontdesk import seed_front_desk
 from demo.office import seed_office
 from demo.people import DEMO_PASSWORD, seed_estate
+from demo.rectification import seed_rectification
 
 __all__ = ["DEMO_PASSWORD", "seed"]
 
@@ -28,4 +30,5 @@ def seed(*, units: int = 1000, seed: int = 20261126) -> dict[str, int]:
     counts["业户需求"] = seed_demands(estate, rng)
     seed_front_desk(estate, rng)
     seed_office(estate, rng)
+    counts["整改"] = seed_rectification(estate)
     return counts

@@ -37,6 +37,7 @@ from jobs.rules.office import (
     emergency_open_too_long,
     move_in_stuck,
     print_job_unapproved,
+    rectification_overdue,
     tenancy_past_end,
 )
 from jobs.rules.service import (
@@ -61,6 +62,7 @@ from models.movein import MoveIn
 from models.passes import TemporaryPass, WorkerPass
 from models.permits import GoodsRelease, HotWorkPermit
 from models.printing import PrintJob
+from models.rectification import Rectification
 from models.roster import ShiftLog
 from models.tenancy import Tenancy
 from models.work_orders import DAY_SHIFT_HOURS, WorkOrder
@@ -189,6 +191,7 @@ RULES: tuple[OverdueRule, ...] = (
                 number_field="code", words=month_words),
     OverdueRule("tenancy_past_end", "租约到期未退租", Tenancy, tenancy_past_end,
                 number_field="contract_number"),
+    OverdueRule("rectification_overdue", "整改超期未完成", Rectification, rectification_overdue),
 )
 RULE_LABELS = {rule.id: rule.label for rule in RULES}
 

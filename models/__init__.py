@@ -34,6 +34,7 @@ from models.org import Building, Cluster, Department, Resident, Unit
 from models.passes import TemporaryPass, WorkerPass
 from models.permits import GoodsLine, GoodsRelease, HotWorkPermit
 from models.printing import PrintJob
+from models.rectification import Rectification, RectificationStep
 from models.register import AuditLog
 from models.roster import DutyDirector, RosterEntry, Shift, ShiftLog
 from models.surveys import SurveyRound, SurveyVisit
@@ -89,6 +90,8 @@ MODELS = [
     Tenancy,
     OwnershipTransfer,
     ApprovalRequest,
+    Rectification,
+    RectificationStep,
 ]
 
 # Views that open (and report the failure of) their own connection: /healthz must answer 503,

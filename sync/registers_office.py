@@ -1,5 +1,5 @@
 """More registers managers ask about (#15): keys and loans, callbacks, permits, slips, the
-roster and duty directors, surveys, committee contacts, tenancies.
+roster and duty directors, surveys, committee contacts, tenancies, rectification items.
 
 Plain declarations like those in sync/registers.py, which adds them after its own (so the tabs
 keep their order). Identity and phone numbers are masked by the field types, as everywhere.
@@ -11,6 +11,7 @@ from models.callbacks import Callback
 from models.committee import CommitteeContact
 from models.keys import KeyMovement, KeySet
 from models.permits import GoodsRelease, HotWorkPermit
+from models.rectification import Rectification
 from models.roster import DutyDirector, RosterEntry
 from models.surveys import SurveyVisit
 from models.tenancy import Tenancy
@@ -90,5 +91,23 @@ TENANCIES = Mirror(
              "contract_number", "ended_on", "notes"),
 )
 
+def responsible_text(department_name, developer) -> str:
+    """责任方: the department, or the developer for 地产遗留 items."""
+    return "地产遗留（开发商）" if developer else (department_name or "")
+
+
+# R-FRONT-2 (#11 item 10): every rectification item, who has it, its deadlines and callback.
+RECTIFICATIONS = Mirror(
+    name="rectifications", title="整改", model=Rectification,
+    columns=("number", "created_at", "source", Column("building.name", "楼栋"),
+             Column("unit.code", "房屋"), "location", "description",
+             Column("department.name", "责任方", extra=("developer",),
+                    render=responsible_text),
+             "assigned_at", "original_due", "due", "state", "completed_at", "result",
+             "rework_count", "late_count", "callback_at", "satisfied", "callback_comments",
+             "closed_at"),
+    natural_key=("number",),
+)
+
 OFFICE_MIRRORS = (KEY_LOANS, CALLBACKS, HOT_WORK_PERMITS, GOODS_RELEASES, ROSTER,
-                  DUTY_DIRECTORS, SURVEYS, COMMITTEE_CONTACTS, TENANCIES)
+                  DUTY_DIRECTORS, SURVEYS, COMMITTEE_CONTACTS, TENANCIES, RECTIFICATIONS)

@@ -288,7 +288,9 @@ def test_details_pages_offer_the_declared_actions_by_state_and_role(login_as, co
     engineer = login_as("dept", "engineer", department="engineering")
     demand = intake(clerk)
     details = f"/admin/demand/details/?id={demand.id}"
-    assert buttons(clerk, details) == ["派工", "答复业户", "登记处理结果", "判定无效", "打印"]
+    # 转整改 (R-FRONT-2, #11 item 10) is the desk's, on a demand that is not judged invalid.
+    assert buttons(clerk, details) == ["派工", "答复业户", "登记处理结果", "判定无效", "转整改",
+                                       "打印"]
     # Department staff do not dispatch or judge invalid; since #11 (R-REC-4) they see and
     # handle only their own department's demands: an undispatched one is nobody's yet (this
     # test used to let the engineer reply to it).
@@ -316,7 +318,7 @@ def test_details_pages_offer_the_declared_actions_by_state_and_role(login_as, co
     response = clerk.get(f"/admin/work_order/callback/?id={order.id}")
     assert response.status_code == 302
     assert response.headers["Location"].endswith(f"/admin/demand/callback/?id={demand.id}")
-    assert buttons(clerk, details) == ["回访", "打印"]
+    assert buttons(clerk, details) == ["回访", "转整改", "打印"]
 
     other = intake(clerk, description="要求物业免费洗车")
     other.mark_invalid(clerk.user, reason="不属于物业服务范围", cause="业户要求私人服务")

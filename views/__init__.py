@@ -45,6 +45,7 @@ from views import (
     passes,
     permits,
     printing,
+    rectification,
     roster,
     security,
     surveys,
@@ -109,6 +110,7 @@ def build_admin(app: Flask) -> Admin:
     printing.register(admin, OFFICE)
     emergencies.register(admin, OFFICE)
     movein.register(admin, OFFICE)
+    rectification.register(admin, OFFICE)  # 整改 (R-FRONT-2, #11 item 10)
     batches.register(admin, OFFICE)
     tenancy.register(admin, OFFICE)
     guide.register(admin, OFFICE)

@@ -35,6 +35,7 @@ from views.fields import (
     when_field,
 )
 from views.forms import choices
+from views.rectification_source import TO_RECTIFICATION
 
 
 class ApproveForm(Form):
@@ -199,6 +200,8 @@ class DecorationAdmin(RegisterView):
                   when=("applied", "tested", "signed", "approved"), permission="handle",
                   css="btn-outline-secondary", title="更换装修平面图", values=_plan_values,
                   done="平面图已更换"),
+        # 转整改: the acceptance defects become rectification items (R-DECO-3, R-FRONT-2).
+        TO_RECTIFICATION,
     )
 
     def allowed(self, action: str) -> bool:

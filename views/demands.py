@@ -29,6 +29,7 @@ from views.base import SecureModelView
 from views.callbacks import CallbackForm, callback_values
 from views.fields import DESK_AND_DEPT, UNIT_LOOKUP, department_staff_choices
 from views.forms import LocalDateTimeField, choices, format_datetime
+from views.rectification_source import TO_RECTIFICATION
 from views.scoping import may_act_on
 
 # The front desk's questions (R-FRONT-1): the 工作队列 grid filter and the home page's counts.
@@ -189,6 +190,8 @@ class DemandAdmin(RegisterView):
                   permission="revise", css="btn-outline-danger", prepare=_fill_basis),
         RowAction("callback", "回访", "record_callback", form=CallbackForm, when=("completed",),
                   permission="callback", css="btn-warning", values=callback_values),
+        # 转整改: what the owner reported becomes a rectification item (R-FRONT-2, #11).
+        TO_RECTIFICATION,
     )
     simple_list_pager = True  # no COUNT(*) over a million rows on every page view
     column_list = ("number", "received_at", "category", "kind", "unit", "contact_name",

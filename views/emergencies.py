@@ -19,6 +19,7 @@ from views.actions import RegisterView, RowAction, add_views
 from views.base import SecureModelView
 from views.fields import DESK_AND_DEPT, NOBODY, when_field
 from views.forms import choices
+from views.rectification_source import TO_RECTIFICATION
 
 
 class EmergencyStepForm(Form):
@@ -97,6 +98,8 @@ class EmergencyAdmin(RegisterView):
         # 结案: only with the cause, the responsible person and the measures (R-EMG-3).
         RowAction("close", "结案", "close", form=CloseForm, when=_not_closed,
                   permission="close", css="btn-success", title="紧急事件结案"),
+        # 转整改: the measures become rectification items (R-EMG-4, R-FRONT-2, #11 item 10).
+        TO_RECTIFICATION,
     )
 
 

@@ -16,6 +16,7 @@ from models.org import Unit
 from views.actions import RegisterView, RowAction, add_views
 from views.base import SecureModelView
 from views.fields import DESK_AND_DEPT, RESIDENT_LOOKUP, UNIT_LOOKUP, when_field
+from views.rectification_source import TO_RECTIFICATION
 
 
 class StepForm(Form):
@@ -95,6 +96,8 @@ class MoveInAdmin(RegisterView):
         RowAction("step", _step_label, _do_step, when=lambda row: row.current_step < DONE,
                   form=lambda row: STEP_FORMS[_step(row)], permission="step",
                   allowed=lambda row, user: may_do_step(user, _step(row)), title=_step_title),
+        # 转整改: step 6's 整改单 becomes rectification items (R-FRONT-2, #11 item 10).
+        TO_RECTIFICATION,
     )
 
 

@@ -12,6 +12,8 @@ Defaults where the manual gives no number (settings, README):
 * BATCH_NOTICE_DAYS (3, the batch register's own setting): owners are told at least this many
   days before a batch day (R-JOB-1/2); a batch not notified by then is flagged from the first
   day after its notice deadline, until notified, moved, done or voided.
+* Rectification items (R-FRONT-2) still in work after the deadline in force (set at 交办 or
+  at a rework, in working days): flagged from the first second after it.
 * Tenancies past their end date (the day after `ends`, office time) and not ended (退租) nor
   renewed (a later end date).
 """
@@ -27,6 +29,7 @@ from models.batches import ServiceBatch, notice_days
 from models.emergencies import Emergency
 from models.movein import DONE, MoveIn
 from models.printing import PrintJob
+from models.rectification import Rectification
 from models.tenancy import Tenancy
 
 DEFAULT_EMERGENCY_OPEN_HOURS = 24
@@ -97,3 +100,8 @@ def tenancy_past_end(now: dt.datetime):
     """Leases whose last day is behind us and that nobody ended (退租) or renewed."""
     return Tenancy.select().where(not_voided(Tenancy), Tenancy.ended_on.is_null(),
                                   Tenancy.ends < office_today(now))
+
+
+def rectification_overdue(now: dt.datetime):
+    """整改 items handed out and not done by their deadline (R-FRONT-2, issue #15)."""
+    return Rectification.overdue(now)
