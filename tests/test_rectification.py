@@ -21,12 +21,18 @@ from models.org import Building, Cluster, Department, Unit
 from models.rectification import Rectification, RectificationStep, split_items
 from models.rectification_sources import from_source
 from models.register import AuditLog, save_record
+from models.users import User
 
 
 @pytest.fixture
 def staff(conn, estate):
-    return make_staff(estate, ("desk", "clerk", "cs"), ("lead", "supervisor", "cs"),
-                      ("cashier", "dept", "finance"), ("engineer", "dept", "engineering"))
+    people = make_staff(estate, ("desk", "clerk", "cs"), ("lead", "supervisor", "cs"),
+                        ("cashier", "dept", "finance"), ("engineer", "dept", "engineering"),
+                        ("enghead", "dept", "engineering"))
+    # The 工程主管 signs decoration tests (R-REC-4).
+    User.update(dept_supervisor=True).where(User.id == people["enghead"].id).execute()
+    people["enghead"] = User.get_by_id(people["enghead"].id)
+    return people
 
 
 def handed_over(estate, user, cashier, items: str) -> MoveIn:
@@ -99,7 +105,8 @@ def test_no_transfer_before_step_six_or_without_items(login_as, staff, estate):
 
 def test_from_decoration_defects(login_as, staff, estate, tmp_path):
     people = {"clerk": staff["desk"], "supervisor": staff["lead"],
-              "engineer": staff["engineer"], "finance": staff["cashier"]}
+              "engineer": staff["engineer"], "enghead": staff["enghead"],
+              "finance": staff["cashier"]}
     decoration = to_permit(apply(estate, staff["desk"], tmp_path), people)
     decoration.accept(staff["lead"], passed=False, defects="阳台防水未做\n厨房烟道封堵",
                       rectify_by=utcnow().date())
@@ -142,7 +149,7 @@ def test_from_an_owner_demand(login_as, staff, estate):
     # A demand judged invalid has nothing to put right.
     invalid = save_record(Demand(estate=estate.id, received_at=ago(hours=1), category="proposal",
                                  description="要求物业免费洗车"), staff["desk"])
-    invalid.mark_invalid(staff["desk"], reason="不属于物业服务范围")
+    invalid.mark_invalid(staff["desk"], reason="不属于物业服务范围", cause="业户要求私人服务")
     invalid = Demand.get_by_id(invalid.id)
     assert "转整改" not in clerk.get(f"/admin/demand/details/?id={invalid.id}").get_data(
         as_text=True)
