@@ -16,6 +16,7 @@ import os
 import click
 from flask import Flask, g, request
 
+from models.attachments import Attachment
 from models.base import db, open_database, set_office_timezone
 from models.batches import ServiceBatch, ServiceRegistration
 from models.calendar import CalendarOverride, CalendarYear, NumberSequence, load_overrides
@@ -26,6 +27,7 @@ from models.demands import Demand, DemandStep
 from models.deposits import Deposit
 from models.emergencies import Emergency, EmergencyStep
 from models.estate import Branch, Estate
+from models.field import FieldVisit, Submission
 from models.guide import GuideCategory, GuideEntry
 from models.keys import KeyMovement, KeySet
 from models.movein import MoveIn
@@ -87,6 +89,10 @@ MODELS = [
     CommitteeItem,
     Tenancy,
     OwnershipTransfer,
+    # Issue #16: files kept with any register's rows; the phone page's submissions and visits.
+    Attachment,
+    Submission,
+    FieldVisit,
 ]
 
 # Views that open (and report the failure of) their own connection: /healthz must answer 503,

@@ -16,6 +16,7 @@ from markupsafe import Markup
 from wtforms import BooleanField, DateField, FileField, Form, RadioField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
+from models.attachments import photos, scans
 from models.base import office_day, utcnow
 from models.decoration import Decoration
 from models.floor_plans import DEFAULT_FLOOR_PLAN_MAX_BYTES, Upload, floor_plan_folder
@@ -124,6 +125,8 @@ class DecorationAdmin(RegisterView):
 
     permissions = {**SecureModelView.permissions, "approve": MANAGERS, "handle": DESK,
                    "sign": DESK_AND_DEPT}
+    attachment_kinds = (photos("inspection", "巡查/验收照片", permission="sign"),  # #16
+                        scans("documents", "申请资料扫描件", permission="handle"))
     endpoint_actions = {"floor_plan_view": "list"}
     details_template = "admin/deco_details.html"
     print_template = "admin/deco_permit_print.html"

@@ -13,6 +13,7 @@ from peewee import JOIN
 from wtforms import Form, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
+from models.attachments import photos
 from models.base import utcnow
 from models.demands import Demand
 from models.org import Department, Unit
@@ -118,6 +119,7 @@ class DemandAdmin(RegisterView):
     queues = QUEUE_QUERIES
     permissions = {**SecureModelView.permissions, "callback": DESK, "print": EVERYONE,
                    "handle": DESK_AND_DEPT}
+    attachment_kinds = (photos("owner", "业主照片"),)  # #16: the owner's photos
     details_template = "admin/demand_details.html"
     # column_details_list below names every field shown, the void reason among them.
     column_details_exclude_list = ("version",)
