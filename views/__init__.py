@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from flask import Flask, render_template
 from flask_admin import Admin
+from flask_admin.menu import MenuLink
 from flask_admin.theme import Bootstrap4Theme
 
 from models.estate import Branch, Estate
@@ -38,6 +39,7 @@ from views import (
     demands,
     deposits,
     emergencies,
+    field,
     guide,
     keys,
     movein,
@@ -97,6 +99,7 @@ def build_admin(app: Flask) -> Admin:
     work_orders.register(admin, DEMANDS)
     callbacks.register(admin, DEMANDS)
     admin.add_view(ReviewView(name="分析与总结", category=DEMANDS, endpoint="review"))
+    admin.add_link(MenuLink(name="手机工单", category=DEMANDS, endpoint="field.orders"))  # #16
     keys.register(admin, FRONT_DESK)
     passes.register(admin, FRONT_DESK)
     permits.register(admin, FRONT_DESK)
@@ -130,6 +133,7 @@ def init_app(app: Flask) -> None:
     security.init_app(app)
     auth.login_manager.init_app(app)
     app.register_blueprint(auth.bp)
+    app.register_blueprint(field.bp)
     build_admin(app)
 
     for code, (title, message) in ERROR_PAGES.items():
