@@ -104,9 +104,9 @@ def _wants_json() -> bool:
 def _answer(order, message: str):
     """Success: JSON for the page's script, a redirect with a banner for a plain post."""
     target = url_for("field.order", order_id=order.id)
+    flash(message, "success")  # shown on the order's page, where the script goes next
     if _wants_json():
         return jsonify({"ok": True, "message": message, "redirect": target})
-    flash(message, "success")
     return redirect(target)
 
 
