@@ -33,6 +33,7 @@ from models.keys import KeyMovement, KeySet
 from models.movein import MoveIn
 from models.org import Building, Cluster, Department, Resident, Unit
 from models.passes import TemporaryPass, WorkerPass
+from models.patrols import DecorationPatrol
 from models.permits import GoodsLine, GoodsRelease, HotWorkPermit
 from models.printing import PrintJob
 from models.register import AuditLog
@@ -93,6 +94,7 @@ MODELS = [
     Attachment,
     Submission,
     FieldVisit,
+    DecorationPatrol,
 ]
 
 # Views that open (and report the failure of) their own connection: /healthz must answer 503,

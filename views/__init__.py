@@ -44,6 +44,7 @@ from views import (
     keys,
     movein,
     passes,
+    patrols,
     permits,
     printing,
     roster,
@@ -106,6 +107,7 @@ def build_admin(app: Flask) -> Admin:
     decoration.register(admin, DECORATION)
     passes.register_worker_passes(admin, DECORATION)
     deposits.register(admin, DECORATION)
+    patrols.register(admin, DECORATION)  # #16 装修巡查
     # The office's other registers, one module each, in menu order (issue #5).
     printing.register(admin, OFFICE)
     emergencies.register(admin, OFFICE)

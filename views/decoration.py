@@ -22,6 +22,7 @@ from models.decoration import Decoration
 from models.floor_plans import DEFAULT_FLOOR_PLAN_MAX_BYTES, Upload, floor_plan_folder
 from models.heating import in_heating_season
 from models.org import Unit
+from models.patrols import DecorationPatrol
 from models.users import DESK, MANAGERS, in_department
 from views.actions import RegisterView, RowAction
 from views.base import SecureModelView
@@ -189,6 +190,11 @@ class DecorationAdmin(RegisterView):
 
     def printable(self, row) -> bool:
         return bool(row.permit_number)
+
+    def patrols_of(self, row):
+        """The decoration's live patrols, newest first (#16, admin/deco_patrols.html)."""
+        return list(row.patrols.where(DecorationPatrol.voided == False)  # noqa: E712
+                    .order_by(DecorationPatrol.patrolled_at.desc()))
 
     def before_save(self, model, *, is_created):
         if is_created:

@@ -199,3 +199,7 @@ def reassign_order(order_id: int):
     except RuleError as error:
         return _refused(order, error)
     return _answer(order, f"{order.number} 已改派")
+
+
+# The patrol pages are routes of this blueprint too (registered before any app uses it).
+from views import field_patrols  # noqa: E402,F401
