@@ -40,6 +40,7 @@ from jobs.rules.office import (
     rectification_overdue,
     tenancy_past_end,
 )
+from jobs.rules.patrols import decoration_patrol_missing
 from jobs.rules.service import (
     committee_missing,
     duty_director_missing,
@@ -192,6 +193,8 @@ RULES: tuple[OverdueRule, ...] = (
     OverdueRule("tenancy_past_end", "租约到期未退租", Tenancy, tenancy_past_end,
                 number_field="contract_number"),
     OverdueRule("rectification_overdue", "整改超期未完成", Rectification, rectification_overdue),
+    # Issue #16: works not patrolled within JOBS_DECORATION_PATROL_DAYS (7) days.
+    OverdueRule("decoration_patrol", "装修超期未巡查", Decoration, decoration_patrol_missing),
 )
 RULE_LABELS = {rule.id: rule.label for rule in RULES}
 

@@ -17,6 +17,7 @@ import click
 from flask import Flask, g, request
 
 from models.approvals import ApprovalRequest
+from models.attachments import Attachment
 from models.base import db, open_database, set_office_timezone
 from models.batches import ServiceBatch, ServiceRegistration
 from models.calendar import CalendarOverride, CalendarYear, NumberSequence, load_overrides
@@ -27,11 +28,13 @@ from models.demands import Demand, DemandStep
 from models.deposits import Deposit
 from models.emergencies import Emergency, EmergencyStep
 from models.estate import Branch, Estate
+from models.field import FieldVisit, Submission
 from models.guide import GuideCategory, GuideEntry
 from models.keys import KeyMovement, KeySet
 from models.movein import MoveIn
 from models.org import Building, Cluster, Department, Resident, Unit
 from models.passes import TemporaryPass, WorkerPass
+from models.patrols import DecorationPatrol
 from models.permits import GoodsLine, GoodsRelease, HotWorkPermit
 from models.printing import PrintJob
 from models.rectification import Rectification, RectificationStep
@@ -92,6 +95,11 @@ MODELS = [
     ApprovalRequest,
     Rectification,
     RectificationStep,
+    # Issue #16: files kept with any register's rows; the phone page's submissions and visits.
+    Attachment,
+    Submission,
+    FieldVisit,
+    DecorationPatrol,
 ]
 
 # Views that open (and report the failure of) their own connection: /healthz must answer 503,

@@ -75,6 +75,7 @@ class AuditLog(BaseModel):
         "create": "新增", "update": "修改", "void": "作废", "export": "导出",
         "reveal": "查看证件号", "login": "登录", "logout": "退出", "password": "改密码",
         "login_failed": "登录失败", "approve_failed": "前台审批验证失败", "pin": "设置审批PIN",
+        "attach": "上传附件", "file_view": "查看证件复印件",
     }
 
     @classmethod

@@ -6,10 +6,13 @@
 
 A backup is one file in BACKUP_DIR (default instance/backups) named desk-YYYYMMDD-HHMMSS in
 the office's zone; it is written under a temporary name and renamed, so a listing (or the
-nightly prune) never sees half a file. Attachments: none are kept outside the database yet
-(floor plans live in their rows). When files arrive, `make_backup` gains a step right after the
-database copy that archives the attachment folder under the same stamp, `restore` puts it back
-after the database, and `BACKUP_RE` grows that file's extension — see ATTACHMENTS_NOTE.
+nightly prune) never sees half a file.
+
+Files (issue #16: attachments, floor plans) are kept under names made from their content and
+are never changed or deleted, so their backup is an incremental copy: each backup copies the
+files not yet in BACKUP_DIR/files/ (`backup_files`), and a restore puts back any file the live
+folder lacks (`restore_files`). Retention never prunes them (a kept database may name any of
+them). With ATTACHMENT_STORAGE = "s3" the object store keeps (and backs up) the attachments.
 """
 
 from __future__ import annotations
@@ -30,7 +33,9 @@ from models.base import db, is_sqlite, to_office, utcnow
 
 BACKUP_RE = re.compile(r"^desk-(\d{8}-\d{6})(?:-(\d+))?\.(sqlite3|dump)$")
 ASIDE_PREFIX = "before-restore-"
-ATTACHMENTS_NOTE = "附件（文件）尚未纳入备份：目前所有资料都在数据库中。"
+ATTACHMENTS_NOTE = ("附件文件（照片、扫描件、平面图）随每次备份增量复制到备份目录的 files/ 下；"
+                    "使用对象存储（S3）时，附件由对象存储自身备份。")
+FILES_DIR = "files"
 DEFAULT_KEEP = {"BACKUP_KEEP_DAILY": 7, "BACKUP_KEEP_WEEKLY": 4, "BACKUP_KEEP_MONTHLY": 12}
 # A running scheduler beats every minute: a beat this recent means the instance is not stopped.
 RUNNING_BEAT_SECONDS = 150
@@ -153,7 +158,49 @@ def make_backup(app: Flask, now: dt.datetime | None = None) -> BackupFile:
         os.replace(partial, final)
     finally:
         partial.unlink(missing_ok=True)
+    backup_files(app)
     return next(b for b in list_backups(folder) if b.path == final)
+
+
+def file_folders(app: Flask) -> dict[str, Path]:
+    """The local folders of files the database names, by their name under files/."""
+    from models.storage import local_folder
+
+    folders = {"floor_plans": Path(app.instance_path) / "uploads" / "floor_plans"}
+    if app.config.get("ATTACHMENT_STORAGE", "local") == "local":
+        folders["attachments"] = local_folder(app)
+    return folders
+
+
+def _copy_missing(source: Path, target: Path) -> int:
+    """Copy the files of `source` that `target` lacks (names are content hashes)."""
+    copied = 0
+    if not source.is_dir():
+        return 0
+    for path in sorted(source.rglob("*")):
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        dest = target / path.relative_to(source)
+        if dest.exists():
+            continue
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        partial = dest.with_name(f".{dest.name}.partial")
+        shutil.copy2(path, partial)
+        os.replace(partial, dest)
+        copied += 1
+    return copied
+
+
+def backup_files(app: Flask) -> int:
+    """Copy new attachment and floor-plan files into BACKUP_DIR/files/; return how many."""
+    root = backup_dir(app) / FILES_DIR
+    return sum(_copy_missing(folder, root / name) for name, folder in file_folders(app).items())
+
+
+def restore_files(app: Flask) -> int:
+    """Put back every backed-up file the live folders lack; return how many."""
+    root = backup_dir(app) / FILES_DIR
+    return sum(_copy_missing(root / name, folder) for name, folder in file_folders(app).items())
 
 
 def backup_kind(path: Path) -> str:
@@ -247,8 +294,11 @@ def restore(app: Flask, path: Path, now: dt.datetime | None = None) -> Path:
     if not db.is_closed():
         db.close()
     if is_sqlite():
-        return _restore_sqlite(path, folder, stamp)
-    return _restore_postgres(app, path, folder, stamp)
+        aside = _restore_sqlite(path, folder, stamp)
+    else:
+        aside = _restore_postgres(app, path, folder, stamp)
+    restore_files(app)
+    return aside
 
 
 def _restore_sqlite(path: Path, folder: Path, stamp: str) -> Path:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from flask import Flask, render_template
 from flask_admin import Admin
+from flask_admin.menu import MenuLink
 from flask_admin.theme import Bootstrap4Theme
 
 from models.estate import Branch, Estate
@@ -39,10 +40,12 @@ from views import (
     demands,
     deposits,
     emergencies,
+    field,
     guide,
     keys,
     movein,
     passes,
+    patrols,
     permits,
     printing,
     rectification,
@@ -100,12 +103,14 @@ def build_admin(app: Flask) -> Admin:
     work_orders.register(admin, DEMANDS)
     callbacks.register(admin, DEMANDS)
     admin.add_view(ReviewView(name="分析与总结", category=DEMANDS, endpoint="review"))
+    admin.add_link(MenuLink(name="手机工单", category=DEMANDS, endpoint="field.orders"))  # #16
     keys.register(admin, FRONT_DESK)
     passes.register(admin, FRONT_DESK)
     permits.register(admin, FRONT_DESK)
     decoration.register(admin, DECORATION)
     passes.register_worker_passes(admin, DECORATION)
     deposits.register(admin, DECORATION)
+    patrols.register(admin, DECORATION)  # #16 装修巡查
     # The office's other registers, one module each, in menu order (issue #5).
     printing.register(admin, OFFICE)
     emergencies.register(admin, OFFICE)
@@ -135,6 +140,7 @@ def init_app(app: Flask) -> None:
     security.init_app(app)
     auth.login_manager.init_app(app)
     app.register_blueprint(auth.bp)
+    app.register_blueprint(field.bp)
     build_admin(app)
 
     for code, (title, message) in ERROR_PAGES.items():

@@ -45,6 +45,7 @@ from models import approvals
 from models.base import RuleError, to_office, utcnow
 from models.users import User, UserEstate
 from models.validators import neutralise_formula
+from views.attachments import AttachmentsMixin
 from views.base import SecureModelView
 from views.fields import QueryFilter
 from views.scoping import scope_to_department
@@ -151,8 +152,9 @@ def _action_endpoint(action: RowAction):
     return expose(f"/{action.url or action.name}/", methods=methods)(view)
 
 
-class RegisterView(SecureModelView):
-    """A register's grid with its declared row actions, printing and staff pick-lists."""
+class RegisterView(AttachmentsMixin, SecureModelView):
+    """A register's grid with its declared row actions, attachments (`attachment_kinds`,
+    views/attachments.py), printing and staff pick-lists."""
 
     details_template = "admin/register_details.html"
     # Bookkeeping the details page leaves out (a voided row says so in its own banner).

@@ -25,6 +25,7 @@ from wtforms.validators import DataRequired, Length
 from models.base import db, utcnow
 from models.register import audit
 from models.users import LoginAttempt, User
+from views.field import landing_for
 from views.security import PlainText, safe_return_url
 
 bp = Blueprint("auth", __name__)
@@ -114,7 +115,10 @@ def login():
                 session[SESSION_GENERATION] = user.session_generation
                 User.update(last_login_at=utcnow()).where(User.id == user.id).execute()
                 audit(user, "login", table="app_user", row_id=user.id, summary="登录")
-                return redirect(_safe_next(request.args.get("next")))
+                # #16: department staff on a phone land on 我的工单 (unless sent elsewhere).
+                target = request.args.get("next")
+                phone = None if target else landing_for(user, request.user_agent.string)
+                return redirect(phone or _safe_next(target))
             _failed(name, addr, f"登录失败：{name[:32]} 来自 {addr}")
             flash(BAD_LOGIN, "error")
             status = 401

@@ -17,12 +17,14 @@ from markupsafe import Markup
 from wtforms import BooleanField, DateField, FileField, Form, RadioField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
+from models.attachments import photos, scans
 from models.base import office_day, utcnow
 from models.decoration import Decoration
 from models.decoration_steps import BEFORE_APPROVAL
 from models.floor_plans import DEFAULT_FLOOR_PLAN_MAX_BYTES, Upload, floor_plan_folder
 from models.heating import in_heating_season
 from models.org import Unit
+from models.patrols import DecorationPatrol
 from models.users import DESK, MANAGERS, supervises
 from views.actions import RegisterView, RowAction
 from views.base import SecureModelView
@@ -143,6 +145,8 @@ class DecorationAdmin(RegisterView):
     # and models.approvals decide who approves. 不批准 and 验收 are the approvers' own acts.
     permissions = {**SecureModelView.permissions, "approve": DESK, "reject": MANAGERS,
                    "accept": MANAGERS, "handle": DESK, "sign": DESK_AND_DEPT}
+    attachment_kinds = (photos("inspection", "巡查/验收照片", permission="sign"),  # #16
+                        scans("documents", "申请资料扫描件", permission="handle"))
     endpoint_actions = {"floor_plan_view": "list"}
     details_template = "admin/deco_details.html"
     print_template = "admin/deco_permit_print.html"
@@ -212,6 +216,11 @@ class DecorationAdmin(RegisterView):
 
     def printable(self, row) -> bool:
         return bool(row.permit_number)
+
+    def patrols_of(self, row):
+        """The decoration's live patrols, newest first (#16, admin/deco_patrols.html)."""
+        return list(row.patrols.where(DecorationPatrol.voided == False)  # noqa: E712
+                    .order_by(DecorationPatrol.patrolled_at.desc()))
 
     def before_save(self, model, *, is_created):
         if is_created:

@@ -18,6 +18,7 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from jobs.flags import flag_history
 from jobs.overdue import RULE_LABELS
+from models.attachments import photos
 from models.base import utcnow
 from models.demand_promise import CAUSE_MAX, REASON_MAX
 from models.demands import Demand, DemandStep
@@ -165,6 +166,7 @@ class DemandAdmin(RegisterView):
     department_scoped = True  # department staff: their own department's demands (R-REC-4)
     permissions = {**SecureModelView.permissions, "callback": DESK, "print": EVERYONE,
                    "handle": DESK_AND_DEPT, "revise": MANAGERS}
+    attachment_kinds = (photos("owner", "业主照片"),)  # #16: the owner's photos
     details_template = "admin/demand_details.html"
     # column_details_list below names every field shown, the void reason among them.
     column_details_exclude_list = ("version",)

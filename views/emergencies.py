@@ -13,6 +13,7 @@ from markupsafe import Markup
 from wtforms import Form, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
+from models.attachments import photos, scans
 from models.base import utcnow
 from models.emergencies import CLOSING_ROLES, STEP_KINDS, Emergency, EmergencyStep
 from views.actions import RegisterView, RowAction, add_views
@@ -65,6 +66,8 @@ class EmergencyAdmin(RegisterView):
 
     permissions = {**SecureModelView.permissions, "step": DESK_AND_DEPT,
                    "close": frozenset(CLOSING_ROLES)}
+    attachment_kinds = (photos("scene", "现场照片", permission="step"),  # #16, R-EMG-3
+                        scans("register", "登记表扫描件"))
     details_extra = "admin/office_emergency_steps.html"
     print_template = "admin/office_emergency_print.html"
     print_label = "打印登记表"

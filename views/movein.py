@@ -11,6 +11,7 @@ from markupsafe import Markup
 from wtforms import BooleanField, Form, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
+from models.attachments import scans
 from models.movein import DONE, STEPS, MoveIn, may_do_step
 from models.org import Unit
 from views.actions import RegisterView, RowAction, add_views
@@ -79,6 +80,7 @@ class MoveInAdmin(RegisterView):
     stuck at which step (R-MOVE-1/2)."""
 
     permissions = {**SecureModelView.permissions, "step": DESK_AND_DEPT}
+    attachment_kinds = (scans("receipts", "签收回执扫描件", permission="step"),)  # R-MOVE-1, #16
     details_extra = "admin/office_movein_steps.html"
     column_list = ("number", "unit", "owner_name", "current_step", "step1_at", "completed_at",
                    "keys_count")

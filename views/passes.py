@@ -11,6 +11,7 @@ from markupsafe import Markup
 from wtforms import Form, SelectField, StringField
 from wtforms.validators import Length, Optional
 
+from models.attachments import id_copies
 from models.org import Unit
 from models.passes import CANCEL_REASONS, TemporaryPass, WorkerPass
 from models.users import DESK
@@ -69,6 +70,8 @@ class WorkerPassAdmin(PassAdmin):
     """装修工人出入证: ≤ 3 months, within the decoration permit, 50 deposit + 5 fee (R-PASS-1)."""
 
     print_template = "admin/pass_worker_print.html"
+    attachment_kinds = (id_copies("id_copy", "身份证复印件"),  # R-PASS-1, #16: sensitive
+                        id_copies("residence_permit", "暂住证复印件"))
     column_list = ("number", "holder_name", "id_number", "unit", "employer", "trade",
                    "valid_from", "valid_to", "state", "deposit")
     column_searchable_list = ("number", "holder_name", "employer", Unit.code)

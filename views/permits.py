@@ -11,6 +11,7 @@ from markupsafe import Markup
 from wtforms import Form, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
+from models.attachments import id_copies, scans
 from models.base import utcnow
 from models.org import Unit
 from models.permits import CONFIRM_METHODS, GoodsRelease, HotWorkPermit
@@ -42,6 +43,8 @@ class HotWorkPermitAdmin(RegisterView):
     permissions = {**SecureModelView.permissions, "handle": DESK}
     details_template = "admin/pass_details.html"
     print_template = "admin/pass_hot_work_print.html"
+    attachment_kinds = (id_copies("operator_cert", "操作证复印件"),  # R-PASS-3, #16: sensitive
+                        id_copies("id_copy", "身份证复印件"))
     column_list = ("number", "operator_name", "certificate_number", "location", "work_from",
                    "work_to", "state", "stamped_by")
     column_filters = ("state", "work_from")
@@ -87,6 +90,7 @@ class GoodsReleaseAdmin(RegisterView):
     permissions = {**SecureModelView.permissions, "handle": DESK}
     details_template = "admin/pass_details.html"
     print_template = "admin/pass_goods_print.html"
+    attachment_kinds = (scans("slip", "放行条/物品照片"),)  # R-PASS-5, #16
     column_list = ("number", "created_at", "unit", "bearer_name", "state", "confirmed_with",
                    "released_at")
     column_filters = ("state", "created_at")

@@ -12,6 +12,7 @@ from peewee import Case
 from wtforms import Form, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
+from models.attachments import Attachment, photos
 from models.callbacks import callback_work_order
 from models.org import Department
 from models.users import DESK, EVERYONE, MANAGERS, may_reassign
@@ -65,6 +66,10 @@ class WorkOrderAdmin(RegisterView):
     # Department staff see and act on their own department's orders only (R-REC-4).
     department_scoped = True
     user_fields = {"assignee": frozenset({"dept"})}
+    # #16: before/after photos and the owner's signature, added by the department on site.
+    attachment_kinds = (photos("before", "维修前照片", permission="handle"),
+                        photos("after", "完工照片", permission="handle"),
+                        photos("signature", "业主签字", max_mb=2, permission="handle"))
     print_template = "admin/work_order_print.html"
     print_label = "打印维修单"
     row_actions = (
@@ -92,6 +97,10 @@ class WorkOrderAdmin(RegisterView):
     column_sortable_list = ("number", "dispatched_at", "state", "completed_at")
     column_formatters = {"what": lambda v, c, m, n: (m.what or "")[:30]}
     form_columns = ("estate", "department", "what", "location", "assignee", "dispatched_at")
+
+    def print_args(self, row) -> dict:
+        # #16: the owner's signature drawn on the phone prints on the slip.
+        return {"signatures": list(Attachment.of(row, ["signature"]))}
 
     def get_query(self):
         query = super().get_query()
