@@ -14,7 +14,8 @@ once an approver has approved, in one of two ways:
 * in the approver's own login: the step done by the approver, or the pending request approved
   from the approver's queue (待我审批);
 * at the desk: the approver types their own password or personal PIN on the clerk's screen
-  (`verify_at_desk`: checked, throttled like the login, audited) — still the approver's act.
+  (`models.approval_desk.verify_at_desk`: checked, throttled like the login, audited) —
+  still the approver's act.
 
 Otherwise the step becomes a pending `ApprovalRequest` with the values typed, waiting in the
 queue of whoever the rule names. Rejected, it leaves the row unchanged with the reason (a
@@ -33,6 +34,14 @@ from typing import Any
 
 from peewee import CharField, ForeignKeyField, IntegerField, TextField
 
+from models.approval_rules import (  # noqa: F401 (the registers' rules, re-exported)
+    DIRECTOR,
+    MANAGER,
+    department_rule,
+    rule_label,
+    rules_of,
+    satisfies,
+)
 from models.base import (
     AwareDateTimeField,
     RuleError,
@@ -41,71 +50,14 @@ from models.base import (
     utcnow,
     write_transaction,
 )
-from models.register import RegisterModel, audit, change_record, save_record
-from models.users import DEPARTMENT_LABELS, MANAGERS, LoginAttempt, User, UserEstate, supervises
-
-# Who approves (the rule stored on a request, so a queue is one indexed query).
-MANAGER = "manager"  # 客服主管, 管理处主任 or the system admin (key loans, forfeits, decoration)
-DIRECTOR = "director"  # the office director alone (outside help, R-EMG-2)
-DEPARTMENT = "dept:"  # + kind: that department's supervisor, the director or the admin (print)
+from models.register import RegisterModel, change_record, save_record
+from models.users import User, UserEstate
 
 STATES = [("pending", "待审批"), ("approved", "已批准"), ("rejected", "已驳回")]
 STATE_LABELS = dict(STATES)
 HOW = [("login", "审批人本人登录审批"), ("desk", "审批人在前台输入本人密码/PIN"),
        ("legacy", "旧记录：由申请人代为登记")]
 HOW_LABELS = dict(HOW)
-
-
-def rule_label(rule: str) -> str:
-    if rule == MANAGER:
-        return "客服主管或管理处主任"
-    if rule == DIRECTOR:
-        return "管理处主任"
-    if rule.startswith(DEPARTMENT):
-        name = DEPARTMENT_LABELS.get(rule[len(DEPARTMENT):], rule[len(DEPARTMENT):])
-        return f"{name}部门主管或管理处主任"
-    return rule
-
-
-def department_rule(kind: str) -> str:
-    return f"{DEPARTMENT}{kind}"
-
-
-def _works_for(user, estate_id) -> bool:
-    if user.role == "admin":
-        return True
-    return UserEstate.select().where(UserEstate.user == user.id,
-                                     UserEstate.estate == estate_id).exists()
-
-
-def satisfies(user, rule: str, estate_id: int) -> bool:
-    """Whether `user` may approve under `rule` for a row of `estate_id`."""
-    if user is None or not getattr(user, "active", False) or not _works_for(user, estate_id):
-        return False
-    if rule == MANAGER:
-        return user.role in MANAGERS
-    if rule == DIRECTOR:
-        return user.role == "director"  # R-EMG-2: the director only, not the admin
-    if rule.startswith(DEPARTMENT):
-        return user.role in ("director", "admin") or supervises(user, rule[len(DEPARTMENT):])
-    return False
-
-
-def rules_of(user) -> list[str]:
-    """Every rule `user` satisfies (estates aside): what their queue lists."""
-    from models.users import DEPARTMENTS
-
-    every_department = [department_rule(kind) for kind, _ in DEPARTMENTS]
-    role = getattr(user, "role", None)
-    if role == "admin":
-        return [MANAGER, *every_department]
-    if role == "director":
-        return [MANAGER, DIRECTOR, *every_department]
-    if role == "supervisor":
-        return [MANAGER, department_rule("cs")]
-    if role == "dept" and user.dept_supervisor and user.department:
-        return [department_rule(user.department)]
-    return []
 
 
 @dataclass(frozen=True)
@@ -462,44 +414,3 @@ def settle(row, action: str, user, state: str, note: str = "") -> None:
     pending = ApprovalRequest.pending_for(row, action)
     if pending is not None:
         _decide(pending, user, state, how="login", note=note)
-
-
-# --- the approver at the desk ---------------------------------------------------------------
-
-DESK_FAILED = "审批人用户名或密码/PIN 错误"
-DESK_LOCKED = "审批人验证失败次数过多，请 {minutes} 分钟后再试，或由审批人本人登录审批"
-
-
-def verify_at_desk(username: str, secret: str, *, address: str, operator, limits: dict) -> User:
-    """The approver standing at the desk, by their own password or PIN; throttled like the login
-    (the same failure counts per name and per address) and audited. RuleError on any failure."""
-    name = (username or "").strip()
-    if not name or not secret:
-        raise RuleError({"approver_username": "现场审批须填写审批人用户名和本人密码或审批PIN"})
-    if LoginAttempt.name_locked(name, max_failures=limits["LOGIN_MAX_FAILURES"],
-                                window_minutes=limits["LOGIN_LOCK_MINUTES"]) \
-            or LoginAttempt.address_locked(address,
-                                           max_failures=limits["LOGIN_ADDRESS_MAX_FAILURES"],
-                                           window_minutes=limits["LOGIN_ADDRESS_LOCK_MINUTES"]):
-        audit(operator, "approve_failed", table="app_user",
-              changes={"username": name[:32], "remote_addr": address, "locked": True},
-              summary=f"前台审批验证被拒（锁定中）：{name[:32]}")
-        raise RuleError({"approver_secret":
-                         DESK_LOCKED.format(minutes=limits["LOGIN_LOCK_MINUTES"])})
-    approver = User.authenticate(name, secret)
-    if approver is None:
-        user = User.get_or_none(User.username == name)
-        if user is not None and user.is_active and user.check_pin(secret):
-            approver = user
-    if approver is None:
-        with write_transaction():
-            LoginAttempt.record(name, address, False)
-            audit(operator, "approve_failed", table="app_user",
-                  changes={"username": name[:32], "remote_addr": address},
-                  summary=f"前台审批验证失败：{name[:32]}")
-        raise RuleError({"approver_secret": DESK_FAILED})
-    if operator is not None and approver.id == operator.id:
-        raise RuleError({"approver_username": "前台审批须由审批人本人输入自己的密码，"
-                                              "不能使用当前登录人的账号"})
-    LoginAttempt.record(name, address, True)
-    return approver

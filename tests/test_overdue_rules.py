@@ -24,6 +24,7 @@ from test_jobs_support import at, expected_flags, new_demand, new_work_order
 
 from jobs.models import OverdueFlag
 from jobs.overdue import mark_overdue
+from models import approvals
 from models.batches import ServiceBatch
 from models.demands import Demand
 from models.deposits import Deposit
@@ -159,7 +160,9 @@ def test_print_job_waiting_for_approval(app, staff, estate):
     limit = requested + dt.timedelta(hours=4)
     assert flagged("print_approval", limit - SECOND) == set()
     assert flagged("print_approval", limit + SECOND) == {job.id}
-    PrintJob.get_by_id(job.id).approve(staff["lead"], note="同意")
+    # Approved by the 客服主管 in their own login (R-REC-2): the flag clears.
+    approvals.apply_now(PrintJob.get_by_id(job.id), "approve", staff["desk"], staff["lead"],
+                        {"note": "同意"})
     assert flagged("print_approval", limit + 2 * SECOND) == set()
 
 

@@ -13,7 +13,7 @@ from conftest import PG_URL
 from test_decoration import SHANGHAI, apply, errors_of, make_staff, post, to_permit
 from test_records import form_data
 
-from models import deadlines
+from models import approvals, deadlines
 from models.base import RuleError, db, office_day, utcnow
 from models.deposits import Deposit
 from models.org import Unit
@@ -105,12 +105,20 @@ def test_works_cannot_be_shortened_below_a_pass(conn, estate, staff, permit):
 
     decoration = Decoration.get_by_id(permit.id)
     before = snapshot(decoration)
-    decoration.works_end = office_day() + dt.timedelta(days=59)
-    with pytest.raises(RuleError) as refused:
+    # A permitted decoration's dates change only by a re-approval (#11 item 5).
+    decoration.works_end = office_day() + dt.timedelta(days=90)
+    with pytest.raises(RuleError, match="须重新审批"):
         save_record(decoration, staff["supervisor"], before=before)
+    decoration = Decoration.get_by_id(permit.id)
+    change = {"works_start": decoration.works_start, "reason": "业主要求"}
+    with pytest.raises(RuleError) as refused:
+        approvals.apply_now(decoration, "change_dates", staff["clerk"], staff["supervisor"],
+                            {**change, "works_end": office_day() + dt.timedelta(days=59)})
     assert f"有效至 {card.valid_to:%Y-%m-%d}" in refused.value.errors["works_end"]
-    decoration.works_end = office_day() + dt.timedelta(days=90)  # an extension is fine
-    save_record(decoration, staff["supervisor"], before=before)
+    approvals.apply_now(Decoration.get_by_id(permit.id), "change_dates", staff["clerk"],
+                        staff["supervisor"],
+                        {**change, "works_end": office_day() + dt.timedelta(days=90)})
+    assert Decoration.get_by_id(permit.id).works_end == office_day() + dt.timedelta(days=90)
 
 
 def test_no_permit_no_pass_and_nothing_half_saved(conn, estate, staff, tmp_path):
@@ -400,13 +408,14 @@ def make_staff_for(estate):
 
     users = {}
     for name, role, department in (("clerk", "clerk", None), ("boss", "supervisor", "cs"),
-                                   ("eng", "dept", "engineering"), ("fin", "dept", "finance")):
+                                   ("eng", "dept", "engineering"), ("fin", "dept", "finance"),
+                                   ("enghead", "dept", "engineering")):
         users[name] = User.get_or_none(User.username == name) or User.create(
             username=name, display_name=name, role=role, department=department,
-            password_hash="!", dept_supervisor=name == "eng")  # 工程主管 signs (R-REC-4)
+            password_hash="!", dept_supervisor=name == "enghead")
         UserEstate.get_or_create(user=users[name], estate=estate)
     return {"clerk": users["clerk"], "supervisor": users["boss"], "engineer": users["eng"],
-            "finance": users["fin"]}
+            "finance": users["fin"], "enghead": users["enghead"]}
 
 
 def test_print_views_show_the_numbers(login_as, conn, estate):

@@ -42,6 +42,7 @@ from wtforms import Form, PasswordField, StringField
 from wtforms.validators import Length, Optional
 
 from models import approvals
+from models.approval_desk import verify_at_desk
 from models.base import RuleError, to_office, utcnow
 from models.users import User, UserEstate
 from models.validators import neutralise_formula
@@ -290,7 +291,7 @@ class RegisterView(AttachmentsMixin, SecureModelView):
         username = form.approver_username.data if form is not None else ""
         secret = form.approver_secret.data if form is not None else ""
         if username or secret:
-            approver = approvals.verify_at_desk(
+            approver = verify_at_desk(
                 username, secret, address=request.remote_addr or "-", operator=user,
                 limits={key: current_app.config[key] for key in LIMITS})
             return True, approvals.apply_now(row, name, requester, approver, values,
