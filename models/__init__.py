@@ -30,6 +30,7 @@ from models.guide import GuideCategory, GuideEntry
 from models.keys import KeyMovement, KeySet
 from models.movein import MoveIn
 from models.org import Building, Cluster, Department, Resident, Unit
+from models.outbox import DeliveryAttempt, NotifyTemplate, OutboxMessage, SmsOptOut
 from models.passes import TemporaryPass, WorkerPass
 from models.permits import GoodsLine, GoodsRelease, HotWorkPermit
 from models.printing import PrintJob
@@ -87,6 +88,11 @@ MODELS = [
     CommitteeItem,
     Tenancy,
     OwnershipTransfer,
+    # The notification outbox (issue #17).
+    NotifyTemplate,
+    SmsOptOut,
+    OutboxMessage,
+    DeliveryAttempt,
 ]
 
 # Views that open (and report the failure of) their own connection: /healthz must answer 503,

@@ -27,6 +27,7 @@ from models.base import (
     write_transaction,
 )
 from models.calendar import next_number
+from models.notify import on_demand_step
 from models.org import Department, Resident, Unit
 from models.register import RegisterModel, StatefulMixin
 from models.search import bigrams
@@ -378,9 +379,11 @@ class DemandStep(BaseModel):
 
     @classmethod
     def record(cls, demand, user, action, from_status, to_status, note=""):
-        return cls.create(demand=demand.id, user=user.id if user else None,
+        step = cls.create(demand=demand.id, user=user.id if user else None,
                           username=user.display_name if user else "系统", action=action,
                           from_status=from_status, to_status=to_status, note=(note or "")[:255])
+        on_demand_step(demand, step)  # the owner's SMS and the staff's notices (#17)
+        return step
 
     @property
     def action_label(self) -> str:
