@@ -74,9 +74,15 @@ def send_outbox(now: dt.datetime | None = None) -> Outcome:
     """Send due notifications (SMS, group robots) with retries; record every provider answer."""
     now = now or utcnow()
     holder = _holder()
-    due = [m.id for m in OutboxMessage.select(OutboxMessage.id).where(
+    due = OutboxMessage.select(OutboxMessage.id).where(
         OutboxMessage.state == "pending", OutboxMessage.next_attempt_at <= now)
-        .order_by(OutboxMessage.urgent.desc(), OutboxMessage.id).limit(BATCH)]
+    waiting = 0
+    if not provider_name():
+        # No provider chosen yet: SMS wait (untried) until the office configures one.
+        waiting = due.where(OutboxMessage.channel == "sms").count()
+        due = due.where(OutboxMessage.channel != "sms")
+    due = [m.id for m in due.order_by(OutboxMessage.urgent.desc(), OutboxMessage.id)
+           .limit(BATCH)]
     counts = {"sent": 0, "retry": 0, "failed": 0, "deferred": 0, "unknown": 0, "skipped": 0}
     for message_id in due:
         counts[process(message_id, holder, now)] += 1
@@ -84,6 +90,8 @@ def send_outbox(now: dt.datetime | None = None) -> Outcome:
             f"静默顺延 {counts['deferred']}")
     if counts["unknown"]:
         note += f"，结果未知 {counts['unknown']}"
+    if waiting:
+        note += f"；未配置短信服务商，{waiting} 条短信等待发送"
     status = "partial" if counts["failed"] or counts["unknown"] else "succeeded"
     return Outcome(note=note, status=status)
 
