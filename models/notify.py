@@ -12,7 +12,7 @@ import datetime as dt
 
 from models.base import to_office
 from models.org import Department, Resident
-from models.outbox import enqueue, is_mobile
+from models.outbox import enqueue, mobile_or_empty
 from models.users import User, UserEstate
 
 # The owner's SMS for each step of a demand (R-DEM-4); other steps tell the owner nothing.
@@ -53,9 +53,10 @@ def tell_staff(event: str, users, *, estate_id: int, key: str, subject, params: 
         seen.add(user.id)
         enqueue(event, estate_id=estate_id, channel="inapp", key=f"{key}:inapp:{user.id}",
                 user_id=user.id, subject=subject, params=params, urgent=urgent)
-        if sms and is_mobile(user.phone):
+        mobile = mobile_or_empty(user.phone) if sms else ""
+        if mobile:
             enqueue(event, estate_id=estate_id, channel="sms", key=f"{key}:sms:{user.id}",
-                    recipient=user.phone.strip(), user_id=user.id, subject=subject,
+                    recipient=mobile, user_id=user.id, subject=subject,
                     params=params, urgent=urgent)
     if robot:
         from models.estate import Estate
@@ -70,8 +71,8 @@ def owner_phone(demand) -> tuple[str, int | None]:
     resident = Resident.get_or_none(Resident.id == demand.resident_id) \
         if demand.resident_id else None
     for phone in (demand.contact_phone, resident.phone if resident else ""):
-        if is_mobile(phone):
-            return phone.strip(), demand.resident_id
+        if mobile_or_empty(phone):
+            return mobile_or_empty(phone), demand.resident_id
     return "", demand.resident_id
 
 
@@ -128,9 +129,8 @@ def on_batch_notice(batch) -> None:
     for row in batch.live_registrations():
         resident = Resident.get_or_none(Resident.id == row.resident_id) \
             if row.resident_id else None
-        phone = next((p.strip() for p in (row.contact_phone,
-                                          resident.phone if resident else "")
-                      if is_mobile(p)), "")
+        phone = mobile_or_empty(row.contact_phone) \
+            or mobile_or_empty(resident.phone if resident else "")
         if phone:
             enqueue("batch_notice", estate_id=batch.estate_id, channel="sms",
                     key=f"service_batch:{batch.id}:v{batch.version}:{row.id}",

@@ -24,6 +24,7 @@ from models.estate import Estate
 from models.org import Resident
 from models.register import RegisterModel
 from models.users import User
+from models.validators import clean_mobile, mask_phone
 
 CHANNELS = [
     ("sms", "短信"),
@@ -83,17 +84,12 @@ EVENT_CHOICES = [(key, label) for key, (_, label, _, _) in EVENTS.items()]
 EVENT_LABELS = dict(EVENT_CHOICES)
 
 
-def mask_phone(phone: str) -> str:
-    """138****8000: enough for staff to tell numbers apart, never the whole number."""
-    digits = (phone or "").strip()
-    if len(digits) < 7:
-        return "*" * len(digits)
-    return f"{digits[:3]}****{digits[-4:]}"
-
-
-def is_mobile(phone: str) -> bool:
-    text = (phone or "").strip()
-    return len(text) == 11 and text.isdigit() and text.startswith("1")
+def mobile_or_empty(phone: str | None) -> str:
+    """The 11 digits of a mainland mobile number, or "" for a landline or nothing."""
+    try:
+        return clean_mobile(phone)
+    except ValueError:
+        return ""
 
 
 class NotifyTemplate(RegisterModel):

@@ -41,6 +41,7 @@ from views import (
     guide,
     keys,
     movein,
+    notify,
     passes,
     permits,
     printing,
@@ -70,6 +71,7 @@ OFFICE = "办公登记"
 DUTY = "值班与沟通"
 ORG = "组织与房屋"
 SYSTEM = "系统"
+NOTICES = "通知"
 
 
 # Errors a person can cause get a Chinese page, never Werkzeug's English one or a traceback.
@@ -123,6 +125,7 @@ def build_admin(app: Flask) -> Admin:
     admin.add_view(BranchAdmin(Branch, name="分公司", category=SYSTEM, endpoint="branch"))
     admin.add_view(UserAdmin(User, name="用户", category=SYSTEM, endpoint="user"))
     admin.add_view(AuditLogAdmin(AuditLog, name="审计日志", category=SYSTEM, endpoint="audit"))
+    notify.register(admin, NOTICES)
     return admin
 
 
