@@ -32,7 +32,14 @@ from jobs.runner import Outcome
 from jobs.sms import PROVIDER_LABELS, ProviderAnswer, SmsNotConfigured, provider_name, send_sms
 from jobs.webhook import post_markdown, webhook_for
 from models.base import to_office, utcnow, write_transaction
-from models.outbox import EVENTS, DeliveryAttempt, OutboxMessage, mask_phone, opted_out
+from models.outbox import (
+    EVENTS,
+    SECRET_PARAMS,
+    DeliveryAttempt,
+    OutboxMessage,
+    mask_phone,
+    opted_out,
+)
 
 log = logging.getLogger("jobs")
 
@@ -96,6 +103,19 @@ def send_outbox(now: dt.datetime | None = None) -> Outcome:
     return Outcome(note=note, status=status)
 
 
+def send_now(app, message_id: int) -> str:
+    """Send one message at once, outside a request's transaction (a login code the owner is
+    waiting for); the same claim and log as the job, which picks it up if this fails."""
+    from jobs.runner import own_connection
+
+    with app.app_context(), own_connection():
+        try:
+            return process(message_id, _holder(), utcnow())
+        except Exception:  # the job will try again; the owner may ask for another code
+            log.exception("通知 %s 即时发送失败", message_id)
+            return "retry"
+
+
 def claim(message_id: int, holder: str, now: dt.datetime) -> OutboxMessage | None:
     """Take the message for this run if nobody holds a live claim on it (one UPDATE)."""
     lease = dt.timedelta(seconds=int(_config("OUTBOX_CLAIM_SECONDS", 300)))
@@ -147,7 +167,8 @@ def _before_sending(message: OutboxMessage, now: dt.datetime) -> str | None:
             return "unknown"
         message.note = RESENT
     owner_sms = message.channel == "sms" and message.audience == "owner"
-    if owner_sms and opted_out(message.estate_id, message.recipient, message.resident_id):
+    if owner_sms and message.event not in SECRET_PARAMS \
+            and opted_out(message.estate_id, message.recipient, message.resident_id):
         _finish(message, now, state="suppressed", note="业户已退订短信，未发送")
         return "skipped"
     until = quiet_until(now) if owner_sms and not message.urgent else None
@@ -208,6 +229,8 @@ def record_answer(message: OutboxMessage, attempt: DeliveryAttempt, answer: Prov
             values.update(sent_at=now, provider_id=answer.provider_id[:64])
         elif state == "pending":
             values["next_attempt_at"] = now + backoff(number)
+        if state != "pending" and message.event in SECRET_PARAMS:
+            values["params"] = "{}"  # a login code is kept only until it is sent
         OutboxMessage.update(**values).where(OutboxMessage.id == message.id).execute()
     message.state = state
     where = mask_phone(message.recipient) if message.channel == "sms" else message.recipient
@@ -222,7 +245,8 @@ def _provider_label(message: OutboxMessage) -> str:
 
 
 def _finish(message: OutboxMessage, now: dt.datetime, *, state: str, note: str) -> None:
+    scrub = {"params": "{}"} if message.event in SECRET_PARAMS else {}
     OutboxMessage.update(state=state, note=note, attempts=message.attempts, claimed_by="",
-                         claimed_until=None, updated_at=now).where(
+                         claimed_until=None, updated_at=now, **scrub).where(
         OutboxMessage.id == message.id).execute()
     message.state = state

@@ -31,6 +31,7 @@ from models.keys import KeyMovement, KeySet
 from models.movein import MoveIn
 from models.org import Building, Cluster, Department, Resident, Unit
 from models.outbox import DeliveryAttempt, NotifyTemplate, OutboxMessage, SmsOptOut
+from models.owners import OwnerAttempt, OwnerCode
 from models.passes import TemporaryPass, WorkerPass
 from models.permits import GoodsLine, GoodsRelease, HotWorkPermit
 from models.printing import PrintJob
@@ -93,6 +94,8 @@ MODELS = [
     SmsOptOut,
     OutboxMessage,
     DeliveryAttempt,
+    OwnerCode,
+    OwnerAttempt,
 ]
 
 # Views that open (and report the failure of) their own connection: /healthz must answer 503,

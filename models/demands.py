@@ -43,6 +43,7 @@ CHANNELS = [
     ("proactive", "主任/主管走访"),
     ("committee", "业委会"),
     ("industry", "公司/行业信息"),
+    ("owner_self", "业主自助"),  # the owner's own H5 (issue #17)
 ]
 # R-DEM-2 kinds; complaints are a subset of demand information.
 KINDS = [

@@ -39,6 +39,7 @@ from views import (
     deposits,
     emergencies,
     guide,
+    h5,
     keys,
     movein,
     notify,
@@ -133,6 +134,7 @@ def init_app(app: Flask) -> None:
     security.init_app(app)
     auth.login_manager.init_app(app)
     app.register_blueprint(auth.bp)
+    h5.init_app(app)  # the owners' H5 under /h5 (issue #17)
     build_admin(app)
 
     for code, (title, message) in ERROR_PAGES.items():

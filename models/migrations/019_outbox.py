@@ -1,5 +1,5 @@
 """Schema 019: the notification outbox, its delivery log, per-estate templates and SMS opt-outs
-(models/outbox.py, issue #17).
+(models/outbox.py), and the owners' H5 login codes and attempts (models/owners.py), issue #17.
 
 Written by hand in the style peewee-migrate generates. It touches only its own tables, so it
 applies in any order with the other steps written in parallel.
@@ -121,9 +121,39 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
             table_name = "delivery_attempt"
 
 
+    @migrator.create_model
+    class OwnerCode(pw.Model):
+        id = pw.AutoField()
+        created_at = pw.DateTimeField()
+        updated_at = pw.DateTimeField()
+        number = pw.CharField(index=True, max_length=64)
+        code = pw.CharField(max_length=64)
+        expires_at = pw.DateTimeField()
+        wrong_tries = pw.IntegerField(default=0)
+        used_at = pw.DateTimeField(null=True)
+
+        class Meta:
+            table_name = "owner_code"
+
+    @migrator.create_model
+    class OwnerAttempt(pw.Model):
+        id = pw.AutoField()
+        created_at = pw.DateTimeField()
+        updated_at = pw.DateTimeField()
+        kind = pw.CharField(max_length=8)
+        number = pw.CharField(index=True, max_length=64)
+        remote_addr = pw.CharField(index=True, max_length=64)
+        succeeded = pw.BooleanField(default=False)
+
+        class Meta:
+            table_name = "owner_attempt"
+
+
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
     """Undo this schema step."""
 
+    migrator.remove_model('owner_attempt')
+    migrator.remove_model('owner_code')
     migrator.remove_model('delivery_attempt')
     migrator.remove_model('outbox_message')
     migrator.remove_model('sms_opt_out')
