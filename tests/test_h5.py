@@ -216,3 +216,14 @@ def test_progress_and_a_not_satisfied_rating_reopen_the_demand(app, fake, owners
     desk = login_as("supervisor")
     html = desk.get(f"/admin/demand/details/?id={demand.id}").get_data(as_text=True)
     assert "业主自评" in html and "还在漏" in html
+
+
+def test_the_code_is_sent_once_the_answer_has_gone_out(app, fake, owners):
+    response = ask_code(app.test_client(), OWNER_A)
+    assert fake.sent == []  # nothing is sent while the owner waits for the page…
+    response.close()  # …the server closes the answer, then the SMS goes out at once
+    (sent,) = fake.sent
+    assert sent["phone"] == OWNER_A and sent["template"] == "SMS_900001"
+    with app.app_context():
+        send_outbox(now=utcnow())
+    assert len(fake.sent) == 1  # the job finds it sent already
