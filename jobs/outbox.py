@@ -73,6 +73,14 @@ def backoff(attempt: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(base * 2 ** max(0, attempt - 1), 6 * 3600))
 
 
+def max_age(message: OutboxMessage) -> dt.timedelta:
+    """How long a message is worth sending: a login code 10 minutes, the rest
+    OUTBOX_MAX_AGE_HOURS (default 48: a night's quiet hours and a provider's bad day)."""
+    if message.event in SECRET_PARAMS:
+        return dt.timedelta(minutes=10)
+    return dt.timedelta(hours=float(_config("OUTBOX_MAX_AGE_HOURS", 48)))
+
+
 def _holder() -> str:
     return f"{socket.gethostname()[:60]}:{secrets.token_hex(4)}"
 
@@ -166,6 +174,10 @@ def _before_sending(message: OutboxMessage, now: dt.datetime) -> str | None:
             log.warning("通知 %s 再次中断，停止重发", message.id)
             return "unknown"
         message.note = RESENT
+    if now - message.created_at > max_age(message):
+        # News delivered days late (or a login code after it expired) helps nobody.
+        _finish(message, now, state="expired", note="超过有效期仍未能发出，不再发送")
+        return "failed"
     owner_sms = message.channel == "sms" and message.audience == "owner"
     if owner_sms and message.event not in SECRET_PARAMS \
             and opted_out(message.estate_id, message.recipient, message.resident_id):

@@ -41,6 +41,7 @@ STATES = [
     ("suppressed", "未发送（已退订）"),
     ("disabled", "未发送（本小区已关闭）"),
     ("unknown", "结果未知，待人工核实"),
+    ("expired", "过期未发送"),
 ]
 STATE_LABELS = dict(STATES)
 

@@ -285,3 +285,14 @@ def test_no_provider_configured_keeps_messages_waiting(app, fake, templates, cle
     app.config["SMS_PROVIDER"] = "aliyun"
     run(app, office_at(1, 11))
     assert len(fake.sent) == 1
+
+
+def test_news_too_old_to_matter_is_not_sent(app, fake, templates, clerk, estate):
+    app.config["SMS_PROVIDER"] = ""
+    received(clerk, estate)
+    run(app, office_at(1, 10))  # no provider yet: it waits
+    app.config["SMS_PROVIDER"] = "aliyun"
+    outcome = run(app, office_at(3, 10))  # configured two days later
+    message = sms_messages()[0]
+    assert message.state == "expired" and "不再发送" in message.note and fake.requests == []
+    assert "失败 1" in outcome.note
