@@ -183,3 +183,18 @@ def test_settings_refuse_unknown_parameters(app, estate, login_as):
         "enabled": "y", "sms_template": "SMS_1", "text": "您的报事{numbr}已受理"})
     assert "内容中的参数只能是" in response.get_data(as_text=True)
     assert NotifyTemplate.select().count() == 0
+
+
+def test_h5_posters_print_a_qr_code_per_estate_and_building(app, estate, login_as):
+    client = login_as("clerk")
+    app.config["H5_BASE_URL"] = "https://wuye.example.com"
+    listing = client.get("/admin/h5_poster/").get_data(as_text=True)
+    assert "测试花园（全小区）" in listing and "1栋" in listing
+    from models.org import Building
+
+    building = Building.get(Building.estate == estate.id)
+    page = client.get(f"/admin/h5_poster/?estate={estate.id}&building={building.id}&print=1")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "测试花园 · 1栋" in html
+    assert 'src="data:image/svg+xml' in html and "https://wuye.example.com/h5/login" in html
+    assert login_as("viewer", "viewer1").get("/admin/h5_poster/").status_code == 403

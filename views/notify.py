@@ -7,13 +7,15 @@ delivery log has no export and no search by number.
 
 from __future__ import annotations
 
-from flask import flash, redirect
+import segno
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.peewee.filters import FilterEqual
 from flask_login import current_user
 from markupsafe import Markup
 
 from models.base import utcnow
+from models.org import Building
 from models.outbox import (
     CHANNELS,
     EVENT_CHOICES,
@@ -27,7 +29,7 @@ from models.outbox import (
 from models.users import DESK, EVERYONE, MANAGERS
 from views.actions import RegisterView, add_views
 from views.base import SecureModelView, SecurePage
-from views.fields import RESIDENT_LOOKUP
+from views.fields import RESIDENT_LOOKUP, chosen_estate
 
 NOBODY: frozenset[str] = frozenset()
 NOTICES_PER_PAGE = 50
@@ -110,8 +112,39 @@ class NoticeView(SecurePage):
         return redirect(self.get_url(".index"))
 
 
+def h5_url() -> str:
+    """Where owners sign in: H5_BASE_URL (the public https address) or this server's."""
+    base = current_app.config.get("H5_BASE_URL") or request.url_root
+    return base.rstrip("/") + url_for("h5.login")
+
+
+class PosterView(SecurePage):
+    """业主 H5 海报: a printable A4 QR code per estate and per building that opens the H5."""
+
+    roles = DESK
+
+    @expose("/")
+    def index(self):
+        estate, estates = chosen_estate()
+        if estate is None:
+            abort(404)
+        buildings = list(Building.select().where(Building.estate == estate.id,
+                                                 Building.voided == False)  # noqa: E712
+                         .order_by(Building.name))
+        building = next((b for b in buildings
+                         if b.id == request.args.get("building", type=int)), None)
+        if request.args.get("print"):
+            url = h5_url()
+            qr = segno.make(url, error="m").svg_data_uri(scale=10, border=2)
+            return self.render("admin/h5_poster_print.html", estate=estate, building=building,
+                               url=url, qr=qr)
+        return self.render("admin/h5_posters.html", estate=estate, estates=estates,
+                           buildings=buildings)
+
+
 def register(admin, category: str) -> None:
     admin.add_view(NoticeView(name="通知", category=category, endpoint="notices"))
+    admin.add_view(PosterView(name="业主 H5 海报", category=category, endpoint="h5_poster"))
     add_views(admin, category,
               (NotifyTemplateAdmin, NotifyTemplate, "通知设置", "notify_template"),
               (SmsOptOutAdmin, SmsOptOut, "短信退订", "sms_opt_out"))
