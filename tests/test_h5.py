@@ -227,3 +227,13 @@ def test_the_code_is_sent_once_the_answer_has_gone_out(app, fake, owners):
     with app.app_context():
         send_outbox(now=utcnow())
     assert len(fake.sent) == 1  # the job finds it sent already
+
+
+def test_submissions_are_limited_per_owner_per_day(app, fake, owners):
+    app.config["H5_DEMANDS_PER_DAY"] = 2
+    client = sign_in(app, fake, OWNER_A)
+    assert submit(client, "1-1-101").status_code == 302
+    assert submit(client, "1-1-101").status_code == 302
+    refused = submit(client, "1-1-101")
+    assert "每天最多提交 2 条" in refused.get_data(as_text=True)
+    assert Demand.select().count() == 2

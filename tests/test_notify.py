@@ -198,3 +198,14 @@ def test_h5_posters_print_a_qr_code_per_estate_and_building(app, estate, login_a
     assert page.status_code == 200 and "测试花园 · 1栋" in html
     assert 'src="data:image/svg+xml' in html and "https://wuye.example.com/h5/login" in html
     assert login_as("viewer", "viewer1").get("/admin/h5_poster/").status_code == 403
+
+
+def test_a_stand_alone_work_order_is_announced_to_its_department(app, clerk, estate, make_user):
+    from test_jobs_support import new_work_order
+
+    engineer = make_user("eng1", "dept", estate, department="engineering")
+    make_user("guard1", "dept", estate, department="security")
+    order = new_work_order(clerk, estate, dt.datetime.now(OFFICE) - dt.timedelta(hours=1))
+    (notice,) = OutboxMessage.select().where(OutboxMessage.event == "work_order_new")
+    assert notice.user_id == engineer.id and notice.subject_table == "work_order"
+    assert notice.subject_id == order.id and order.number in notice.text
