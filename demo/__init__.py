@@ -16,6 +16,7 @@ import random
 
 from demo.demands import seed_demands
 from demo.frontdesk import seed_front_desk
+from demo.notify import seed_notify
 from demo.office import seed_office
 from demo.people import DEMO_PASSWORD, seed_estate
 from demo.rectification import seed_rectification
@@ -27,6 +28,7 @@ def seed(*, units: int = 1000, seed: int = 20261126) -> dict[str, int]:
     """Create the DEMO estate with ~`units` flats and rows in every register; returns counts."""
     rng = random.Random(seed)
     estate, counts = seed_estate(rng, units)
+    seed_notify(estate)
     counts["业户需求"] = seed_demands(estate, rng)
     seed_front_desk(estate, rng)
     seed_office(estate, rng)

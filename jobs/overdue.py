@@ -60,6 +60,7 @@ from models.emergencies import Emergency
 from models.estate import Estate
 from models.keys import KeyMovement
 from models.movein import MoveIn
+from models.notify import on_flags_raised
 from models.passes import TemporaryPass, WorkerPass
 from models.permits import GoodsRelease, HotWorkPermit
 from models.printing import PrintJob
@@ -214,4 +215,5 @@ def mark_overdue(now: dt.datetime | None = None) -> Outcome:
             flagged, cleared = flagged + raised, cleared + gone
             if raised or gone:
                 notes.append(f"{rule.label} +{raised}/-{gone}")
+        on_flags_raised(now)  # missed reply deadlines: the supervisors are told (#17)
     return Outcome(flagged=flagged, cleared=cleared, note="；".join(notes) or "无变化")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from jobs.backup import nightly_backup
 from jobs.digest import daily_digest
+from jobs.outbox import send_outbox
 from jobs.overdue import mark_overdue
 from jobs.runner import Job
 from jobs.sheets import sheets_sync
@@ -21,6 +22,10 @@ JOBS: tuple[Job, ...] = (
     # Retention: BACKUP_KEEP_DAILY / _WEEKLY / _MONTHLY (issue #13).
     Job("nightly_backup", "夜间数据库备份", nightly_backup, cron={"hour": "2", "minute": "30"},
         catch_up=True, lease_seconds=3 * 3600),
+    # The notification outbox (issue #17): every minute; each message is claimed on its own,
+    # so a run that overlaps another never sends one twice.
+    Job("send_outbox", "发送通知（短信、群机器人）", send_outbox, cron={"minute": "*"},
+        lease_seconds=600),
 )
 JOBS_BY_ID = {job.id: job for job in JOBS}
 

@@ -21,6 +21,7 @@ from jobs.registry import JOBS, get_job
 from jobs.runner import run_job
 from jobs.scheduler import describe_schedule
 from models.base import utcnow
+from models.outbox import monthly_sms_counts
 from models.register import audit
 from models.users import MANAGERS
 from ops.backup import ATTACHMENTS_NOTE, backup_dir, human_age, human_size, list_backups
@@ -126,6 +127,9 @@ class JobRunAdmin(SecureModelView):
     def render(self, template, **kwargs):
         if template == self.list_template:
             kwargs["job_rows"] = self.job_rows()
+            # The month's SMS per estate (issue #17): what the office pays the provider for.
+            kwargs["sms_counts"] = monthly_sms_counts(
+                estate_ids=current_user._get_current_object().estate_ids())
             kwargs["backups"] = backup_rows()
         return super().render(template, **kwargs)
 

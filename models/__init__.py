@@ -33,6 +33,8 @@ from models.guide import GuideCategory, GuideEntry
 from models.keys import KeyMovement, KeySet
 from models.movein import MoveIn
 from models.org import Building, Cluster, Department, Resident, Unit
+from models.outbox import DeliveryAttempt, NotifyTemplate, OutboxMessage, SmsOptOut
+from models.owners import OwnerAttempt, OwnerCode
 from models.passes import TemporaryPass, WorkerPass
 from models.patrols import DecorationPatrol
 from models.permits import GoodsLine, GoodsRelease, HotWorkPermit
@@ -100,6 +102,13 @@ MODELS = [
     Submission,
     FieldVisit,
     DecorationPatrol,
+    # The notification outbox (issue #17).
+    NotifyTemplate,
+    SmsOptOut,
+    OutboxMessage,
+    DeliveryAttempt,
+    OwnerCode,
+    OwnerAttempt,
 ]
 
 # Views that open (and report the failure of) their own connection: /healthz must answer 503,

@@ -24,6 +24,7 @@ from models.base import (
     write_transaction,
 )
 from models.calendar import next_number
+from models.notify import on_batch_notice
 from models.office import setting
 from models.org import Resident, Unit, _same_estate
 from models.register import RegisterModel, StatefulMixin
@@ -172,8 +173,11 @@ class ServiceBatch(StatefulMixin, RegisterModel):
         """提前通知业户: how and when, at least the configured days before."""
         self.require_state(doing="登记通知")
         # No target state: the row derives planned/notified from notice_at itself.
-        self.transition(user, expected_version=expected_version, notice_method=method or None,
-                        notice_at=at or utcnow(), notice_content=(content or "").strip()[:200])
+        with write_transaction():
+            self.transition(user, expected_version=expected_version, notice_method=method or None,
+                            notice_at=at or utcnow(), notice_content=(content or "").strip()[:200])
+            if method == "sms":
+                on_batch_notice(self)  # each unit's owner gets the SMS (R-JOB-1/2, #17)
 
     def refresh_done(self, user) -> None:
         """A batch is done when every unit in it has its result."""

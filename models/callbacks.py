@@ -15,6 +15,8 @@ from models.users import User
 from models.work_orders import WorkOrder
 
 CALLBACK_CHANNELS = [("phone", "电话"), ("visit", "上门")]
+# The owner's own rating on the H5 (issue #17): recorded like a callback, not offered to the desk.
+OWNER_RATING = ("owner", "业主自评")
 SCORES = [(5, "5 很好"), (4, "4 好"), (3, "3 一般"), (2, "2 差"), (1, "1 很差")]
 
 
@@ -28,7 +30,7 @@ class Callback(RegisterModel):
     called_at = AwareDateTimeField(default=utcnow, verbose_name="回访时间")
     called_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
                                 verbose_name="回访人")
-    channel = CharField(max_length=16, choices=CALLBACK_CHANNELS, default="phone",
+    channel = CharField(max_length=16, choices=[*CALLBACK_CHANNELS, OWNER_RATING], default="phone",
                         verbose_name="回访方式")
     on_time = SmallIntegerField(choices=SCORES, verbose_name="准时到场")
     attitude = SmallIntegerField(choices=SCORES, verbose_name="服务态度")
@@ -43,12 +45,16 @@ class Callback(RegisterModel):
     def __str__(self) -> str:
         return f"回访 {'满意' if self.satisfied else '不满意'}"
 
+    @property
+    def channel_label(self) -> str:
+        return dict([*CALLBACK_CHANNELS, OWNER_RATING]).get(self.channel, self.channel)
+
     def validate(self):
         for name in ("on_time", "attitude", "skill", "etiquette"):
             value = getattr(self, name)
             if value is not None and not 1 <= int(value) <= 5:
                 yield name, "评分应为 1 到 5 分"
-        if self.channel not in dict(CALLBACK_CHANNELS):
+        if self.channel not in dict([*CALLBACK_CHANNELS, OWNER_RATING]):
             yield "channel", "请选择回访方式"
         if not self.demand_id and not self.work_order_id:
             yield "", "回访必须对应一条需求或维修单"

@@ -30,6 +30,7 @@ from models.base import (
 from models.calendar import next_number
 from models.demand_promise import REPLY_OWED as REPLY_OWED  # re-exported: the owed states
 from models.demand_promise import PromiseMixin, minutes, require_cause
+from models.notify import on_demand_step
 from models.org import Department, Resident, Unit
 from models.register import RegisterModel, StatefulMixin
 from models.search import bigrams
@@ -45,6 +46,7 @@ CHANNELS = [
     ("proactive", "主任/主管走访"),
     ("committee", "业委会"),
     ("industry", "公司/行业信息"),
+    ("owner_self", "业主自助"),  # the owner's own H5 (issue #17)
 ]
 # R-DEM-2 kinds; complaints are a subset of demand information.
 KINDS = [
@@ -386,9 +388,11 @@ class DemandStep(BaseModel):
 
     @classmethod
     def record(cls, demand, user, action, from_status, to_status, note=""):
-        return cls.create(demand=demand.id, user=user.id if user else None,
+        step = cls.create(demand=demand.id, user=user.id if user else None,
                           username=user.display_name if user else "系统", action=action,
                           from_status=from_status, to_status=to_status, note=(note or "")[:255])
+        on_demand_step(demand, step)  # the owner's SMS and the staff's notices (#17)
+        return step
 
     @property
     def action_label(self) -> str:

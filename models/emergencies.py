@@ -18,6 +18,7 @@ from peewee import CharField, ForeignKeyField, TextField
 from models.approvals import DIRECTOR, Approval, Grant, not_before_grant, require_grant
 from models.base import AwareDateTimeField, RuleError, check_moment, to_office, utcnow
 from models.calendar import next_number
+from models.notify import on_emergency
 from models.office import refuse_changes_after, user_or_none, works_for
 from models.register import RegisterModel, StatefulMixin, save_record
 from models.users import User
@@ -159,6 +160,9 @@ class Emergency(StatefulMixin, RegisterModel):
     def before_create(self, user) -> None:
         self.number = next_number(self.estate_id, "JJ", to_office(self.occurred_at).year)
         self._derive_state()
+
+    def after_create(self, user) -> None:
+        on_emergency(self)  # to the director at once (R-EMG-1, #17)
 
     def before_update(self) -> None:
         refuse_changes_after(self, REGISTER_FIELDS, lambda stored: stored.state == "closed",

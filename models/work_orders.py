@@ -21,6 +21,7 @@ from models.base import (
 )
 from models.calendar import next_number
 from models.demands import Demand, DemandStep
+from models.notify import on_work_order
 from models.org import Department
 from models.register import RegisterModel, StatefulMixin, save_record
 from models.users import User, UserEstate, may_reassign, require_department_work
@@ -105,6 +106,8 @@ class WorkOrder(StatefulMixin, RegisterModel):
             demand = Demand.get_by_id(self.demand_id)
             DemandStep.record(demand, user, "order", demand.status, demand.status,
                               f"维修单 {self.number}")
+        else:
+            on_work_order(self)  # the department is told (#17; a demand's order via its step)
 
     @staticmethod
     def after_hours(moment: dt.datetime) -> bool:

@@ -35,7 +35,8 @@ from jobs.scheduler import (
 from models.base import db
 
 ROOT = Path(__file__).resolve().parents[1]
-EVERY_SECOND = {"mark_overdue": {"second": "*"}, "sheets_sync": None, "daily_digest": None}
+EVERY_SECOND = {"mark_overdue": {"second": "*"}, "sheets_sync": None, "daily_digest": None,
+                "send_outbox": None}
 
 
 def wait_for(condition, timeout: float = 60.0) -> None:
@@ -75,7 +76,8 @@ def test_schedule_can_be_changed_or_disabled_in_config(app):
     app.config["JOBS_SCHEDULE"] = {"mark_overdue": {"hour": "1", "minute": "0"},
                                    "sheets_sync": None}
     scheduler = BackgroundScheduler()
-    assert schedule_jobs(scheduler, app) == ["mark_overdue", "daily_digest", "nightly_backup"]
+    assert schedule_jobs(scheduler, app) == ["mark_overdue", "daily_digest", "nightly_backup",
+                                             "send_outbox"]
     assert describe_schedule(get_job("mark_overdue"), app.config).startswith("每天 01:00")
     assert describe_schedule(get_job("sheets_sync"), app.config) == "未启用"
     app.config["JOBS_SCHEDULE"] = {"no_such_job": None}

@@ -42,8 +42,10 @@ from views import (
     emergencies,
     field,
     guide,
+    h5,
     keys,
     movein,
+    notify,
     passes,
     patrols,
     permits,
@@ -76,6 +78,7 @@ DUTY = "值班与沟通"
 ORG = "组织与房屋"
 SYSTEM = "系统"
 APPROVALS = "审批"
+NOTICES = "通知"
 
 
 # Errors a person can cause get a Chinese page, never Werkzeug's English one or a traceback.
@@ -133,6 +136,7 @@ def build_admin(app: Flask) -> Admin:
     admin.add_view(BranchAdmin(Branch, name="分公司", category=SYSTEM, endpoint="branch"))
     admin.add_view(UserAdmin(User, name="用户", category=SYSTEM, endpoint="user"))
     admin.add_view(AuditLogAdmin(AuditLog, name="审计日志", category=SYSTEM, endpoint="audit"))
+    notify.register(admin, NOTICES)
     return admin
 
 
@@ -141,6 +145,7 @@ def init_app(app: Flask) -> None:
     auth.login_manager.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(field.bp)
+    h5.init_app(app)  # the owners' H5 under /h5 (issue #17)
     build_admin(app)
 
     for code, (title, message) in ERROR_PAGES.items():

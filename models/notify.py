@@ -1,0 +1,162 @@
+"""What is sent, to whom, when a register changes (issue #17): one call per event.
+
+The registers call these from inside their own transactions (one line each: a demand's history
+step, a new emergency, a batch notice by SMS, the sweep's new overdue flags), so every message
+is in the outbox (models/outbox.py) exactly when the change is committed. Which events an
+estate sends, and their words, are its `NotifyTemplate` rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from models.base import to_office
+from models.org import Department, Resident
+from models.outbox import enqueue, mobile_or_empty
+from models.users import User, UserEstate
+
+# The owner's SMS for each step of a demand (R-DEM-4); other steps tell the owner nothing.
+DEMAND_OWNER_EVENTS = {
+    "create": "demand_received",
+    "dispatch": "demand_dispatched",
+    "reply": "demand_replied",
+    "complete": "demand_completed",
+    "reopen": "demand_reopened",
+}
+
+
+def moment_words(moment: dt.datetime | None) -> str:
+    return f"{to_office(moment):%m月%d日%H:%M}" if moment else ""
+
+
+def estate_staff(estate_id: int, *, roles=None, department: str | None = None,
+                 supervisors_only: bool = False):
+    """Active staff of the estate: by role, or members (supervisors) of a department kind."""
+    linked = UserEstate.select(UserEstate.user).where(UserEstate.estate == estate_id)
+    query = User.select().where(User.active == True, User.id.in_(linked))  # noqa: E712
+    if roles is not None:
+        query = query.where(User.role.in_(list(roles)))
+    if department is not None:
+        query = query.where(User.role == "dept", User.department == department)
+    if supervisors_only:
+        query = query.where(User.dept_supervisor == True)  # noqa: E712
+    return list(query.order_by(User.id))
+
+
+def tell_staff(event: str, users, *, estate_id: int, key: str, subject, params: dict,
+               robot: bool = False, sms: bool = False, urgent: bool = False) -> None:
+    """In-app notices to each person (and their mobile for urgent news); one robot post."""
+    seen = set()
+    for user in users:
+        if user.id in seen:
+            continue
+        seen.add(user.id)
+        enqueue(event, estate_id=estate_id, channel="inapp", key=f"{key}:inapp:{user.id}",
+                user_id=user.id, subject=subject, params=params, urgent=urgent)
+        mobile = mobile_or_empty(user.phone) if sms else ""
+        if mobile:
+            enqueue(event, estate_id=estate_id, channel="sms", key=f"{key}:sms:{user.id}",
+                    recipient=mobile, user_id=user.id, subject=subject,
+                    params=params, urgent=urgent)
+    if robot:
+        from models.estate import Estate
+
+        code = Estate.get_by_id(estate_id).code
+        enqueue(event, estate_id=estate_id, channel="robot", key=f"{key}:robot",
+                recipient=code, subject=subject, params=params, urgent=urgent)
+
+
+def owner_phone(demand) -> tuple[str, int | None]:
+    """The number an owner's SMS goes to: the demand's contact mobile, else the resident's."""
+    resident = Resident.get_or_none(Resident.id == demand.resident_id) \
+        if demand.resident_id else None
+    for phone in (demand.contact_phone, resident.phone if resident else ""):
+        if mobile_or_empty(phone):
+            return mobile_or_empty(phone), demand.resident_id
+    return "", demand.resident_id
+
+
+def on_demand_step(demand, step) -> None:
+    """A demand moved (R-DEM-4): tell the owner, and the department of a new work order."""
+    key = f"demand:{demand.id}:step:{step.id}"
+    event = DEMAND_OWNER_EVENTS.get(step.action)
+    if step.action == "create" and demand.status == "closed":
+        event = None  # answered at the desk there and then (R-DEM-5): nothing to tell
+    if event is not None:
+        phone, resident_id = owner_phone(demand)
+        department = (Department.get_or_none(Department.id == demand.department_id)
+                      if demand.department_id else None)
+        params = {"number": demand.number, "deadline": moment_words(demand.reply_due),
+                  "department": department.name if department else "",
+                  "reply": (demand.reply_content or "")[:40]}
+        if phone:
+            enqueue(event, estate_id=demand.estate_id, channel="sms", key=f"{key}:sms",
+                    recipient=phone, resident_id=resident_id, subject=demand, params=params,
+                    urgent=bool(demand.urgent))
+    if step.action == "order":
+        from models.work_orders import WorkOrder
+
+        order = (WorkOrder.select().where(WorkOrder.demand == demand.id)
+                 .order_by(WorkOrder.id.desc()).first())
+        if order is not None:
+            on_work_order(order, subject=demand)
+
+
+def on_work_order(order, *, subject=None) -> None:
+    """A new work order: its department's staff and its assignee are told (R-DEM-8)."""
+    department = Department.get_by_id(order.department_id)
+    users = estate_staff(order.estate_id, department=department.kind)
+    if order.assignee_id:
+        users.append(User.get_by_id(order.assignee_id))
+    params = {"number": order.number, "unit": order.location, "what": order.what[:40]}
+    tell_staff("work_order_new", users, estate_id=order.estate_id,
+               key=f"work_order:{order.id}:new", subject=subject or order, params=params)
+
+
+def on_emergency(incident) -> None:
+    """A new emergency goes to the office director at once (R-EMG-1): in-app, SMS, robot."""
+    directors = estate_staff(incident.estate_id, roles=("director",))
+    params = {"number": incident.number, "kind": incident.kind_label,
+              "place": incident.place}
+    tell_staff("emergency_new", directors, estate_id=incident.estate_id,
+               key=f"emergency:{incident.id}:new", subject=incident, params=params,
+               robot=True, sms=True, urgent=True)
+
+
+def on_batch_notice(batch) -> None:
+    """A batch service noticed by SMS (R-JOB-1/2): every unit in the batch is told."""
+    params = {"service": batch.kind_label, "day": f"{batch.day:%m月%d日}"}
+    for row in batch.live_registrations():
+        resident = Resident.get_or_none(Resident.id == row.resident_id) \
+            if row.resident_id else None
+        phone = mobile_or_empty(row.contact_phone) \
+            or mobile_or_empty(resident.phone if resident else "")
+        if phone:
+            enqueue("batch_notice", estate_id=batch.estate_id, channel="sms",
+                    key=f"service_batch:{batch.id}:v{batch.version}:{row.id}",
+                    recipient=phone, resident_id=row.resident_id, subject=batch,
+                    params=params)
+
+
+def on_flags_raised(now: dt.datetime) -> int:
+    """Demands whose reply deadline the sweep just found missed: the supervisors are told."""
+    from jobs.models import OverdueFlag
+    from models.demands import Demand
+
+    flags = OverdueFlag.select().where(OverdueFlag.rule == "demand_reply",
+                                       OverdueFlag.raised_at == now)
+    told = 0
+    for flag in flags:
+        demand = Demand.get_or_none(Demand.id == flag.row_id)
+        if demand is None:
+            continue
+        users = estate_staff(demand.estate_id, roles=("supervisor",))
+        if demand.department_id:
+            kind = Department.get_by_id(demand.department_id).kind
+            users += estate_staff(demand.estate_id, department=kind, supervisors_only=True)
+        tell_staff("deadline_missed", users, estate_id=demand.estate_id,
+                   key=f"demand:{demand.id}:missed:{flag.id}", subject=demand, robot=True,
+                   params={"number": demand.number,
+                           "deadline": moment_words(demand.reply_due)})
+        told += 1
+    return told

@@ -1,0 +1,342 @@
+"""The durable outbox: every message the product sends, written with the change that causes it.
+
+A message (`OutboxMessage`) is inserted in the same transaction as the demand step, emergency or
+notice that causes it (`enqueue`), so a change that rolls back sends nothing and a change that
+commits is never forgotten. The `send_outbox` job (jobs/outbox.py) sends it later, with retries
+and backoff, and writes every try into `DeliveryAttempt` (the delivery log shown on the row's
+page). Each message has an idempotency key: the same event enqueued twice is one message.
+
+Owners' SMS respect quiet hours (22:00–08:00 office time, not for urgent messages: deferred) and
+the per-resident opt-out (`SmsOptOut`: suppressed, and the log says so). Phone numbers are kept
+in clear only in `recipient` (they must be sent); everything shown or logged masks them.
+What is sent, per event, is `NotifyTemplate` (admin-editable, switchable per estate; issue #17).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from peewee import BooleanField, CharField, ForeignKeyField, IntegerField, TextField, fn
+
+from models.base import AwareDateTimeField, BaseModel, office_tz, to_office, utcnow
+from models.estate import Estate
+from models.org import Resident
+from models.register import RegisterModel
+from models.users import User
+from models.validators import clean_mobile, mask_phone
+
+CHANNELS = [
+    ("sms", "短信"),
+    ("robot", "群机器人"),
+    ("inapp", "站内通知"),
+]
+CHANNEL_LABELS = dict(CHANNELS)
+AUDIENCES = [("owner", "业户"), ("staff", "员工")]
+
+STATES = [
+    ("pending", "待发送"),
+    ("sent", "已发送"),
+    ("failed", "发送失败"),
+    ("suppressed", "未发送（已退订）"),
+    ("disabled", "未发送（本小区已关闭）"),
+    ("unknown", "结果未知，待人工核实"),
+    ("expired", "过期未发送"),
+]
+STATE_LABELS = dict(STATES)
+
+ATTEMPT_OUTCOMES = [
+    ("sending", "发送中"),
+    ("sent", "成功"),
+    ("retry", "失败，稍后重试"),
+    ("failed", "失败"),
+    ("deferred", "静默时段，顺延"),
+    ("unknown", "进程中断，结果未知"),
+]
+ATTEMPT_LABELS = dict(ATTEMPT_OUTCOMES)
+
+# Every event the product notifies, with its audience, default text and the names of its
+# parameters in the order Tencent's TemplateParamSet takes them ({name} in the text).
+EVENTS = {
+    "demand_received": ("owner", "业户：报事已受理",
+                        "您的报事已受理，编号{number}，我们将在{deadline}前答复。",
+                        ("number", "deadline")),
+    "demand_dispatched": ("owner", "业户：已派工",
+                          "您的报事{number}已派{department}处理。", ("number", "department")),
+    "demand_replied": ("owner", "业户：已答复", "您的报事{number}已答复：{reply}",
+                       ("number", "reply")),
+    "demand_completed": ("owner", "业户：已完成",
+                         "您的报事{number}已处理完成，欢迎评价。", ("number",)),
+    "demand_reopened": ("owner", "业户：重新处理",
+                        "您的报事{number}将重新处理，我们将在{deadline}前答复。",
+                        ("number", "deadline")),
+    "batch_notice": ("owner", "业户：批量服务通知",
+                     "{service}定于{day}上门施工，请届时安排家中有人。", ("service", "day")),
+    "work_order_new": ("staff", "员工：新维修单",
+                       "新维修单{number}：{unit} {what}", ("number", "unit", "what")),
+    "deadline_missed": ("staff", "员工：答复超时",
+                        "报事{number}已超过答复期限{deadline}，尚未答复。",
+                        ("number", "deadline")),
+    "emergency_new": ("staff", "员工：紧急事件",
+                      "紧急事件{number}：{kind}，{place}。请立即处置（R-EMG-1）。",
+                      ("number", "kind", "place")),
+    # The owner asked for it on the H5: no opt-out applies, and the code itself is never in
+    # the text and is wiped from the parameters once sent (models/owners.py).
+    "owner_login_code": ("owner", "业户：登录验证码",
+                         "您的登录验证码为{code}，5分钟内有效，请勿告诉他人。", ("code",)),
+}
+SECRET_PARAMS = {"owner_login_code": ("code",)}
+EVENT_CHOICES = [(key, label) for key, (_, label, _, _) in EVENTS.items()]
+EVENT_LABELS = dict(EVENT_CHOICES)
+
+
+def mobile_or_empty(phone: str | None) -> str:
+    """The 11 digits of a mainland mobile number, or "" for a landline or nothing."""
+    try:
+        return clean_mobile(phone)
+    except ValueError:
+        return ""
+
+
+class NotifyTemplate(RegisterModel):
+    """One estate's setting for one event: on or off, its text and the provider's template."""
+
+    event = CharField(max_length=32, choices=EVENT_CHOICES, verbose_name="通知事项")
+    enabled = BooleanField(default=True, verbose_name="启用")
+    text = CharField(max_length=300, default="", verbose_name="内容",
+                     help_text="站内通知和群机器人用此文字；可用参数见事项说明，如 {number}。"
+                               "留空用默认文字")
+    sms_template = CharField(max_length=32, default="", verbose_name="短信模板编号",
+                             help_text="在短信服务商处审核通过的模板：阿里云如 SMS_123456789，"
+                                       "腾讯云如 1234567。未填则该事项不发短信")
+
+    class Meta:
+        table_name = "notify_template"
+        # One setting per event per estate.
+        indexes = ((("estate", "event"), True),)
+
+    def __str__(self) -> str:
+        return EVENT_LABELS.get(self.event, self.event)
+
+    def validate(self):
+        if self.event not in EVENTS:
+            yield "event", "请选择通知事项"
+            return
+        names = EVENTS[self.event][3]
+        try:
+            (self.text or "").format(**{name: "" for name in names})
+        except (KeyError, IndexError, ValueError):
+            yield "text", "内容中的参数只能是：" + "、".join("{" + n + "}" for n in names)
+
+
+class SmsOptOut(RegisterModel):
+    """A resident who asked for no SMS (per-resident opt-out); voiding it opts back in."""
+
+    resident = ForeignKeyField(Resident, backref="+", on_delete="RESTRICT",
+                               verbose_name="业户")
+    reason = CharField(max_length=200, default="", verbose_name="说明")
+
+    class Meta:
+        table_name = "sms_opt_out"
+
+    def __str__(self) -> str:
+        return f"{self.resident.name} 退订短信" if self.resident_id else "退订短信"
+
+    def validate(self):
+        if self.resident_id and self.estate_id:
+            resident = Resident.get_or_none(Resident.id == self.resident_id)
+            if resident is not None and resident.estate_id != self.estate_id:
+                yield "resident", "所选业户不属于该小区"
+
+
+def opted_out(estate_id: int, phone: str, resident_id: int | None = None) -> bool:
+    """Whether the resident (or any resident of the estate with this number) opted out."""
+    residents = Resident.select(Resident.id).where(Resident.estate == estate_id,
+                                                   Resident.phone == phone)
+    query = SmsOptOut.select().where(SmsOptOut.voided == False,  # noqa: E712
+                                     SmsOptOut.estate == estate_id)
+    if resident_id:
+        query = query.where((SmsOptOut.resident == resident_id)
+                            | SmsOptOut.resident.in_(residents))
+    else:
+        query = query.where(SmsOptOut.resident.in_(residents))
+    return query.exists()
+
+
+class OutboxMessage(BaseModel):
+    """One message to one recipient on one channel, from enqueue to the provider's answer."""
+
+    estate = ForeignKeyField(Estate, backref="+", on_delete="RESTRICT", verbose_name="小区")
+    key = CharField(max_length=160, unique=True, verbose_name="幂等键")
+    event = CharField(max_length=32, choices=EVENT_CHOICES, verbose_name="通知事项")
+    channel = CharField(max_length=16, choices=CHANNELS, verbose_name="渠道")
+    audience = CharField(max_length=8, choices=AUDIENCES, verbose_name="对象")
+    # The number for SMS (in clear: it must be sent; shown masked), the estate code for a
+    # robot; the staff member for in-app notices.
+    recipient = CharField(max_length=64, default="", verbose_name="接收方")
+    user = ForeignKeyField(User, null=True, backref="+", on_delete="CASCADE",
+                           verbose_name="接收员工")
+    resident = ForeignKeyField(Resident, null=True, backref="+", on_delete="SET NULL",
+                               verbose_name="业户")
+    # The row it is about (the delivery log of a demand, an emergency…).
+    subject_table = CharField(max_length=64, default="", verbose_name="关联表")
+    subject_id = IntegerField(null=True, verbose_name="关联记录")
+    sms_template = CharField(max_length=32, default="", verbose_name="短信模板")
+    params = TextField(default="{}", verbose_name="参数")
+    text = TextField(default="", verbose_name="内容")
+    urgent = BooleanField(default=False, verbose_name="紧急")
+    state = CharField(max_length=16, choices=STATES, default="pending", verbose_name="状态")
+    attempts = IntegerField(default=0, verbose_name="尝试次数")
+    next_attempt_at = AwareDateTimeField(default=utcnow, verbose_name="下次发送")
+    # The claim: whoever set it until `claimed_until` sends it; nobody else may meanwhile.
+    claimed_by = CharField(max_length=96, default="", verbose_name="发送进程")
+    claimed_until = AwareDateTimeField(null=True, verbose_name="占用至")
+    provider = CharField(max_length=16, default="", verbose_name="服务商")
+    provider_id = CharField(max_length=64, default="", verbose_name="回执编号")
+    answer = CharField(max_length=255, default="", verbose_name="服务商答复")
+    note = CharField(max_length=255, default="", verbose_name="说明")
+    sent_at = AwareDateTimeField(null=True, verbose_name="发送时间")
+    read_at = AwareDateTimeField(null=True, verbose_name="已读时间")
+
+    class Meta:
+        table_name = "outbox_message"
+        indexes = (
+            # The sender's question: what is due now.
+            (("state", "next_attempt_at"), False),
+            # A row's delivery log.
+            (("subject_table", "subject_id"), False),
+            # A staff member's 通知 list.
+            (("user", "channel", "created_at"), False),
+            # The jobs page's monthly SMS count per estate.
+            (("estate", "channel", "sent_at"), False),
+        )
+
+    def __str__(self) -> str:
+        return f"{EVENT_LABELS.get(self.event, self.event)} → {self.recipient_label}"
+
+    @property
+    def recipient_label(self) -> str:
+        if self.channel == "sms":
+            return mask_phone(self.recipient)
+        if self.channel == "inapp" and self.user_id:
+            return self.user.display_name
+        return self.recipient
+
+    @property
+    def state_label(self) -> str:
+        return STATE_LABELS.get(self.state, self.state)
+
+    @property
+    def channel_label(self) -> str:
+        return CHANNEL_LABELS.get(self.channel, self.channel)
+
+    @property
+    def event_label(self) -> str:
+        return EVENT_LABELS.get(self.event, self.event)
+
+    @property
+    def param_values(self) -> dict:
+        try:
+            return json.loads(self.params or "{}")
+        except ValueError:
+            return {}
+
+
+class DeliveryAttempt(BaseModel):
+    """One try to send a message: when, the outcome and the provider's answer (the log)."""
+
+    message = ForeignKeyField(OutboxMessage, backref="tries", on_delete="CASCADE")
+    number = IntegerField(verbose_name="第几次")
+    started_at = AwareDateTimeField(verbose_name="开始")
+    finished_at = AwareDateTimeField(null=True, verbose_name="结束")
+    outcome = CharField(max_length=16, choices=ATTEMPT_OUTCOMES, default="sending",
+                        verbose_name="结果")
+    code = CharField(max_length=64, default="", verbose_name="服务商代码")
+    note = CharField(max_length=255, default="", verbose_name="说明")
+
+    class Meta:
+        table_name = "delivery_attempt"
+
+    @property
+    def outcome_label(self) -> str:
+        return ATTEMPT_LABELS.get(self.outcome, self.outcome)
+
+
+def template_for(estate_id: int, event: str) -> NotifyTemplate | None:
+    return NotifyTemplate.get_or_none(NotifyTemplate.estate == estate_id,
+                                      NotifyTemplate.event == event,
+                                      NotifyTemplate.voided == False)  # noqa: E712
+
+
+def render_text(event: str, setting: NotifyTemplate | None, params: dict) -> str:
+    """The message's words: the estate's text, else the default, with the parameters."""
+    text = (setting.text if setting is not None and setting.text else EVENTS[event][2])
+    values = {name: params.get(name, "") for name in EVENTS[event][3]}
+    values.update({name: "******" for name in SECRET_PARAMS.get(event, ())})
+    try:
+        return text.format(**values)
+    except (KeyError, IndexError, ValueError):
+        return EVENTS[event][2].format(**values)
+
+
+def enqueue(event: str, *, estate_id: int, channel: str, key: str, recipient: str = "",
+            user_id: int | None = None, resident_id: int | None = None,
+            subject=None, params: dict | None = None, urgent: bool = False,
+            now: dt.datetime | None = None) -> OutboxMessage | None:
+    """Write one message in the caller's transaction; None when the key is already queued.
+
+    An event switched off for the estate, an SMS without an approved template or to an owner
+    who opted out is still written (state says why, nothing is sent): the log shows it.
+    """
+    now = now or utcnow()
+    params = {name: str(value) for name, value in (params or {}).items()}
+    setting = template_for(estate_id, event)
+    state, note = "pending", ""
+    if setting is not None and not setting.enabled:
+        state, note = "disabled", "本小区已关闭该通知事项"
+    elif channel == "sms" and EVENTS[event][0] == "owner" and event not in SECRET_PARAMS \
+            and opted_out(estate_id, recipient, resident_id):
+        state, note = "suppressed", "业户已退订短信，未发送"
+    elif channel == "inapp":
+        # The row is the delivery: it is in the staff member's 通知 list at once.
+        state, note = "sent", "已送达通知列表"
+    values = dict(
+        estate=estate_id, key=key[:160], event=event, channel=channel,
+        audience=EVENTS[event][0], recipient=recipient, user=user_id, resident=resident_id,
+        subject_table=subject._meta.table_name if subject is not None else "",
+        subject_id=subject._pk if subject is not None else None,
+        sms_template=setting.sms_template if setting is not None else "",
+        params=json.dumps(params, ensure_ascii=False), text=render_text(event, setting, params),
+        urgent=urgent, state=state, note=note, next_attempt_at=now,
+        sent_at=now if state == "sent" else None, created_at=now, updated_at=now)
+    inserted = OutboxMessage.insert(**values).on_conflict_ignore().execute()
+    if not inserted:
+        return None
+    return OutboxMessage.get(OutboxMessage.key == key[:160])
+
+
+def delivery_log(subject) -> list[OutboxMessage]:
+    """What was sent to whom about this row, newest first (its tries in `.tries`)."""
+    return list(OutboxMessage.select().where(
+        OutboxMessage.subject_table == subject._meta.table_name,
+        OutboxMessage.subject_id == subject._pk).order_by(OutboxMessage.id.desc()))
+
+
+def month_start(now: dt.datetime) -> dt.datetime:
+    local = to_office(now)
+    return dt.datetime(local.year, local.month, 1, tzinfo=office_tz())
+
+
+def monthly_sms_counts(now: dt.datetime | None = None, estate_ids=None) -> list[dict]:
+    """Per estate: SMS sent this calendar month (office time), for the jobs page."""
+    start = month_start(now or utcnow())
+    query = (OutboxMessage.select(OutboxMessage.estate, fn.COUNT(OutboxMessage.id))
+             .where(OutboxMessage.channel == "sms", OutboxMessage.state == "sent",
+                    OutboxMessage.sent_at >= start)
+             .group_by(OutboxMessage.estate))
+    if estate_ids is not None:
+        query = query.where(OutboxMessage.estate.in_(list(estate_ids)))
+    counts = dict(query.tuples())
+    estates = Estate.select().where(Estate.id.in_(list(counts))).order_by(Estate.code)
+    return [{"estate": estate, "count": counts[estate.id], "month": f"{start:%Y-%m}"}
+            for estate in estates]

@@ -1,0 +1,259 @@
+"""The owners' H5 (业主自助, issue #17): mobile pages under /h5, separate from the staff login.
+
+An owner signs in with a mobile number registered as a resident and a one-time SMS code
+(models/owners.py), then sees only the units that number is registered to: 报事报修/投诉/建议
+become demands with channel 业主自助 through the same `save_record` the desk uses (numbered,
+with the R-DEM-7 deadline shown at once); 我的报修 shows each demand's progress in plain words,
+the reply and the result, and after completion takes the owner's rating — "not satisfied"
+reopens the demand exactly as the desk's callback does (R-DEM-9).
+
+The pages get the app's CSP and CSRF; the owner's identity is its own session key, never the
+staff login's. No page shows staff names or other units' rows: a demand of another unit is 404.
+Photos are not taken here yet (the shared attachment mechanism is being built separately).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import wraps
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from jobs.outbox import send_now
+from models.base import RuleError, to_office, utcnow
+from models.callbacks import OWNER_RATING, call_back_demand
+from models.demands import CATEGORIES, Demand
+from models.org import Unit
+from models.owners import CODE_SENT, owner_unit_ids, request_code, residents_of, verify_code
+from models.register import save_record
+from models.work_orders import WorkOrder
+
+bp = Blueprint("h5", __name__, url_prefix="/h5")
+
+OWNER_KINDS = [("help", "报事报修"), ("complaint", "投诉"), ("suggestion", "建议")]
+PROGRESS = ("已受理", "已派工", "处理中", "已完成", "已回访")
+SCORE_FIELDS = (("on_time", "准时到场"), ("attitude", "服务态度"), ("skill", "维修技能"),
+                ("etiquette", "礼节礼貌"))
+SESSION_KEY = "h5_owner"
+
+
+def owner_phone() -> str | None:
+    """The signed-in owner's number, if the sign-in is recent and the number still a resident's."""
+    owner = session.get(SESSION_KEY)
+    if not owner:
+        return None
+    days = int(current_app.config.get("H5_SESSION_DAYS", 7))
+    since = dt.datetime.fromisoformat(owner["since"])
+    if utcnow() - since > dt.timedelta(days=days) or not residents_of(owner["phone"]).exists():
+        session.pop(SESSION_KEY, None)
+        return None
+    return owner["phone"]
+
+
+def signed_in(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        phone = owner_phone()
+        if phone is None:
+            return redirect(url_for("h5.login"))
+        return view(phone, *args, **kwargs)
+
+    return wrapper
+
+
+def address() -> str:
+    return request.remote_addr or "-"
+
+
+@bp.route("/login", methods=("GET", "POST"))
+def login():
+    """Ask for a code: the same answer whether or not the number is registered."""
+    errors = {}
+    if request.method == "POST":
+        phone = request.form.get("phone", "")
+        try:
+            message = request_code(phone, address())
+        except RuleError as error:
+            errors = error.errors
+        else:
+            session["h5_pending"] = phone.strip()[:20]
+            flash(CODE_SENT, "info")
+            response = redirect(url_for("h5.verify"))
+            if message is not None:
+                # Sent after the answer has gone out: registered or not, it answers as fast.
+                app = current_app._get_current_object()
+                response.call_on_close(lambda: send_now(app, message.id))
+            return response
+    return render_template("h5/login.html", errors=errors)
+
+
+@bp.route("/verify", methods=("GET", "POST"))
+def verify():
+    """Check the code; the owner is signed in to the H5 only (never to the staff desk)."""
+    phone = session.get("h5_pending")
+    if not phone:
+        return redirect(url_for("h5.login"))
+    errors = {}
+    if request.method == "POST":
+        try:
+            number = verify_code(phone, request.form.get("code", ""), address())
+        except RuleError as error:
+            errors = error.errors
+        else:
+            session.pop("h5_pending", None)
+            session[SESSION_KEY] = {"phone": number, "since": utcnow().isoformat()}
+            return redirect(url_for("h5.home"))
+    return render_template("h5/verify.html", errors=errors, masked=phone[:3] + "****"
+                           + phone[-4:])
+
+
+@bp.route("/logout", methods=("POST",))
+def logout():
+    session.pop(SESSION_KEY, None)
+    return redirect(url_for("h5.login"))
+
+
+def my_units(phone: str):
+    return list(Unit.select().where(Unit.id.in_(owner_unit_ids(phone))).order_by(Unit.code))
+
+
+def my_demand_or_404(phone: str, demand_id: int) -> Demand:
+    """A demand of one of the owner's units; anything else (another unit, voided) is 404."""
+    demand = Demand.get_or_none(Demand.id == demand_id, Demand.voided == False)  # noqa: E712
+    if demand is None or demand.unit_id not in owner_unit_ids(phone):
+        abort(404)
+    return demand
+
+
+@bp.route("/")
+@signed_in
+def home(phone):
+    return render_template("h5/home.html", units=my_units(phone))
+
+
+@bp.route("/new", methods=("GET", "POST"))
+@signed_in
+def new_demand(phone):
+    """报事报修/投诉/建议: a demand with channel 业主自助, numbered, with its deadline."""
+    units = my_units(phone)
+    errors, form = {}, request.form
+    if request.method == "POST":
+        try:
+            demand = _create(phone, units, form)
+        except RuleError as error:
+            errors = error.errors
+        else:
+            flash(f"已受理，编号 {demand.number}，我们将在 "
+                  f"{to_office(demand.reply_due):%m月%d日 %H:%M} 前答复您。", "success")
+            return redirect(url_for("h5.demand", demand_id=demand.id))
+    return render_template("h5/new.html", units=units, kinds=OWNER_KINDS,
+                           categories=CATEGORIES, errors=errors, form=form)
+
+
+def _create(phone: str, units, form) -> Demand:
+    unit = next((u for u in units if str(u.id) == form.get("unit")), None)
+    if unit is None:
+        raise RuleError({"unit": "请选择房屋"})
+    kind = form.get("kind")
+    if kind not in dict(OWNER_KINDS):
+        raise RuleError({"kind": "请选择类型"})
+    category = form.get("category")
+    if category not in dict(CATEGORIES):
+        raise RuleError({"category": "请选择类别"})
+    description = (form.get("description") or "").strip()
+    if not description:
+        raise RuleError({"description": "请描述您的问题或建议"})
+    if len(description) > 1000:
+        raise RuleError({"description": "内容不能超过 1000 个字"})
+    limit = int(current_app.config.get("H5_DEMANDS_PER_DAY", 10))
+    recent = Demand.select().where(Demand.channel == "owner_self", Demand.contact_phone == phone,
+                                   Demand.received_at > utcnow() - dt.timedelta(days=1))
+    if recent.count() >= limit:
+        raise RuleError({"": f"每个号码每天最多提交 {limit} 条，请致电客服中心"})
+    resident = residents_of(phone).where(Unit.id == unit.id).first()
+    return save_record(Demand(
+        estate=unit.estate_id, channel="owner_self", kind=kind, category=category, unit=unit.id,
+        resident=resident.id, contact_name=resident.name, contact_phone=phone,
+        description=description, requested_reply_at=_requested(form.get("requested"))), None)
+
+
+def _requested(text: str | None) -> dt.datetime | None:
+    """The owner's requested reply time (a datetime-local input), office time."""
+    if not text:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise RuleError({"requested_reply_at": "请按“年-月-日 时:分”填写时间"}) from None
+    return to_office(moment)
+
+
+@bp.route("/demands")
+@signed_in
+def demands(phone):
+    """我的报修: the owner's units' demands, newest first."""
+    rows = list(Demand.select().where(Demand.unit.in_(owner_unit_ids(phone)),
+                                      Demand.voided == False)  # noqa: E712
+                .order_by(Demand.received_at.desc()).limit(50))
+    return render_template("h5/demands.html", demands=rows, step=progress_step)
+
+
+def progress_step(demand: Demand) -> int:
+    """Where the demand is, as an index into PROGRESS (已受理 → … → 已回访)."""
+    if demand.status == "closed":
+        return 4 if list(demand.callbacks) else 3
+    if demand.status == "completed":
+        return 3
+    if demand.status == "dispatched":
+        arrived = WorkOrder.select().where(WorkOrder.demand == demand.id,
+                                           WorkOrder.arrived_at.is_null(False)).exists()
+        return 2 if arrived else 1
+    return 0
+
+
+@bp.route("/demands/<int:demand_id>")
+@signed_in
+def demand(phone, demand_id):
+    row = my_demand_or_404(phone, demand_id)
+    return render_template("h5/demand.html", demand=row, progress=PROGRESS,
+                           step=progress_step(row), scores=SCORE_FIELDS, errors={})
+
+
+@bp.route("/demands/<int:demand_id>/rate", methods=("POST",))
+@signed_in
+def rate(phone, demand_id):
+    """The owner's rating of completed work: not satisfied reopens it (R-DEM-9)."""
+    row = my_demand_or_404(phone, demand_id)
+    form = request.form
+    try:
+        scores = {name: _score(form.get(name), name) for name, _ in SCORE_FIELDS}
+        if form.get("satisfied") not in ("1", "0"):
+            raise RuleError({"satisfied": "请选择是否满意"})
+        call_back_demand(row, None, channel=OWNER_RATING[0], satisfied=form["satisfied"] == "1",
+                         comments=(form.get("comments") or "").strip()[:200], **scores)
+    except RuleError as error:
+        return render_template("h5/demand.html", demand=row, progress=PROGRESS,
+                               step=progress_step(row), scores=SCORE_FIELDS,
+                               errors=error.errors), 400
+    flash("感谢您的评价" + ("，我们将重新处理" if form["satisfied"] == "0" else ""), "success")
+    return redirect(url_for("h5.demand", demand_id=row.id))
+
+
+def _score(value, name: str) -> int:
+    if value not in ("1", "2", "3", "4", "5"):
+        raise RuleError({name: "请选择 1 到 5 分"})
+    return int(value)
+
+
+def init_app(app) -> None:
+    app.register_blueprint(bp)
