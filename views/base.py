@@ -13,6 +13,7 @@ from flask import abort, flash, g, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView, expose
 from flask_admin.contrib.peewee import ModelView
 from flask_admin.contrib.peewee.filters import FilterEqual, FilterNotEqual
+from flask_admin.helpers import is_form_submitted
 from flask_admin.model.template import EndpointLinkRowAction
 from flask_login import current_user
 from markupsafe import Markup
@@ -31,7 +32,7 @@ from models.users import DESK, EVERYONE, MANAGERS
 from views.blanks import blank_required_choices
 from views.display import DisplayMixin
 from views.form_bounds import fits_filter, harden, parse_bounded_int
-from views.forms import ModelConverter, Required
+from views.forms import ModelConverter, Required, rule_errors
 from views.scoping import RelationFilter, ScopedAjaxLoader, VoidStateFilter, scope_to_user
 from views.security import safe_return_url
 
@@ -315,14 +316,38 @@ class SecureModelView(SecureMixin, DisplayMixin, ModelView):
             form.row_version.data = str(obj.version)
         return form
 
+    # A model field whose rule messages belong next to another form field (the password's
+    # length next to 设置新密码), model field name -> form field name.
+    form_error_fields: dict[str, str] = {}
+
     @staticmethod
-    def attach_errors(form, error: RuleError) -> None:
-        """Put each rule message next to its field; the rest go to the top of the page."""
+    def attach_errors(form, error: RuleError, *, renames: dict[str, str] | None = None,
+                      keep_first: bool = False) -> None:
+        """Put each rule message next to its field; the rest go to the top of the page.
+
+        renames: model field -> the form field its messages go to (form_error_fields).
+        keep_first: a field that already has a message keeps only that one (a required field
+        says 此项必填, not also what its empty value breaks).
+        """
         for name, message in error.errors.items():
+            name = (renames or {}).get(name, name)
             if name and name in form:
-                form[name].errors = [*form[name].errors, message]
+                if not (keep_first and form[name].errors):
+                    form[name].errors = [*form[name].errors, message]
             else:
                 flash(message, "error")
+
+    def validate_form(self, form) -> bool:
+        """The form's checks, and on a refused create or edit the model's rules too, so every
+        problem of the form shows at once, each next to its field (#12 item 3)."""
+        valid = super().validate_form(form)
+        endpoint = (request.endpoint or "").rsplit(".", 1)[-1]
+        if not valid and is_form_submitted() and endpoint in ("create_view", "edit_view"):
+            errors = rule_errors(form, self.model, getattr(form, "_obj", None))
+            if errors:
+                self.attach_errors(form, RuleError(errors), renames=self.form_error_fields,
+                                   keep_first=True)
+        return valid
 
     def create_model(self, form):
         model = self.model()
@@ -331,7 +356,7 @@ class SecureModelView(SecureMixin, DisplayMixin, ModelView):
             self.before_save(model, is_created=True)
             save_record(model, current_user._get_current_object())
         except RuleError as error:
-            self.attach_errors(form, error)
+            self.attach_errors(form, error, renames=self.form_error_fields)
             return False
         self.after_model_change(form, model, True)
         return model
@@ -351,7 +376,7 @@ class SecureModelView(SecureMixin, DisplayMixin, ModelView):
             save_record(model, current_user._get_current_object(), before=before,
                         expected_version=expected)
         except RuleError as error:
-            self.attach_errors(form, error)
+            self.attach_errors(form, error, renames=self.form_error_fields)
             return False
         self.after_model_change(form, model, False)
         return True

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask_login import current_user
 from wtforms import PasswordField, SelectMultipleField
-from wtforms.validators import Optional
+from wtforms.validators import Length, Optional
 
 from models.base import RuleError
 from models.estate import Estate
 from models.register import AuditLog
-from models.users import MANAGERS, UserEstate, check_user_estates
+from models.users import MANAGERS, MIN_PASSWORD_LENGTH, UserEstate, check_user_estates
 from views.base import SecureModelView
 from views.forms import choices
 
@@ -29,10 +29,15 @@ class UserAdmin(SecureModelView):
     form_excluded_columns = ("password_hash", "created_at", "updated_at", "version",
                              "last_login_at", "session_generation")
     form_extra_fields = {
-        "new_password": PasswordField("设置新密码", validators=[Optional()],
+        # The length is checked with the other fields (#12 item 3), beside this field.
+        "new_password": PasswordField("设置新密码", validators=[
+            Optional(), Length(min=MIN_PASSWORD_LENGTH,
+                               message=f"密码至少 {MIN_PASSWORD_LENGTH} 位")],
                                       description="新建用户必填；修改时留空表示不变（至少 8 位）"),
         "estate_ids": SelectMultipleField("所属小区", coerce=int),
     }
+
+    form_error_fields = {"password": "new_password"}
 
     def _with_estates(self, form, obj=None):
         form.estate_ids.choices = choices((e.id, f"{e.code} {e.name}") for e in Estate.select()
