@@ -41,6 +41,7 @@ from models.users import User, UserEstate
 from models.validators import neutralise_formula
 from views.base import SecureModelView
 from views.fields import QueryFilter
+from views.i18n import FORM_META
 
 
 def current():
@@ -186,7 +187,7 @@ class RegisterView(SecureModelView):
         """GET: the action's form; POST: validate, call the model method, back to the row."""
         row = self.row_or_404()
         form_class = action.form_class(row)
-        form = form_class(request.form) if form_class is not None else None
+        form = form_class(request.form, meta=FORM_META) if form_class is not None else None
         if action.prepare is not None:
             response = action.prepare(self, row, form)
             if response is not None:

@@ -33,6 +33,7 @@ from views.blanks import blank_required_choices
 from views.display import DisplayMixin
 from views.form_bounds import fits_filter, harden, parse_bounded_int
 from views.forms import ModelConverter, Required, rule_errors
+from views.i18n import DeskForm
 from views.scoping import RelationFilter, ScopedAjaxLoader, VoidStateFilter, scope_to_user
 from views.security import safe_return_url
 
@@ -97,6 +98,7 @@ class SecureModelView(SecureMixin, DisplayMixin, ModelView):
     }
 
     model_form_converter = ModelConverter
+    form_base_class = DeskForm  # WTForms' messages in the user's language (#12 item 2)
     can_view_details = True
     can_set_page_size = True
     page_size = 50

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from functools import cache
 
+from flask_babel import gettext
 from peewee import CharField, DateField, DateTimeField, ForeignKeyField, TextField
 from wtforms.fields.core import UnboundField
 from wtforms.validators import ValidationError
@@ -73,7 +74,7 @@ def _bounded_select(field_class):
         data = self.data
         if data is not None and not isinstance(data, self.model) \
                 and parse_bounded_int(data) is None:
-            raise ValidationError("请从列表中选择")
+            raise ValidationError(gettext("请从列表中选择"))
         field_class.pre_validate(self, form)
 
     return type(f"Bounded{field_class.__name__}", (field_class,),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_admin.contrib.peewee.form import CustomModelConverter
+from flask_babel import gettext, lazy_gettext
 from wtforms import fields as wtf_fields
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, StopValidation
@@ -48,9 +49,6 @@ class LocalDateTimeField(wtf_fields.DateTimeField):
         if self.data is not None and self.data.tzinfo is None:
             self.data = self.data.replace(tzinfo=office_tz())
 
-    def gettext(self, string):
-        return string
-
 
 class Required(InputRequired):
     """wtf-peewee's "required" (0 and False are values) with a Chinese message.
@@ -61,7 +59,7 @@ class Required(InputRequired):
     def __call__(self, form, field):
         if field.data is None or (isinstance(field.data, str) and not field.data.strip()):
             field.errors[:] = []
-            raise StopValidation("此项必填")
+            raise StopValidation(gettext("此项必填"))
 
 
 def rule_errors(form, model_class, stored=None) -> dict[str, str]:
@@ -98,5 +96,5 @@ class ModelConverter(CustomModelConverter):
         from flask_admin import form as admin_form
 
         kwargs["widget"] = admin_form.DateTimePickerWidget()
-        kwargs.setdefault("description", "格式：2026-11-26 14:30（北京时间）")
+        kwargs.setdefault("description", lazy_gettext("格式：2026-11-26 14:30（北京时间）"))
         return field.name, LocalDateTimeField(**kwargs)
