@@ -32,7 +32,7 @@ from models.users import DESK, EVERYONE, MANAGERS
 from views.blanks import blank_required_choices
 from views.display import DisplayMixin
 from views.form_bounds import fits_filter, harden, parse_bounded_int
-from views.forms import ModelConverter, Required, rule_errors
+from views.forms import ModelConverter, Required, attach_rule_errors, rule_errors
 from views.i18n import DeskForm
 from views.scoping import RelationFilter, ScopedAjaxLoader, VoidStateFilter, scope_to_user
 from views.security import safe_return_url
@@ -322,22 +322,8 @@ class SecureModelView(SecureMixin, DisplayMixin, ModelView):
     # length next to 设置新密码), model field name -> form field name.
     form_error_fields: dict[str, str] = {}
 
-    @staticmethod
-    def attach_errors(form, error: RuleError, *, renames: dict[str, str] | None = None,
-                      keep_first: bool = False) -> None:
-        """Put each rule message next to its field; the rest go to the top of the page.
-
-        renames: model field -> the form field its messages go to (form_error_fields).
-        keep_first: a field that already has a message keeps only that one (a required field
-        says 此项必填, not also what its empty value breaks).
-        """
-        for name, message in error.errors.items():
-            name = (renames or {}).get(name, name)
-            if name and name in form:
-                if not (keep_first and form[name].errors):
-                    form[name].errors = [*form[name].errors, message]
-            else:
-                flash(message, "error")
+    # Put each rule message next to its field; the rest go to the top of the page.
+    attach_errors = staticmethod(attach_rule_errors)
 
     def validate_form(self, form) -> bool:
         """The form's checks, and on a refused create or edit the model's rules too, so every

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask import flash
 from flask_admin.contrib.peewee.form import CustomModelConverter
 from flask_babel import gettext, lazy_gettext
 from wtforms import fields as wtf_fields
@@ -60,6 +61,23 @@ class Required(InputRequired):
         if field.data is None or (isinstance(field.data, str) and not field.data.strip()):
             field.errors[:] = []
             raise StopValidation(gettext("此项必填"))
+
+
+def attach_rule_errors(form, error: RuleError, *, renames: dict[str, str] | None = None,
+                       keep_first: bool = False) -> None:
+    """Put each rule message next to its field; the rest go to the top of the page.
+
+    renames: model field -> the form field its messages go to (a view's form_error_fields).
+    keep_first: a field that already has a message keeps only that one (a required field
+    says 此项必填, not also what its empty value breaks).
+    """
+    for name, message in error.errors.items():
+        name = (renames or {}).get(name, name)
+        if name and name in form:
+            if not (keep_first and form[name].errors):
+                form[name].errors = [*form[name].errors, message]
+        else:
+            flash(message, "error")
 
 
 def rule_errors(form, model_class, stored=None) -> dict[str, str]:
