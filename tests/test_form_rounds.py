@@ -88,6 +88,7 @@ def test_an_edit_reports_every_problem_and_changes_nothing(login_as, conn):
 
 
 def test_password_length_is_beside_the_password_with_the_other_problems(login_as, conn):
+    """Only Flask-Admin's "not saved" banner: no rule message without its field."""
     client = login_as("admin")
     data = form_data(client, "/admin/user/new/")
     data.update({"username": "", "display_name": "新同事", "role": "clerk",
@@ -96,8 +97,11 @@ def test_password_length_is_beside_the_password_with_the_other_problems(login_as
     errors = field_errors(html)
     assert errors["username"] == ["此项必填"]
     assert errors["new_password"] == ["密码至少 8 位"]
-    assert not any("密码" in banner for banner in banners(html))
+    assert banners(html) == ["未能保存，请按各项旁的提示修改后重新提交。"]
     assert User.select().where(User.display_name == "新同事").count() == 0
+    data["new_password"] = ""
+    html = client.post("/admin/user/new/", data=data).get_data(as_text=True)
+    assert field_errors(html)["new_password"] == ["此项必填"]
 
 
 def test_refund_reports_date_payee_and_kept_part_at_once_beside_their_fields(

@@ -332,6 +332,10 @@ class SecureModelView(SecureMixin, DisplayMixin, ModelView):
         endpoint = (request.endpoint or "").rsplit(".", 1)[-1]
         if not valid and is_form_submitted() and endpoint in ("create_view", "edit_view"):
             errors = rule_errors(form, self.model, getattr(form, "_obj", None))
+            # Only what belongs to a field of this form: values the save itself derives
+            # (numbers, a password's hash) are not missing yet.
+            errors = {name: message for name, message in errors.items()
+                      if self.form_error_fields.get(name, name) in form}
             if errors:
                 self.attach_errors(form, RuleError(errors), renames=self.form_error_fields,
                                    keep_first=True)

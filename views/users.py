@@ -37,7 +37,7 @@ class UserAdmin(SecureModelView):
         "estate_ids": SelectMultipleField("所属小区", coerce=int),
     }
 
-    form_error_fields = {"password": "new_password"}
+    form_error_fields = {"password": "new_password", "password_hash": "new_password"}
 
     def _with_estates(self, form, obj=None):
         form.estate_ids.choices = choices((e.id, f"{e.code} {e.name}") for e in Estate.select()
