@@ -86,19 +86,28 @@ def rule_errors(form, model_class, stored=None) -> dict[str, str]:
     Flask-Admin stops at the form's own checks, so an empty required field hid a bad phone, a
     bad ID number, reversed dates or negative money until the next submit. This runs the
     model's `full_clean` on a copy of the row (`stored` for an edit, never the row itself)
-    filled from the form, and returns its messages by field, so one submit reports them all.
+    filled from the form's accepted fields, and returns its messages by field, so one submit
+    reports them all.
     """
     row = model_class()
     if stored is not None:
         row.__data__ = dict(stored.__data__)
         row._dirty = set()
-    form.populate_obj(row)
+    # Only what passed the form's own checks: a refused value (an id no column holds, a
+    # malformed date) is already reported and must not reach a rule's query. A file is read
+    # by the view when it saves: its rules wait for that.
+    files = set()
+    for name, field in form._fields.items():
+        if isinstance(field, wtf_fields.FileField):
+            files.add(name)
+        elif not field.errors:
+            field.populate_obj(row, name)
     try:
         if stored is not None:
             row.before_update()
         row.full_clean()
     except RuleError as error:
-        return dict(error.errors)
+        return {name: message for name, message in error.errors.items() if name not in files}
     return {}
 
 
