@@ -22,10 +22,13 @@ import sync
 import views
 from models.validators import mask_phone
 from views.forms import format_datetime
+from views.i18n import DEFAULT_LANGUAGE, LANGUAGES, TRANSLATIONS
 
 DEFAULTS = {
     "OFFICE_TZ": "Asia/Shanghai",
-    "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
+    "BABEL_DEFAULT_LOCALE": DEFAULT_LANGUAGE,
+    # Our catalogues (translations/, #12 item 2); Flask-Admin and WTForms add their own.
+    "BABEL_TRANSLATION_DIRECTORIES": str(TRANSLATIONS),
     "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
@@ -53,6 +56,12 @@ def _load_secret_key(app: Flask) -> str:
     return key
 
 
+def _language(app: Flask) -> str:
+    """The language this browser chose (中文/English switch), else the office default."""
+    lang = session.get("lang")
+    return lang if lang in LANGUAGES else app.config["BABEL_DEFAULT_LOCALE"]
+
+
 def create_app(config: dict | None = None) -> Flask:
     """Create the customer-service desk application."""
     app = Flask(__name__, instance_relative_config=True, template_folder="views/templates")
@@ -68,7 +77,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config["SECRET_KEY"] = _load_secret_key(app)
 
     CSRFProtect(app)
-    Babel(app, locale_selector=lambda: session.get("lang") or app.config["BABEL_DEFAULT_LOCALE"])
+    Babel(app, locale_selector=lambda: _language(app))
     app.jinja_env.filters["office_time"] = format_datetime
     app.jinja_env.filters["mask_phone"] = mask_phone
     app.jinja_env.globals.update(dict=dict, list=list)
@@ -78,4 +87,5 @@ def create_app(config: dict | None = None) -> Flask:
     sync.init_app(app)
     jobs.init_app(app)
     ops.init_app(app)
+    views.i18n.init_app(app)  # last: every subsystem's pages are in the menu by now
     return app

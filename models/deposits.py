@@ -243,29 +243,33 @@ class Deposit(StatefulMixin, VersionedModel):
         if self.state in ("due", "cancelled"):
             raise RuleError({"": "该押金尚未收款，无款可退"})
         self.require_state(("refundable",), "该押金尚未到可退状态（如装修未验收、出入证未交回）")
-        refunded_at = check_moment(refunded_at, field_name="refunded_at", label="退款时间",
-                                   not_before=self.collected_at, before_label="收款时间")
-        if office_day(refunded_at) < self.refundable_on:
-            raise RuleError({"": f"{self.kind_label}须于 {self.refundable_on:%Y-%m-%d} 起方可退还"})
+        # Every problem of the refund form at once, each next to its field (#12 item 3).
         errors: dict[str, str] = {}
+        try:
+            refunded_at = check_moment(refunded_at, field_name="refunded_at", label="退款时间",
+                                       not_before=self.collected_at, before_label="收款时间")
+        except RuleError as error:
+            errors.update(error.errors)
+        else:
+            if office_day(refunded_at) < self.refundable_on:
+                errors["refunded_at"] = (f"{self.kind_label}须于 {self.refundable_on:%Y-%m-%d} "
+                                         "起方可退还")
         try:
             amount = self.amount if amount in (None, "") else MoneyField().clean(amount)
         except (TypeError, ValueError) as exc:
-            raise RuleError({"amount": str(exc)}) from None
-        if amount > self.amount:
+            errors["amount"], amount = str(exc), None
+        if amount is not None and amount > self.amount:
             errors["amount"] = f"退款金额 {yuan(amount)} 超过押金金额 {yuan(self.amount)}"
-        elif amount <= 0:
+        elif amount is not None and amount <= 0:
             errors["amount"] = "退款金额必须大于 0；全部不退请使用“没收”"
         to = (to or "").strip()
         if not to:
             errors["to"] = "请填写领款人"
-        kept = self.amount - amount
-        approver = None
-        if kept > 0 and not errors:
-            if not (forfeit_reason or "").strip():
-                errors["forfeit_reason"] = "部分退款时扣留押金请填写原因"
-            else:
-                approver = require_grant(self, "refund", grant)
+        kept = self.amount - amount if "amount" not in errors else Decimal("0")
+        if kept > 0 and not (forfeit_reason or "").strip():
+            errors["forfeit_reason"] = "部分退款时扣留押金请填写原因"
+        # The kept part waits for a manager's own approval (R-REC-2), once the form is right.
+        approver = require_grant(self, "refund", grant) if kept > 0 and not errors else None
         if errors:
             raise RuleError(errors)
         values = {"refunded_at": refunded_at, "refunded_to": to[:64], "refunded_by": user.id,

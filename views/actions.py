@@ -49,6 +49,7 @@ from models.validators import neutralise_formula
 from views.attachments import AttachmentsMixin
 from views.base import SecureModelView
 from views.fields import QueryFilter
+from views.i18n import FORM_META
 from views.scoping import scope_to_department
 
 
@@ -233,7 +234,7 @@ class RegisterView(AttachmentsMixin, SecureModelView):
         if not action.allows(row, current()):
             abort(403)
         form_class = self.action_form_class(action, row)
-        form = form_class(request.form) if form_class is not None else None
+        form = form_class(request.form, meta=FORM_META) if form_class is not None else None
         if action.prepare is not None:
             response = action.prepare(self, row, form)
             if response is not None:

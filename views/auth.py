@@ -17,6 +17,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext, lazy_gettext
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
@@ -26,18 +27,20 @@ from models.base import db, utcnow
 from models.register import audit
 from models.users import LoginAttempt, User
 from views.field import landing_for
+from views.i18n import LANGUAGES, N_
 from views.security import PlainText, safe_return_url
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
-login_manager.login_message = "请先登录。"
+login_manager.login_message = N_("请先登录。")
+login_manager.localize_callback = gettext
 login_manager.login_message_category = "info"
 # A stolen cookie used from another browser/address ends the session.
 login_manager.session_protection = "strong"
 
-BAD_LOGIN = "用户名或密码错误。"
-LOCKED = "登录失败次数过多，请 {minutes} 分钟后再试，或联系系统管理员。"
+BAD_LOGIN = N_("用户名或密码错误。")
+LOCKED = N_("登录失败次数过多，请 {minutes} 分钟后再试，或联系系统管理员。")
 
 
 # The session key holding the user's session generation at login.
@@ -59,9 +62,12 @@ def load_user(user_id: str):
 
 
 class LoginForm(FlaskForm):
-    username = StringField("用户名", validators=[DataRequired("请输入用户名"), Length(max=32),
-                                              PlainText()])
-    password = PasswordField("密码", validators=[DataRequired("请输入密码"), Length(max=128)])
+    username = StringField(lazy_gettext("用户名"),
+                           validators=[DataRequired(lazy_gettext("请输入用户名")), Length(max=32),
+                                       PlainText()])
+    password = PasswordField(lazy_gettext("密码"),
+                             validators=[DataRequired(lazy_gettext("请输入密码")),
+                                         Length(max=128)])
 
 
 def _safe_next(target: str | None) -> str:
@@ -105,7 +111,7 @@ def login():
             audit(None, "login_failed", table="app_user", row_id=_known_id(name),
                   changes={"username": name, "remote_addr": addr, "locked": True},
                   summary=f"登录被拒（锁定中）：{name[:32]} 来自 {addr}")
-            flash(LOCKED.format(minutes=cfg["LOGIN_LOCK_MINUTES"]), "error")
+            flash(gettext(LOCKED).format(minutes=cfg["LOGIN_LOCK_MINUTES"]), "error")
             status = 429
         else:
             user = User.authenticate(name, form.password.data)
@@ -120,7 +126,7 @@ def login():
                 phone = None if target else landing_for(user, request.user_agent.string)
                 return redirect(phone or _safe_next(target))
             _failed(name, addr, f"登录失败：{name[:32]} 来自 {addr}")
-            flash(BAD_LOGIN, "error")
+            flash(gettext(BAD_LOGIN), "error")
             status = 401
     return render_template("auth/login.html", form=form), status
 
@@ -136,7 +142,7 @@ def logout():
             audit(user, "logout", table="app_user", row_id=user.id, summary="退出")
         logout_user()
         session.clear()
-    flash("已安全退出。", "info")
+    flash(gettext("已安全退出。"), "info")
     return redirect(url_for("auth.login"))
 
 
@@ -148,6 +154,6 @@ def root():
 @bp.route("/lang", methods=["POST"])
 def set_language():
     """Switch the interface language (中文 / English) for this browser session."""
-    lang = request.form.get("lang", "zh_Hans_CN")
-    session["lang"] = lang if lang in ("zh_Hans_CN", "en") else "zh_Hans_CN"
+    lang = request.form.get("lang", "")
+    session["lang"] = lang if lang in LANGUAGES else LANGUAGES[0]
     return redirect(_safe_next(request.form.get("next")))

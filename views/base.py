@@ -13,6 +13,7 @@ from flask import abort, flash, g, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView, expose
 from flask_admin.contrib.peewee import ModelView
 from flask_admin.contrib.peewee.filters import FilterEqual, FilterNotEqual
+from flask_admin.helpers import is_form_submitted
 from flask_admin.model.template import EndpointLinkRowAction
 from flask_login import current_user
 from markupsafe import Markup
@@ -31,7 +32,8 @@ from models.users import DESK, EVERYONE, MANAGERS
 from views.blanks import blank_required_choices
 from views.display import DisplayMixin
 from views.form_bounds import fits_filter, harden, parse_bounded_int
-from views.forms import ModelConverter, Required
+from views.forms import ModelConverter, Required, attach_rule_errors, rule_errors
+from views.i18n import DeskForm
 from views.scoping import RelationFilter, ScopedAjaxLoader, VoidStateFilter, scope_to_user
 from views.security import safe_return_url
 
@@ -96,6 +98,7 @@ class SecureModelView(SecureMixin, DisplayMixin, ModelView):
     }
 
     model_form_converter = ModelConverter
+    form_base_class = DeskForm  # WTForms' messages in the user's language (#12 item 2)
     can_view_details = True
     can_set_page_size = True
     page_size = 50
@@ -315,14 +318,28 @@ class SecureModelView(SecureMixin, DisplayMixin, ModelView):
             form.row_version.data = str(obj.version)
         return form
 
-    @staticmethod
-    def attach_errors(form, error: RuleError) -> None:
-        """Put each rule message next to its field; the rest go to the top of the page."""
-        for name, message in error.errors.items():
-            if name and name in form:
-                form[name].errors = [*form[name].errors, message]
-            else:
-                flash(message, "error")
+    # A model field whose rule messages belong next to another form field (the password's
+    # length next to 设置新密码), model field name -> form field name.
+    form_error_fields: dict[str, str] = {}
+
+    # Put each rule message next to its field; the rest go to the top of the page.
+    attach_errors = staticmethod(attach_rule_errors)
+
+    def validate_form(self, form) -> bool:
+        """The form's checks, and on a refused create or edit the model's rules too, so every
+        problem of the form shows at once, each next to its field (#12 item 3)."""
+        valid = super().validate_form(form)
+        endpoint = (request.endpoint or "").rsplit(".", 1)[-1]
+        if not valid and is_form_submitted() and endpoint in ("create_view", "edit_view"):
+            errors = rule_errors(form, self.model, getattr(form, "_obj", None))
+            # Only what belongs to a field of this form: values the save itself derives
+            # (numbers, a password's hash) are not missing yet.
+            errors = {name: message for name, message in errors.items()
+                      if self.form_error_fields.get(name, name) in form}
+            if errors:
+                self.attach_errors(form, RuleError(errors), renames=self.form_error_fields,
+                                   keep_first=True)
+        return valid
 
     def create_model(self, form):
         model = self.model()
@@ -331,7 +348,7 @@ class SecureModelView(SecureMixin, DisplayMixin, ModelView):
             self.before_save(model, is_created=True)
             save_record(model, current_user._get_current_object())
         except RuleError as error:
-            self.attach_errors(form, error)
+            self.attach_errors(form, error, renames=self.form_error_fields)
             return False
         self.after_model_change(form, model, True)
         return model
@@ -351,7 +368,7 @@ class SecureModelView(SecureMixin, DisplayMixin, ModelView):
             save_record(model, current_user._get_current_object(), before=before,
                         expected_version=expected)
         except RuleError as error:
-            self.attach_errors(form, error)
+            self.attach_errors(form, error, renames=self.form_error_fields)
             return False
         self.after_model_change(form, model, False)
         return True

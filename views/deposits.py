@@ -36,9 +36,11 @@ class CollectForm(Form):
 
 
 class RefundForm(Form):
-    amount = StringField("退还金额(元)", validators=[InputRequired("请填写退还金额")],
+    # Amount and payee are checked by the refund rule with the date and the kept part, so one
+    # submit reports them all (#12 item 3); an empty amount is the full deposit.
+    amount = StringField("退还金额(元)", validators=[Optional()],
                          description="默认全额；少退的部分作为扣留，须填写原因并经主管批准")
-    to = StringField("领款人", validators=[InputRequired("请填写领款人"), Length(max=64)])
+    to = StringField("领款人", validators=[Optional(), Length(max=64)])
     refunded_at = when_field("退款时间")
     forfeit_reason = StringField("扣留原因", validators=[Optional(), Length(max=200)])
 

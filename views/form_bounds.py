@@ -10,9 +10,18 @@ for every other way a row is saved.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from functools import cache
 
-from peewee import CharField, DateField, DateTimeField, ForeignKeyField, TextField
+from flask_babel import gettext
+from peewee import (
+    CharField,
+    DateField,
+    DateTimeField,
+    DecimalField,
+    ForeignKeyField,
+    TextField,
+)
 from wtforms.fields.core import UnboundField
 from wtforms.validators import ValidationError
 
@@ -41,6 +50,14 @@ class IntegerBounds:
         message = check_int_range(field.data, self.kind)
         if message:
             raise ValidationError(message)
+
+
+class FiniteNumber:
+    """Refuse NaN and Infinity, which Python's Decimal reads but no amount is (#12 item 3)."""
+
+    def __call__(self, form, field):
+        if isinstance(field.data, Decimal) and not field.data.is_finite():
+            raise ValidationError(gettext("请填写数字，如 50 或 50.00"))
 
 
 class DateBounds:
@@ -73,7 +90,7 @@ def _bounded_select(field_class):
         data = self.data
         if data is not None and not isinstance(data, self.model) \
                 and parse_bounded_int(data) is None:
-            raise ValidationError("请从列表中选择")
+            raise ValidationError(gettext("请从列表中选择"))
         field_class.pre_validate(self, form)
 
     return type(f"Bounded{field_class.__name__}", (field_class,),
@@ -109,6 +126,8 @@ def harden(form_class, model) -> None:
             extra.append(IntegerBounds(int_kind(field)))
         elif isinstance(field, DateField | DateTimeField):
             extra.append(DateBounds(model, name))
+        elif isinstance(field, DecimalField):
+            extra.append(FiniteNumber())
         elif isinstance(field, CharField | TextField):
             extra.append(PlainText())
         if extra:

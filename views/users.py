@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from models.base import RuleError, write_transaction
 from models.estate import Estate
 from models.register import AuditLog, audit
-from models.users import MANAGERS, User, UserEstate, check_user_estates
+from models.users import MANAGERS, MIN_PASSWORD_LENGTH, User, UserEstate, check_user_estates
 from views.base import SecureModelView, SecurePage
 from views.forms import choices
 
@@ -33,10 +33,15 @@ class UserAdmin(SecureModelView):
     form_excluded_columns = ("password_hash", "approval_pin_hash", "created_at", "updated_at",
                              "version", "last_login_at", "session_generation")
     form_extra_fields = {
-        "new_password": PasswordField("设置新密码", validators=[Optional()],
+        # The length is checked with the other fields (#12 item 3), beside this field.
+        "new_password": PasswordField("设置新密码", validators=[
+            Optional(), Length(min=MIN_PASSWORD_LENGTH,
+                               message=f"密码至少 {MIN_PASSWORD_LENGTH} 位")],
                                       description="新建用户必填；修改时留空表示不变（至少 8 位）"),
         "estate_ids": SelectMultipleField("所属小区", coerce=int),
     }
+
+    form_error_fields = {"password": "new_password", "password_hash": "new_password"}
 
     def _with_estates(self, form, obj=None):
         form.estate_ids.choices = choices((e.id, f"{e.code} {e.name}") for e in Estate.select()

@@ -19,3 +19,52 @@ document.addEventListener("click", function (event) {
     window.history.back();
   }
 });
+
+// The date-time picker (daterangepicker + moment, shipped inside Flask-Admin) in the page's
+// language: Chinese month and day names, the week starting on Monday, 24-hour times (#12
+// item 2). The language comes from <meta name="desk-locale"> (admin/master.html).
+(function () {
+  var meta = document.querySelector('meta[name="desk-locale"]');
+  var lang = meta && meta.content === "en" ? "en" : "zh-cn";
+  var LABELS = {
+    "zh-cn": {applyLabel: "确定", cancelLabel: "取消", fromLabel: "从", toLabel: "至",
+              weekLabel: "周", customRangeLabel: "自定义"},
+    "en": {applyLabel: "OK", cancelLabel: "Cancel", fromLabel: "From", toLabel: "To",
+           weekLabel: "W", customRangeLabel: "Custom"}
+  };
+  if (window.moment) {
+    if (lang === "zh-cn") {
+      // moment 2.9's locale(name, values) defines the locale and makes it the global one.
+      window.moment.locale("zh-cn", {
+        months: "一月_二月_三月_四月_五月_六月_七月_八月_九月_十月_十一月_十二月".split("_"),
+        monthsShort: "1月_2月_3月_4月_5月_6月_7月_8月_9月_10月_11月_12月".split("_"),
+        weekdays: "星期日_星期一_星期二_星期三_星期四_星期五_星期六".split("_"),
+        weekdaysShort: "周日_周一_周二_周三_周四_周五_周六".split("_"),
+        weekdaysMin: "日_一_二_三_四_五_六".split("_"),
+        longDateFormat: {LT: "HH:mm", LTS: "HH:mm:ss", L: "YYYY-MM-DD", LL: "YYYY年M月D日",
+                         LLL: "YYYY年M月D日 HH:mm", LLLL: "YYYY年M月D日dddd HH:mm"},
+        meridiem: function (hour) { return hour < 12 ? "上午" : "下午"; },
+        week: {dow: 1, doy: 4}
+      });
+    } else {
+      // The office's weeks start on Monday in English too.
+      window.moment.locale("en", {week: {dow: 1, doy: 4}});
+    }
+  }
+  if (!window.jQuery) {
+    return;
+  }
+  // Registered before Flask-Admin's form.js (loaded after this file), so this runs before it
+  // builds the pickers: every picker it builds gets our labels and a 24-hour clock.
+  window.jQuery(function ($) {
+    var build = $.fn.daterangepicker;
+    if (!build) {
+      return;
+    }
+    $.fn.daterangepicker = function (options, callback) {
+      options = $.extend({}, options || {}, {timePicker12Hour: false});
+      options.locale = $.extend({}, LABELS[lang], options.locale || {});
+      return build.call(this, options, callback);
+    };
+  });
+})();
