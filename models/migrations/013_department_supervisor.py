@@ -10,9 +10,11 @@ from peewee_migrate import Migrator
 
 def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
     """Apply this schema step."""
-    migrator.add_fields("app_user", dept_supervisor=pw.BooleanField(default=False))
+    # Plain SQL: peewee's SQLite migrator rebuilds the table for a NOT NULL column, which drops
+    # app_user — referenced by every register — and fails its foreign keys on a filled database.
+    migrator.sql("ALTER TABLE app_user ADD COLUMN dept_supervisor BOOLEAN NOT NULL DEFAULT FALSE")
 
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
     """Undo this schema step."""
-    migrator.remove_fields("app_user", "dept_supervisor")
+    migrator.sql("ALTER TABLE app_user DROP COLUMN dept_supervisor")
