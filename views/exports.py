@@ -69,12 +69,13 @@ def csv_text(value) -> str:
     return str(value)
 
 
-def row_batches(query, size: int = BATCH_ROWS) -> Iterator[list]:
+def row_batches(query, size: int | None = None) -> Iterator[list]:
     """The rows of `query` in lists of at most `size`, read as they are handed over.
 
     Nothing is read ahead of the batch being written: on PostgreSQL psycopg2's ordinary cursor
     would fetch every row at execute time, so a named (server-side) cursor is used instead.
     """
+    size = size or BATCH_ROWS
     if is_sqlite():
         rows = query.iterator()
         while batch := list(itertools.islice(rows, size)):
@@ -135,7 +136,7 @@ class _StreamedSheetWriter(ExcelWriter):
 
 
 def sheet_title(name: str) -> str:
-    return _SHEET_NAME_BAD.sub("", CONTROL_CHARS_RE.sub("", name))[:31] or "导出"
+    return _SHEET_NAME_BAD.sub("-", CONTROL_CHARS_RE.sub("", name))[:31] or "导出"
 
 
 def xlsx_chunks(title: str, headers: list[str], rows: Iterable[list]) -> Iterator[bytes]:
