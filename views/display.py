@@ -56,7 +56,8 @@ def office_wall_time(value):
 def attach_related(rows, model, names) -> None:
     """Load the related rows the named foreign-key columns show, one query per column for
     all `rows`, instead of one query per row and column (#14 item 4: a page's statements do
-    not grow with its rows)."""
+    not grow with its rows). A related register names itself by its flat (KeySet, MoveIn,
+    Decoration: "3-1-502 …"), so their units come the same way."""
     for name in names:
         field = model._meta.fields[name]
         wanted = {row.__data__.get(name) for row in rows if name not in row.__rel__} - {None}
@@ -69,6 +70,15 @@ def attach_related(rows, model, names) -> None:
             value = row.__data__.get(name)
             if name not in row.__rel__ and value in found:
                 row.__rel__[name] = found[value]
+        if "unit" in target._meta.fields and target is not model:
+            attach_related(list(found.values()), target, ["unit"])
+
+
+def shown_relations(view) -> list[str]:
+    """The foreign-key columns a grid or export shows (their names are read per row)."""
+    fields = view.model._meta.fields
+    return [name for name, _label in view._list_columns
+            if isinstance(fields.get(name), ForeignKeyField)]
 
 
 class DisplayMixin:
