@@ -137,3 +137,33 @@ def test_front_desk_queues_and_review_do_not_grow_with_the_demands(demo):
         _triple_demands()
     after = {url: len(statements(client, url)[0]) for url in pages}
     assert after == before
+
+
+INDEXES_011 = {
+    "demand": {"demand_estate_id_voided_closed_at", "demand_estate_id_voided_missed_replies",
+               "demand_status_replied_at_invalid_notice_due"},
+    "work_order": {"work_order_estate_id_voided_completed_at",
+                   "work_order_estate_id_needs_callback"},
+    "callback": {"callback_estate_id_voided_called_at"},
+}
+
+
+def test_front_desk_counts_are_answered_from_migration_011_indexes(app, conn, estate):
+    """#14 item 3: closed_at >= shift start and missed_replies > 0 read an index, not the table
+    (on PostgreSQL the plans at size are printed by `make bench BENCH=pages`)."""
+    from models.base import is_sqlite, utcnow
+    from views.home import shift_start
+
+    for table, names in INDEXES_011.items():
+        assert names <= {index.name for index in db.get_indexes(table)}, table
+    if not is_sqlite():
+        return
+    mine = Demand.live().where(Demand.estate.in_([estate.id]))
+    for query, index in (
+            (mine.where(Demand.closed_at >= shift_start(utcnow())),
+             "demand_estate_id_voided_closed_at"),
+            (Demand.answered_late().where(Demand.estate.in_([estate.id])),
+             "demand_estate_id_voided_missed_replies")):
+        sql, params = query.select(Demand.id).sql()
+        plan = " ".join(str(row) for row in db.execute_sql("EXPLAIN QUERY PLAN " + sql, params))
+        assert index in plan, plan
