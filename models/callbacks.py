@@ -41,6 +41,11 @@ class Callback(RegisterModel):
 
     class Meta:
         table_name = "callback"
+        indexes = (
+            # The monthly review (R-DEM-10) counts a month's callbacks per estate: the month's
+            # rows only, not every callback ever made (#14 item 3; migration 011).
+            (("estate", "voided", "called_at"), False),
+        )
 
     def __str__(self) -> str:
         return f"回访 {'满意' if self.satisfied else '不满意'}"

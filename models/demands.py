@@ -148,6 +148,15 @@ class Demand(PromiseMixin, StatefulMixin, RegisterModel):
             # The front desk's and the nightly job's question: what is owed, by when.
             (("status", "reply_due"), False),
             (("estate", "status", "category", "received_at"), False),
+            # The front desk's "closed this shift" (closed_at >= shift start) reads only the
+            # shift's rows, not the whole register (#14 item 3, R-FRONT-1; migration 011).
+            (("estate", "voided", "closed_at"), False),
+            # The 曾超时答复 queue and the monthly on-time rate: a miss stays on the record
+            # (R-REC-1), and missed_replies > 0 is answered from the index (#14 item 3).
+            (("estate", "voided", "missed_replies"), False),
+            # The 已超期 queue's second half: an invalid demand whose owner has not been told
+            # within 1 working day (R-DEM-6) — status and replied_at narrow it to those owed.
+            (("status", "replied_at", "invalid_notice_due"), False),
         )
 
     def __str__(self) -> str:

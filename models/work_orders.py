@@ -67,7 +67,14 @@ class WorkOrder(StatefulMixin, RegisterModel):
 
     class Meta:
         table_name = "work_order"
-        indexes = ((("estate", "department", "state"), False),)
+        indexes = (
+            (("estate", "department", "state"), False),
+            # The front desk's "work orders done this shift" (completed_at >= shift start) and
+            # its after-hours callback count read the shift's rows only (#14 item 3, R-DEM-8/9;
+            # migration 011).
+            (("estate", "voided", "completed_at"), False),
+            (("estate", "needs_callback"), False),
+        )
 
     def __str__(self) -> str:
         return f"{self.number or '新维修单'} {self.what[:20]}"

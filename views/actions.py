@@ -37,7 +37,6 @@ from typing import Any
 from flask import abort, current_app, flash, redirect, request
 from flask_admin import expose
 from flask_login import current_user
-from markupsafe import Markup
 from wtforms import Form, PasswordField, StringField
 from wtforms.validators import Length, Optional
 
@@ -45,7 +44,6 @@ from models import approvals
 from models.approval_desk import verify_at_desk
 from models.base import RuleError, to_office, utcnow
 from models.users import User, UserEstate
-from models.validators import neutralise_formula
 from views.attachments import AttachmentsMixin
 from views.base import SecureModelView
 from views.fields import QueryFilter
@@ -159,6 +157,8 @@ class RegisterView(AttachmentsMixin, SecureModelView):
     views/attachments.py), printing and staff pick-lists."""
 
     details_template = "admin/register_details.html"
+    # One of the manual's registers: a clerk who keeps it may export it (#12 item 5).
+    office_register = True
     # Bookkeeping the details page leaves out (a voided row says so in its own banner).
     column_details_exclude_list = ("id", "version", "updated_at", "voided", "void_reason",
                                    "voided_at", "voided_by")
@@ -372,13 +372,6 @@ class RegisterView(AttachmentsMixin, SecureModelView):
                 if name in form and not form[name].data:
                     form[name].data = default()
         return form
-
-    def get_export_value(self, model, name):
-        # Badges are for the screen; a spreadsheet gets their words.
-        value = super().get_export_value(model, name)
-        if isinstance(value, Markup):
-            value = neutralise_formula(value.striptags())
-        return value
 
 
 def add_views(admin, category: str, *views) -> None:

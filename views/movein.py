@@ -88,6 +88,8 @@ class MoveInAdmin(RegisterView):
     column_searchable_list = ("number", "owner_name", Unit.code)
     column_default_sort = ("created_at", True)
     column_formatters = {"current_step": _progress_cell}
+    # The export carries the badge's words (#12 item 4: data, not screen HTML).
+    column_formatters_export = {"current_step": lambda v, c, m, n: m.progress_label}
     column_labels = {"current_step": "进度（卡在第几步）"}
     form_create_columns = ("estate", "unit", "owner", "owner_name", "owner_phone", "notes")
     form_edit_columns = ("owner_name", "owner_phone", "notes")
