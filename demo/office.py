@@ -238,7 +238,7 @@ def _roster(estate, staff, now) -> int:
 
 
 def _move_ins(estate, staff, rng, now) -> int:
-    clerk, finance = staff["clerk"], staff.get("finance", staff["clerk"])
+    clerk, finance = staff["clerk"], staff["finance"]  # step 5 is finance's (R-MOVE-1)
     lived_in = Resident.select(Resident.unit).where(Resident.estate == estate.id)
     vacant = list(Unit.select().where(Unit.estate == estate.id, Unit.id.not_in(lived_in))
                   .order_by(Unit.code).limit(8))

@@ -49,7 +49,9 @@ def make_staff(estate, *people) -> dict[str, User]:
     """Accounts of the estate (model tests: nobody logs in). people: (username, role, dept)."""
     people = people or (("clerk", "clerk", "cs"), ("clerk2", "clerk", "cs"),
                         ("supervisor", "supervisor", "cs"), ("director", "director", None),
-                        ("engineer", "dept", "engineering"))
+                        ("engineer", "dept", "engineering"),
+                      # Move-in step 5 is finance's (R-MOVE-1, #11): the seed needs a cashier.
+                      ("finance", "dept", "finance"))
     users = {}
     for username, role, department in people:
         users[username] = User.create(username=username, display_name=username, role=role,
@@ -114,7 +116,9 @@ def demo_staff(estate):
     return make_staff(estate, ("clerk", "clerk", "cs"), ("clerk01", "clerk", "cs"),
                       ("clerk02", "clerk", "cs"), ("clerk03", "clerk", "cs"),
                       ("supervisor", "supervisor", "cs"), ("director", "director", None),
-                      ("engineer", "dept", "engineering"))
+                      ("engineer", "dept", "engineering"),
+                      # Move-in step 5 is finance's (R-MOVE-1, #11): the seed needs a cashier.
+                      ("finance", "dept", "finance"))
 
 
 def test_demo_rows_obey_the_rules(conn, estate, demo_staff):
