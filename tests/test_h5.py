@@ -17,6 +17,7 @@ from models.demands import Demand
 from models.org import Department, Resident, Unit
 from models.outbox import NotifyTemplate, OutboxMessage
 from models.owners import OwnerAttempt, OwnerCode
+from models.work_orders import WorkOrder
 
 OWNER_A, OWNER_B, STRANGER = "13911110001", "13911110002", "13911119999"
 
@@ -198,7 +199,9 @@ def test_progress_and_a_not_satisfied_rating_reopen_the_demand(app, fake, owners
     department = Department.get(Department.kind == "engineering")
     demand.dispatch(clerk, department_id=department.id)
     assert "已派工" in owner.get(f"/h5/demands/{demand.id}").get_data(as_text=True)
-    Demand.get_by_id(demand.id).complete(clerk, result="已更换防水层")
+    # The department completes its own order; the last one completes the demand (R-DEM-8, #11).
+    engineer = make_user("eng1", "dept", estate, department="engineering")
+    WorkOrder.get(WorkOrder.demand == demand.id).complete(engineer, result="已更换防水层")
     page = owner.get(f"/h5/demands/{demand.id}").get_data(as_text=True)
     assert "已更换防水层" in page and 'id="rate-form"' in page
     with app.app_context():

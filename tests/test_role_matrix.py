@@ -219,6 +219,9 @@ def _expected(app, view, action, user, row) -> bool:
         login_user(user)
         if not view.allowed(action.permission):  # the view's own permission check
             return False
+        # A row outside what the user may see (another department's, R-REC-4) is not theirs.
+        if not view.scoped_query().where(type(row).id == row.id).exists():
+            return False
     if not action.allows(row, user):
         return False
     rule = SPEC_RULES.get((view.endpoint, action.name))

@@ -70,7 +70,7 @@ def test_dispatch_offers_and_accepts_only_this_estate_s_department_staff(
     demand = intake(clerk)
     page = clerk.get(f"/admin/demand/dispatch/?id={demand.id}").get_data(as_text=True)
     assert "ownfixer" in page and "eastfixer" not in page
-    for person, message in ((stranger, "Not a valid choice"),  # not even offered
+    for person, message in ((stranger, "请从列表中选择"),  # not offered (#12: Chinese)
                             (sweeper, "所选人员不属于该责任部门")):
         response = post_action(clerk, f"/admin/demand/dispatch/?id={demand.id}",
                                {"department": departments["engineering"].id,

@@ -240,7 +240,7 @@ class DisplayMixin:
         if kind == "csv":
             body, mimetype = csv_chunks(headers, rows()), "text/csv; charset=utf-8"
         else:
-            body, mimetype = xlsx_chunks(self.name, headers, rows()), XLSX_MIMETYPE
+            body, mimetype = xlsx_chunks(str(self.name), headers, rows()), XLSX_MIMETYPE
         return Response(stream_with_context(body), mimetype=mimetype,
                         headers={"Content-Disposition": disposition,
                                  "X-Accel-Buffering": "no"})
