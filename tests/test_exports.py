@@ -68,7 +68,7 @@ def plant_hostile_text() -> None:
                  and f.name not in ("number", "search_text")
                  and (isinstance(f, TextField) or (f.max_length or 0) >= 32)]
         for column in texts:
-            db.execute_sql(f'UPDATE "{table}" SET "{column}" = "{column}" || ?', ("\x0b",))
+            db.execute_sql(f'UPDATE "{table}" SET "{column}" = "{column}" || {db.param}', ("\x0b",))
 
 
 def executable_cells(cells) -> list:

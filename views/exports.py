@@ -82,7 +82,9 @@ def row_batches(query, size: int | None = None) -> Iterator[list]:
             yield batch
         return
     with db.atomic():  # a named cursor lives inside a transaction
-        cursor = db.connection().cursor(name=f"export_{uuid.uuid4().hex}")
+        # peewee keeps psycopg2 in autocommit mode (it issues BEGIN itself), where psycopg2
+        # accepts a named cursor only WITH HOLD; it is closed below, or with the connection.
+        cursor = db.connection().cursor(name=f"export_{uuid.uuid4().hex}", withhold=True)
         cursor.itersize = size
         sql, params = query.sql()
         cursor.execute(sql, params)
