@@ -1,12 +1,16 @@
-"""A fresh app on a fresh database for every test: a real SQLite file, or PostgreSQL.
+"""One app for the session, put back as built on a fresh database for every test: a real
+SQLite file, or PostgreSQL.
 
 TEST_DATABASE_URL=postgresql://… runs the whole suite on PostgreSQL: the schema is migrated once
 per session and every table emptied before each test. On SQLite the migrated database file is
-built once and copied for each test (a copy is much cheaper than migrating).
+built once and copied for each test (a copy is much cheaper than migrating). The app is built
+once (building one costs about a second) and its config, extensions, Flask-Admin views and the
+data layer's process-wide settings are restored before each test (AppState).
 """
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import shutil
@@ -15,6 +19,7 @@ import pytest
 
 import models
 from app import create_app
+from models import deadlines
 from models.base import db
 from models.estate import Branch, Estate
 from models.org import Building, Cluster, Department, Resident, Unit
@@ -31,14 +36,65 @@ def _config(url: str) -> dict:
         "DATABASE_URL": url,
         # Tests post forms with the token they read from the page, as a browser does.
         "WTF_CSRF_ENABLED": True,
+        # scrypt with a small work factor: the suite makes hundreds of users and logins.
+        # Production hashes with werkzeug's scrypt:32768:8:1 (test_auth proves it).
+        "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
     }
 
 
 @pytest.fixture(scope="session")
-def template_db(tmp_path_factory):
+def shared_app(tmp_path_factory):
+    """The one app the `app` fixture hands every test, with the state it had when built.
+
+    Building an app registers ~740 URL rules and compiles each (about a second); one build per
+    session keeps that cost out of every test. What a test may change is put back before the
+    next (AppState.restore); tests that need other settings build their own with create_app.
+    """
+    folder = tmp_path_factory.mktemp("shared")
+    app = create_app(_config(PG_URL or f"sqlite:///{folder / 'template.db'}"))
+    return app, AppState(app)
+
+
+class AppState:
+    """What a test can change on the shared app, as built: config, extensions, views, WSGI."""
+
+    def __init__(self, app):
+        self.app = app
+        self.config = copy.deepcopy(dict(app.config))
+        self.extensions = dict(app.extensions)
+        self.wsgi_app = app.wsgi_app
+        self.jinja_globals = dict(app.jinja_env.globals)
+        # Flask-Admin's view objects: a test may set page sizes and the like on one; the
+        # views keep their per-request form data on themselves too (views/users.py).
+        self.views = [(view, dict(view.__dict__)) for view in app.extensions["admin"][0]._views]
+
+    def restore(self, database_url: str, instance_path: str) -> None:
+        app = self.app
+        app.config.clear()
+        app.config.update(copy.deepcopy(self.config))
+        app.config["DATABASE_URL"] = database_url
+        app.instance_path = instance_path
+        # Clients made on first use (attachment store, Sheets clients) follow the test's config.
+        app.extensions.clear()
+        app.extensions.update(self.extensions)
+        app.wsgi_app = self.wsgi_app
+        app.jinja_env.globals.clear()
+        app.jinja_env.globals.update(self.jinja_globals)
+        for view, attributes in self.views:
+            view.__dict__.clear()
+            view.__dict__.update(attributes)
+        # The process-wide state the app's settings drive: database, office zone, hashing;
+        # the calendar overrides are reloaded from the (empty) database by each request.
+        models.bind(app)
+        deadlines.set_overrides({})
+        deadlines.set_estate_overrides({})
+
+
+@pytest.fixture(scope="session")
+def template_db(shared_app, tmp_path_factory):
     """A migrated, empty database: a file to copy (SQLite) or the URL itself (PostgreSQL)."""
+    app, _state = shared_app
     if PG_URL:
-        app = create_app(_config(PG_URL))
         with app.app_context(), db.connection_context():
             db.execute_sql("DROP SCHEMA public CASCADE")
             db.execute_sql("CREATE SCHEMA public")
@@ -46,7 +102,8 @@ def template_db(tmp_path_factory):
         db.close()
         return PG_URL
     path = tmp_path_factory.mktemp("template") / "desk.db"
-    app = create_app(_config(f"sqlite:///{path}"))
+    app.config["DATABASE_URL"] = f"sqlite:///{path}"
+    models.bind(app)
     with app.app_context():
         models.upgrade()
     db.close()
@@ -54,9 +111,11 @@ def template_db(tmp_path_factory):
 
 
 @pytest.fixture
-def app(template_db, tmp_path):
+def app(shared_app, template_db, tmp_path):
+    """The shared app, put back as built and bound to a fresh, empty database."""
+    app, state = shared_app
     if PG_URL:
-        app = create_app(_config(PG_URL))
+        state.restore(PG_URL, str(tmp_path / "instance"))
         with db.connection_context():
             # Every table the migrations made (registers, the mirror's and the jobs' state too).
             tables = [t for t in db.get_tables() if t != "migratehistory"]
@@ -65,8 +124,7 @@ def app(template_db, tmp_path):
     else:
         path = tmp_path / "desk.db"
         shutil.copy(template_db, path)
-        app = create_app(_config(f"sqlite:///{path}"))
-    app.instance_path = str(tmp_path / "instance")
+        state.restore(f"sqlite:///{path}", str(tmp_path / "instance"))
     yield app
     if not db.is_closed():
         db.close()
