@@ -105,7 +105,7 @@ def _error_page(code: int, title: str, message: str):
 
 
 def build_admin(app: Flask) -> Admin:
-    """Build this app's Flask-Admin (never at import: the factory runs once per test)."""
+    """Build this app's Flask-Admin (never at import: a process may build several apps)."""
     admin = Admin(app, name=i18n.N_("客服中心"), index_view=HomeView(name="首页", url="/admin"),
                   theme=Bootstrap4Theme(swatch="cerulean", fluid=True),
                   csp_nonce_generator=security.csp_nonce,
