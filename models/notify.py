@@ -45,7 +45,10 @@ def estate_staff(estate_id: int, *, roles=None, department: str | None = None,
 
 def tell_staff(event: str, users, *, estate_id: int, key: str, subject, params: dict,
                robot: bool = False, sms: bool = False, urgent: bool = False) -> None:
-    """In-app notices to each person (and their mobile for urgent news); one robot post."""
+    """In-app notices to each person (WeChat Work too, and their mobile for urgent news);
+    one robot post."""
+    from models.notify_staff import tell_by_wecom
+
     seen = set()
     for user in users:
         if user.id in seen:
@@ -53,6 +56,8 @@ def tell_staff(event: str, users, *, estate_id: int, key: str, subject, params: 
         seen.add(user.id)
         enqueue(event, estate_id=estate_id, channel="inapp", key=f"{key}:inapp:{user.id}",
                 user_id=user.id, subject=subject, params=params, urgent=urgent)
+        tell_by_wecom(event, user, estate_id=estate_id, key=key, subject=subject,
+                      params=params, urgent=urgent)
         mobile = mobile_or_empty(user.phone) if sms else ""
         if mobile:
             enqueue(event, estate_id=estate_id, channel="sms", key=f"{key}:sms:{user.id}",
@@ -139,9 +144,11 @@ def on_batch_notice(batch) -> None:
 
 
 def on_flags_raised(now: dt.datetime) -> int:
-    """Demands whose reply deadline the sweep just found missed: the supervisors are told."""
+    """Demands whose reply deadline the sweep just found missed: the supervisors and the
+    day's duty director are told (R-SVC-2)."""
     from jobs.models import OverdueFlag
     from models.demands import Demand
+    from models.notify_staff import duty_directors
 
     flags = OverdueFlag.select().where(OverdueFlag.rule == "demand_reply",
                                        OverdueFlag.raised_at == now)
@@ -154,6 +161,7 @@ def on_flags_raised(now: dt.datetime) -> int:
         if demand.department_id:
             kind = Department.get_by_id(demand.department_id).kind
             users += estate_staff(demand.estate_id, department=kind, supervisors_only=True)
+        users += duty_directors(demand.estate_id, now)
         tell_staff("deadline_missed", users, estate_id=demand.estate_id,
                    key=f"demand:{demand.id}:missed:{flag.id}", subject=demand, robot=True,
                    params={"number": demand.number,
