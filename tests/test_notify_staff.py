@@ -426,3 +426,62 @@ def test_admin_records_the_gm_contacts_and_a_bad_mobile_is_refused(app, estate, 
     assert client.post(url, data=form).status_code == 302
     branch = Branch.get_by_id(estate.branch_id)
     assert (branch.gm_mobile, branch.gm_wecom_userid) == ("13600000001", "huangzong")
+
+
+# --- the daily digest through the outbox ------------------------------------------------------
+
+
+def test_the_daily_digest_is_an_outbox_message_retried_until_the_robot_takes_it(app, clerk,
+                                                                                estate):
+    from test_jobs_support import Robot, at, new_demand
+
+    from jobs.digest import latest_digest
+    from jobs.registry import get_job
+    from jobs.runner import run_job
+
+    app.config.update(JOBS_WEBHOOK_TIMEOUT=5, JOBS_WEBHOOK_ATTEMPTS=1, JOBS_WEBHOOK_BACKOFF=0)
+    NotifyTemplate.create(estate=estate, event="daily_digest", text="【每日摘要】\n{summary}")
+    demand = new_demand(clerk, estate, at(2026, 11, 2, 9, 0))
+    mark_overdue(at(2026, 11, 5, 8, 0))
+    with Robot("fail") as robot:
+        app.config["JOBS_DIGEST_WEBHOOKS"] = {"TEST": robot.url}
+        result = run_job(get_job("daily_digest"), app=app, now=at(2026, 11, 5, 8, 30))
+        assert result.status == "partial" and "HTTP 500" in result.error
+        digest = latest_digest(estate.id)
+        assert digest.webhook_status == "failed"
+        (message,) = messages(event="daily_digest")
+        assert message.key == f"digest:{digest.id}" and message.state == "pending"
+        assert message.subject_table == "overdue_digest" and message.channel == "robot"
+        robot.behaviour = "ok"
+        run(app, message.next_attempt_at)
+        run(app, message.next_attempt_at + dt.timedelta(hours=1))  # sent: never again
+    assert latest_digest(estate.id).webhook_status == "sent"
+    assert outcomes(message) == ["retry", "sent"]
+    (first, _), (second, body) = robot.requests
+    content = body["markdown"]["content"]
+    assert content.startswith("【每日摘要】\n**测试花园 超时摘要**") and demand.number in content
+
+
+def test_a_digest_switched_off_for_the_estate_is_not_posted(app, clerk, estate):
+    from test_jobs_support import Robot, at, new_demand
+
+    from jobs.digest import latest_digest
+    from jobs.registry import get_job
+    from jobs.runner import run_job
+
+    NotifyTemplate.create(estate=estate, event="daily_digest", enabled=False)
+    new_demand(clerk, estate, at(2026, 11, 2, 9, 0))
+    mark_overdue(at(2026, 11, 5, 8, 0))
+    with Robot() as robot:
+        app.config["JOBS_DIGEST_WEBHOOKS"] = {"TEST": robot.url}
+        result = run_job(get_job("daily_digest"), app=app, now=at(2026, 11, 5, 8, 30))
+    assert result.status == "succeeded" and "推送 0 份" in result.note
+    assert robot.requests == [] and latest_digest(estate.id).webhook_status == "disabled"
+
+
+def test_the_gm_contacts_are_not_shown_to_the_desk(app, estate, login_as):
+    gm_branch(estate)
+    client = login_as("clerk")
+    for url in ("/admin/branch/", f"/admin/branch/details/?id={estate.branch_id}"):
+        html = client.get(url).get_data(as_text=True)
+        assert "测试分公司" in html and "13600000001" not in html and "huangzong" not in html
