@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from models.base import to_office
+from models.base import to_office, utcnow
 from models.org import Department, Resident
 from models.outbox import enqueue, mobile_or_empty
 from models.users import User, UserEstate
@@ -119,8 +119,12 @@ def on_work_order(order, *, subject=None) -> None:
 
 
 def on_emergency(incident) -> None:
-    """A new emergency goes to the office director at once (R-EMG-1): in-app, SMS, robot."""
+    """A new emergency goes to the office director and the day's duty director at once
+    (R-EMG-1, R-SVC-2): in-app, WeChat Work, SMS, robot."""
+    from models.notify_staff import duty_directors
+
     directors = estate_staff(incident.estate_id, roles=("director",))
+    directors += duty_directors(incident.estate_id, utcnow())
     params = {"number": incident.number, "kind": incident.kind_label,
               "place": incident.place}
     tell_staff("emergency_new", directors, estate_id=incident.estate_id,

@@ -217,6 +217,7 @@ class User(UserMixin, VersionedModel):
             yield "username", "用户名只能包含字母、数字、_ 和 ."
         from models.validators import wecom_userid_problem
 
+        self.wecom_userid = (self.wecom_userid or "").strip()
         problem = wecom_userid_problem(self.wecom_userid)
         if problem:
             yield "wecom_userid", problem

@@ -485,3 +485,16 @@ def test_the_gm_contacts_are_not_shown_to_the_desk(app, estate, login_as):
     for url in ("/admin/branch/", f"/admin/branch/details/?id={estate.branch_id}"):
         html = client.get(url).get_data(as_text=True)
         assert "测试分公司" in html and "13600000001" not in html and "huangzong" not in html
+
+
+def test_a_new_emergency_reaches_the_duty_director_too(app, wx, clerk, estate, make_user):
+    director = with_userid(make_user("dir1", "director", estate), "zhangsan")
+    on_duty = with_userid(make_user("sup1", "supervisor", estate), "lisi")
+    make_user("sup2", "supervisor", estate)  # not on duty
+    save_record(DutyDirector(estate=estate.id, day=dt.datetime.now(OFFICE).date(),
+                             director=on_duty.id), director)
+    fire = incident(app, clerk, estate)
+    assert people_told("emergency_new") == {director.id, on_duty.id}
+    run(app, office_at(1, 3))
+    assert sorted(body["touser"] for body in wx.sent) == ["lisi", "zhangsan"]
+    assert all(fire.number in body["text"]["content"] for body in wx.sent)
