@@ -11,7 +11,9 @@ sweep sends and the staff channels:
   owner named), NOTIFY_WARN_LEAD_DAY_HOURS (12) before a working-day deadline (those end at
   24:00 of the last working day: the warning comes at its noon, half the day left), to the
   handler, the assignees of its open work orders and the supervisors. Once per deadline: the
-  key holds the deadline, so a revised deadline (R-REC-1) warns again.
+  key holds the deadline, so a revised deadline (R-REC-1) warns again. A stand-alone work order
+  (no owner's deadline to follow) is warned about the working-day lead before its completion
+  limit, to its assignee and its department's supervisors (`on_work_orders_near`).
 * **A missed deadline** also to the day's duty director (R-SVC-2; `duty_directors`).
 * **Emergencies to the branch GM** (R-EMG-2): when the step 主任上报分公司总经理 is recorded
   (`on_emergency_step`), and — as a safety net — when an incident of the kinds that go beyond
@@ -158,6 +160,53 @@ def on_deadlines_near(now: dt.datetime) -> int:
     return warned
 
 
+def work_orders_near_deadline(now: dt.datetime):
+    """Stand-alone work orders (no promise to an owner to follow) not completed and within the
+    working-day lead of their completion limit (JOBS_WORK_ORDER_COMPLETION_HOURS after dispatch,
+    jobs/rules/work_orders.py). Orders of a demand are warned about through their demand."""
+    from jobs.rules import hours_setting, not_voided
+    from jobs.rules.work_orders import DEFAULT_COMPLETION_HOURS, _own_demand
+    from models.demands import Demand
+    from models.work_orders import WorkOrder
+
+    limit = hours_setting("JOBS_WORK_ORDER_COMPLETION_HOURS", DEFAULT_COMPLETION_HOURS)
+    _, lead = warn_leads()
+    promised = _own_demand().where(Demand.reply_due > WorkOrder.dispatched_at)
+    return WorkOrder.select().where(
+        not_voided(WorkOrder), WorkOrder.state.in_(("open", "arrived")),
+        WorkOrder.completed_at.is_null(), ~fn.EXISTS(promised),
+        WorkOrder.dispatched_at > now - limit, WorkOrder.dispatched_at <= now - limit + lead)
+
+
+def on_work_orders_near(now: dt.datetime) -> int:
+    """Warn the assignee and the department's supervisors, once per order and limit."""
+    from jobs.rules import hours_setting
+    from jobs.rules.work_orders import DEFAULT_COMPLETION_HOURS
+    from models.notify import estate_staff, moment_words, tell_staff
+    from models.org import Department
+    from models.users import User
+
+    limit = hours_setting("JOBS_WORK_ORDER_COMPLETION_HOURS", DEFAULT_COMPLETION_HOURS)
+    orders = list(work_orders_near_deadline(now))
+    prefixes = {order.id: f"work_order:{order.id}:near:"
+                          f"{int((order.dispatched_at + limit).timestamp())}:" for order in orders}
+    told = _already_told("work_order", prefixes, "work_order_near", prefixes)
+    warned = 0
+    for order in orders:
+        if order.id in told:
+            continue
+        kind = Department.get_by_id(order.department_id).kind
+        people = estate_staff(order.estate_id, department=kind, supervisors_only=True)
+        if order.assignee_id:
+            people.insert(0, User.get_by_id(order.assignee_id))
+        tell_staff("work_order_near", [p for p in people if p.active],
+                   estate_id=order.estate_id, key=prefixes[order.id].rstrip(":"), subject=order,
+                   params={"number": order.number, "unit": order.location,
+                           "deadline": moment_words(order.dispatched_at + limit)})
+        warned += 1
+    return warned
+
+
 # --- emergencies to the branch GM (R-EMG-2) ---------------------------------------------------
 
 
@@ -240,4 +289,5 @@ def on_emergencies_unescalated(now: dt.datetime) -> int:
 def on_sweep(now: dt.datetime) -> None:
     """What the overdue sweep sends besides missed deadlines (in its transaction)."""
     on_deadlines_near(now)
+    on_work_orders_near(now)
     on_emergencies_unescalated(now)

@@ -498,3 +498,42 @@ def test_a_new_emergency_reaches_the_duty_director_too(app, wx, clerk, estate, m
     run(app, office_at(1, 3))
     assert sorted(body["touser"] for body in wx.sent) == ["lisi", "zhangsan"]
     assert all(fire.number in body["text"]["content"] for body in wx.sent)
+
+
+def test_a_stand_alone_work_order_warns_its_assignee_half_a_day_before_its_limit(
+        app, clerk, estate, make_user):
+    from models.notify_staff import on_work_orders_near
+    from models.work_orders import WorkOrder
+
+    engineer = make_user("eng1", "dept", estate)
+    head = make_user("enghead", "dept", estate)
+    head.dept_supervisor = True
+    head.save()
+    dispatched_at = dt.datetime.now(OFFICE) - dt.timedelta(hours=1)
+    with app.app_context():
+        order = save_record(WorkOrder(estate=estate.id, department=engineering(estate).id,
+                                      what="更换门锁", location="1-1-101", assignee=engineer.id,
+                                      dispatched_at=dispatched_at), clerk)
+        limit = dispatched_at + dt.timedelta(hours=48)
+        assert on_work_orders_near(limit - dt.timedelta(hours=12, seconds=1)) == 0
+        assert on_work_orders_near(limit - dt.timedelta(hours=12)) == 1
+        assert on_work_orders_near(limit - dt.timedelta(hours=1)) == 0  # once
+        assert on_work_orders_near(limit + dt.timedelta(seconds=1)) == 0  # overdue now
+    assert people_told("work_order_near") == {engineer.id, head.id}
+    (notice,) = messages(event="work_order_near", user=engineer.id)
+    assert order.number in notice.text and "1-1-101" in notice.text
+
+
+def test_a_completed_or_demand_bound_work_order_is_not_warned_on_its_own(app, clerk, estate,
+                                                                         make_user):
+    from test_jobs_support import new_work_order
+
+    from models.notify_staff import on_work_orders_near
+
+    make_user("eng1", "dept", estate)
+    start = dt.datetime.now(OFFICE) - dt.timedelta(hours=3)
+    with app.app_context():
+        new_work_order(clerk, estate, start, completed_at=start + dt.timedelta(hours=1))
+        dispatched(app, clerk, estate)  # its order follows the demand's deadline
+        assert on_work_orders_near(start + dt.timedelta(hours=40)) == 0
+    assert messages(event="work_order_near") == []
