@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from models.base import to_office
+from models.base import to_office, utcnow
 from models.org import Department, Resident
 from models.outbox import enqueue, mobile_or_empty
 from models.users import User, UserEstate
@@ -45,7 +45,10 @@ def estate_staff(estate_id: int, *, roles=None, department: str | None = None,
 
 def tell_staff(event: str, users, *, estate_id: int, key: str, subject, params: dict,
                robot: bool = False, sms: bool = False, urgent: bool = False) -> None:
-    """In-app notices to each person (and their mobile for urgent news); one robot post."""
+    """In-app notices to each person (WeChat Work too, and their mobile for urgent news);
+    one robot post."""
+    from models.notify_staff import tell_by_wecom
+
     seen = set()
     for user in users:
         if user.id in seen:
@@ -53,6 +56,8 @@ def tell_staff(event: str, users, *, estate_id: int, key: str, subject, params: 
         seen.add(user.id)
         enqueue(event, estate_id=estate_id, channel="inapp", key=f"{key}:inapp:{user.id}",
                 user_id=user.id, subject=subject, params=params, urgent=urgent)
+        tell_by_wecom(event, user, estate_id=estate_id, key=key, subject=subject,
+                      params=params, urgent=urgent)
         mobile = mobile_or_empty(user.phone) if sms else ""
         if mobile:
             enqueue(event, estate_id=estate_id, channel="sms", key=f"{key}:sms:{user.id}",
@@ -114,8 +119,12 @@ def on_work_order(order, *, subject=None) -> None:
 
 
 def on_emergency(incident) -> None:
-    """A new emergency goes to the office director at once (R-EMG-1): in-app, SMS, robot."""
+    """A new emergency goes to the office director and the day's duty director at once
+    (R-EMG-1, R-SVC-2): in-app, WeChat Work, SMS, robot."""
+    from models.notify_staff import duty_directors
+
     directors = estate_staff(incident.estate_id, roles=("director",))
+    directors += duty_directors(incident.estate_id, utcnow())
     params = {"number": incident.number, "kind": incident.kind_label,
               "place": incident.place}
     tell_staff("emergency_new", directors, estate_id=incident.estate_id,
@@ -139,9 +148,11 @@ def on_batch_notice(batch) -> None:
 
 
 def on_flags_raised(now: dt.datetime) -> int:
-    """Demands whose reply deadline the sweep just found missed: the supervisors are told."""
+    """Demands whose reply deadline the sweep just found missed: the supervisors and the
+    day's duty director are told (R-SVC-2)."""
     from jobs.models import OverdueFlag
     from models.demands import Demand
+    from models.notify_staff import duty_directors
 
     flags = OverdueFlag.select().where(OverdueFlag.rule == "demand_reply",
                                        OverdueFlag.raised_at == now)
@@ -154,6 +165,7 @@ def on_flags_raised(now: dt.datetime) -> int:
         if demand.department_id:
             kind = Department.get_by_id(demand.department_id).kind
             users += estate_staff(demand.estate_id, department=kind, supervisors_only=True)
+        users += duty_directors(demand.estate_id, now)
         tell_staff("deadline_missed", users, estate_id=demand.estate_id,
                    key=f"demand:{demand.id}:missed:{flag.id}", subject=demand, robot=True,
                    params={"number": demand.number,

@@ -30,6 +30,7 @@ CHANNELS = [
     ("sms", "短信"),
     ("robot", "群机器人"),
     ("inapp", "站内通知"),
+    ("wecom", "企业微信应用消息"),
 ]
 CHANNEL_LABELS = dict(CHANNELS)
 AUDIENCES = [("owner", "业户"), ("staff", "员工")]
@@ -80,6 +81,18 @@ EVENTS = {
     "emergency_new": ("staff", "员工：紧急事件",
                       "紧急事件{number}：{kind}，{place}。请立即处置（R-EMG-1）。",
                       ("number", "kind", "place")),
+    # The staff side (models/notify_staff.py): warnings before a deadline, the branch GM,
+    # the daily digest to the group robots.
+    "deadline_near": ("staff", "员工：答复即将超时",
+                      "报事{number}的答复期限为{deadline}，尚未答复，请抓紧处理。",
+                      ("number", "deadline")),
+    "work_order_near": ("staff", "员工：维修单即将超时",
+                        "维修单{number}（{unit}）应于{deadline}前完工，尚未完工，请抓紧处理。",
+                        ("number", "unit", "deadline")),
+    "emergency_gm": ("staff", "员工：紧急事件上报总经理",
+                     "{estate}紧急事件{number}：{kind}，{place}。{reason}（R-EMG-2）",
+                     ("estate", "number", "kind", "place", "reason")),
+    "daily_digest": ("staff", "员工：每日超时摘要", "{summary}", ("title", "summary")),
     # The owner asked for it on the H5: no opt-out applies, and the code itself is never in
     # the text and is wiped from the parameters once sent (models/owners.py).
     "owner_login_code": ("owner", "业户：登录验证码",
@@ -218,7 +231,7 @@ class OutboxMessage(BaseModel):
     def recipient_label(self) -> str:
         if self.channel == "sms":
             return mask_phone(self.recipient)
-        if self.channel == "inapp" and self.user_id:
+        if self.channel in ("inapp", "wecom") and self.user_id:
             return self.user.display_name
         return self.recipient
 

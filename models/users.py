@@ -157,6 +157,10 @@ class User(UserMixin, VersionedModel):
     dept_supervisor = BooleanField(default=False, verbose_name="部门主管",
                                    help_text="部门人员中的本部门主管（如工程主管签署装修试验）")
     phone = CharField(max_length=32, default="", verbose_name="电话")
+    # WeChat Work application messages go to this account (#17; migration 020).
+    wecom_userid = CharField(max_length=64, default="", verbose_name="企业微信账号",
+                             help_text="企业微信通讯录中的账号（userid）；填写后本人的通知"
+                                       "也以企业微信应用消息发送")
     active = BooleanField(default=True, verbose_name="启用")
     can_reveal_id = BooleanField(default=False, verbose_name="可查看完整证件号",
                                  help_text="查看完整证件号会写入审计日志")
@@ -235,6 +239,12 @@ class User(UserMixin, VersionedModel):
             yield "dept_supervisor", "只有部门人员可以设为部门主管（客服主管请选择角色“客服主管”）"
         if self.username and not self.username.replace("_", "").replace(".", "").isalnum():
             yield "username", "用户名只能包含字母、数字、_ 和 ."
+        from models.validators import wecom_userid_problem
+
+        self.wecom_userid = (self.wecom_userid or "").strip()
+        problem = wecom_userid_problem(self.wecom_userid)
+        if problem:
+            yield "wecom_userid", problem
 
     @property
     def department_label(self) -> str:

@@ -24,8 +24,8 @@ class UserAdmin(SecureModelView):
 
     permissions = {"list": ADMIN_ONLY, "create": ADMIN_ONLY, "edit": ADMIN_ONLY,
                    "export": ADMIN_ONLY, "void": frozenset(), "reveal": frozenset()}
-    column_list = ("username", "display_name", "role", "department", "dept_supervisor", "active",
-                   "last_login_at")
+    column_list = ("username", "display_name", "role", "department", "dept_supervisor",
+                   "wecom_userid", "active", "last_login_at")
     column_searchable_list = ("username", "display_name")
     column_filters = ("role", "active")
     column_details_exclude_list = ("password_hash", "approval_pin_hash", "version",
