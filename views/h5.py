@@ -315,3 +315,7 @@ def _score(value, name: str) -> int:
 
 def init_app(app) -> None:
     app.register_blueprint(bp)
+
+
+# The guide and notices pages are routes of this blueprint too (registered before any app uses it).
+from views import h5_info  # noqa: E402,F401
