@@ -61,6 +61,7 @@ from models.estate import Estate
 from models.keys import KeyMovement
 from models.movein import MoveIn
 from models.notify import on_flags_raised
+from models.notify_owner import owner_reminders
 from models.passes import TemporaryPass, WorkerPass
 from models.permits import GoodsRelease, HotWorkPermit
 from models.printing import PrintJob
@@ -216,4 +217,7 @@ def mark_overdue(now: dt.datetime | None = None) -> Outcome:
             if raised or gone:
                 notes.append(f"{rule.label} +{raised}/-{gone}")
         on_flags_raised(now)  # missed reply deadlines: the supervisors are told (#17)
+        reminded = owner_reminders(now)  # passes ending tomorrow, deposits refundable (#17)
+    if reminded:
+        notes.append(f"业户提醒 {reminded}")
     return Outcome(flagged=flagged, cleared=cleared, note="；".join(notes) or "无变化")
