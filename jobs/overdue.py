@@ -62,6 +62,7 @@ from models.keys import KeyMovement
 from models.movein import MoveIn
 from models.notify import on_flags_raised
 from models.notify_staff import on_sweep
+from models.notify_owner import owner_reminders
 from models.passes import TemporaryPass, WorkerPass
 from models.permits import GoodsRelease, HotWorkPermit
 from models.printing import PrintJob
@@ -218,4 +219,7 @@ def mark_overdue(now: dt.datetime | None = None) -> Outcome:
                 notes.append(f"{rule.label} +{raised}/-{gone}")
         on_flags_raised(now)  # missed reply deadlines: the supervisors are told (#17)
         on_sweep(now)  # deadlines about to be missed, emergencies for the GM (#17)
+        reminded = owner_reminders(now)  # passes ending tomorrow, deposits refundable (#17)
+    if reminded:
+        notes.append(f"业户提醒 {reminded}")
     return Outcome(flagged=flagged, cleared=cleared, note="；".join(notes) or "无变化")

@@ -32,6 +32,7 @@ from models.field import FieldVisit, Submission
 from models.guide import GuideCategory, GuideEntry
 from models.keys import KeyMovement, KeySet
 from models.movein import MoveIn
+from models.notices import Notice
 from models.org import Building, Cluster, Department, Resident, Unit
 from models.outbox import DeliveryAttempt, NotifyTemplate, OutboxMessage, SmsOptOut
 from models.owners import OwnerAttempt, OwnerCode
@@ -109,6 +110,7 @@ MODELS = [
     DeliveryAttempt,
     OwnerCode,
     OwnerAttempt,
+    Notice,  # 公告 for owners (issue #17 item 2)
 ]
 
 # Views that open (and report the failure of) their own connection: /healthz must answer 503,

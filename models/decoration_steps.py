@@ -22,6 +22,7 @@ from models.base import RuleError, check_moment, office_day, to_office, utcnow, 
 from models.calendar import next_number
 from models.deposits import Deposit
 from models.heating import in_heating_season
+from models.notify_owner import on_decoration_decided
 from models.org import Unit
 from models.users import User, is_manager, supervises
 
@@ -116,9 +117,11 @@ class DecorationSteps:
                                    field_name="approved_at", label="审批时间",
                                    not_before=self.engineering_signed_at,
                                    before_label="工程签字时间")
-        self.transition(user, "approved", expected_version=expected_version,
-                        approved_at=approved_at, approved_by=approver.id,
-                        approval_note=(note or "")[:200])
+        with write_transaction():
+            self.transition(user, "approved", expected_version=expected_version,
+                            approved_at=approved_at, approved_by=approver.id,
+                            approval_note=(note or "")[:200])
+            on_decoration_decided(self, approved=True)  # the owner is told (#17)
 
     def reject(self, user, *, note: str, expected_version: int | None = None) -> None:
         """不批准 by a manager: deposits never collected are dropped, collected ones become
@@ -132,6 +135,7 @@ class DecorationSteps:
             settle(self, "approve", user, "rejected", note)
             self.transition(user, "rejected", expected_version=expected_version,
                             approved_at=utcnow(), approved_by=user.id, approval_note=note[:200])
+            on_decoration_decided(self, approved=False)  # the owner is told why (#17)
             for deposit in self.deposits():
                 if deposit.state in ("due", "held"):
                     deposit.make_refundable(user, note=f"装修申请 {self.number} 未批准")

@@ -93,6 +93,22 @@ EVENTS = {
                      "{estate}紧急事件{number}：{kind}，{place}。{reason}（R-EMG-2）",
                      ("estate", "number", "kind", "place", "reason")),
     "daily_digest": ("staff", "员工：每日超时摘要", "{summary}", ("title", "summary")),
+    # The owners' other news (issue #17 item 3, models/notify_owner.py).
+    "gas_appointment": ("owner", "业户：燃气改管预约",
+                        "您登记的燃气改管已预约{company}于{day}上门施工，预约单号{appointment}，"
+                        "请届时安排家中有人。", ("company", "day", "appointment")),
+    "pass_expiring": ("owner", "业户：出入证明天到期",
+                      "您房屋{unit}装修工人{holder}的出入证{number}将于{day}到期，"
+                      "请及时续办或交回。", ("unit", "holder", "number", "day")),
+    "deposit_refundable": ("owner", "业户：押金可退",
+                           "您交纳的{kind}{amount}元（收据{receipt}）自{day}起可以退还，"
+                           "请携收据到管理处办理。", ("kind", "amount", "receipt", "day")),
+    "decoration_approved": ("owner", "业户：装修申请已批准",
+                            "您房屋{unit}的装修申请{number}已批准，请到管理处办理装修许可证。",
+                            ("unit", "number")),
+    "decoration_rejected": ("owner", "业户：装修申请未批准",
+                            "您房屋{unit}的装修申请{number}未获批准，原因：{reason}",
+                            ("unit", "number", "reason")),
     # The owner asked for it on the H5: no opt-out applies, and the code itself is never in
     # the text and is wiped from the parameters once sent (models/owners.py).
     "owner_login_code": ("owner", "业户：登录验证码",

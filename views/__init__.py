@@ -48,6 +48,7 @@ from views import (
     keys,
     movein,
     notify,
+    owner_notices,
     passes,
     patrols,
     permits,
@@ -146,6 +147,7 @@ def build_admin(app: Flask) -> Admin:
     admin.add_view(UserAdmin(User, name="用户", category=SYSTEM, endpoint="user"))
     admin.add_view(AuditLogAdmin(AuditLog, name="审计日志", category=SYSTEM, endpoint="audit"))
     notify.register(admin, NOTICES)
+    owner_notices.register(admin, NOTICES)  # 公告 for owners, also on the H5 (#17)
     return admin
 
 
