@@ -88,7 +88,8 @@ class AttachmentsMixin:
             mine = [f for f in files if f.kind == kind.name]
             visible = [f for f in mine if self.may_see(f)]
             groups.append({"kind": kind, "files": visible, "hidden": len(mine) - len(visible),
-                           "can_add": self.may_add(kind) and not getattr(row, "voided", False)})
+                           "can_add": self.may_add(kind) and kind.open_for(row)
+                           and not getattr(row, "voided", False)})
         return groups
 
     @expose("/attach/", methods=("GET", "POST"))
@@ -108,6 +109,9 @@ class AttachmentsMixin:
             if chosen not in kinds:
                 abort(403)
             try:
+                if not chosen.open_for(row):
+                    raise RuleError({"file": chosen.closed_message
+                                     or f"当前状态下不能再上传{chosen.label}"})
                 checked = check_uploads(chosen, request.files.getlist("file"))
                 if not checked:
                     raise RuleError({"file": "请选择要上传的文件"})
