@@ -38,6 +38,28 @@ def demand(conn, estate, make_user):
                        clerk)
 
 
+# Every register #16 lists keeps its paper and evidence through the one mechanism: endpoint ->
+# {kind: sensitive}. ID copies (R-PASS-1, R-PASS-3) are the sensitive ones.
+DECLARED = {
+    "demand": {"owner": False},
+    "work_order": {"before": False, "after": False, "signature": False},
+    "emergency": {"scene": False, "register": False},
+    "decoration": {"floor_plan": False, "inspection": False, "documents": False},
+    "worker_pass": {"id_copy": True, "residence_permit": True},
+    "hot_work": {"operator_cert": True, "id_copy": True},
+    "goods_release": {"slip": False},
+    "move_in": {"receipts": False},
+    "rectification": {"problem": False, "fixed": False},
+}
+
+
+def test_every_register_with_paper_declares_its_kinds(app):
+    views = {v.endpoint: v for v in app.extensions["admin"][0]._views}
+    declared = {endpoint: {k.name: k.sensitive for k in views[endpoint].attachment_kinds}
+                for endpoint in DECLARED}
+    assert declared == DECLARED
+
+
 # -- the file rules ----------------------------------------------------------------------------
 
 
