@@ -618,4 +618,10 @@ def test_migration_020_makes_the_floor_plans_attachments(tmp_path):
             assert scan.content_type == "application/pdf" and storage().get(scan.key) == PDF
             assert Decoration.get_by_id(rows[2]).floor_plan() is None  # its file was missing
             assert Attachment.select().count() == 2
+            # Rolled back, the columns come back (empty) and the attachments stay.
+            models.router().rollback()
+            columns = {c.name for c in db.get_columns("decoration")}
+            assert {"floor_plan", "floor_plan_name", "floor_plan_type",
+                    "floor_plan_size"} <= columns
+            assert Attachment.select().count() == 2
     assert len(list(legacy.rglob("*.*"))) == 2  # the old files stay where they were

@@ -424,4 +424,5 @@ def test_demo_data_fills_every_queue_and_balances(app, conn):
     (totals,) = Deposit.totals([Estate.get(Estate.code == "DEMO").id]).values()
     assert totals.balanced and totals.refunded == Decimal("1000.00")
     for decoration in Decoration.select():  # every application with its plan (R-DECO-1)
-        assert decoration.floor_plan().content_type == "image/png"
+        plan = decoration.floor_plan()  # re-encoded like any upload, with its thumbnail
+        assert plan.is_image and plan.thumb_key
