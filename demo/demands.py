@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 
+from demo.photos import keep, leak_photo, signature_png
 from models.base import utcnow
 from models.demands import Demand
 from models.org import Department, Resident
@@ -44,6 +45,14 @@ def seed_demands(estate, rng: random.Random, count: int = 60) -> int:
     residents = list(Resident.select().where(Resident.estate == estate,
                                              Resident.kind == "owner").limit(400))
     now = utcnow()
+    # A few rows carry photos (#16), so the demo shows thumbnails: the owner's own photo on
+    # engineering demands, before/after photos and the owner's signature on finished orders.
+    from views.demands import DemandAdmin
+    from views.work_orders import WorkOrderAdmin
+
+    owner_photo = DemandAdmin.attachment_kinds[0]
+    order_kinds = {k.name: k for k in WorkOrderAdmin.attachment_kinds}
+    photos_left = {"owner": 5, "order": 3}
     for i in range(count):
         category, kind, text = rng.choice(DEMAND_SAMPLES)
         resident = rng.choice(residents)
@@ -57,6 +66,9 @@ def seed_demands(estate, rng: random.Random, count: int = 60) -> int:
             demand.answered_at_intake = True
             demand.reply_content = "已当场解答"
         save_record(demand, clerk)
+        if category == "engineering" and photos_left["owner"]:
+            photos_left["owner"] -= 1
+            keep(demand, clerk, owner_photo, "业主拍摄.jpg", leak_photo(random.Random(i)))
         if demand.status == "closed" or stage == 0:
             continue  # answered at intake, or waiting to be dispatched
         department = departments[kind_of.get(category, "cs")]
@@ -72,8 +84,16 @@ def seed_demands(estate, rng: random.Random, count: int = 60) -> int:
                     reason="业户出差，约定返回后上门")
             continue  # with the department
         done_at = min(now, sent_at + dt.timedelta(hours=rng.uniform(0.5, 60)))
-        order.complete(reporters[department.kind], result="已处理完毕，业户确认",
-                       completed_at=done_at)
+        worker = reporters[department.kind]
+        if department.kind == "engineering" and photos_left["order"]:
+            photos_left["order"] -= 1
+            # Their own generator: the demo's other rows stay as they were without photos.
+            drawing = random.Random(i)
+            keep(order, worker, order_kinds["before"], "维修前.jpg", leak_photo(drawing))
+            keep(order, worker, order_kinds["after"], "维修后.jpg",
+                 leak_photo(drawing, fixed=True))
+            keep(order, worker, order_kinds["signature"], "业主签字.png", signature_png(drawing))
+        order.complete(worker, result="已处理完毕，业户确认", completed_at=done_at)
         demand = Demand.get_by_id(demand.id)
         if stage == 2:
             continue  # waiting for the callback

@@ -112,6 +112,11 @@ class DecorationSteps:
         engineering signature, within the window (R-PASS-4, R-REC-2)."""
         self.require_state(("signed",), "当前状态为“{state}”，不能审批（须先完成闭水/打压试验"
                                         "并经工程主管签字）")
+        if self.floor_plan() is None:
+            # R-DECO-1: no approval of an application without its floor plan (a row carried
+            # over from before attachments whose plan file was missing).
+            raise RuleError({"": "该申请没有装修平面图（R-DECO-1），"
+                                 "请先在“附件”中上传平面图再审批"})
         approver = require_grant(self, "approve", grant)
         approved_at = check_moment(not_before_grant(approved_at, grant),
                                    field_name="approved_at", label="审批时间",
