@@ -154,7 +154,7 @@ def test_an_application_without_a_floor_plan_is_refused(conn, estate, staff):
 
 
 def test_no_approval_without_a_floor_plan(conn, estate, staff, tmp_path):
-    """A row carried over without its plan file (migration 020) cannot be approved."""
+    """A row carried over without its plan file (migration 022) cannot be approved."""
     decoration = to_signed(apply(estate, staff["clerk"], tmp_path), staff)
     Attachment.delete().where(Attachment.table == "decoration").execute()
     with pytest.raises(RuleError) as refused:
@@ -544,11 +544,11 @@ def make_staff_for_permit(estate) -> dict[str, User]:
 
 
 
-# -- migration 020: floor plans carried over into attachments ---------------------------------
+# -- migration 022: floor plans carried over into attachments ---------------------------------
 
 
-def test_migration_020_makes_the_floor_plans_attachments(tmp_path):
-    """Schema 020 copies each decoration's plan file into the attachment store as its
+def test_migration_022_makes_the_floor_plans_attachments(tmp_path):
+    """Schema 022 copies each decoration's plan file into the attachment store as its
     floor-plan attachment (re-encoded, without the photo's location), reports a missing file,
     keeps the old files and drops the floor_plan* columns (#16 item 1, R-DECO-1)."""
     import hashlib
@@ -568,7 +568,7 @@ def test_migration_020_makes_the_floor_plans_attachments(tmp_path):
         pytest.skip("the upgrade path is checked on a SQLite file of the older schema")
 
     class OldDecoration(Decoration):
-        """The decoration row as schema 019 had it, with the old floor_plan* columns."""
+        """The decoration row as schema 021 had it, with the old floor_plan* columns."""
 
         floor_plan = CharField(max_length=128)
         floor_plan_name = CharField(max_length=128)
@@ -582,7 +582,7 @@ def test_migration_020_makes_the_floor_plans_attachments(tmp_path):
     app.instance_path = str(tmp_path / "instance")
     legacy = tmp_path / "instance" / "uploads" / "floor_plans"
     with app.app_context():
-        models.upgrade("019_outbox")
+        models.upgrade("021_owner_side")
         with db.connection_context():
             estate = Estate.create(branch=Branch.create(name="分公司"), code="OLD", name="老小区")
             building = Building.create(estate=estate, name="1栋",
@@ -603,7 +603,7 @@ def test_migration_020_makes_the_floor_plans_attachments(tmp_path):
                     contractor="美居", plan_summary="改水电", works_start=dt.date(2026, 1, 5),
                     works_end=dt.date(2026, 3, 5), applied_at=utcnow(), floor_plan=stored,
                     floor_plan_name=name, floor_plan_type="x", floor_plan_size=1).execute())
-        assert "020_floor_plan_attachments" in models.upgrade()
+        assert "022_floor_plan_attachments" in models.upgrade()
         with db.connection_context():
             columns = {c.name for c in db.get_columns("decoration")}
             assert not {"floor_plan", "floor_plan_name"} & columns

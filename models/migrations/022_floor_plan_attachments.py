@@ -94,7 +94,7 @@ def copy_floor_plans(database: pw.Database, app=None) -> list[str]:
             "decoration", row_id, "floor_plan", key, thumb_key, (name or path.name)[-128:],
             content_type, len(data), False, created_by))
     for line in missing:
-        print(f"020_floor_plan_attachments: floor plan file missing, not carried over: {line}")
+        print(f"022_floor_plan_attachments: floor plan file missing, not carried over: {line}")
     return missing
 
 
