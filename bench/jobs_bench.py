@@ -389,6 +389,14 @@ def build_sqlite(scale: float) -> Path:
     stamp = json.dumps({"sizes": sizes, "other": other, "layout": DATA_LAYOUT})
     if path.exists() and done.exists() and done.read_text() == stamp:
         print(f"   reusing {path} ({path.stat().st_size / 1e9:.2f} GB)", flush=True)
+        with _sqlite_app(path).app_context():
+            applied = models.upgrade()  # e.g. a new index: the data stays
+            if applied:
+                with db.connection_context():
+                    db.execute_sql("ANALYZE")
+                    db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                print(f"   upgraded it: {', '.join(applied)}", flush=True)
+        db.close()
         return path
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)

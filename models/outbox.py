@@ -334,12 +334,25 @@ def enqueue_many(messages, now: dt.datetime | None = None, chunk: int = 2000) ->
 
     now = now or utcnow()
     settings: dict[tuple[int, str], NotifyTemplate | None] = {}
-    # Every column but the id; those a message does not set take the field's default.
+    # Every column but the id.
     fields = [f for f in OutboxMessage._meta.sorted_fields if f is not OutboxMessage.id]
     placeholders = ", ".join([db.param] * len(fields))
     sql = (f'INSERT INTO "{OutboxMessage._meta.table_name}" '
            f'({", ".join(chr(34) + f.column_name + chr(34) for f in fields)}) '
            f"VALUES ({placeholders}) ON CONFLICT DO NOTHING")
+    # A column a message does not set takes the field's default; the moment is converted once.
+    defaults = {f.name: f.db_value(f.default() if callable(f.default) else f.default)
+                for f in fields}
+    stamp = OutboxMessage.created_at.db_value(now)
+
+    def cell(field, values):
+        if field.name not in values:
+            return defaults[field.name]
+        value = values[field.name]
+        if value is None:
+            return None
+        return stamp if value is now else field.db_value(value)
+
     rows, written = [], 0
 
     def flush():
@@ -356,9 +369,7 @@ def enqueue_many(messages, now: dt.datetime | None = None, chunk: int = 2000) ->
         if (estate_id, event) not in settings:
             settings[estate_id, event] = template_for(estate_id, event)
         values = _message_values(event, now=now, setting=settings[estate_id, event], **message)
-        rows.append(tuple(f.db_value(values[f.name] if f.name in values else
-                                     f.default() if callable(f.default) else f.default)
-                          for f in fields))
+        rows.append(tuple(cell(f, values) for f in fields))
         if len(rows) >= chunk:
             flush()
     flush()
