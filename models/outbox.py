@@ -330,7 +330,7 @@ def enqueue_many(messages, now: dt.datetime | None = None, chunk: int = 2000) ->
     setting read once, written with one prepared statement per chunk; a key already queued
     is skipped. `messages` are dicts of enqueue's keyword arguments (with `event`). Returns
     how many were written."""
-    from models.base import db
+    from models.base import db, is_sqlite
 
     now = now or utcnow()
     settings: dict[tuple[int, str], NotifyTemplate | None] = {}
@@ -357,11 +357,19 @@ def enqueue_many(messages, now: dt.datetime | None = None, chunk: int = 2000) ->
 
     def flush():
         nonlocal written
-        if rows:
-            cursor = db.cursor()
+        if not rows:
+            return
+        cursor = db.cursor()
+        if is_sqlite():
             cursor.executemany(sql, rows)
             written += max(cursor.rowcount, 0)
-            rows.clear()
+        else:  # psycopg2's executemany is a round trip per row: many rows per statement
+            from psycopg2.extras import execute_values
+
+            written += len(execute_values(
+                cursor, sql.replace(f"VALUES ({placeholders})", "VALUES %s") + " RETURNING 1",
+                rows, page_size=500, fetch=True))
+        rows.clear()
 
     for message in messages:
         message = dict(message)
