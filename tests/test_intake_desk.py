@@ -190,3 +190,21 @@ def test_a_caller_of_another_estate_is_not_offered(login_as, estate, make_user):
     assert "外小区业主" not in html and 'id="caller-none"' in html
     html = client.get(f"/admin/demand/new/?resident={stranger.id}").get_data(as_text=True)
     assert "外小区业主" not in html and "13600136000" not in html
+
+
+def test_the_work_order_slip_names_the_owner_and_the_phone(login_as, estate):
+    """The worker arranges the visit from the slip (#12 item 8)."""
+    from models.demands import Demand
+    from models.org import Department
+    from models.register import save_record
+
+    client = login_as("clerk")
+    unit = Unit.get(Unit.code == "1-1-101")
+    demand = save_record(Demand(estate=estate.id, category="engineering", kind="help",
+                                unit=unit.id, contact_name="来电业主", contact_phone="13912345678",
+                                description="阳台漏水"), client.user)
+    department = Department.get(Department.estate == estate, Department.kind == "engineering")
+    order = demand.dispatch(client.user, department_id=department.id)
+    html = client.get(f"/admin/work_order/print/?id={order.id}").get_data(as_text=True)
+    row = re.search(r'id="slip-owner">(.*?)</tr>', html, re.S).group(1)
+    assert "来电业主" in row and "13912345678" in row
