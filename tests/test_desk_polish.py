@@ -4,6 +4,7 @@ worker-pass card on one card, compact grids, office language on the mirror and j
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from test_records import form_data
 
@@ -38,3 +39,23 @@ def test_a_conflict_links_the_newer_version_marks_what_changed_and_can_be_saved(
     assert first.post(url, data=mine).status_code == 302
     fresh = Resident.get_by_id(resident.id)
     assert (fresh.phone, fresh.notes) == ("13700137000", "业主来电：下午在家")
+
+
+def test_the_jobs_and_mirror_pages_speak_the_office_language(app, login_as, estate):
+    """No shell command, job id or process id on the 定时任务 and 镜像状态 pages (#12 item 9);
+    the commands are in README."""
+    from jobs.registry import JOBS
+
+    client = login_as("admin")
+    for url in ("/admin/jobs/", "/admin/sheets/"):
+        page = client.get(url)
+        assert page.status_code == 200, url
+        html = page.get_data(as_text=True)
+        assert "立即运行" in html or "尚未配置镜像表格" in html, url
+        assert "flask --app" not in html and "--estate" not in html, url
+        assert "SHEETS_EMULATOR_HOST" not in html and "进程" not in html, url
+    jobs_page = client.get("/admin/jobs/").get_data(as_text=True)
+    for job in JOBS:
+        assert f">{job.id}<" not in jobs_page and job.label in jobs_page
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert "jobs run" in readme and "sheets configure" in readme and "db restore" in readme
