@@ -68,3 +68,30 @@ document.addEventListener("click", function (event) {
     };
   });
 })();
+
+// Compact grids (#12 item 9): a grid cell cut short with … (desk.css) shows its whole text on
+// hover. Only cells actually cut get a title, checked again when the window is resized.
+(function () {
+  function markCut() {
+    var cells = document.querySelectorAll(".model-list td, .model-list th");
+    Array.prototype.forEach.call(cells, function (cell) {
+      if (cell.classList.contains("list-buttons-column")) {
+        return;
+      }
+      var cut = cell.scrollWidth > cell.clientWidth + 1;
+      if (cut && !cell.hasAttribute("data-desk-cut")) {
+        cell.setAttribute("title", cell.textContent.replace(/\s+/g, " ").trim());
+        cell.setAttribute("data-desk-cut", "");
+      } else if (!cut && cell.hasAttribute("data-desk-cut")) {
+        cell.removeAttribute("title");
+        cell.removeAttribute("data-desk-cut");
+      }
+    });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", markCut);
+  } else {
+    markCut();
+  }
+  window.addEventListener("resize", markCut);
+})();
