@@ -59,3 +59,20 @@ def test_the_jobs_and_mirror_pages_speak_the_office_language(app, login_as, esta
         assert f">{job.id}<" not in jobs_page and job.label in jobs_page
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     assert "jobs run" in readme and "sheets configure" in readme and "db restore" in readme
+
+
+def test_the_audit_grid_has_a_time_column_in_office_time(login_as, estate):
+    """Who did what — and when (#12 item 9): the first column is 时间, in office wall time."""
+    from models.base import to_office
+    from models.register import AuditLog
+
+    client = login_as("supervisor")
+    resident = Resident.get(Resident.name == "业主102")
+    url = f"/admin/resident/edit/?id={resident.id}"
+    data = {**form_data(client, url), "notes": "改一下"}
+    assert client.post(url, data=data).status_code == 302
+    entry = AuditLog.select().order_by(AuditLog.id.desc()).get()
+    html = client.get("/admin/audit/").get_data(as_text=True)
+    headers = re.findall(r'<th class="column-header[^"]*">\s*(?:<a[^>]*>)?\s*([^<\s]+)', html)
+    assert headers[0] == "时间", headers
+    assert f"{to_office(entry.created_at):%Y-%m-%d %H:%M}" in html
