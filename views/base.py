@@ -32,7 +32,13 @@ from models.users import DESK, EVERYONE, MANAGERS
 from views.blanks import blank_required_choices
 from views.display import DisplayMixin, attach_related, shown_relations
 from views.form_bounds import fits_filter, harden, parse_bounded_int
-from views.forms import ModelConverter, Required, attach_rule_errors, rule_errors
+from views.forms import (
+    ModelConverter,
+    Required,
+    attach_rule_errors,
+    offer_newer_version,
+    rule_errors,
+)
 from views.i18n import DeskForm
 from views.scoping import RelationFilter, ScopedAjaxLoader, VoidStateFilter, scope_to_user
 from views.security import safe_return_url
@@ -363,13 +369,16 @@ class SecureModelView(SecureMixin, DisplayMixin, ModelView):
             # A version no column holds is a stale form, never an overflow (#13 item 7).
             expected = parse_bounded_int(form.row_version.data)
             if expected is None:
-                self.attach_errors(form, StaleRecordError())
+                offer_newer_version(self, form, model)
                 return False
         form.populate_obj(model)
         try:
             self.before_save(model, is_created=False)
             save_record(model, current_user._get_current_object(), before=before,
                         expected_version=expected)
+        except StaleRecordError:
+            offer_newer_version(self, form, model)
+            return False
         except RuleError as error:
             self.attach_errors(form, error, renames=self.form_error_fields)
             return False
