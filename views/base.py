@@ -9,12 +9,15 @@ on the whole app (FINDINGS: Flask-Admin's SecureForm on top of it rejects valid 
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from flask import abort, flash, g, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView, expose
+from flask_admin.babel import gettext
 from flask_admin.contrib.peewee import ModelView
 from flask_admin.contrib.peewee.filters import FilterEqual, FilterNotEqual
 from flask_admin.helpers import is_form_submitted
-from flask_admin.model.template import EndpointLinkRowAction
+from flask_admin.model.template import BaseListRowAction
 from flask_login import current_user
 from markupsafe import Markup
 from peewee import ForeignKeyField
@@ -64,6 +67,38 @@ class CappedCount(int):
 
     def __str__(self) -> str:
         return f"{int(self)}+"
+
+
+class PageLink(BaseListRowAction):
+    """A grid row's icon link (details, edit, void). Its URL is built once per page with a
+    stand-in id and the row's id put in its place: url_for per row and icon was a sixth of a
+    50-row grid's CPU (#14 item 1). The HTML is Flask-Admin's row_actions.link macro's."""
+
+    STAND_IN = "0ROWID0"
+    HTML = Markup('<a class="icon" href="{}" title="{}">\n  <span class="{}"></span>\n</a>')
+
+    def __init__(self, endpoint: str, icon_class: str, title, return_url: bool = True):
+        super().__init__(title=title)
+        self.endpoint, self.icon_class, self.return_url = endpoint, icon_class, return_url
+
+    def url_pattern(self, context) -> tuple[str, str]:
+        view = context.resolve("admin_view")
+        args = {"id": self.STAND_IN}
+        if self.return_url:
+            args["url"] = context.resolve("return_url")
+        key = (view.endpoint, self.endpoint, args.get("url"))
+        patterns = g.setdefault("page_link_urls", {})
+        if key not in patterns:
+            url = view.get_url(self.endpoint, **args)
+            # The id comes first in the query string, before the (encoded) return URL.
+            head, _sep, tail = url.partition(self.STAND_IN)
+            patterns[key] = (head, tail)
+        return patterns[key]
+
+    def render(self, context, row_id, row):
+        head, tail = self.url_pattern(context)
+        return self.HTML.format(head + quote(str(row_id), safe="") + tail, self.title or "",
+                                self.icon_class)
 
 
 class SecureMixin:
@@ -175,9 +210,17 @@ class SecureModelView(SecureMixin, DisplayMixin, ModelView):
         return None
 
     def get_list_row_actions(self):
-        actions = super().get_list_row_actions()
+        # Flask-Admin's own (details, edit: a Jinja macro and url_for per row and icon) give
+        # way to PageLink, which builds each icon's URL once per page (#14 item 1).
+        actions = []
+        if self.can_view_details:
+            actions.append(PageLink(".details_view", "fa fa-eye glyphicon glyphicon-eye-open",
+                                    gettext("View Record")))
+        if self.can_edit:
+            actions.append(PageLink(".edit_view", "fa fa-pencil glyphicon glyphicon-pencil",
+                                    gettext("Edit Record")))
         if self.can_void:
-            actions.append(EndpointLinkRowAction("fa fa-ban", ".void_view", title="作废"))
+            actions.append(PageLink(".void_view", "fa fa-ban", "作废", return_url=False))
         return actions
 
     # -- scoping ------------------------------------------------------------------------------
