@@ -18,6 +18,7 @@ from flask_admin.contrib.peewee.filters import FilterEqual, FilterNotEqual
 from flask_admin.helpers import is_form_submitted
 from flask_admin.model.template import BaseListRowAction, EditRowAction, ViewRowAction
 from flask_login import current_user
+from jinja2 import pass_context
 from markupsafe import Markup, escape
 from peewee import ForeignKeyField
 from wtforms import fields as wtf_fields
@@ -258,6 +259,30 @@ class SecureModelView(SecureMixin, DisplayMixin, ModelView):
             # The related names the page shows, one query per column (#14 item 4).
             self.prepare_rows(rows, shown_relations(self))
         return count, rows
+
+    # -- drawing a grid's rows (#14 item 1) ------------------------------------------------------
+
+    @pass_context
+    def row_html(self, context, row):
+        """One grid row's cells as one string, the HTML of Flask-Admin's list_row block (its
+        icons, then each column's value escaped as Jinja would), or None where that block is
+        still needed: bulk actions' checkboxes, editable cells, another kind of row action.
+        Drawn in Jinja, the cells of a 50-row page were a quarter of its CPU."""
+        actions = context.resolve("list_row_actions")
+        if context.resolve("actions") or self.column_editable_list \
+                or not all(isinstance(a, PageLink) for a in actions):
+            return None
+        pk = self.get_pk_value(row)
+        parts = []
+        if self.column_display_actions:
+            parts.append('<td class="list-buttons-column">')
+            parts.extend(action.render(context, pk, row) for action in actions)
+            parts.append("</td>")
+        formatters, type_formatters = self.column_formatters, self.column_type_formatters
+        for name, _label in context.resolve("list_columns"):
+            value = self._get_list_value(context, row, name, formatters, type_formatters)
+            parts.append(f'<td class="col-{escape(name)}">{escape(value)}</td>')
+        return Markup("".join(parts))
 
     # -- counting (#14 item 2) -----------------------------------------------------------------
 
