@@ -7,6 +7,16 @@ goods release, deposits, printing, emergencies, move-ins, tenancies, hand-overs,
 directors, batches, surveys, committee contacts); decoration, worker passes and hot-work
 permits stay empty. JOBS_BENCH_SCALE=0.1 runs a tenth of the rows (quicker, same shape).
 
+The database of each scale is built once and kept (BENCH_JOBS_DIR, else bench/results/jobs/;
+about 0.9 GB at scale 1, 6 minutes to build on the shared 2-core machine) and upgraded in place
+when a migration is added; each measurement sweeps a fresh copy of it. Printed: the full sweep
+(first run: every flag written, the missed-deadline notices queued), the unchanged re-run (the
+goal of issue #15: under 10 s and 2 s at scale 1), the rules' shares, a run after 1% of the
+rows changed; wall time with this process's CPU time beside it, and the load average, since
+other work shares the machine. BENCH_PG_URL=postgresql://… also copies the data into that
+PostgreSQL database and times the same sweeps there (bench/jobs_bench_pg.py). The naive
+per-row loop runs up to scale 0.1 (BENCH_JOBS_NAIVE=1 for larger).
+
 Loading: peewee builds insert_many's SQL at ~250 µs a row here (40 columns), so a seed of
 synthetic rows goes in through insert_many and is then copied set-based (INSERT … SELECT) up to
 the full count, with the tables' indexes and triggers dropped during the load and rebuilt after.

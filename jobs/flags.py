@@ -17,7 +17,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 
-from peewee import JOIN, Model, Value, fn
+from peewee import JOIN, SQL, Model, NodeList, Value, fn
 
 from jobs.models import OverdueFlag
 from models.base import db, is_sqlite
@@ -40,6 +40,18 @@ def sync_rule(rule, now: dt.datetime) -> tuple[int, int]:
     new_rows = rule.query(now).select(
         Value(rule.id), Value(model._meta.table_name), model.id, rule.estate_column,
         stamp, stamp, stamp, Value("")).where(~fn.EXISTS(already))
+    if not is_sqlite():
+        # PostgreSQL reads the rows to insert while it inserts them: planned against an
+        # (almost) empty overdue_flag, "no active flag yet" is a scan of overdue_flag per row,
+        # and that scan grows with every row inserted — a first sweep over 1,000,000 demands
+        # did not finish the reply rule in minutes (#15's bench). The ids are decided first,
+        # in full (an uncorrelated ARRAY(…) is computed once, before the insert starts);
+        # SQLite buffers an INSERT … SELECT that reads its own table by itself.
+        ids = rule.query(now).select(model.id).where(~fn.EXISTS(already))
+        new_rows = model.select(
+            Value(rule.id), Value(model._meta.table_name), model.id, rule.estate_column,
+            stamp, stamp, stamp, Value("")).where(
+            model.id == NodeList((SQL("ANY(ARRAY"), ids, SQL(")")), glue=""))
     raised = OverdueFlag.insert_from(new_rows, [
         OverdueFlag.rule, OverdueFlag.table, OverdueFlag.row_id, OverdueFlag.estate,
         OverdueFlag.raised_at, OverdueFlag.created_at, OverdueFlag.updated_at,

@@ -417,6 +417,7 @@ class DemandStep(BaseModel):
 # needs. Named, as peewee's generated names for so many columns are truncated hashes
 # (migration 023; #15: at 1,000,000 demands the reply rule read 70,000 rows per sweep).
 Demand.add_index(Demand.index(Demand.status, Demand.replied_at, Demand.reply_due,
-                              Demand.voided, Demand.estate, name="demand_reply_sweep"))
+                              Demand.voided, Demand.estate, Demand.id,
+                              name="demand_reply_sweep"))
 Demand.add_index(Demand.index(Demand.status, Demand.completed_at, Demand.voided, Demand.estate,
-                              name="demand_callback_sweep"))
+                              Demand.id, name="demand_callback_sweep"))

@@ -316,4 +316,4 @@ class TemporaryPass(IssuedPass):
 # alone, without skipping through every estate of (estate, state, valid_to) (migration 023, #15).
 TemporaryPass.add_index(TemporaryPass.index(TemporaryPass.state, TemporaryPass.valid_to,
                                             TemporaryPass.voided, TemporaryPass.estate,
-                                            name="temporary_pass_sweep"))
+                                            TemporaryPass.id, name="temporary_pass_sweep"))

@@ -255,4 +255,5 @@ def _cost(value):
 # through (estate, voided, completed_at) and read every completed order (migration 023, #15).
 WorkOrder.add_index(WorkOrder.index(WorkOrder.needs_callback, WorkOrder.callback_done,
                                     WorkOrder.state, WorkOrder.completed_at, WorkOrder.voided,
-                                    WorkOrder.estate, name="work_order_callback_sweep"))
+                                    WorkOrder.estate, WorkOrder.id,
+                                    name="work_order_callback_sweep"))

@@ -5,7 +5,9 @@ rows the rules then discarded: the reply rule read every demand owed a reply (70
 the 40,000 past their deadline, the after-hours callback rule skipped through
 work_order (estate, voided, completed_at) and read every completed order, and the
 temporary-pass rule skipped through every estate. Each index below holds a rule's whole
-predicate and the flag's estate, so the rule reads only its overdue rows, from the index:
+predicate, the flag's estate and the row's id (SQLite keeps the id in every index anyway;
+PostgreSQL needs it for an index-only scan), so the rule reads only its overdue rows, from the
+index:
 
 - demand (status, replied_at, reply_due, voided, estate_id): owed a reply past due (R-DEM-7);
 - demand (status, completed_at, voided, estate_id): completed, callback late (R-DEM-9);
@@ -22,11 +24,13 @@ from peewee_migrate import Migrator
 
 INDEXES = (
     ("demand_reply_sweep", "demand", ("status", "replied_at", "reply_due", "voided",
-                                      "estate_id")),
-    ("demand_callback_sweep", "demand", ("status", "completed_at", "voided", "estate_id")),
+                                      "estate_id", "id")),
+    ("demand_callback_sweep", "demand", ("status", "completed_at", "voided", "estate_id",
+                                         "id")),
     ("work_order_callback_sweep", "work_order", ("needs_callback", "callback_done", "state",
-                                                 "completed_at", "voided", "estate_id")),
-    ("temporary_pass_sweep", "temporary_pass", ("state", "valid_to", "voided", "estate_id")),
+                                                 "completed_at", "voided", "estate_id", "id")),
+    ("temporary_pass_sweep", "temporary_pass", ("state", "valid_to", "voided", "estate_id",
+                                                "id")),
 )
 
 
