@@ -183,3 +183,17 @@ def test_switched_off_opted_out_and_quiet_hours(app, fake, templates, staff, est
     assert fake.sent == [] and OutboxMessage.get_by_id(waiting.id).state == "pending"
     run(app, office_at(2, 8, 30))
     assert [s["template"] for s in fake.sent] == ["SMS_6100005"]
+
+
+def test_the_desk_sees_what_was_sent_on_the_rows_page(app, fake, templates, staff, estate,
+                                                      tmp_path, login_as):
+    decoration = to_permit(apply(estate, staff["clerk"], tmp_path), staff)
+    decoration.accept(staff["supervisor"], passed=True)
+    owner_deposit = Decoration.get_by_id(decoration.id).deposits()[0]
+    run(app, office_at(1, 10))
+    desk = login_as("supervisor", "desk_sup")
+    for url, event in ((f"/admin/decoration/details/?id={decoration.id}", "业户：装修申请已批准"),
+                       (f"/admin/deposit/details/?id={owner_deposit.id}", "业户：押金可退")):
+        html = desk.get(url).get_data(as_text=True)
+        log = html[html.index('id="delivery-log"'):]
+        assert event in log and "138****8000" in log and OWNER not in log
