@@ -14,6 +14,7 @@ import copy
 import os
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -176,6 +177,48 @@ def app(shared_app, template_db, tmp_path):
     yield app
     if not db.is_closed():
         db.close()
+
+
+@pytest.fixture(scope="session")
+def _seeded_files(tmp_path_factory):
+    return {}, tmp_path_factory.mktemp("seeded")
+
+
+@pytest.fixture
+def seed_demo_once(request, app, conn, _seeded_files):
+    """Seed the demo estate (`demo.seed(**kwargs)`, as `flask demo seed`) into this test's database.
+
+    On SQLite the first test of a module seeds and the file is kept: the module's next tests
+    get a copy of it (seeding takes seconds of CPU and many commits; a copy, milliseconds). A
+    test that already wrote rows, and PostgreSQL, seed in place.
+    """
+    from demo import seed
+
+    cache, folder = _seeded_files
+
+    def seed_once(**kwargs):
+        key = (request.module.__name__, tuple(sorted(kwargs.items())))
+        path = None if PG_URL else Path(db.obj.database)
+        if path is None or Estate.select().exists() or User.select().exists():
+            with app.app_context():
+                return seed(**kwargs)
+        kept = cache.get(key)
+        if kept is None:
+            with app.app_context():
+                seed(**kwargs)
+            db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            kept = folder / f"{len(cache)}.db"
+            shutil.copy(path, kept)
+            cache[key] = kept
+            return None
+        db.close()
+        for suffix in ("-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        shutil.copy(kept, path)
+        db.connect()
+        return None
+
+    return seed_once
 
 
 @pytest.fixture
