@@ -9,7 +9,8 @@ the list of files with thumbnails on the row's page (admin/attachments.html) and
 which serves a file only to someone who may see its row (the view's own estate-scoped query
 and role check), with nosniff and a Content-Disposition; a sensitive ID copy only to a user with
 the reveal permission, and each such look is audited. The rules for the files themselves are in
-models/attachments.py.
+models/attachments.py. A failing store (models.storage.StorageError) answers 503 in Chinese:
+the upload form comes back as it was, an unreadable file gets the app's 503 page.
 """
 
 from __future__ import annotations
