@@ -31,7 +31,7 @@ from models.work_orders import WorkOrder
 
 # ASCII words a Chinese page may show: file formats, the language switch, the estate's code
 # and the login names of this test.
-ALLOWED_WORDS = {"CSV", "XLSX", "English", "TEST", "clerk", "engineer"}
+ALLOWED_WORDS = {"CSV", "XLSX", "English", "TEST", "clerk", "engineer", "supervisor"}
 EXECUTABLE = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -130,13 +130,14 @@ def test_the_clerks_day(live_server, browser_page, conn, estate, make_user):
     # -- intake by phone lookup: the flat named comes first, the form is filled in ---------
     page.goto(f"{live_server}/admin/demand/new/")
     chinese_page(page)
-    page.fill("#caller", "3-1-502")
+    page.fill("#caller", "1-502")  # part of the flat: a choice, listed
     page.press("#caller", "Enter")
     page.wait_for_selector("#caller-matches")
-    first_row = page.locator("#caller-matches tbody tr").first
-    assert first_row.locator("td").first.inner_text() == "3-1-502"
-    first_row.locator("a:has-text('选择')").click()
+    assert page.locator("#caller-matches tbody tr").count() == 2
+    page.fill("#caller", "3-1-502")  # the flat the caller names: chosen at once
+    page.press("#caller", "Enter")
     page.wait_for_selector("#caller-chosen")
+    assert page.locator("#caller-matches").count() == 0
     assert page.input_value("#contact_name") == "刘美玲"
     assert page.input_value("#contact_phone") == "13922223333"
     assert "3-1-502" in page.locator("#s2id_unit").inner_text()
@@ -289,3 +290,23 @@ def test_grids_stay_compact_at_1440(live_server, browser_page, conn, estate, mak
     assert cut.count() >= 1
     title = cut.first.get_attribute("title")
     assert title and len(title) > 10
+
+
+def test_the_review_prints_on_a4_with_its_charts(live_server, browser_page, conn, estate,
+                                                 make_user):
+    """分析与总结 printed (#12 item 10): A4 pages, the charts drawn, the filter form hidden."""
+    make_user("supervisor", "supervisor", estate)
+    page = browser_page
+    log_in(page, live_server, "supervisor")
+    page.goto(f"{live_server}/admin/review/")
+    assert page.locator("svg.desk-chart").count() == 8
+    chinese_page(page)
+    page.emulate_media(media="print")
+    assert not page.locator("form.desk-noprint:has(#month)").is_visible()
+    widths = page.evaluate("""() => Array.from(document.querySelectorAll('svg.desk-chart'))
+        .map(s => s.getBoundingClientRect().width)""")
+    assert min(widths) > 200  # two charts a row, not squeezed
+    pdf = page.pdf(prefer_css_page_size=True)
+    boxes = re.findall(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]", pdf)
+    assert boxes and all(abs(float(w) - 595.3) < 2 and abs(float(h) - 841.9) < 2
+                         for w, h in boxes), boxes

@@ -131,12 +131,20 @@ def test_the_caller_is_found_by_phone_or_flat_exact_first(login_as, estate):
     """来电查找 above the new-demand form (#12 item 8): the flat or number the caller gives,
     exact match first; the user's estates only."""
     _add_unit(estate, "13-1-502", "十三栋业主")
-    _add_unit(estate, "3-1-502", "三栋业主")
+    flat = _add_unit(estate, "3-1-502", "三栋业主")
     client = login_as("clerk")
+    # One resident at the flat named: chosen at once, 13-1-502 is not offered instead.
+    html = client.get("/admin/demand/new/?caller=3-1-502").get_data(as_text=True)
+    assert 'id="caller-chosen"' in html and "三栋业主" in html
+    assert 'id="caller-matches"' not in html
+    # Owner and tenant at the flat: both listed, owner first, before the longer code.
+    Resident.create(estate=estate, unit=flat, name="三栋租户", kind="tenant",
+                    phone="13600136000")
     html = client.get("/admin/demand/new/?caller=3-1-502").get_data(as_text=True)
     table = re.search(r'id="caller-matches">(.*?)</table>', html, re.S).group(1)
     rows = re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td>", table)
-    assert rows[0] == ("3-1-502", "三栋业主") and rows[-1] == ("13-1-502", "十三栋业主")
+    assert rows == [("3-1-502", "三栋业主"), ("3-1-502", "三栋租户"),
+                    ("13-1-502", "十三栋业主")]
     assert "13700137000" not in table and "137****7000" in table  # masked in the list
 
 

@@ -15,11 +15,18 @@ PALETTE = ("#2f6fb0", "#d9822b", "#3a9d5d", "#b03a48", "#7d5ba6", "#8c8c8c")
 FONT = 'font-family="sans-serif" font-size="12"'
 
 
+# Room above a chart's drawing for its title.
+TITLE_H = 24
+
+
 def _svg(width: int, height: int, title: str, body: list[str]) -> Markup:
+    """The drawing under its visible title (the body is drawn from y = TITLE_H down)."""
     return Markup(
         '<svg class="desk-chart" xmlns="http://www.w3.org/2000/svg" role="img" '
         f'viewBox="0 0 {width} {height}" preserveAspectRatio="xMinYMin meet" '
-        f'aria-label="{escape(title)}"><title>{escape(title)}</title>{"".join(body)}</svg>')
+        f'aria-label="{escape(title)}"><title>{escape(title)}</title>'
+        f'<text x="4" y="16" font-family="sans-serif" font-size="14" font-weight="bold">'
+        f'{escape(title)}</text>{"".join(body)}</svg>')
 
 
 def _short(label: str, limit: int = 8) -> str:
@@ -30,12 +37,12 @@ def bar_chart(title: str, items: list[tuple[str, float | int | None]], *, unit: 
               maximum: float | None = None) -> Markup:
     """Horizontal bars, one row per (label, value); None is drawn as no bar and "—"."""
     rows = max(len(items), 1)
-    width, left, right, row_h, top = 480, 110, 60, 24, 8
-    height = top * 2 + rows * row_h
+    width, left, right, row_h, top = 480, 110, 60, 24, TITLE_H + 4
+    height = top + 8 + rows * row_h
     values = [v for _label, v in items if v is not None]
     scale_max = maximum or max(values, default=0) or 1
     span = width - left - right
-    body = [f'<line x1="{left}" y1="{top}" x2="{left}" y2="{height - top}" stroke="#999"/>']
+    body = [f'<line x1="{left}" y1="{top}" x2="{left}" y2="{height - 8}" stroke="#999"/>']
     if not items:
         body.append(f'<text x="{left + 8}" y="{top + 16}" {FONT} fill="#777">'
                     f'{escape(gettext("无数据"))}</text>')
@@ -58,7 +65,7 @@ def bar_chart(title: str, items: list[tuple[str, float | int | None]], *, unit: 
 def line_chart(title: str, labels: list[str], series: list[tuple[str, list[float | None]]],
                *, unit: str = "%", maximum: float = 100) -> Markup:
     """Lines over the months (x) for each (name, values); a None value breaks the line."""
-    width, height, left, right, top, bottom = 480, 230, 40, 16, 28, 30
+    width, height, left, right, top, bottom = 480, 254, 40, 32, TITLE_H + 28, 30
     span_x, span_y = width - left - right, height - top - bottom
     step = span_x / max(len(labels) - 1, 1)
 
@@ -80,8 +87,10 @@ def line_chart(title: str, labels: list[str], series: list[tuple[str, list[float
                     f'{escape(label)}</text>')
     for n, (name, values) in enumerate(series):
         colour = PALETTE[n % len(PALETTE)]
-        body.append(f'<rect x="{left + n * 130}" y="6" width="12" height="12" fill="{colour}"/>'
-                    f'<text x="{left + n * 130 + 16}" y="16" {FONT}>{escape(name)}</text>')
+        legend_y = TITLE_H + 4
+        body.append(f'<rect x="{left + n * 130}" y="{legend_y}" width="12" height="12" '
+                    f'fill="{colour}"/><text x="{left + n * 130 + 16}" y="{legend_y + 10}" '
+                    f'{FONT}>{escape(name)}</text>')
         runs: list[list[str]] = [[]]
         for i, value in enumerate(values):
             if value is None:

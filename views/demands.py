@@ -292,12 +292,17 @@ class DemandAdmin(RegisterView):
         return Resident.find_callers(scope_to_user(Resident.select(), Resident), term)
 
     def chosen_caller(self) -> Resident | None:
-        """The caller picked from the matches (?resident=), or the only match of the lookup."""
+        """The caller picked from the matches (?resident=), or the one resident whose phone or
+        flat is exactly what was typed (3-1-502 is not a choice between it and 13-1-502)."""
         pk = parse_bounded_int(request.args.get("resident"))
         if pk is not None:
             return (scope_to_user(Resident.select(), Resident)
                     .where(Resident.id == pk).first())
+        term = request.args.get("caller", "").strip()
         matches = self.caller_matches()
+        exact = [r for r in matches if term in (r.phone, r.unit.code)]
+        if len(exact) == 1:
+            return exact[0]
         return matches[0] if len(matches) == 1 else None
 
     def after_model_change(self, form, model, is_created):
