@@ -603,7 +603,7 @@ def test_migration_022_makes_the_floor_plans_attachments(tmp_path):
                     contractor="美居", plan_summary="改水电", works_start=dt.date(2026, 1, 5),
                     works_end=dt.date(2026, 3, 5), applied_at=utcnow(), floor_plan=stored,
                     floor_plan_name=name, floor_plan_type="x", floor_plan_size=1).execute())
-        assert "022_floor_plan_attachments" in models.upgrade()
+        assert "022_floor_plan_attachments" in models.upgrade("022_floor_plan_attachments")
         with db.connection_context():
             columns = {c.name for c in db.get_columns("decoration")}
             assert not {"floor_plan", "floor_plan_name"} & columns
