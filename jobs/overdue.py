@@ -62,8 +62,8 @@ from models.estate import Estate
 from models.keys import KeyMovement
 from models.movein import MoveIn
 from models.notify import on_flags_raised
-from models.notify_staff import on_sweep
 from models.notify_owner import owner_reminders
+from models.notify_staff import on_sweep
 from models.passes import TemporaryPass, WorkerPass
 from models.permits import GoodsRelease, HotWorkPermit
 from models.printing import PrintJob

@@ -123,7 +123,7 @@ def on_work_order(order, *, subject=None) -> None:
 def on_emergency(incident) -> None:
     """A new emergency goes to the office director and the day's duty director at once
     (R-EMG-1, R-SVC-2): in-app, WeChat Work, SMS, robot."""
-    from models.notify_staff import duty_directors, wecom_on
+    from models.notify_staff import duty_directors
 
     directors = estate_staff(incident.estate_id, roles=("director",))
     directors += duty_directors(incident.estate_id, utcnow())
