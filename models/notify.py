@@ -161,7 +161,7 @@ def on_flags_raised(now: dt.datetime, after_id: int = 0) -> int:
     """
     from jobs.models import OverdueFlag
     from models.demands import Demand
-    from models.notify_staff import duty_directors, wecom_on
+    from models.notify_staff import duty_directors, staff_messages, wecom_on
 
     rows = (OverdueFlag.select(OverdueFlag.id, Demand.id, Demand.estate, Demand.number,
                                Demand.reply_due, Department.kind)
@@ -190,18 +190,12 @@ def on_flags_raised(now: dt.datetime, after_id: int = 0) -> int:
         demand = Demand(id=demand_id)  # the subject: its table and id
         key = f"demand:{demand_id}:missed:{flag_id}"
         params = {"number": number, "deadline": moment_words(reply_due)}
+        # As tell_staff: in-app (and WeChat Work), once per person.
+        messages += staff_messages("deadline_missed", people(estate_id, kind),
+                                   estate_id=estate_id, key=key, subject=demand, params=params,
+                                   wecom=wecom)
         common = dict(event="deadline_missed", estate_id=estate_id, subject=demand,
                       params=params)
-        seen = set()
-        for user in people(estate_id, kind):  # as tell_staff: in-app, once per person
-            if user.id not in seen:
-                seen.add(user.id)
-                messages.append(dict(common, channel="inapp", key=f"{key}:inapp:{user.id}",
-                                     user_id=user.id))
-                userid = (getattr(user, "wecom_userid", "") or "").strip()
-                if userid and wecom:
-                    messages.append(dict(common, channel="wecom", key=f"{key}:wecom:{user.id}",
-                                         recipient=userid, user_id=user.id))
         if estate_id not in codes:
             from models.estate import Estate
 
