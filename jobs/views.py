@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import abort, current_app, flash, g, redirect, request
 from flask_admin import expose
 from flask_admin.contrib.peewee.filters import BasePeeweeFilter, FilterEqual
+from flask_babel import gettext
 from flask_login import current_user
 from markupsafe import Markup
 from peewee import Model
@@ -21,6 +22,7 @@ from jobs.registry import JOBS, get_job
 from jobs.runner import run_job
 from jobs.scheduler import describe_schedule
 from models.base import utcnow
+from models.i18n import L_
 from models.outbox import monthly_sms_counts
 from models.register import audit
 from models.users import MANAGERS
@@ -35,7 +37,7 @@ class OverdueFilter(BasePeeweeFilter):
 
     def __init__(self, model: type[Model], name: str = "超时"):
         self.model = model
-        options = [("any", "已超时（任一规则）"), ("none", "未超时")]
+        options = [("any", L_("已超时（任一规则）")), ("none", L_("未超时"))]
         options += [(rule.id, rule.label) for rule in RULES if rule.model is model]
         super().__init__(model.id, name, options=options)
 
@@ -72,7 +74,7 @@ def overdue_badge(model: type[Model]):
         rules = known.get(row.id)
         if not rules:
             return None
-        title = "、".join(RULE_LABELS.get(rule, rule) for rule in rules)
+        title = "、".join(str(RULE_LABELS.get(rule, rule)) for rule in rules)
         return Markup('<span class="badge badge-danger" title="{}">超时</span>').format(title)
 
     return badge
@@ -108,9 +110,9 @@ class JobRunAdmin(SecureModelView):
     page_size = 50
 
     column_filters = [
-        FilterEqual(JobRun.job, "任务", options=[(job.id, job.label) for job in JOBS]),
-        FilterEqual(JobRun.status, "状态", options=JobRun.status.choices),
-        FilterEqual(JobRun.trigger, "触发", options=JobRun.trigger.choices),
+        FilterEqual(JobRun.job, L_("任务"), options=[(job.id, job.label) for job in JOBS]),
+        FilterEqual(JobRun.status, L_("状态"), options=JobRun.status.choices),
+        FilterEqual(JobRun.trigger, L_("触发"), options=JobRun.trigger.choices),
     ]
 
     def job_rows(self) -> list[dict]:
@@ -142,7 +144,7 @@ class JobRunAdmin(SecureModelView):
         run = run_job(job, trigger="manual")
         user = current_user._get_current_object()
         if run is None:
-            flash(f"“{job.label}”正在运行，请稍后再试。", "warning")
+            flash(gettext("“%(label)s”正在运行，请稍后再试。", label=job.label), "warning")
             return redirect(self.get_url(".index_view"))
         audit(user, "run_job", table="job_run", row_id=run.id,
               summary=f"手动运行任务：{job.label}（{run.status_label}）")

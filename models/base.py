@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext
 from peewee import (
     BigAutoField,
     BigIntegerField,
@@ -34,6 +35,7 @@ from peewee import (
 from playhouse.db_url import connect as connect_url
 
 from models import deadlines, validators
+from models.i18n import L_
 
 db = DatabaseProxy()
 
@@ -93,9 +95,10 @@ def check_moment(value: dt.datetime | None, *, field_name: str, label: str,
     """A moment an action happened: now when empty, never in the future, never before its cause."""
     value = value or utcnow()
     if value > utcnow() + dt.timedelta(minutes=5):
-        raise RuleError({field_name: f"{label}不能晚于现在"})
+        raise RuleError({field_name: gettext("%(label)s不能晚于现在", label=label)})
     if not_before is not None and value < not_before:
-        raise RuleError({field_name: f"{label}不能早于{before_label}"})
+        raise RuleError({field_name: gettext("%(label)s不能早于%(before_label)s",
+                                             label=label, before_label=before_label)})
     return value
 
 
@@ -232,7 +235,7 @@ class DocumentNumberField(CharField):
 class DocTypeField(CharField):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("max_length", 16)
-        kwargs.setdefault("choices", validators.DOC_TYPES)
+        kwargs.setdefault("choices", [(code, L_(label)) for code, label in validators.DOC_TYPES])
         kwargs.setdefault("default", "resident_id")
         kwargs.setdefault("verbose_name", "证件类型")
         super().__init__(*args, **kwargs)
@@ -289,8 +292,8 @@ def bounds_error(model, field, value) -> str | None:
 class BaseModel(Model):
     """Every table: tz-aware timestamps, validation with Chinese messages."""
 
-    created_at = AwareDateTimeField(default=utcnow, verbose_name="创建时间")
-    updated_at = AwareDateTimeField(default=utcnow, verbose_name="更新时间")
+    created_at = AwareDateTimeField(default=utcnow, verbose_name=L_("创建时间"))
+    updated_at = AwareDateTimeField(default=utcnow, verbose_name=L_("更新时间"))
 
     class Meta:
         database = db
@@ -366,5 +369,5 @@ class BaseModel(Model):
 class VersionedModel(BaseModel):
     """A row people edit: a version number guards against lost updates (optimistic locking)."""
 
-    version = IntegerField(default=1, verbose_name="版本",
-                           help_text="每次保存加一；打开表单后他人已保存则拒绝覆盖")
+    version = IntegerField(default=1, verbose_name=L_("版本"),
+                           help_text=L_("每次保存加一；打开表单后他人已保存则拒绝覆盖"))

@@ -11,6 +11,7 @@ import calendar
 import datetime as dt
 
 from flask import current_app, has_app_context
+from flask_babel import gettext
 
 from models.base import RuleError, office_tz, utcnow, write_transaction
 from models.demands import CATEGORIES, KINDS, Demand
@@ -111,9 +112,10 @@ class DemandSource(StatefulMixin):
 
     def to_demand(self, user, *, kind: str, category: str, description: str = "",
                   expected_version: int | None = None):
-        self.require_state(doing="转为需求")
+        self.require_state(doing=gettext("转为需求"))
         if self.demand_id:
-            raise RuleError({"": f"已转为业户需求 {self.demand.number}，不能重复转入"})
+            raise RuleError({"": gettext("已转为业户需求 %(number)s，不能重复转入",
+                                         number=self.demand.number)})
         errors = {}
         if kind not in dict(KINDS):
             errors["kind"] = "请选择需求类型"

@@ -31,7 +31,7 @@ def our_strings() -> set[str]:
     """What `make translations-extract` finds in the code and templates (babel.cfg)."""
     with open(ROOT / "babel.cfg") as handle:
         method_map, options_map = parse_mapping_cfg(handle)
-    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None,
+    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "L_": None,
                 "lazy_gettext": None}
     return {message if isinstance(message, str) else message[0]
             for _file, _line, message, _comments, _context
@@ -133,3 +133,4 @@ def test_the_login_page_switches_too(app):
     response = client.post("/login", data={"username": "", "password": "",
                                            "csrf_token": token})
     assert "Please enter the user name" in response.get_data(as_text=True)
+

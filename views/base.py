@@ -15,6 +15,7 @@ from flask_admin.contrib.peewee import ModelView
 from flask_admin.contrib.peewee.filters import FilterEqual, FilterNotEqual
 from flask_admin.helpers import is_form_submitted
 from flask_admin.model.template import EndpointLinkRowAction
+from flask_babel import gettext
 from flask_login import current_user
 from markupsafe import Markup
 from peewee import ForeignKeyField
@@ -27,6 +28,7 @@ from models.base import (
     RuleError,
     StaleRecordError,
 )
+from models.i18n import L_
 from models.register import save_record, snapshot, void_record
 from models.users import DESK, EVERYONE, MANAGERS
 from views.blanks import blank_required_choices
@@ -170,7 +172,7 @@ class SecureModelView(SecureMixin, DisplayMixin, ModelView):
     def get_list_row_actions(self):
         actions = super().get_list_row_actions()
         if self.can_void:
-            actions.append(EndpointLinkRowAction("fa fa-ban", ".void_view", title="作废"))
+            actions.append(EndpointLinkRowAction("fa fa-ban", ".void_view", title=L_("作废")))
         return actions
 
     # -- scoping ------------------------------------------------------------------------------
@@ -296,7 +298,7 @@ class SecureModelView(SecureMixin, DisplayMixin, ModelView):
             return None
         names = [self.get_column_name(c) for c in self.column_searchable_list
                  if isinstance(c, str)]
-        return "搜索：" + "、".join(names)
+        return "搜索：" + "、".join(map(str, names))
 
     def _scope_form(self, form):
         """Offer only the user's estates, and related rows of those estates, in pick-lists."""
@@ -399,6 +401,6 @@ class SecureModelView(SecureMixin, DisplayMixin, ModelView):
             except RuleError as exc:
                 error = "；".join(exc.errors.values())
             else:
-                flash(f"已作废：{row}", "success")
+                flash(gettext("已作废：%(row)s", row=row), "success")
                 return redirect(return_url)
         return self.render("admin/void.html", row=row, error=error, return_url=return_url)

@@ -11,6 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
 from models.base import utcnow
+from models.i18n import L_
 from models.money import yuan
 from models.office import staff_of
 from models.users import DESK, MANAGERS, User, UserEstate
@@ -27,7 +28,7 @@ RESIDENT_LOOKUP = {"fields": ("name", "phone"), "page_size": 20,
 
 def when_field(label: str) -> LocalDateTimeField:
     """A moment of an action, "now" when left empty."""
-    return LocalDateTimeField(label, validators=[Optional()], description="留空表示现在")
+    return LocalDateTimeField(label, validators=[Optional()], description=L_("留空表示现在"))
 
 
 def managers_choices(estate_id: int) -> list[SelectChoice]:
@@ -36,7 +37,7 @@ def managers_choices(estate_id: int) -> list[SelectChoice]:
     linked = UserEstate.select(UserEstate.user).where(UserEstate.estate == estate_id)
     people = User.select().where(User.active == True, User.role.in_(sorted(MANAGERS)),  # noqa: E712
                                  User.id.in_(linked))
-    return choices([(0, "—— 请选择 ——")] + [(u.id, f"{u.display_name}（{u.role_label}）")
+    return choices([(0, L_("—— 请选择 ——"))] + [(u.id, f"{u.display_name}（{u.role_label}）")
                                            for u in people.order_by(User.display_name)])
 
 

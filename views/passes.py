@@ -12,6 +12,7 @@ from wtforms import Form, SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from models.attachments import id_copies
+from models.i18n import L_
 from models.org import Unit
 from models.passes import CANCEL_REASONS, TemporaryPass, WorkerPass
 from models.users import DESK
@@ -22,16 +23,16 @@ from views.forms import choices
 
 
 class IssuePassForm(Form):
-    issued_at = when_field("发证时间")
+    issued_at = when_field(L_("发证时间"))
 
 
 class ReturnPassForm(Form):
-    returned_at = when_field("交回时间")
+    returned_at = when_field(L_("交回时间"))
 
 
 class CancelPassForm(Form):
-    reason = SelectField("注销原因", choices=choices(CANCEL_REASONS))
-    note = StringField("说明", validators=[Optional(), Length(max=200)])
+    reason = SelectField(L_("注销原因"), choices=choices(CANCEL_REASONS))
+    note = StringField(L_("说明"), validators=[Optional(), Length(max=200)])
 
 
 def _valid_to_cell(view, context, model, name):
@@ -53,12 +54,12 @@ class PassAdmin(RegisterView):
     queues = {"expired": ("已过期未交回", "expired_not_returned")}
     row_actions = (
         # 交回: the pass is struck off (a worker's card makes its deposit refundable).
-        RowAction("return", "交回", "return_pass", form=ReturnPassForm, when=("issued",),
-                  permission="handle", css="btn-success", title="证件交回"),
+        RowAction("return", L_("交回"), "return_pass", form=ReturnPassForm, when=("issued",),
+                  permission="handle", css="btn-success", title=L_("证件交回")),
         # 注销: lost or otherwise not coming back.
-        RowAction("cancel", "注销（遗失等）", "cancel", form=CancelPassForm,
+        RowAction("cancel", L_("注销（遗失等）"), "cancel", form=CancelPassForm,
                   when=("issued", "applied"), permission="handle", css="btn-outline-secondary",
-                  title="注销证件"),
+                  title=L_("注销证件")),
     )
 
     def printable(self, row) -> bool:
@@ -70,8 +71,8 @@ class WorkerPassAdmin(PassAdmin):
     """装修工人出入证: ≤ 3 months, within the decoration permit, 50 deposit + 5 fee (R-PASS-1)."""
 
     print_template = "admin/pass_worker_print.html"
-    attachment_kinds = (id_copies("id_copy", "身份证复印件"),  # R-PASS-1, #16: sensitive
-                        id_copies("residence_permit", "暂住证复印件"))
+    attachment_kinds = (id_copies("id_copy", L_("身份证复印件")),  # R-PASS-1, #16: sensitive
+                        id_copies("residence_permit", L_("暂住证复印件")))
     column_list = ("number", "holder_name", "id_number", "unit", "employer", "trade",
                    "valid_from", "valid_to", "state", "deposit")
     column_searchable_list = ("number", "holder_name", "employer", Unit.code)
@@ -82,9 +83,9 @@ class WorkerPassAdmin(PassAdmin):
     form_ajax_refs = {"unit": UNIT_LOOKUP}
     # 发证 once finance has recorded the deposit and the card fee (R-REC-3, R-PASS-1).
     row_actions = (
-        RowAction("issue", "发证（财务已收款）", "issue", form=IssuePassForm, when=("applied",),
-                  permission="handle", css="btn-primary", title="发放装修工人出入证",
-                  done="出入证已发放"),
+        RowAction("issue", L_("发证（财务已收款）"), "issue", form=IssuePassForm, when=("applied",),
+                  permission="handle", css="btn-primary", title=L_("发放装修工人出入证"),
+                  done=L_("出入证已发放")),
         *PassAdmin.row_actions,
     )
     form_args = {"valid_from": {"description": "留空为今天"},

@@ -10,6 +10,7 @@ from __future__ import annotations
 from markupsafe import Markup
 
 from models.attachments import photos
+from models.i18n import L_
 from models.patrols import DecorationPatrol
 from models.users import MANAGERS
 from views.actions import RegisterView
@@ -30,7 +31,7 @@ class DecorationPatrolAdmin(RegisterView):
 
     permissions = {**SecureModelView.permissions, "create": NOBODY, "edit": NOBODY,
                    "void": MANAGERS, "patrol": DESK_AND_DEPT}
-    attachment_kinds = (photos("photos", "巡查照片", permission="patrol"),)  # #16
+    attachment_kinds = (photos("photos", L_("巡查照片"), permission="patrol"),)  # #16
     column_list = ("patrolled_at", "decoration", "patrolled_by", "violations", "follow_up",
                    "rectify_by", "deduction_amount")
     column_filters = ("patrolled_at", "follow_up")

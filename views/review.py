@@ -10,6 +10,7 @@ from flask_admin import expose
 from flask_login import current_user
 
 from models.base import office_tz, to_office, utcnow
+from models.i18n import L_
 from models.register import audit
 from models.review import monthly_review
 from models.users import MANAGERS
@@ -66,8 +67,8 @@ class ReviewView(SecurePage):
         review = monthly_review(ids, start, end)
         data = tablib.Dataset(headers=["分组", "项目", "数量"])
         data.append(["总计", "受理", review["total"]])
-        for key, label in (("by_category", "类别"), ("by_channel", "渠道"),
-                           ("by_kind", "类型"), ("by_department", "责任部门")):
+        for key, label in (("by_category", L_("类别")), ("by_channel", L_("渠道")),
+                           ("by_kind", L_("类型")), ("by_department", L_("责任部门"))):
             for name, count in review[key]:
                 data.append([label, name, count])
         for key, label, _base in RATES:

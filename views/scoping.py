@@ -9,6 +9,7 @@ from flask_admin.contrib.peewee.filters import BasePeeweeFilter, FilterEqual
 from flask_login import current_user
 from peewee import Case
 
+from models.i18n import L_
 from models.org import Department
 from models.users import acts_for, department_kinds_of
 from views.form_bounds import parse_bounded_int
@@ -92,7 +93,8 @@ class VoidStateFilter(BasePeeweeFilter):
 
     def __init__(self, column):
         super().__init__(column, "作废状态",
-                         options=(("valid", "有效"), ("voided", "已作废"), ("all", "全部")))
+                         options=(("valid", L_("有效")), ("voided", L_("已作废")),
+                                  ("all", L_("全部"))))
 
     def apply(self, query, value):
         if value == "voided":
