@@ -74,9 +74,10 @@ class AttachmentKind:
 
     @property
     def described(self) -> str:
-        what = "、".join([*(["图片（JPG、PNG、GIF、WEBP）"] if IMAGE in self.types else []),
-                         *(["PDF 扫描件"] if PDF in self.types else [])])
-        return f"{what}，每个文件不超过 {self.max_mb} MB"
+        what = gettext("、").join([*([gettext("图片（JPG、PNG、GIF、WEBP）")] if IMAGE in self.types
+                                   else []),
+                                 *([gettext("PDF 扫描件")] if PDF in self.types else [])])
+        return gettext("%(what)s，每个文件不超过 %(max_mb)s MB", what=what, max_mb=self.max_mb)
 
 
 def photos(name: str, label: str, **kwargs) -> AttachmentKind:

@@ -237,7 +237,7 @@ class DocTypeField(CharField):
         kwargs.setdefault("max_length", 16)
         kwargs.setdefault("choices", [(code, L_(label)) for code, label in validators.DOC_TYPES])
         kwargs.setdefault("default", "resident_id")
-        kwargs.setdefault("verbose_name", "证件类型")
+        kwargs.setdefault("verbose_name", L_("证件类型"))
         super().__init__(*args, **kwargs)
 
 
@@ -348,7 +348,8 @@ class BaseModel(Model):
                 value = value.strip()
                 setattr(self, name, value)
                 if field.max_length and len(value) > field.max_length:
-                    errors[name] = f"不能超过 {field.max_length} 个字"
+                    errors[name] = gettext("不能超过 %(max_length)s 个字",
+                                           max_length=field.max_length)
             if (
                 not field.null
                 and not field.primary_key
@@ -357,7 +358,7 @@ class BaseModel(Model):
                 and not isinstance(field, BooleanField)
                 and name not in errors
             ):
-                errors[name] = "此项必填"
+                errors[name] = gettext("此项必填")
         # The model's own rules run even when a field failed, so the clerk sees every problem
         # at once; a field keeps its first message.
         for name, message in self.validate():

@@ -162,15 +162,16 @@ class ServiceBatch(StatefulMixin, RegisterModel):
         for row in rows:
             unit = row.unit.code
             if row.estate_id != self.estate_id:
-                problems.append(f"{unit} 不属于该小区")
+                problems.append(gettext("%(unit)s 不属于该小区", unit=unit))
             elif row.voided:
-                problems.append(f"{unit} 的登记已作废")
+                problems.append(gettext("%(unit)s 的登记已作废", unit=unit))
             elif row.kind != self.kind:
-                problems.append(f"{unit} 登记的是{row.kind_label}，与批次项目不符")
+                problems.append(gettext("%(unit)s 登记的是%(kind_label)s，与批次项目不符",
+                                        unit=unit, kind_label=row.kind_label))
             elif row.state != "registered":
-                problems.append(f"{unit} 已安排或已完成")
+                problems.append(gettext("%(unit)s 已安排或已完成", unit=unit))
         if problems or len(rows) != len(set(ids)):
-            raise RuleError({"registrations": "；".join(problems) or "所选登记不存在"})
+            raise RuleError({"registrations": "；".join(problems) or gettext("所选登记不存在")})
         with write_transaction():
             for row in rows:
                 row.transition(user, "scheduled", batch=self.id)

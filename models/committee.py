@@ -58,7 +58,9 @@ class CommitteeContact(RegisterModel):
         indexes = ((("estate", "held_at"), False),)
 
     def __str__(self) -> str:
-        return f"{to_office(self.held_at):%Y-%m-%d} 业委会沟通" if self.held_at else "业委会沟通"
+        if not self.held_at:
+            return gettext("业委会沟通")
+        return gettext("%(day)s 业委会沟通", day=f"{to_office(self.held_at):%Y-%m-%d}")
 
     def validate(self):
         now = utcnow() + dt.timedelta(minutes=5)

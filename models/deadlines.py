@@ -39,6 +39,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
+from flask_babel import gettext
 
 __all__ = [
     "OFFICE_TZ",
@@ -147,7 +148,8 @@ def fallback_warning(years: Iterable[int]) -> str | None:
     if not missing:
         return None
     listed = "、".join(str(y) for y in missing)
-    return f"{listed}年无官方节假日数据，按周一至周五计算；请在节假日调整表中录入"
+    return gettext("%(years)s年无官方节假日数据，按周一至周五计算；请在节假日调整表中录入",
+                   years=listed)
 
 
 def _office_local(dt: datetime) -> datetime:

@@ -174,7 +174,7 @@ class Decoration(DecorationSteps, StatefulMixin, RegisterModel):
     def pressure_result_label(self) -> str:
         if self.pressure_test_skipped:
             return "供暖期免做"
-        return {True: "合格", False: "不合格"}.get(self.pressure_test_passed, "未做")
+        return {True: L_("合格"), False: L_("不合格")}.get(self.pressure_test_passed, L_("未做"))
 
     # -- rules ---------------------------------------------------------------------------
 

@@ -39,15 +39,15 @@ def check_dates(row, values: dict) -> None:
     start, end = values.get("works_start"), values.get("works_end")
     errors = {}
     if start is None:
-        errors["works_start"] = "请填写计划开工日期"
+        errors["works_start"] = gettext("请填写计划开工日期")
     if end is None:
-        errors["works_end"] = "请填写计划完工日期"
+        errors["works_end"] = gettext("请填写计划完工日期")
     elif start is not None and end < start:
-        errors["works_end"] = "计划完工日期不能早于开工日期"
+        errors["works_end"] = gettext("计划完工日期不能早于开工日期")
     elif (start, end) == (row.works_start, row.works_end):
-        errors["works_end"] = "工期没有变化"
+        errors["works_end"] = gettext("工期没有变化")
     if not (values.get("reason") or "").strip():
-        errors["reason"] = "请填写变更工期的原因"
+        errors["reason"] = gettext("请填写变更工期的原因")
     if errors:
         raise RuleError(errors)
 
@@ -66,16 +66,16 @@ class DecorationSteps:
                                  not_before=self.applied_at, before_label=gettext("申请时间"))
         errors = {}
         if water_passed is None:
-            errors["water_passed"] = "请登记闭水试验结果"
+            errors["water_passed"] = gettext("请登记闭水试验结果")
         if skip_pressure:
             if not in_heating_season(office_day(tested_at), heating_season):
-                errors["skip_pressure"] = "非供暖期必须做打压试验，不能免做"
+                errors["skip_pressure"] = gettext("非供暖期必须做打压试验，不能免做")
         elif pressure_passed is None:
-            errors["pressure_passed"] = "请登记打压试验结果（供暖期可勾选免做）"
+            errors["pressure_passed"] = gettext("请登记打压试验结果（供暖期可勾选免做）")
         passed = bool(water_passed) and (skip_pressure or bool(pressure_passed))
         owner_confirmed_name = (owner_confirmed_name or "").strip()
         if passed and not owner_confirmed_name:
-            errors["owner_confirmed_name"] = "试验合格须由业主确认签字，请填写签字业主姓名"
+            errors["owner_confirmed_name"] = gettext("试验合格须由业主确认签字，请填写签字业主姓名")
         if errors:
             raise RuleError(errors)
         self.transition(
@@ -204,11 +204,11 @@ class DecorationSteps:
         if not passed:
             errors = {}
             if not (defects or "").strip():
-                errors["defects"] = "验收不合格时请列出整改项目"
+                errors["defects"] = gettext("验收不合格时请列出整改项目")
             if rectify_by is None:
-                errors["rectify_by"] = "请填写整改期限"
+                errors["rectify_by"] = gettext("请填写整改期限")
             elif rectify_by < day:
-                errors["rectify_by"] = "整改期限不能早于验收日期"
+                errors["rectify_by"] = gettext("整改期限不能早于验收日期")
             if errors:
                 raise RuleError(errors)
             self.transition(user, "defects", expected_version=expected_version,

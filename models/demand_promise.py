@@ -21,6 +21,7 @@ from flask_babel import gettext
 
 from models import deadlines
 from models.base import RuleError, to_office, utcnow, write_transaction
+from models.i18n import office_language
 from models.users import is_manager
 
 # States in which the owner is still owed a reply (R-DEM-7) — the reply deadline runs.
@@ -53,9 +54,10 @@ def minutes(delta: dt.timedelta) -> int:
 def basis_label(serious, urgent, requested) -> str:
     """What a deadline was computed from, in the office's words."""
     if requested is not None:
-        return f"业户要求 {to_office(requested):%Y-%m-%d %H:%M} 前答复"
-    return (f"{'严重' if serious else '一般'}、"
-            f"{'紧急（2 小时）' if urgent else '不紧急（2 个工作日）'}")
+        return gettext("业户要求 %(time)s 前答复", time=f"{to_office(requested):%Y-%m-%d %H:%M}")
+    return gettext("%(serious)s、%(urgent)s",
+                   serious=gettext("严重") if serious else gettext("一般"),
+                   urgent=gettext("紧急（2 小时）") if urgent else gettext("不紧急（2 个工作日）"))
 
 
 class PromiseMixin:
@@ -192,9 +194,11 @@ class PromiseMixin:
                                       estate=self.estate_id)
         old_due = self.reply_due
         missed = self.miss_values(now, old_due)
+        with office_language():  # the note is kept: in the office's language
+            basis = basis_label(serious, urgent, requested_reply_at)
         note = (f"修订答复期限：{_when(old_due)} → {_when(new_due)}"
                 f"（原承诺 {_when(self.original_reply_due)}；"
-                f"依据 {basis_label(serious, urgent, requested_reply_at)}）")
+                f"依据 {basis}）")
         if missed:
             note += f"；修订前已超时 {minutes(now - old_due)} 分钟，记入超时"
         note += f"；原因：{reason}"

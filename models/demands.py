@@ -383,9 +383,9 @@ class DemandStep(BaseModel):
     """Append-only history of a demand: every status change with who and when (R-DEM-4)."""
 
     ACTIONS = {
-        "create": "登记", "dispatch": "派工", "reply": "答复", "invalid": "判定无效",
-        "complete": "完成", "callback": "回访", "reopen": "重新处理", "order": "维修单",
-        "revise": "修订期限",
+        "create": L_("登记"), "dispatch": L_("派工"), "reply": L_("答复"),
+        "invalid": L_("判定无效"), "complete": L_("完成"), "callback": L_("回访"),
+        "reopen": L_("重新处理"), "order": L_("维修单"), "revise": L_("修订期限"),
     }
 
     demand = ForeignKeyField(Demand, backref="steps", on_delete="CASCADE")

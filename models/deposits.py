@@ -259,22 +259,25 @@ class Deposit(StatefulMixin, VersionedModel):
             errors.update(error.errors)
         else:
             if office_day(refunded_at) < self.refundable_on:
-                errors["refunded_at"] = (f"{self.kind_label}须于 {self.refundable_on:%Y-%m-%d} "
-                                         "起方可退还")
+                errors["refunded_at"] = (gettext("%(kind_label)s须于 %(refundable_on)s 起方可退还",
+                                                 kind_label=self.kind_label,
+                                                 refundable_on=format(self.refundable_on,
+                                                                      '%Y-%m-%d')))
         try:
             amount = self.amount if amount in (None, "") else MoneyField().clean(amount)
         except (TypeError, ValueError) as exc:
             errors["amount"], amount = str(exc), None
         if amount is not None and amount > self.amount:
-            errors["amount"] = f"退款金额 {yuan(amount)} 超过押金金额 {yuan(self.amount)}"
+            errors["amount"] = gettext("退款金额 %(value)s 超过押金金额 %(value2)s",
+                                       value=yuan(amount), value2=yuan(self.amount))
         elif amount is not None and amount <= 0:
-            errors["amount"] = "退款金额必须大于 0；全部不退请使用“没收”"
+            errors["amount"] = gettext("退款金额必须大于 0；全部不退请使用“没收”")
         to = (to or "").strip()
         if not to:
-            errors["to"] = "请填写领款人"
+            errors["to"] = gettext("请填写领款人")
         kept = self.amount - amount if "amount" not in errors else Decimal("0")
         if kept > 0 and not (forfeit_reason or "").strip():
-            errors["forfeit_reason"] = "部分退款时扣留押金请填写原因"
+            errors["forfeit_reason"] = gettext("部分退款时扣留押金请填写原因")
         # The kept part waits for a manager's own approval (R-REC-2), once the form is right.
         approver = require_grant(self, "refund", grant) if kept > 0 and not errors else None
         if errors:

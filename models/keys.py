@@ -181,11 +181,11 @@ class KeySet(StatefulMixin, RegisterModel):
         receipt = (self.movements.where(KeyMovement.kind == "keep")
                    .order_by(KeyMovement.id.desc()).first())
         if not (receipt_number or "").strip():
-            errors["receipt_number"] = "请填写业主出示的收条编号"
+            errors["receipt_number"] = gettext("请填写业主出示的收条编号")
         elif receipt is None or receipt.number != receipt_number.strip().upper():
-            errors["receipt_number"] = "收条编号与留存登记不符，请核对业主出示的收条"
+            errors["receipt_number"] = gettext("收条编号与留存登记不符，请核对业主出示的收条")
         if not (collector_name or "").strip():
-            errors["collector_name"] = "请填写领取人姓名"
+            errors["collector_name"] = gettext("请填写领取人姓名")
         if errors:
             raise RuleError(errors)
         return self._move(user, "collect", "owner", collector_name.strip(), self._moment(at),
@@ -204,17 +204,17 @@ class KeySet(StatefulMixin, RegisterModel):
         at = self._moment(not_before_grant(at, grant))
         errors = {}
         if not (borrower_name or "").strip():
-            errors["borrower_name"] = "请填写借用人姓名"
+            errors["borrower_name"] = gettext("请填写借用人姓名")
         if borrower_type not in BORROWER_LABELS:
-            errors["borrower_type"] = "请选择借用人类别"
+            errors["borrower_type"] = gettext("请选择借用人类别")
         if not (purpose or "").strip():
-            errors["purpose"] = "请填写借用事由"
+            errors["purpose"] = gettext("请填写借用事由")
         if expected_return is None:
-            errors["expected_return"] = "请填写预计归还时间"
+            errors["expected_return"] = gettext("请填写预计归还时间")
         elif expected_return <= at:
-            errors["expected_return"] = "预计归还时间必须晚于借出时间"
+            errors["expected_return"] = gettext("预计归还时间必须晚于借出时间")
         if not signed:
-            errors["signed"] = "借用人须在登记簿上签名确认"
+            errors["signed"] = gettext("借用人须在登记簿上签名确认")
         if errors:
             raise RuleError(errors)
         number = next_number(self.estate_id, "JY", to_office(at).year)

@@ -27,7 +27,7 @@ from models.base import (
     write_transaction,
 )
 from models.calendar import next_number
-from models.i18n import L_
+from models.i18n import L_, N_, LazyText
 from models.keys import KeySet
 from models.org import Resident, Unit, _same_estate
 from models.register import RegisterModel, StatefulMixin, change_record, save_record
@@ -36,12 +36,12 @@ from models.validators import clean_money
 
 # (number, short name, what the manual asks) — R-MOVE-1.
 STEPS = [
-    (1, "地产手续", "业主持入住会签单和入住通知书到地产办理第一步手续"),
-    (2, "发放手册", "发放业户手册和装修指南，业主签收，复印身份证"),
-    (3, "住户登记", "业主填写住户登记表，签订消防安全协议书和精神文明公约"),
-    (4, "受理签章", "完成以上工作后受理人签字并盖章"),
-    (5, "财务缴费", "到财务缴纳物业费和维修基金并盖章"),
-    (6, "验房交钥匙", "专人带业主验房，填写收楼书和整改单，交钥匙并填写回执"),
+    (1, N_("地产手续"), N_("业主持入住会签单和入住通知书到地产办理第一步手续")),
+    (2, N_("发放手册"), N_("发放业户手册和装修指南，业主签收，复印身份证")),
+    (3, N_("住户登记"), N_("业主填写住户登记表，签订消防安全协议书和精神文明公约")),
+    (4, N_("受理签章"), N_("完成以上工作后受理人签字并盖章")),
+    (5, N_("财务缴费"), N_("到财务缴纳物业费和维修基金并盖章")),
+    (6, N_("验房交钥匙"), N_("专人带业主验房，填写收楼书和整改单，交钥匙并填写回执")),
 ]
 STEP_NAMES = {n: name for n, name, _ in STEPS}
 DONE = 7  # current_step after the sixth: the move-in is complete
@@ -51,7 +51,11 @@ FINANCE_STEP = 5  # fees and maintenance fund: finance's step (R-MOVE-1, R-REC-3
 def may_do_step(user, n: int) -> bool:
     """Step 5 is finance's; the others belong to the desk and the departments."""
     return in_department(user, "finance") if n == FINANCE_STEP else True
-PROGRESS = [(n, f"卡在第{n}步：{name}") for n, name, _ in STEPS] + [(DONE, "已完成")]
+def _stuck_at(n: int, name: str) -> str:
+    return gettext("卡在第%(n)s步：%(name)s", n=n, name=gettext(name))
+
+
+PROGRESS = [(n, LazyText(_stuck_at, n, name)) for n, name, _ in STEPS] + [(DONE, L_("已完成"))]
 
 
 def step_label(n: int) -> str:
@@ -198,9 +202,9 @@ class MoveIn(StatefulMixin, RegisterModel):
     def _step3_values(self, user, at, *, agreements_signed: bool = False, **_) -> dict:
         errors = {}
         if not agreements_signed:
-            errors["agreements_signed"] = "业主须签订消防安全协议书和精神文明公约"
+            errors["agreements_signed"] = gettext("业主须签订消防安全协议书和精神文明公约")
         if not self.owner_id and not (self.owner_name or "").strip():
-            errors["owner_name"] = "请先填写业主姓名，住户登记时登记为该房屋业主"
+            errors["owner_name"] = gettext("请先填写业主姓名，住户登记时登记为该房屋业主")
         if errors:
             raise RuleError(errors)
         return {"agreements_signed": True}
@@ -220,9 +224,9 @@ class MoveIn(StatefulMixin, RegisterModel):
                 errors[name] = str(exc)
             else:
                 if values[name] is None or values[name] <= Decimal("0"):
-                    errors[name] = f"请填写缴纳的{label}金额"
+                    errors[name] = gettext("请填写缴纳的%(label)s金额", label=label)
             if not (receipt or "").strip():
-                errors[receipt_name] = f"请填写{label}的收据号"
+                errors[receipt_name] = gettext("请填写%(label)s的收据号", label=label)
             values[receipt_name] = (receipt or "").strip()[:32]
         if errors:
             raise RuleError(errors)
@@ -233,15 +237,15 @@ class MoveIn(StatefulMixin, RegisterModel):
                       key_receipt_signed: bool = False, **_) -> dict:
         errors = {}
         if not (inspection_notes or "").strip():
-            errors["inspection_notes"] = "请填写验房情况（收楼书）"
+            errors["inspection_notes"] = gettext("请填写验房情况（收楼书）")
         try:
             keys = int(keys_count or 0)
         except (TypeError, ValueError):
             keys = 0
         if not 1 <= keys <= 50:
-            errors["keys_count"] = "请填写交付的钥匙把数（1 到 50）"
+            errors["keys_count"] = gettext("请填写交付的钥匙把数（1 到 50）")
         if not key_receipt_signed:
-            errors["key_receipt_signed"] = "业主须在钥匙回执上签字"
+            errors["key_receipt_signed"] = gettext("业主须在钥匙回执上签字")
         if errors:
             raise RuleError(errors)
         return {"inspection_notes": inspection_notes.strip(),

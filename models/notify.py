@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from models.base import to_office
+from models.i18n import office_text
 from models.org import Department, Resident
 from models.outbox import enqueue, mobile_or_empty
 from models.users import User, UserEstate
@@ -116,7 +117,7 @@ def on_work_order(order, *, subject=None) -> None:
 def on_emergency(incident) -> None:
     """A new emergency goes to the office director at once (R-EMG-1): in-app, SMS, robot."""
     directors = estate_staff(incident.estate_id, roles=("director",))
-    params = {"number": incident.number, "kind": incident.kind_label,
+    params = {"number": incident.number, "kind": office_text(incident.kind_label),
               "place": incident.place}
     tell_staff("emergency_new", directors, estate_id=incident.estate_id,
                key=f"emergency:{incident.id}:new", subject=incident, params=params,
@@ -125,7 +126,7 @@ def on_emergency(incident) -> None:
 
 def on_batch_notice(batch) -> None:
     """A batch service noticed by SMS (R-JOB-1/2): every unit in the batch is told."""
-    params = {"service": batch.kind_label, "day": f"{batch.day:%m月%d日}"}
+    params = {"service": office_text(batch.kind_label), "day": f"{batch.day:%m月%d日}"}
     for row in batch.live_registrations():
         resident = Resident.get_or_none(Resident.id == row.resident_id) \
             if row.resident_id else None

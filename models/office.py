@@ -118,12 +118,12 @@ class DemandSource(StatefulMixin):
                                          number=self.demand.number)})
         errors = {}
         if kind not in dict(KINDS):
-            errors["kind"] = "请选择需求类型"
+            errors["kind"] = gettext("请选择需求类型")
         if category not in dict(CATEGORIES):
-            errors["category"] = "请选择需求类别"
+            errors["category"] = gettext("请选择需求类别")
         text = (description or self.demand_text() or "").strip()
         if not text:
-            errors["description"] = "没有可转为需求的内容，请填写需求内容"
+            errors["description"] = gettext("没有可转为需求的内容，请填写需求内容")
         if errors:
             raise RuleError(errors)
         unit_id, resident_id = self.demand_unit_ids()

@@ -60,31 +60,31 @@ ATTEMPT_LABELS = dict(ATTEMPT_OUTCOMES)
 # Every event the product notifies, with its audience, default text and the names of its
 # parameters in the order Tencent's TemplateParamSet takes them ({name} in the text).
 EVENTS = {
-    "demand_received": ("owner", "业户：报事已受理",
+    "demand_received": ("owner", L_("业户：报事已受理"),
                         "您的报事已受理，编号{number}，我们将在{deadline}前答复。",
                         ("number", "deadline")),
-    "demand_dispatched": ("owner", "业户：已派工",
+    "demand_dispatched": ("owner", L_("业户：已派工"),
                           "您的报事{number}已派{department}处理。", ("number", "department")),
-    "demand_replied": ("owner", "业户：已答复", "您的报事{number}已答复：{reply}",
+    "demand_replied": ("owner", L_("业户：已答复"), "您的报事{number}已答复：{reply}",
                        ("number", "reply")),
-    "demand_completed": ("owner", "业户：已完成",
+    "demand_completed": ("owner", L_("业户：已完成"),
                          "您的报事{number}已处理完成，欢迎评价。", ("number",)),
-    "demand_reopened": ("owner", "业户：重新处理",
+    "demand_reopened": ("owner", L_("业户：重新处理"),
                         "您的报事{number}将重新处理，我们将在{deadline}前答复。",
                         ("number", "deadline")),
-    "batch_notice": ("owner", "业户：批量服务通知",
+    "batch_notice": ("owner", L_("业户：批量服务通知"),
                      "{service}定于{day}上门施工，请届时安排家中有人。", ("service", "day")),
-    "work_order_new": ("staff", "员工：新维修单",
+    "work_order_new": ("staff", L_("员工：新维修单"),
                        "新维修单{number}：{unit} {what}", ("number", "unit", "what")),
-    "deadline_missed": ("staff", "员工：答复超时",
+    "deadline_missed": ("staff", L_("员工：答复超时"),
                         "报事{number}已超过答复期限{deadline}，尚未答复。",
                         ("number", "deadline")),
-    "emergency_new": ("staff", "员工：紧急事件",
+    "emergency_new": ("staff", L_("员工：紧急事件"),
                       "紧急事件{number}：{kind}，{place}。请立即处置（R-EMG-1）。",
                       ("number", "kind", "place")),
     # The owner asked for it on the H5: no opt-out applies, and the code itself is never in
     # the text and is wiped from the parameters once sent (models/owners.py).
-    "owner_login_code": ("owner", "业户：登录验证码",
+    "owner_login_code": ("owner", L_("业户：登录验证码"),
                          "您的登录验证码为{code}，5分钟内有效，请勿告诉他人。", ("code",)),
 }
 SECRET_PARAMS = {"owner_login_code": ("code",)}
@@ -118,7 +118,7 @@ class NotifyTemplate(RegisterModel):
         indexes = ((("estate", "event"), True),)
 
     def __str__(self) -> str:
-        return EVENT_LABELS.get(self.event, self.event)
+        return str(EVENT_LABELS.get(self.event, self.event))
 
     def validate(self):
         if self.event not in EVENTS:

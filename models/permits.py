@@ -218,11 +218,11 @@ class GoodsRelease(StatefulMixin, RegisterModel):
         self.require_state(("pending",), gettext("当前状态为“{state}”，不能再登记业主确认"))
         errors = {}
         if not (owner_name or "").strip():
-            errors["owner_name"] = "请填写确认的业主姓名"
+            errors["owner_name"] = gettext("请填写确认的业主姓名")
         if method not in dict(CONFIRM_METHODS):
-            errors["method"] = "请选择确认方式"
+            errors["method"] = gettext("请选择确认方式")
         if not confirmed and not (note or "").strip():
-            errors["note"] = "业主未确认时请说明情况"
+            errors["note"] = gettext("业主未确认时请说明情况")
         if errors:
             raise RuleError(errors)
         confirmed_at = check_moment(confirmed_at, field_name="confirmed_at",

@@ -153,14 +153,15 @@ class PrintJob(StatefulMixin, RegisterModel):
         """打印并签收: only an approved job; the receiver signs the log (R-PRINT-1)."""
         self.require_state(doing=gettext("登记打印"))
         if self.state != "approved":
-            raise RuleError({"printed_at": "未经主管审批的打印不能登记为已打印"
+            raise RuleError({"printed_at": gettext("未经主管审批的打印不能登记为已打印")
                              if self.state == "requested"
-                             else f"该打印申请{self.state_label}，不能登记打印"})
+                             else gettext("该打印申请%(state)s，不能登记打印",
+                                          state=self.state_label)})
         errors = {}
         if not (signed_name or "").strip():
-            errors["signed_name"] = "请填写签收人姓名"
+            errors["signed_name"] = gettext("请填写签收人姓名")
         if not confirmed:
-            errors["confirmed"] = "签收人须在打印登记簿上签名确认"
+            errors["confirmed"] = gettext("签收人须在打印登记簿上签名确认")
         if errors:
             raise RuleError(errors)
         printed_at = check_moment(printed_at, field_name="printed_at", label=gettext("打印时间"),

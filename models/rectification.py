@@ -349,8 +349,9 @@ class Rectification(StatefulMixin, RegisterModel):
 class RectificationStep(BaseModel):
     """Append-only history of an item: every step with who and when (R-FRONT-2)."""
 
-    ACTIONS = {"create": "登记", "assign": "交办", "complete": "完成整改", "reject": "复查不合格",
-               "callback": "回访", "reopen": "回访不满意，返工"}
+    ACTIONS = {"create": L_("登记"), "assign": L_("交办"), "complete": L_("完成整改"),
+               "reject": L_("复查不合格"),
+               "callback": L_("回访"), "reopen": L_("回访不满意，返工")}
 
     rectification = ForeignKeyField(Rectification, backref="steps", on_delete="CASCADE")
     user = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")

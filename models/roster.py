@@ -333,15 +333,15 @@ def fill_month(user, estate_id: int, year: int, month: int, *, clerk_ids, per_sh
     directors = [int(i) for i in director_ids]
     errors = {}
     if not shifts:
-        errors[""] = "请先设置班次"
+        errors[""] = gettext("请先设置班次")
     if not clerks:
-        errors["clerks"] = "请选择参加轮班的客服员"
+        errors["clerks"] = gettext("请选择参加轮班的客服员")
     try:
         per_shift = int(per_shift or 0)
     except (TypeError, ValueError):
         per_shift = 0
     if not 1 <= per_shift <= 20:
-        errors["per_shift"] = "每班人数应在 1 到 20 之间"
+        errors["per_shift"] = gettext("每班人数应在 1 到 20 之间")
     if errors:
         raise RuleError(errors)
     added, turn = 0, 0

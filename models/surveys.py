@@ -66,7 +66,10 @@ class SurveyRound(RegisterModel):
         table_name = "survey_round"
 
     def __str__(self) -> str:
-        return f"{self.month:%Y年%m月}满意度访问" if self.month else "满意度访问"
+        if not self.month:
+            return gettext("满意度访问")
+        return gettext("%(year)s年%(month)s月满意度访问", year=f"{self.month:%Y}",
+                       month=f"{self.month:%m}")
 
     @classmethod
     def date_range(cls, name: str):
@@ -150,7 +153,7 @@ class SurveyVisit(DemandSource, RegisterModel):
         table_name = "survey_visit"
 
     def __str__(self) -> str:
-        return f"{self.unit.code if self.unit_id else ''} 满意度访问"
+        return gettext("%(unit)s 满意度访问", unit=self.unit.code if self.unit_id else "")
 
     def demand_text(self) -> str:
         return f"满意度访问中业户提出：{self.needs.strip()}" if self.needs.strip() else ""

@@ -8,19 +8,28 @@ no English, when a compiled catalogue is older than its .po, and when English sh
 
 from __future__ import annotations
 
+import csv
 import io
 from pathlib import Path
+from urllib.parse import unquote
 
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
 from conftest import csrf_token, login
+from flask import session
 from test_decoration import make_staff
 from test_deposits import refundable
 from test_form_rounds import banners, field_errors
 from test_records import form_data
+from test_sheets_mirror import add_resident, fake, server  # noqa: F401 (fixtures)
 
+from models.org import Resident
+from sync import run_sync
+from sync.http import make_client
+from sync.state import SheetTarget
+from tests.sheets_helpers import SHEET_ID
 from views.i18n import TRANSLATIONS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -134,3 +143,43 @@ def test_the_login_page_switches_too(app):
                                            "csrf_token": token})
     assert "Please enter the user name" in response.get_data(as_text=True)
 
+
+# -- what the office keeps stays Chinese under the English switch (#12 item 2) -------------
+
+
+def test_the_mirror_writes_chinese_headers_and_labels_under_an_english_request(
+        app, fake, estate, conn):  # noqa: F811 (the mirror tests' fake Sheets)
+    """A sync started from an English page (the 镜像状态 button) still writes the office's
+    sheet in Chinese: headers from verbose_name, choice labels, tab titles."""
+    SheetTarget.create(estate=estate, spreadsheet_id=SHEET_ID)
+    add_resident(estate, "Wang", "1-1-102")
+    sheets = make_client(emulator_host=fake.host, sleep=lambda _s: None, timeout=5,
+                         requests_per_minute=100_000)
+    with app.test_request_context("/admin/sheets/"):
+        session["lang"] = "en"
+        # The request really is English: the same labels read in English here.
+        assert str(Resident.kind.verbose_name) == "Relation"
+        assert str(dict(Resident.kind.choices)["owner"]) == "Owner"
+        report = run_sync("TEST", client=sheets)
+    sheets.http_client.session.close()
+    assert report.error == ""
+    values = fake.values(SHEET_ID, "住户")
+    assert values[0][:4] == ["记录号（系统自动同步，手工修改会被覆盖）", "房屋", "姓名", "身份"]
+    first = dict(zip(values[0], values[1], strict=False))
+    assert first["身份"] == "业主" and first["证件类型"] == "居民身份证"
+
+
+def test_an_export_from_the_english_grid_is_the_offices_chinese_file(login_as, conn, estate):
+    """The grid speaks English; its CSV export keeps Chinese headers and labels."""
+    add_resident(estate, "Wang", "1-1-102")
+    client = login_as("supervisor")
+    token = csrf_token(client, "/admin/")
+    client.post("/lang", data={"lang": "en", "next": "/admin/", "csrf_token": token})
+    grid = client.get("/admin/resident/").get_data(as_text=True)
+    assert "Relation" in grid and "身份" not in grid
+    response = client.get("/admin/resident/export/csv/")
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    assert "身份" in rows[0] and "Relation" not in rows[0]
+    assert dict(zip(rows[0], rows[1], strict=False))["身份"] == "业主"
+    assert "住户" in unquote(response.headers["Content-Disposition"])

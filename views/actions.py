@@ -44,7 +44,7 @@ from wtforms.validators import Length, Optional
 from models import approvals
 from models.approval_desk import verify_at_desk
 from models.base import RuleError, to_office, utcnow
-from models.i18n import L_
+from models.i18n import L_, office_text
 from models.users import User, UserEstate
 from views.attachments import AttachmentsMixin
 from views.base import SecureModelView
@@ -149,7 +149,7 @@ def _action_endpoint(action: RowAction):
         return self.run_action(action)
 
     view.__name__ = action.endpoint
-    view.__doc__ = action.label if isinstance(action.label, str) else action.name
+    view.__doc__ = office_text(action.label) if not callable(action.label) else action.name
     methods = ("GET", "POST") if action.form is not None else ("POST",)
     return expose(f"/{action.url or action.name}/", methods=methods)(view)
 

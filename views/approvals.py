@@ -57,7 +57,7 @@ def _row_cell(view, context, model, name):
 
 
 def _decide_cell(view, context, model, name):
-    return Markup('<a class="btn btn-sm btn-primary" href="{}">审批</a>').format(
+    return Markup(gettext('<a class="btn btn-sm btn-primary" href="{}">审批</a>')).format(
         view.get_url(".decide_view", id=model.id))
 
 

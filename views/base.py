@@ -290,7 +290,7 @@ class SecureModelView(SecureMixin, DisplayMixin, ModelView):
         return form_class
 
     def _create_ajax_loader(self, name, options):
-        options = {"placeholder": "输入关键字搜索", "minimum_input_length": 1, **options}
+        options = {"placeholder": L_("输入关键字搜索"), "minimum_input_length": 1, **options}
         return ScopedAjaxLoader(name, getattr(self.model, name).rel_model, **options)
 
     def search_placeholder(self):
@@ -298,7 +298,7 @@ class SecureModelView(SecureMixin, DisplayMixin, ModelView):
             return None
         names = [self.get_column_name(c) for c in self.column_searchable_list
                  if isinstance(c, str)]
-        return "搜索：" + "、".join(map(str, names))
+        return gettext("搜索：%(columns)s", columns="、".join(map(str, names)))
 
     def _scope_form(self, form):
         """Offer only the user's estates, and related rows of those estates, in pick-lists."""

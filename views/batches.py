@@ -8,6 +8,7 @@ The rules live in models/batches.py; this module declares both grids and their r
 
 from __future__ import annotations
 
+from flask_babel import gettext
 from wtforms import Form, RadioField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import InputRequired, Length, Optional
 
@@ -28,7 +29,7 @@ class AddToBatchForm(Form):
 
 
 class NoticeForm(Form):
-    notice_method = SelectField(L_("通知方式"), choices=choices([("", "—— 请选择 ——"),
+    notice_method = SelectField(L_("通知方式"), choices=choices([("", L_("—— 请选择 ——")),
                                                           *NOTICE_METHODS]),
                                 validate_choice=False)
     notice_at = when_field(L_("通知时间"))
@@ -79,7 +80,7 @@ class ServiceBatchAdmin(RegisterView):
                          "notes")
     row_actions = (
         RowAction("add", L_("加入登记"), "add", form=AddToBatchForm, when=("planned", "notified"),
-                  permission="handle", title=lambda row, form: f"加入批次 {row}",
+                  permission="handle", title=lambda row, form: gettext("加入批次 %(row)s", row=row),
                   prepare=_offer_pending, versioned=False,
                   values=lambda form: {"registration_ids": form.registrations.data}),
         # 提前通知业户: how and when, at least the configured number of days before.
@@ -90,8 +91,9 @@ class ServiceBatchAdmin(RegisterView):
     def create_form(self, obj=None):
         form = super().create_form(obj)
         if "day" in form:
-            form.day.description = ("锁芯/猫眼和可视对讲只能安排在周六、周日；"
-                                    f"须至少提前 {notice_days()} 天通知业户")
+            form.day.description = gettext("锁芯/猫眼和可视对讲只能安排在周六、周日；须至少提前 "
+                                           "%(days)s 天通知业户",
+                                           days=notice_days())
         return form
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from flask import abort, current_app, request, send_file
 from flask_admin import expose
+from flask_babel import gettext
 from flask_login import current_user
 from markupsafe import Markup
 from wtforms import BooleanField, DateField, FileField, Form, RadioField, StringField, TextAreaField
@@ -67,7 +68,7 @@ RESULT = [("1", L_("合格")), ("0", L_("不合格"))]
 class TestsForm(Form):
     water_passed = RadioField(L_("闭水试验"), choices=choices(RESULT),
                               validators=[InputRequired(L_("请登记闭水试验结果"))])
-    pressure_passed = RadioField(L_("打压试验"), choices=choices([*RESULT, ("", "未做")]),
+    pressure_passed = RadioField(L_("打压试验"), choices=choices([*RESULT, ("", L_("未做"))]),
                                  default="", validators=[Optional()])
     skip_pressure = BooleanField(L_("供暖期，暖气免做打压"))
     owner_confirmed_name = StringField(L_("业主确认签字"), validators=[Optional(), Length(max=32)],
@@ -108,7 +109,7 @@ def _upload_from(storage) -> Upload | None:
 
 def _mention_heating(view, row, form):
     if request.method == "GET" and in_heating_season(office_day()):
-        form.skip_pressure.description = "今天在供暖期内，可免做打压"
+        form.skip_pressure.description = gettext("今天在供暖期内，可免做打压")
 
 
 def _tests_values(form) -> dict:
@@ -138,7 +139,7 @@ def _deadline_cell(view, context, model, name):
     text = view._shown_value(model, name, value)
     waiting = {"approval_due": BEFORE_APPROVAL, "tests_due": ("applied",)}[name]
     if model.state in waiting and value < utcnow():
-        return Markup('<span class="badge badge-danger">超期</span> {}').format(text)
+        return Markup(gettext('<span class="badge badge-danger">超期</span> {}')).format(text)
     return text
 
 
@@ -172,11 +173,11 @@ class DecorationAdmin(RegisterView):
     form_extra_fields = {"floor_plan_upload": FileField(
         L_("装修平面图"), description=L_("必须上传：图片（JPG/PNG/GIF/WEBP）或 PDF，不超过 10 MB"))}
     form_ajax_refs = {"unit": UNIT_LOOKUP,
-                      "owner": {**RESIDENT_LOOKUP, "placeholder": "输入业主姓名或电话搜索"}}
+                      "owner": {**RESIDENT_LOOKUP, "placeholder": L_("输入业主姓名或电话搜索")}}
     form_widget_args = {"plan_summary": {"rows": 3}}
-    queues = {"approval_overdue": ("审批超期", "approval_overdue"),
-              "tests_overdue": ("试验超期", "tests_overdue"),
-              "acceptance_pending": ("待验收", "acceptance_pending")}
+    queues = {"approval_overdue": (L_("审批超期"), "approval_overdue"),
+              "tests_overdue": (L_("试验超期"), "tests_overdue"),
+              "acceptance_pending": (L_("待验收"), "acceptance_pending")}
     row_actions = (
         # 闭水/打压试验 with the owner's signature, inside the approval window (R-PASS-4).
         RowAction("tests", L_("登记闭水/打压试验"), "record_tests", form=TestsForm,

@@ -22,7 +22,7 @@ from views.forms import choices
 
 class ToDemandForm(Form):
     kind = SelectField(L_("需求类型"), choices=choices(KINDS), validate_choice=False)
-    category = SelectField(L_("需求类别"), choices=choices([("", "—— 请选择 ——"), *CATEGORIES]),
+    category = SelectField(L_("需求类别"), choices=choices([("", L_("—— 请选择 ——")), *CATEGORIES]),
                            validate_choice=False)
     description = TextAreaField(L_("需求内容"), validators=[Optional(), Length(max=2000)])
 

@@ -11,6 +11,7 @@ models/demands.py (and models/work_orders.py, models/callbacks.py for what a dem
 from __future__ import annotations
 
 from flask import g, request
+from flask_babel import gettext
 from markupsafe import Markup
 from peewee import JOIN
 from wtforms import BooleanField, Form, SelectField, StringField, TextAreaField
@@ -36,11 +37,11 @@ from views.scoping import may_act_on
 
 # The front desk's questions (R-FRONT-1): the 工作队列 grid filter and the home page's counts.
 QUEUE_QUERIES = {
-    "overdue": ("已超期", Demand.overdue),
-    "due_soon": ("即将到期", Demand.due_soon),
-    "awaiting_dispatch": ("待派工", lambda now: Demand.awaiting_dispatch()),
-    "awaiting_callback": ("待回访", lambda now: Demand.awaiting_callback()),
-    "answered_late": ("曾超时答复", lambda now: Demand.answered_late()),
+    "overdue": (L_("已超期"), Demand.overdue),
+    "due_soon": (L_("即将到期"), Demand.due_soon),
+    "awaiting_dispatch": (L_("待派工"), lambda now: Demand.awaiting_dispatch()),
+    "awaiting_callback": (L_("待回访"), lambda now: Demand.awaiting_callback()),
+    "answered_late": (L_("曾超时答复"), lambda now: Demand.answered_late()),
 }
 QUEUES = tuple((name, label) for name, (label, _query) in QUEUE_QUERIES.items())
 
@@ -57,13 +58,13 @@ def _due_cell(view, context, model, name):
     text = format_datetime(model.reply_due)
     late = model.late_by()
     if late and model.replied_at is None and model.status in ("open", "dispatched"):
-        return Markup('<span class="badge badge-danger">超期</span> {}').format(text)
+        return Markup(gettext('<span class="badge badge-danger">超期</span> {}')).format(text)
     if model.missed_replies:
-        text = Markup('{} <span class="badge badge-warning">曾超时 {} 分钟</span>').format(
+        text = Markup(gettext('{} <span class="badge badge-warning">曾超时 {} 分钟</span>')).format(
             text, model.late_minutes)
     if model.revised:
         # R-REC-1: a revised deadline always shows the original promise beside it.
-        text = Markup('{} <span class="badge badge-info">已修订，原 {}</span>').format(
+        text = Markup(gettext('{} <span class="badge badge-info">已修订，原 {}</span>')).format(
             text, format_datetime(model.original_reply_due))
     return text
 
@@ -158,7 +159,7 @@ def _dispatch_values(form) -> dict:
 
 def _reply_label(row) -> str:
     # R-DEM-6: for an invalid demand the "reply" is telling the owner why.
-    return "已告知无效原因" if row.status == "invalid" else "答复业户"
+    return gettext("已告知无效原因") if row.status == "invalid" else gettext("答复业户")
 
 
 class DemandAdmin(RegisterView):
@@ -225,7 +226,7 @@ class DemandAdmin(RegisterView):
     form_ajax_refs = {
         "unit": UNIT_LOOKUP,
         "resident": {"fields": ("name", "phone"), "page_size": 20,
-                     "placeholder": "输入业户姓名或电话搜索"},
+                     "placeholder": L_("输入业户姓名或电话搜索")},
     }
     form_widget_args = {"description": {"rows": 4}, "reply_content": {"rows": 3}}
 
@@ -257,7 +258,7 @@ class DemandAdmin(RegisterView):
 
     def flag_history(self, row) -> list[dict]:
         """The row's 超时 flags, raised and cleared, with how and by whom (R-REC-5)."""
-        how_labels = {**DemandStep.ACTIONS, "void": "作废", "": "定时检查：已不再超时"}
+        how_labels = {**DemandStep.ACTIONS, "void": L_("作废"), "": L_("定时检查：已不再超时")}
         return [{"rule": RULE_LABELS.get(flag.rule, flag.rule), "raised_at": flag.raised_at,
                  "cleared_at": flag.cleared_at,
                  "how": how_labels.get(flag.cleared_how, flag.cleared_how)

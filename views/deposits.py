@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import request
 from flask_admin import expose
+from flask_babel import gettext
 from flask_login import current_user
 from wtforms import DateField, Form, StringField
 from wtforms.validators import InputRequired, Length, Optional
@@ -103,9 +104,9 @@ class DepositAdmin(RegisterView):
                          "refundable_on": date_cell}
     form_create_columns = ("estate", "kind", "payer", "payer_phone", "amount", "purpose", "note")
     form_args = {"kind": {"choices": choices(KINDS)}}
-    queues = {"refundable_late": ("可退超过 30 天未退",
+    queues = {"refundable_late": (L_("可退超过 30 天未退"),
                                   lambda now: Deposit.refundable_not_refunded(now, 30)),
-              "uncollected": ("超过 3 天未收款", lambda now: Deposit.uncollected(now, 3))}
+              "uncollected": (L_("超过 3 天未收款"), lambda now: Deposit.uncollected(now, 3))}
     row_actions = (
         # 财务收款: the numbered receipt is issued.
         RowAction("collect", L_("财务收款"), "collect", form=CollectForm, when=("due",),
@@ -142,12 +143,13 @@ class DepositAdmin(RegisterView):
         decoration = Decoration.get_or_none((Decoration.owner_deposit == row.id)
                                             | (Decoration.contractor_deposit == row.id))
         if decoration is not None:
-            return f"装修申请 {decoration.number}", self.get_url("decoration.details_view",
+            return gettext("装修申请 %(number)s",
+                           number=decoration.number), self.get_url("decoration.details_view",
                                                                id=decoration.id)
         card = WorkerPass.get_or_none((WorkerPass.deposit == row.id)
                                       | (WorkerPass.card_fee == row.id))
         if card is not None:
-            label = f"装修工人出入证 {card.number or '申请'}"
+            label = gettext("装修工人出入证 %(number)s", number=card.number or gettext("申请"))
             return label, self.get_url("worker_pass.details_view", id=card.id)
         return None
 

@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from flask import Response, abort, current_app, request, stream_with_context
 from flask_admin import expose
+from flask_babel import gettext
 from flask_login import current_user
 from markupsafe import Markup
 from peewee import DateTimeField, ForeignKeyField
@@ -107,12 +108,13 @@ class DisplayMixin:
         if isinstance(value, dt.datetime):
             return format_datetime(value)
         if isinstance(value, bool):
-            return "是" if value else "否"
+            return gettext("是") if value else gettext("否")
         return value
 
     def _get_list_value(self, context, model, name, column_formatters, column_type_formatters):
         if name in ("state", "status") and getattr(model, "voided", False):
-            return "已作废"  # #12 item 9: a voided pass is not 有效, whatever its state says
+            # #12 item 9: a voided pass is not 有效, whatever its state says
+            return gettext("已作废")
         value = super()._get_list_value(context, model, name, column_formatters,
                                         column_type_formatters)
         if isinstance(value, Markup):

@@ -9,6 +9,7 @@ kind of step, and 结案.
 from __future__ import annotations
 
 from flask import request
+from flask_babel import gettext
 from markupsafe import Markup
 from wtforms import Form, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
@@ -39,9 +40,9 @@ class CloseForm(Form):
 def _prepare_step(view, row, form):
     """On opening, the kind the button asked for; outside help tells who must consent."""
     if form.kind.data == "outside_help" or request.args.get("kind") == "outside_help":
-        form.kind.description = ("社会求援须经管理处主任本人同意：主任本人登录办理，或在场时"
-                                 "由主任输入本人密码/审批PIN；否则提交主任审批，同意后生效"
-                                 "（R-EMG-2）")
+        form.kind.description = gettext("社会求援须经管理处主任本人同意：主任本人登录办理，或在场"
+                                        "时由主任输入本人密码/审批PIN；否则提交主任审批，同意后生"
+                                        "效（R-EMG-2）")
     if request.method == "GET":
         form.kind.data = request.args.get("kind") or "reported"
         if form.kind.data == "gm":
@@ -49,7 +50,7 @@ def _prepare_step(view, row, form):
 
 
 def _step_title(row, form) -> str:
-    return "社会求援" if form.kind.data == "outside_help" else "登记处理过程"
+    return gettext("社会求援") if form.kind.data == "outside_help" else gettext("登记处理过程")
 
 
 def _not_closed(row) -> bool:

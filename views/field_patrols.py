@@ -93,7 +93,7 @@ def record(decoration_id: int):
         if _wants_json():
             return jsonify({"ok": False, "errors": errors}), 400
         return _render(decoration, errors, 400)
-    message = f"{decoration.number} 巡查已登记"
+    message = gettext("%(number)s 巡查已登记", number=decoration.number)
     flash(message, "success")
     target = url_for("field.patrols")
     if _wants_json():

@@ -43,7 +43,7 @@ from models.work_orders import WorkOrder
 bp = Blueprint("h5", __name__, url_prefix="/h5")
 
 OWNER_KINDS = [("help", L_("报事报修")), ("complaint", L_("投诉")), ("suggestion", L_("建议"))]
-PROGRESS = ("已受理", "已派工", "处理中", "已完成", "已回访")
+PROGRESS = (L_("已受理"), L_("已派工"), L_("处理中"), L_("已完成"), L_("已回访"))
 SCORE_FIELDS = (("on_time", L_("准时到场")), ("attitude", L_("服务态度")),
                 ("skill", L_("维修技能")),
                 ("etiquette", L_("礼节礼貌")))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import abort, g, request
 from flask_admin import expose
+from flask_babel import gettext
 from markupsafe import Markup
 from wtforms import BooleanField, Form, SelectField, StringField
 from wtforms.validators import InputRequired, Length, Optional
@@ -84,7 +85,7 @@ def _location_cell(view, context, model, name):
     loan = _open_loans(model).get(model.id) if model.location == "lent" else None
     text = model.location_label
     if loan is not None and loan.is_overdue():
-        return Markup('{} <span class="badge badge-danger">逾期未还</span>').format(text)
+        return Markup(gettext('{} <span class="badge badge-danger">逾期未还</span>')).format(text)
     return text
 
 
@@ -104,7 +105,7 @@ class KeySetAdmin(RegisterView):
     form_edit_columns = ("label", "count", "hook", "notes")
     form_ajax_refs = {"unit": UNIT_LOOKUP}
     queue_label = L_("借用")
-    queues = {"overdue": ("逾期未还", lambda now: KeySet.select().where(KeySet.id.in_(
+    queues = {"overdue": (L_("逾期未还"), lambda now: KeySet.select().where(KeySet.id.in_(
         KeyMovement.overdue_loans(now).select(KeyMovement.key_set))))}
     row_actions = (
         RowAction("issue", L_("交付业主"), "issue_to_owner", form=IssueKeyForm, when=("office",),
@@ -138,7 +139,7 @@ def _expected_return_cell(view, context, model, name):
         return ""
     text = view._shown_value(model, name, model.expected_return)
     if model.is_overdue():
-        return Markup('{} <span class="badge badge-danger">逾期</span>').format(text)
+        return Markup(gettext('{} <span class="badge badge-danger">逾期</span>')).format(text)
     return text
 
 
@@ -153,8 +154,8 @@ class KeyMovementAdmin(RegisterView):
     column_default_sort = ("at", True)
     column_formatters = {"expected_return": _expected_return_cell}
     queue_label = L_("借用")
-    queues = {"overdue": ("逾期未还", "overdue_loans"),
-              "open": ("借出未还", lambda now: KeyMovement.select().where(
+    queues = {"overdue": (L_("逾期未还"), "overdue_loans"),
+              "open": (L_("借出未还"), lambda now: KeyMovement.select().where(
                   KeyMovement.kind == "lend", KeyMovement.returned_at.is_null()))}
 
 

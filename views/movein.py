@@ -7,6 +7,7 @@ next step of the checklist, whose form and label follow the row's step (fees at 
 
 from __future__ import annotations
 
+from flask_babel import gettext
 from markupsafe import Markup
 from wtforms import BooleanField, Form, StringField, TextAreaField
 from wtforms.validators import Length, Optional
@@ -58,12 +59,13 @@ def _step(row) -> int:
 
 
 def _step_label(row) -> str:
-    return f"登记第{row.current_step}步：{STEPS[_step(row) - 1][1]}"
+    return gettext("登记第%(n)s步：%(name)s",
+                   n=row.current_step, name=gettext(STEPS[_step(row) - 1][1]))
 
 
 def _step_title(row, form) -> str:
     n, name, text = STEPS[_step(row) - 1]
-    return f"第{n}步 {name}：{text}"
+    return gettext("第%(n)s步 %(name)s：%(text)s", n=n, name=gettext(name), text=gettext(text))
 
 
 def _do_step(row, user, *, at=None, expected_version=None, **details):
@@ -72,7 +74,7 @@ def _do_step(row, user, *, at=None, expected_version=None, **details):
 
 def _progress_cell(view, context, model, name):
     if model.current_step >= DONE:
-        return Markup('<span class="badge badge-success">已完成</span>')
+        return Markup(gettext('<span class="badge badge-success">已完成</span>'))
     return Markup('<span class="badge badge-warning">{}</span>').format(model.progress_label)
 
 

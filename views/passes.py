@@ -7,6 +7,7 @@ The rules live in models/passes.py; this module declares the grids and the row a
 
 from __future__ import annotations
 
+from flask_babel import gettext
 from markupsafe import Markup
 from wtforms import Form, SelectField, StringField
 from wtforms.validators import Length, Optional
@@ -38,7 +39,8 @@ class CancelPassForm(Form):
 def _valid_to_cell(view, context, model, name):
     text = date_cell(view, context, model, name)
     if model.state == "issued" and model.is_expired():
-        return Markup('{} <span class="badge badge-danger">已过期未交回</span>').format(text)
+        return Markup(gettext('{} <span class="badge badge-danger">已过期未交回</span>')
+                      ).format(text)
     return text
 
 
@@ -51,7 +53,7 @@ class PassAdmin(RegisterView):
     column_default_sort = ("issued_at", True)
     column_formatters = {"valid_to": _valid_to_cell, "valid_from": date_cell}
     column_filters = ("state", "valid_to", "issued_at")
-    queues = {"expired": ("已过期未交回", "expired_not_returned")}
+    queues = {"expired": (L_("已过期未交回"), "expired_not_returned")}
     row_actions = (
         # 交回: the pass is struck off (a worker's card makes its deposit refundable).
         RowAction("return", L_("交回"), "return_pass", form=ReturnPassForm, when=("issued",),
@@ -88,8 +90,8 @@ class WorkerPassAdmin(PassAdmin):
                   done=L_("出入证已发放")),
         *PassAdmin.row_actions,
     )
-    form_args = {"valid_from": {"description": "留空为今天"},
-                 "valid_to": {"description": "留空则取 3 个月与装修许可证到期日中较早者"}}
+    form_args = {"valid_from": {"description": L_("留空为今天")},
+                 "valid_to": {"description": L_("留空则取 3 个月与装修许可证到期日中较早者")}}
     column_formatters = {**PassAdmin.column_formatters,
                          "deposit": lambda v, c, m, n: m.deposit.state_label if m.deposit else ""}
 

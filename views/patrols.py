@@ -7,6 +7,7 @@ lists its patrols (admin/deco_patrols.html).
 
 from __future__ import annotations
 
+from flask_babel import gettext
 from markupsafe import Markup
 
 from models.attachments import photos
@@ -21,7 +22,7 @@ from views.fields import DESK_AND_DEPT, NOBODY
 def _violations_cell(view, context, model, name):
     labels = model.violation_labels
     if not labels:
-        return "无"
+        return gettext("无")
     return Markup(" ").join(Markup('<span class="badge badge-danger">{}</span>').format(label)
                             for label in labels)
 

@@ -7,6 +7,7 @@ The rules live in models/permits.py; this module declares the grids and the row 
 
 from __future__ import annotations
 
+from flask_babel import gettext
 from markupsafe import Markup
 from wtforms import Form, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
@@ -35,7 +36,8 @@ class CancelNoteForm(Form):
 def _work_to_cell(view, context, model, name):
     text = view._shown_value(model, name, model.work_to)
     if model.state == "issued" and model.work_to < utcnow():
-        return Markup('{} <span class="badge badge-danger">已过期未完工</span>').format(text)
+        return Markup(gettext('{} <span class="badge badge-danger">已过期未完工</span>')
+                      ).format(text)
     return text
 
 
@@ -58,7 +60,7 @@ class HotWorkPermitAdmin(RegisterView):
                            "location", "work_from", "work_to", "fire_watch")
     form_edit_columns = ("phone", "fire_watch")
     form_ajax_refs = {"unit": UNIT_LOOKUP}
-    queues = {"expired": ("已过期未完工", "expired_not_closed")}
+    queues = {"expired": (L_("已过期未完工"), "expired_not_closed")}
     row_actions = (
         # 完工: the hot work is over and the site checked.
         RowAction("close", L_("完工"), "close", form=CloseHotWorkForm, when=("issued",),

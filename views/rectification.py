@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import abort, request
 from flask_admin import expose
+from flask_babel import gettext
 from flask_login import current_user
 from markupsafe import Markup
 from wtforms import Form, RadioField, SelectField, StringField, TextAreaField
@@ -37,7 +38,7 @@ from views.forms import choices, format_datetime
 # Choice checking is the model's (validate_choice=False): its Chinese message sits by the field.
 
 
-def _days_field(label: str = "整改期限（工作日）") -> StringField:
+def _days_field(label: str = L_("整改期限（工作日）")) -> StringField:
     return StringField(label, default=str(DEFAULT_WORKING_DAYS),
                        validators=[InputRequired(L_("请填写整改期限"))],
                        description=L_("从今天起第 N 个工作日结束前完成（按节假日安排计算）"))
@@ -97,9 +98,9 @@ def _due_cell(view, context, model, name):
         return ""
     text = format_datetime(model.due)
     if model.is_overdue():
-        return Markup('<span class="badge badge-danger">超期</span> {}').format(text)
+        return Markup(gettext('<span class="badge badge-danger">超期</span> {}')).format(text)
     if model.late_count:
-        return Markup('{} <span class="badge badge-warning">曾超期 {} 次</span>').format(
+        return Markup(gettext('{} <span class="badge badge-warning">曾超期 {} 次</span>')).format(
             text, model.late_count)
     return text
 
@@ -143,10 +144,10 @@ class RectificationAdmin(RegisterView):
     form_widget_args = {"description": {"rows": 3}}
     queue_label = L_("整改队列")
     queues = {
-        "registered": ("待交办", lambda now: Rectification.in_state("registered")),
-        "assigned": ("整改中", lambda now: Rectification.in_state("assigned")),
-        "overdue": ("已超期", "overdue"),
-        "done": ("待回访", lambda now: Rectification.in_state("done")),
+        "registered": (L_("待交办"), lambda now: Rectification.in_state("registered")),
+        "assigned": (L_("整改中"), lambda now: Rectification.in_state("assigned")),
+        "overdue": (L_("已超期"), "overdue"),
+        "done": (L_("待回访"), lambda now: Rectification.in_state("done")),
     }
     row_actions = (
         RowAction("assign", L_("交办"), "assign", form=AssignForm, when=("registered",),

@@ -181,7 +181,7 @@ class AcknowledgeForm(Form):
 
 def _ack_cell(view, context, model, name):
     if model.acknowledged_at is None:
-        return Markup('<span class="badge badge-warning">待接班确认</span>')
+        return Markup(gettext('<span class="badge badge-warning">待接班确认</span>'))
     who = model.acknowledged_by.display_name if model.acknowledged_by_id else ""
     return f"{who} {view._shown_value(model, 'acknowledged_at', model.acknowledged_at)}"
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask_admin.contrib.peewee.ajax import QueryAjaxModelLoader
 from flask_admin.contrib.peewee.filters import BasePeeweeFilter, FilterEqual
+from flask_babel import gettext
 from flask_login import current_user
 from peewee import Case
 
@@ -92,7 +93,7 @@ class VoidStateFilter(BasePeeweeFilter):
     """作废状态: valid rows are the default; this filter shows voided ones too or only."""
 
     def __init__(self, column):
-        super().__init__(column, "作废状态",
+        super().__init__(column, L_("作废状态"),
                          options=(("valid", L_("有效")), ("voided", L_("已作废")),
                                   ("all", L_("全部"))))
 
@@ -104,4 +105,4 @@ class VoidStateFilter(BasePeeweeFilter):
         return query
 
     def operation(self):
-        return "为"
+        return gettext("为")

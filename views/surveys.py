@@ -7,6 +7,8 @@ The rules live in models/surveys.py; the visit's one row action is the shared �
 
 from __future__ import annotations
 
+from flask_babel import gettext
+
 from models.base import utcnow
 from models.i18n import L_
 from models.org import Unit
@@ -44,7 +46,7 @@ class SurveyRoundAdmin(RegisterView):
         "visits": lambda v, c, m, n: _stats(m)["visits"],
         "coverage": lambda v, c, m, n: _percent(_stats(m)["coverage"]),
         "satisfaction": lambda v, c, m, n: _percent(_stats(m)["satisfaction"]),
-        "needs": lambda v, c, m, n: "{needs}（已转 {demands}）".format(**_stats(m)),
+        "needs": lambda v, c, m, n: gettext("%(needs)s（已转 %(demands)s）", **_stats(m)),
     }
     form_create_columns = ("estate", "month", "title", "notes")
     form_edit_columns = ("title", "notes")

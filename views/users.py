@@ -131,9 +131,9 @@ class PinView(SecurePage):
         if form.validate_on_submit():
             user = User.get_by_id(current_user.id)
             if not user.check_password(form.password.data):
-                form.password.errors = ["当前登录密码不正确"]
+                form.password.errors = [gettext("当前登录密码不正确")]
             elif form.pin.data != form.confirm.data:
-                form.confirm.errors = ["两次输入的审批PIN不一致"]
+                form.confirm.errors = [gettext("两次输入的审批PIN不一致")]
             else:
                 try:
                     user.set_pin(form.pin.data)

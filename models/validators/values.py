@@ -85,7 +85,8 @@ def check_date_order(
         a = a.date() if isinstance(a, datetime) else a
         b = b.date() if isinstance(b, datetime) else b
     if b < a:
-        raise ValueError(f"{later_label}不能早于{earlier_label}")
+        raise ValueError(translated(N_("{later}不能早于{earlier}")).format(later=later_label,
+                                                                        earlier=earlier_label))
 
 
 # ---------------------------------------------------------------------------
