@@ -22,6 +22,7 @@ from jobs import lease
 from jobs.registry import JOBS, JOBS_BY_ID
 from jobs.runner import Job, own_connection, run_job
 from models.base import office_tz, utcnow
+from models.i18n import office_text
 
 JOB_DEFAULTS = {
     # A backlog of missed slots (the machine slept) runs once, not once per slot.
@@ -105,7 +106,7 @@ def schedule_jobs(scheduler: BaseScheduler, app: Flask) -> list[str]:
         if trigger is None:
             continue
         scheduler.add_job(run_scheduled, trigger, args=(app, job.id, trigger), id=job.id,
-                          name=job.label, replace_existing=True, **JOB_DEFAULTS)
+                          name=office_text(job.label), replace_existing=True, **JOB_DEFAULTS)
         scheduled.append(job.id)
     return scheduled
 

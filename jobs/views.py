@@ -22,7 +22,7 @@ from jobs.registry import JOBS, get_job
 from jobs.runner import run_job
 from jobs.scheduler import describe_schedule
 from models.base import utcnow
-from models.i18n import L_, office_language, office_str
+from models.i18n import L_, office_language, office_str, office_text
 from models.outbox import monthly_sms_counts
 from models.register import audit
 from models.users import MANAGERS
@@ -150,7 +150,7 @@ class JobRunAdmin(SecureModelView):
             flash(gettext("“%(label)s”正在运行，请稍后再试。", label=job.label), "warning")
             return redirect(self.get_url(".index_view"))
         audit(user, "run_job", table="job_run", row_id=run.id,
-              summary=f"手动运行任务：{job.label}（{office_str(run.status_label)}）")
+              summary=f"手动运行任务：{office_text(job.label)}（{office_str(run.status_label)}）")
         message = gettext("“%(label)s”运行%(status)s：新标记 %(flagged)s，解除 %(cleared)s",
                           label=job.label, status=run.status_label, flagged=run.flagged,
                           cleared=run.cleared)

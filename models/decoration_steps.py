@@ -176,7 +176,8 @@ class DecorationSteps:
         self.require_state(("approved",), gettext("当前状态为“{state}”，不能发放装修许可证"))
         unpaid = [d.kind_label for d in self.deposits() if d.state == "due"]
         if unpaid:
-            raise RuleError({"": "、".join(unpaid) + " 尚未到财务交纳，不能发证"})
+            raise RuleError({"": gettext("%(unpaid)s 尚未到财务交纳，不能发证",
+                                         unpaid="、".join(map(str, unpaid)))})
         issued_at = check_moment(issued_at, field_name="issued_at", label=gettext("发证时间"),
                                  not_before=max(self.engineering_signed_at, self.approved_at),
                                  before_label=gettext("审批时间"))

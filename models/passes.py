@@ -240,8 +240,9 @@ class WorkerPass(IssuedPass):
         self.require_state(("applied",), gettext("该出入证已是“{state}”状态"))
         unpaid = self.unpaid()
         if unpaid:
-            raise RuleError({"": "、".join(unpaid)
-                             + " 尚未由财务收款登记，不能发证（先交费，后发证）"})
+            raise RuleError({"": gettext("%(unpaid)s 尚未由财务收款登记，"
+                                         "不能发证（先交费，后发证）",
+                                         unpaid="、".join(map(str, unpaid)))})
         paid_at = max(m.collected_at for m in (self.deposit, self.card_fee))
         issued_at = check_moment(issued_at, field_name="issued_at", label=gettext("发证时间"),
                                  not_before=max(paid_at, self.issued_at or paid_at),

@@ -74,10 +74,11 @@ class AuditLog(BaseModel):
         indexes = ((("estate", "id"), False),)
 
     ACTION_LABELS = {
-        "create": "新增", "update": "修改", "void": "作废", "export": "导出",
-        "reveal": "查看证件号", "login": "登录", "logout": "退出", "password": "改密码",
-        "login_failed": "登录失败", "approve_failed": "前台审批验证失败", "pin": "设置审批PIN",
-        "attach": "上传附件", "file_view": "查看证件复印件",
+        "create": L_("新增"), "update": L_("修改"), "void": L_("作废"), "export": L_("导出"),
+        "reveal": L_("查看证件号"), "login": L_("登录"), "logout": L_("退出"),
+        "password": L_("改密码"), "login_failed": L_("登录失败"),
+        "approve_failed": L_("前台审批验证失败"), "pin": L_("设置审批PIN"),
+        "attach": L_("上传附件"), "file_view": L_("查看证件复印件"),
     }
 
     @classmethod

@@ -40,7 +40,9 @@ NOTICES_PER_PAGE = 50
 def _event_cell(view, context, row, name):
     audience, label, default, names = EVENTS.get(row.event, ("", row.event, "", ()))
     params = "、".join("{" + n + "}" for n in names)
-    return Markup(gettext('{}<br><small class="text-muted">默认：{}（参数 {}）</small>')).format(
+    # The default text is what owners and staff receive: Chinese whatever the screen says.
+    return Markup(gettext('{}<br><small class="text-muted">默认：<span lang="zh">{}</span>'
+                          '（参数 {}）</small>')).format(
         label, default, params)
 
 

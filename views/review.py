@@ -10,17 +10,17 @@ from flask_admin import expose
 from flask_login import current_user
 
 from models.base import office_tz, to_office, utcnow
-from models.i18n import L_
+from models.i18n import L_, office_text
 from models.register import audit
 from models.review import monthly_review
 from models.users import MANAGERS
 from views.base import SecurePage
 
 RATES = (
-    ("on_time_rate", "按时答复率", "replied"),
-    ("callback_rate", "回访率", "handled"),
-    ("satisfaction_rate", "满意率", "callbacks"),
-    ("reopen_rate", "重新处理率", "total"),
+    ("on_time_rate", L_("按时答复率"), "replied"),
+    ("callback_rate", L_("回访率"), "handled"),
+    ("satisfaction_rate", L_("满意率"), "callbacks"),
+    ("reopen_rate", L_("重新处理率"), "total"),
 )
 
 
@@ -70,10 +70,10 @@ class ReviewView(SecurePage):
         for key, label in (("by_category", L_("类别")), ("by_channel", L_("渠道")),
                            ("by_kind", L_("类型")), ("by_department", L_("责任部门"))):
             for name, count in review[key]:
-                data.append([label, name, count])
+                data.append([office_text(label), name, count])
         for key, label, _base in RATES:
             rate = review[key]
-            data.append(["比率", label, "" if rate is None else f"{rate}%"])
+            data.append(["比率", office_text(label), "" if rate is None else f"{rate}%"])
         for estate_id in ids or [None]:  # each estate's review belongs to it (#11 item 7)
             audit(current_user._get_current_object(), "export", table="demand",
                   estate_id=estate_id,

@@ -127,14 +127,14 @@ class RosterView(SecurePage):
         return self.render("admin/office_roster.html", estate=estate, estates=estates,
                            coverage=coverage, first=first, can_fill=current().role in MANAGERS,
                            previous=f"{previous:%Y-%m}", following=f"{following:%Y-%m}",
-                           weekdays="一二三四五六日")
+                           weekdays=gettext("一二三四五六日"))
 
     @expose("/print/")
     def print_view(self):
         """The month's roster on one A4 landscape page, with its warnings."""
         estate, _, coverage = self._month()
         return self.render("admin/office_roster_print.html", estate=estate, coverage=coverage,
-                           now=to_office(utcnow()), weekdays="一二三四五六日")
+                           now=to_office(utcnow()), weekdays=gettext("一二三四五六日"))
 
     @staticmethod
     def _fill_choices(form, estate_id):
