@@ -86,7 +86,7 @@ def backup_rows(now=None) -> dict:
     """The backup folder's files, newest first, with sizes and ages (issue #13)."""
     folder = backup_dir(current_app)
     now = now or utcnow()
-    return {"folder": folder, "note": ATTACHMENTS_NOTE,
+    return {"folder": folder, "note": gettext(ATTACHMENTS_NOTE),
             "files": [{"name": b.name, "taken_at": b.taken_at, "size": human_size(b.size),
                        "age": human_age(b.age(now))} for b in list_backups(folder)]}
 

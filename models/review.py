@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask_babel import gettext
 from peewee import fn
 
 from models.base import utcnow
@@ -28,7 +29,7 @@ def monthly_review(estate_ids: list[int], start: dt.datetime, end: dt.datetime) 
     def grouped(field, labels):
         rows = (base.select(field, fn.COUNT(Demand.id).alias("n")).group_by(field)
                 .order_by(fn.COUNT(Demand.id).desc()).tuples())
-        return [(labels.get(key, key or "（未派工）"), n) for key, n in rows]
+        return [(labels.get(key, key or gettext("（未派工）")), n) for key, n in rows]
 
     departments = {d.id: d.name for d in Department.select().where(
         Department.estate.in_(estate_ids))}
