@@ -10,21 +10,27 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 from urllib.parse import unquote
 
+import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
 from conftest import csrf_token, login
 from flask import session
+from peewee import CharField, TextField
 from test_decoration import make_staff
 from test_deposits import refundable
 from test_form_rounds import banners, field_errors
 from test_records import form_data
 from test_sheets_mirror import add_resident, fake, server  # noqa: F401 (fixtures)
 
+import models
+from demo import DEMO_PASSWORD
+from demo import seed as seed_demo
 from models.org import Resident
 from sync import run_sync
 from sync.http import make_client
@@ -142,6 +148,108 @@ def test_the_login_page_switches_too(app):
     response = client.post("/login", data={"username": "", "password": "",
                                            "csrf_token": token})
     assert "Please enter the user name" in response.get_data(as_text=True)
+
+
+# -- the English switch on every page (#12 item 2) ------------------------------------------
+
+CJK_CHAR = re.compile(r"[\u3400-\u9fff]")
+# The language switch names each language in itself.
+OWN_NAMES = ("中文",)
+
+
+def ascii_user_data() -> None:
+    """Every stored text made ASCII, one letter per character (lengths and JSON kept).
+
+    What remains Chinese on an English page then comes from our code or templates, not from
+    what users typed: demo data are user data and would hide a label left untranslated.
+    """
+    letters = "abcdefghijklmnopqrstuvwxyz"
+
+    def plain(text):
+        return CJK_CHAR.sub(lambda m: letters[ord(m.group()) % 26], text)
+
+    from jobs.models import JobRun, OverdueDigest, OverdueFlag
+    from sync.state import SheetTab, SheetTarget
+
+    for model in [*models.MODELS, JobRun, OverdueFlag, OverdueDigest, SheetTarget, SheetTab]:
+        texts = [f for f in model._meta.sorted_fields
+                 if isinstance(f, CharField | TextField) and not f.primary_key]
+        if not texts:
+            continue
+        pk = model._meta.primary_key
+        for row in model.select(pk, *texts).tuples():
+            changed = {f: plain(v) for f, v in zip(texts, row[1:], strict=True)
+                       if isinstance(v, str) and CJK_CHAR.search(v)}
+            if changed:
+                model.update(changed).where(pk == row[0]).execute()
+
+
+# What a form holds is data (a default to be stored, text turned over from another record);
+# an amount in words on a receipt is written in Chinese capitals by law (大写金额); a text
+# marked lang="zh" is the office's own on purpose (a notification's default wording, the
+# Sheets mirror's tab names and its preview, which shows the sheet as the office keeps it).
+DATA = re.compile(r'value="[^"]*"|<textarea[^>]*>[^<]*</textarea>|RMB [^<]*'
+                  r'|<span lang="zh">[^<]*</span>|<table[^>]*lang="zh"[^>]*>.*?</table>', re.S)
+
+
+def chinese_left(html: str) -> list[str]:
+    for name in OWN_NAMES:
+        html = html.replace(name, "")
+    html = DATA.sub("", html)
+    return [html[max(0, m.start() - 40):m.end() + 40].replace("\n", " ")
+            for m in CJK_CHAR.finditer(html)]
+
+
+def english_pages(app, client):
+    """Every GET page of the panel, with a few rows' details, edit, print and action pages."""
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if not rule.rule.startswith("/admin") or "<" in rule.rule or "GET" not in rule.methods:
+            continue
+        if rule.rule.endswith(("/export/csv/", "/export/xlsx/", "/delete/")):
+            continue
+        response = client.get(rule.rule)
+        yield rule.rule, response
+        if not rule.endpoint.endswith(".index_view") or response.status_code != 200:
+            continue
+        base = rule.rule.rstrip("/")
+        ids = sorted(set(re.findall(r"details/\?id=(\d+)", response.get_data(as_text=True))))
+        for row_id in ids[:2]:
+            details = client.get(f"{base}/details/?id={row_id}")
+            yield f"{base}/details/?id={row_id}", details
+            for page in ("edit", "print"):
+                yield f"{base}/{page}/?id={row_id}", client.get(f"{base}/{page}/?id={row_id}")
+            # The row's action forms, as its buttons open them.
+            actions = set(re.findall(rf'href="({re.escape(base)}/[a-z_]+/\?id={row_id}[^"]*)"',
+                                     details.get_data(as_text=True)))
+            for url in sorted(actions):
+                url = url.replace("&amp;", "&")
+                if "/details/" not in url:
+                    yield url, client.get(url)
+
+
+@pytest.mark.parametrize("username", ["clerk", "supervisor", "engineer", "finance", "manager",
+                                      "director", "admin"])
+def test_no_chinese_is_left_under_the_english_switch(app, conn, username):
+    """Grids, forms, details, action forms, prints: labels, choices, titles, buttons, help
+    texts and messages all in English for each role, on data whose own texts are ASCII."""
+    with app.app_context():
+        seed_demo(units=30, seed=7)
+    client = app.test_client()
+    assert login(client, username, DEMO_PASSWORD).status_code == 302
+    with app.app_context():
+        ascii_user_data()  # after the login: its audit row is stored (Chinese) data too
+    token = csrf_token(client, "/admin/")
+    client.post("/lang", data={"lang": "en", "next": "/admin/", "csrf_token": token})
+    seen, left = 0, {}
+    for url, response in english_pages(app, client):
+        if response.status_code != 200 or not response.mimetype.startswith("text/html"):
+            continue
+        seen += 1
+        found = chinese_left(response.get_data(as_text=True))
+        if found:
+            left[url] = found[:3]
+    assert seen > 40
+    assert left == {}, "\n".join(f"{url}: {snippets}" for url, snippets in left.items())
 
 
 # -- what the office keeps stays Chinese under the English switch (#12 item 2) -------------
