@@ -71,7 +71,7 @@ assert all(SEARCH_TERM in p for p in LEAKS)
 CATEGORY_WEIGHTS = {"security": 10, "environment": 14, "engineering": 32, "customer_service": 16,
                     "neighbour": 10, "developer": 6, "outside": 5, "proposal": 7}
 CHANNEL_WEIGHTS = {"phone": 55, "visit": 24, "outside": 2, "staff": 8, "owner_suggestion": 3,
-                   "proactive": 4, "committee": 2, "industry": 2}
+                   "proactive": 4, "committee": 2, "industry": 2, "owner_self": 1}
 assert set(CATEGORY_WEIGHTS) == {c for c, _ in CATEGORIES}
 assert set(CHANNEL_WEIGHTS) == {c for c, _ in CHANNELS}
 # Old demands are almost all finished; the last 30 days still hold the live work.

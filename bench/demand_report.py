@@ -75,7 +75,7 @@ def report(sizes: list[int], measured: dict[int, dict], loads: dict[int, dict]) 
                   f"get_list ×{b['sql'][0] / a['sql'][0]:.2f}   "
                   f"(rows {a['rows']} → {b['rows']})")
     counted = [f"{n:,} {k}" for n in sizes for k in names if measured[n][k]["counts"]]
-    print("\n   COUNT(*) per page view: " + ("none (simple_list_pager)" if not counted
+    print("\n   COUNT(*) per page view: " + ("none (list_counted = False)" if not counted
                                              else "YES in " + ", ".join(counted)))
 
     large = sizes[-1]

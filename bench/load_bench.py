@@ -3,8 +3,12 @@
 Starts the real launcher (ops/server.py: gunicorn + the scheduler) on a fresh demo database
 in a temporary folder, bound to 127.0.0.1 only, and drives it for BENCH_LOAD_SECONDS (60):
 70 % demand-grid pages, 20 % demand details, 10 % real intake posts with their CSRF token.
-Prints requests/s, p50/p95/p99, errors, "database is locked" in the server's output, and
-checks that every intake the server said it saved is in the database. Never a timed test.
+Every clerk logs in first (once, as at the start of a shift: a login is a deliberate
+scrypt, not part of the mix); the clock starts when all are in. Prints requests/s,
+p50/p95/p99, errors, the server's own CPU per request (its processes' CPU time from /proc,
+which the other work on a shared machine does not move), the load average before and after,
+"database is locked" in the server's output, and checks that every intake the server said it
+saved is in the database. Never a timed test.
 BENCH_LOAD_CLERKS changes the number of clerks; BENCH_LOAD_KEEP=1 keeps the folder.
 """
 
@@ -57,6 +61,8 @@ class Tally:
         self.latencies: dict[str, list[float]] = {"list": [], "details": [], "intake": []}
         self.errors: list[str] = []
         self.saved: list[str] = []
+        self.ready = threading.Barrier(CLERKS + 1)
+        self.deadline = 0.0
 
     def record(self, kind: str, seconds: float, ok: bool, what: str = "") -> None:
         with self.lock:
@@ -65,17 +71,32 @@ class Tally:
                 self.errors.append(f"{kind}: {what}")
 
 
-def clerk(n: int, base: str, unit_ids: list[int], demand_ids: list[int], deadline: float,
-          tally: Tally) -> None:
-    rng = random.Random(n)
+def log_in(n: int, base: str, tally: Tally) -> requests.Session | None:
+    """A clerk's session, logged in once as at the start of a shift (scrypt: not the mix)."""
     session = requests.Session()
-    token = CSRF_RE.search(session.get(f"{base}/login", timeout=60).text).group(1)
+    token = CSRF_RE.search(session.get(f"{base}/login", timeout=120).text).group(1)
     login = session.post(f"{base}/login", data={"username": ACCOUNTS[n % len(ACCOUNTS)],
                                                 "password": PASSWORD, "csrf_token": token},
-                         allow_redirects=False, timeout=60)
+                         allow_redirects=False, timeout=120)
     if login.status_code != 302:
         tally.record("list", 0.0, False, f"login {login.status_code}")
+        return None
+    return session
+
+
+def clerk(n: int, base: str, unit_ids: list[int], demand_ids: list[int], start: threading.Event,
+          tally: Tally) -> None:
+    rng = random.Random(n)
+    try:
+        session = log_in(n, base, tally)
+    except requests.RequestException as exc:
+        session = None
+        tally.record("list", 0.0, False, f"login {type(exc).__name__}")
+    tally.ready.wait()  # every clerk logged in (or failed) before the clock starts
+    if session is None:
         return
+    start.wait()
+    deadline = tally.deadline
     count = 0
     while time.monotonic() < deadline:
         roll, started = rng.random(), time.perf_counter()
@@ -107,6 +128,27 @@ def clerk(n: int, base: str, unit_ids: list[int], demand_ids: list[int], deadlin
             tally.record(kind, time.perf_counter() - started, ok, str(response.status_code))
         except requests.RequestException as exc:
             tally.record("list", time.perf_counter() - started, False, type(exc).__name__)
+
+
+def server_cpu_seconds(root: int) -> float:
+    """CPU time (user + system) of a process and all its descendants, from /proc: the work
+    the server did, whatever else shares the machine's cores."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    parents, cpu = {}, {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        parents[pid] = int(fields[1])
+        cpu[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    total, wanted = 0.0, {root}
+    while wanted:
+        pid = wanted.pop()
+        total += cpu.get(pid, 0.0)
+        wanted |= {child for child, parent in parents.items() if parent == pid}
+    return total
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -148,16 +190,22 @@ def main() -> None:
             except requests.RequestException:
                 pass
             time.sleep(0.5)
-        tally = Tally()
-        started = time.monotonic()
-        deadline = started + SECONDS
+        tally, start = Tally(), threading.Event()
         threads = [threading.Thread(target=clerk, args=(n, base, unit_ids, demand_ids,
-                                                         deadline, tally)) for n in range(CLERKS)]
+                                                         start, tally)) for n in range(CLERKS)]
         for thread in threads:
             thread.start()
+        tally.ready.wait()
+        load_before = os.getloadavg()
+        cpu_before = server_cpu_seconds(server.pid)
+        started = time.monotonic()
+        tally.deadline = started + SECONDS
+        start.set()
         for thread in threads:
             thread.join()
         elapsed = time.monotonic() - started
+        cpu_used = server_cpu_seconds(server.pid) - cpu_before
+        load_after = os.getloadavg()
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(120)
@@ -180,6 +228,10 @@ def main() -> None:
     print(f"   all      p50 {statistics.median(everything) * 1000:6.0f} ms"
           f"  p95 {percentile(everything, 0.95) * 1000:6.0f} ms"
           f"  p99 {percentile(everything, 0.99) * 1000:6.0f} ms")
+    print(f"   server CPU (gunicorn workers and scheduler): {cpu_used:.1f} s, "
+          f"{cpu_used * 1000 / max(1, len(everything)):.1f} ms per request")
+    print(f"   load average (1 min) before {load_before[0]:.1f}, after {load_after[0]:.1f} "
+          f"on {os.cpu_count()} cores")
     print(f"   errors: {len(tally.errors)} {sorted(set(tally.errors))[:5]}")
     print(f"   'database is locked' in server output: {output.count('database is locked')}")
     print(f"   WORKER TIMEOUT: {output.count('WORKER TIMEOUT')}")

@@ -15,10 +15,10 @@ import struct
 import zlib
 
 from models import approvals
+from models.attachments import check_file
 from models.base import utcnow
-from models.decoration import Decoration
+from models.decoration import FLOOR_PLAN, Decoration
 from models.deposits import Deposit
-from models.floor_plans import Upload, floor_plan_folder
 from models.keys import KeySet
 from models.org import Resident, Unit
 from models.passes import TemporaryPass, WorkerPass
@@ -112,8 +112,8 @@ def seed_front_desk(estate, rng: random.Random) -> dict[str, int]:
                       signed=True, at=days(0, 2))
 
     # -- decorations ------------------------------------------------------------------------
-    plan = floor_plan_png()
-    folder = floor_plan_folder()
+    # Checked once like any upload; every application keeps it as its FLOOR_PLAN attachment.
+    plan = check_file(FLOOR_PLAN, "平面图.png", floor_plan_png())
     free = [o for o in owners[16:] if o.unit_id not in {k.unit_id for k, _ in key_sets}]
 
     def application(owner, applied_days_ago: float, works_days: int) -> Decoration:
@@ -126,7 +126,7 @@ def seed_front_desk(estate, rng: random.Random) -> dict[str, int]:
             contractor_phone=fake_mobile(rng), plan_summary=rng.choice(PLANS),
             applied_at=applied, works_start=start,
             works_end=start + dt.timedelta(days=works_days))
-        decoration.floor_plan_upload = Upload("平面图.png", plan, folder)
+        decoration.floor_plan_file = plan
         return save_record(decoration, clerk)
 
     def to_signed(decoration: Decoration, day: float) -> Decoration:

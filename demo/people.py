@@ -12,7 +12,7 @@ from models.base import db, office_tz, utcnow
 from models.estate import Branch, Estate
 from models.org import Building, Cluster, Department, Resident, Unit
 from models.register import audit
-from models.users import DEPARTMENTS, User, UserEstate
+from models.users import DEPARTMENTS, User, UserEstate, password_method
 from models.validators import fake_id_number, fake_mobile
 
 DEMO_PASSWORD = "demo12345"
@@ -53,7 +53,7 @@ def person_name(rng: random.Random) -> str:
 def seed_estate(rng: random.Random, units: int) -> tuple[Estate, dict[str, int]]:
     """Create the DEMO estate with ~`units` flats, residents and one account per role."""
     now = utcnow()
-    password_hash = generate_password_hash(DEMO_PASSWORD, method="scrypt")
+    password_hash = generate_password_hash(DEMO_PASSWORD, method=password_method())
     with db.atomic():
         branch = Branch.create(name="深圳分公司", general_manager="黄总", phone="0755-86001234")
         estate = Estate.create(branch=branch, code="DEMO", name="翠湖花园管理处",

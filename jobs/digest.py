@@ -1,9 +1,11 @@
 """The daily digest: per estate, what became overdue since the previous digest.
 
 Each digest is stored (the front-desk screen shows `latest_digest(estate_id)`) and, where a group
-robot is configured (jobs/webhook.py), posted to WeChat Work or DingTalk. Digests are written and
-committed first; posting happens outside any transaction, so a slow robot never holds a database
-lock, and a robot that fails marks the run "partial" without losing the digests.
+robot is configured (jobs/webhook.py), posted to WeChat Work or DingTalk through the outbox
+(models/outbox.py: idempotency key, retries with backoff, delivery log; issue #17). Digests and
+their messages are written and committed first; posting happens outside any transaction, so a
+slow robot never holds a database lock, and a robot that fails marks the run "partial" without
+losing the digests — the outbox tries it again later.
 
 Only counts and document numbers (编号) leave the building: no names, units or phone numbers.
 """
@@ -16,12 +18,14 @@ import json
 from peewee import fn
 
 from jobs.models import OverdueDigest, OverdueFlag
+from jobs.outbox import process
 from jobs.overdue import RULES
 from jobs.runner import JobError, Outcome
-from jobs.webhook import post_markdown, webhook_for
+from jobs.webhook import webhook_for
 from models.base import to_office, utcnow, write_transaction
 from models.estate import Estate
 from models.i18n import office_text
+from models.outbox import DeliveryAttempt, OutboxMessage, enqueue
 
 # How many document numbers per rule a digest names; the counts carry the rest.
 SAMPLE_NUMBERS = 5
@@ -101,9 +105,14 @@ def render(estate: Estate, digest: OverdueDigest) -> tuple[str, str]:
 
 
 def daily_digest(now: dt.datetime | None = None) -> Outcome:
-    """Summarise per estate what became overdue since the last digest; post it where configured."""
+    """Summarise per estate what became overdue since the last digest; post it where configured.
+
+    The robot post is an outbox message (key ``digest:<id>``, event 每日超时摘要: switchable and
+    editable per estate), written with the digest and sent at once through the outbox's own
+    claim, retries and delivery log; a robot that fails now is tried again by `send_outbox`.
+    """
     now = now or utcnow()
-    made = []
+    made, errors = [], []
     with write_transaction():
         for estate in Estate.select().where(Estate.active == True).order_by(Estate.id):  # noqa: E712
             previous = latest_digest(estate.id)
@@ -114,22 +123,58 @@ def daily_digest(now: dt.datetime | None = None) -> Outcome:
                 new_total=sum(i["new"] for i in items),
                 active_total=sum(i["active"] for i in items),
                 items_json=json.dumps(items, ensure_ascii=False), created_at=now, updated_at=now)
-            made.append((estate, digest))
-    sent, errors = 0, []
-    for estate, digest in made:
-        try:
-            hook = webhook_for(estate.code)
-            if hook is None or not (digest.new_total or digest.active_total):
-                continue
-            post_markdown(hook, *render(estate, digest))
-        except JobError as exc:
-            status, error = "failed", str(exc)
-            errors.append(f"{estate.code}：{exc}")
-        else:
-            status, error = "sent", ""
+            made.append((estate, digest, _enqueue_post(estate, digest, now, errors)))
+    sent = 0
+    for estate, digest, message_id in made:
+        if message_id is None:
+            continue
+        process(message_id, f"digest:{digest.id}", now)
+        status, error = digest_delivery(message_id)
+        if status == "sent":
             sent += 1
-        OverdueDigest.update(webhook_status=status, webhook_error=error[:255]).where(
-            OverdueDigest.id == digest.id).execute()
-    new_total = sum(digest.new_total for _, digest in made)
+        elif error:
+            errors.append(f"{estate.code}：{error}")
+    new_total = sum(digest.new_total for _, digest, _ in made)
     note = f"生成 {len(made)} 份摘要（新增超时 {new_total} 项），推送 {sent} 份"
     return Outcome(note=note, status="partial" if errors else "succeeded", error="；".join(errors))
+
+
+def _enqueue_post(estate: Estate, digest: OverdueDigest, now: dt.datetime,
+                  errors: list[str]) -> int | None:
+    """Queue the digest's robot post (inside the digest's transaction); its message id."""
+    if not (digest.new_total or digest.active_total):
+        return None
+    try:
+        hook = webhook_for(estate.code)
+    except JobError as exc:  # a robot configured wrongly: said on the run, the digest is kept
+        errors.append(f"{estate.code}：{exc}")
+        digest.webhook_status, digest.webhook_error = "failed", str(exc)[:255]
+        digest.save(only=[OverdueDigest.webhook_status, OverdueDigest.webhook_error])
+        return None
+    if hook is None:
+        return None
+    title, text = render(estate, digest)
+    message = enqueue("daily_digest", estate_id=estate.id, channel="robot",
+                      key=f"digest:{digest.id}", recipient=estate.code, subject=digest,
+                      params={"title": title, "summary": text}, now=now)
+    if message is None or message.state != "pending":
+        digest.webhook_status = "disabled" if message is not None else ""
+        digest.save(only=[OverdueDigest.webhook_status])
+        return None
+    return message.id
+
+
+def digest_delivery(message_id: int) -> tuple[str, str]:
+    """Copy the outbox's verdict on a digest's post onto the digest: (status, error)."""
+    message = OutboxMessage.get_by_id(message_id)
+    if message.state == "sent":
+        status, error = "sent", ""
+    elif message.state in ("pending", "failed", "unknown", "expired"):
+        last = message.tries.order_by(DeliveryAttempt.id.desc()).first()
+        status = "failed"
+        error = (last.note if last is not None and last.note else message.note)
+    else:
+        return "", ""
+    OverdueDigest.update(webhook_status=status, webhook_error=error[:255]).where(
+        OverdueDigest.id == message.subject_id).execute()
+    return status, error

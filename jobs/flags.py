@@ -17,10 +17,14 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 
-from peewee import JOIN, Model, Value, fn
+from peewee import JOIN, SQL, Model, NodeList, Value, fn
 
 from jobs.models import OverdueFlag
+from models.base import db, is_sqlite
 from models.users import User
+
+# A rule raising this many flags at once refreshes PostgreSQL's statistics of overdue_flag.
+ANALYZE_AFTER = 100
 
 
 def sync_rule(rule, now: dt.datetime) -> tuple[int, int]:
@@ -36,11 +40,29 @@ def sync_rule(rule, now: dt.datetime) -> tuple[int, int]:
     new_rows = rule.query(now).select(
         Value(rule.id), Value(model._meta.table_name), model.id, rule.estate_column,
         stamp, stamp, stamp, Value("")).where(~fn.EXISTS(already))
+    if not is_sqlite():
+        # PostgreSQL reads the rows to insert while it inserts them: planned against an
+        # (almost) empty overdue_flag, "no active flag yet" is a scan of overdue_flag per row,
+        # and that scan grows with every row inserted — a first sweep over 1,000,000 demands
+        # did not finish the reply rule in minutes (#15's bench). The ids are decided first,
+        # in full (an uncorrelated ARRAY(…) is computed once, before the insert starts);
+        # SQLite buffers an INSERT … SELECT that reads its own table by itself.
+        ids = rule.query(now).select(model.id).where(~fn.EXISTS(already))
+        new_rows = model.select(
+            Value(rule.id), Value(model._meta.table_name), model.id, rule.estate_column,
+            stamp, stamp, stamp, Value("")).where(
+            model.id == NodeList((SQL("ANY(ARRAY"), ids, SQL(")")), glue=""))
     raised = OverdueFlag.insert_from(new_rows, [
         OverdueFlag.rule, OverdueFlag.table, OverdueFlag.row_id, OverdueFlag.estate,
         OverdueFlag.raised_at, OverdueFlag.created_at, OverdueFlag.updated_at,
         OverdueFlag.cleared_how,
     ]).as_rowcount().execute()
+    if raised >= ANALYZE_AFTER and not is_sqlite():
+        # PostgreSQL plans the clearing below, and the next sweeps, from its statistics of
+        # overdue_flag; taken while it was (nearly) empty they say "one flag per rule", and
+        # the anti-joins become nested loops over every pair of flag and row: at 1,000,000
+        # demands minutes instead of milliseconds (#15's bench). Autovacuum comes later.
+        db.execute_sql("ANALYZE overdue_flag")
     # Correlated on the flag's row: the cost follows the active flags, not the register's size.
     still_overdue = rule.query(now).select(Value(1)).where(model.id == OverdueFlag.row_id)
     # R-REC-5: what cleared it and who, from the register's own record (rule.cleared_by).

@@ -144,7 +144,8 @@ class OverdueDigest(BaseModel):
     # [{"rule", "label", "new", "active", "numbers": [...]}, …] in the rules' order.
     items_json = TextField(default="[]", verbose_name=L_("明细"))
     webhook_status = CharField(max_length=16, default="", verbose_name=L_("推送状态"),
-                               help_text=L_("sent 已推送；failed 推送失败；空＝未配置或无需推送"))
+                               help_text=L_("sent 已推送；failed 推送失败（通知发送记录中稍后重"
+                                            "试）；disabled 本小区已关闭；空＝未配置或无需推送"))
     webhook_error = CharField(max_length=255, default="", verbose_name=L_("推送错误"))
 
     class Meta:

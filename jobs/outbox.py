@@ -30,7 +30,8 @@ from flask import current_app
 
 from jobs.runner import Outcome
 from jobs.sms import PROVIDER_LABELS, ProviderAnswer, SmsNotConfigured, provider_name, send_sms
-from jobs.webhook import post_markdown, webhook_for
+from jobs.webhook import RobotRefused, post_markdown, webhook_for
+from jobs.wecom import WecomNotConfigured, send_app_message, wecom_enabled
 from models.base import to_office, utcnow, write_transaction
 from models.outbox import (
     EVENTS,
@@ -86,7 +87,7 @@ def _holder() -> str:
 
 
 def send_outbox(now: dt.datetime | None = None) -> Outcome:
-    """Send due notifications (SMS, group robots) with retries; record every provider answer."""
+    """Send due notifications (SMS, robots, WeChat Work) with retries; record every answer."""
     now = now or utcnow()
     holder = _holder()
     due = OutboxMessage.select(OutboxMessage.id).where(
@@ -96,6 +97,12 @@ def send_outbox(now: dt.datetime | None = None) -> Outcome:
         # No provider chosen yet: SMS wait (untried) until the office configures one.
         waiting = due.where(OutboxMessage.channel == "sms").count()
         due = due.where(OutboxMessage.channel != "sms")
+    if not wecom_enabled():
+        # WeChat Work switched off (WECOM_APP): its messages wait, untried, likewise.
+        waiting_wecom = due.where(OutboxMessage.channel == "wecom").count()
+        due = due.where(OutboxMessage.channel != "wecom")
+    else:
+        waiting_wecom = 0
     due = [m.id for m in due.order_by(OutboxMessage.urgent.desc(), OutboxMessage.id)
            .limit(BATCH)]
     counts = {"sent": 0, "retry": 0, "failed": 0, "deferred": 0, "unknown": 0, "skipped": 0}
@@ -107,6 +114,8 @@ def send_outbox(now: dt.datetime | None = None) -> Outcome:
         note += f"，结果未知 {counts['unknown']}"
     if waiting:
         note += f"；未配置短信服务商，{waiting} 条短信等待发送"
+    if waiting_wecom:
+        note += f"；未配置企业微信应用，{waiting_wecom} 条应用消息等待发送"
     status = "partial" if counts["failed"] or counts["unknown"] else "succeeded"
     return Outcome(note=note, status=status)
 
@@ -150,7 +159,7 @@ def process(message_id: int, holder: str, now: dt.datetime) -> str:
     # The attempt row is committed: a crash from here on is seen by the next run.
     try:
         answer = deliver(message)
-    except SmsNotConfigured as exc:
+    except (SmsNotConfigured, WecomNotConfigured) as exc:
         answer = ProviderAnswer(sent=False, retry=True, code="NotConfigured", message=str(exc))
     record_answer(message, attempt, answer, now)
     if answer.sent:
@@ -210,11 +219,16 @@ def deliver(message: OutboxMessage) -> ProviderAnswer:
         hook = webhook_for(message.recipient)
         if hook is None:
             return ProviderAnswer(sent=False, code="NoRobot", message="本小区未配置群机器人")
+        title = message.param_values.get("title") or message.event_label
         try:
-            post_markdown(hook, message.event_label, message.text)
+            post_markdown(hook, title, message.text)
         except JobError as exc:
-            return ProviderAnswer(sent=False, retry=True, code="RobotError", message=str(exc))
+            # A robot that refused the message (a bad key, a malformed body) refuses it again.
+            return ProviderAnswer(sent=False, retry=not isinstance(exc, RobotRefused),
+                                  code="RobotError", message=str(exc))
         return ProviderAnswer(sent=True, code="ok", message=hook.label)
+    if message.channel == "wecom":
+        return send_app_message(message.recipient, message.text)
     return ProviderAnswer(sent=False, code="NoChannel", message="未知渠道")
 
 
@@ -245,6 +259,10 @@ def record_answer(message: OutboxMessage, attempt: DeliveryAttempt, answer: Prov
             values["params"] = "{}"  # a login code is kept only until it is sent
         OutboxMessage.update(**values).where(OutboxMessage.id == message.id).execute()
     message.state = state
+    if message.event == "daily_digest":
+        from jobs.digest import digest_delivery
+
+        digest_delivery(message.id)  # the front desk's digest says whether it reached the robot
     where = mask_phone(message.recipient) if message.channel == "sms" else message.recipient
     log.info("通知 %s（%s → %s）第 %s 次：%s %s", message.id, message.channel, where, number,
              outcome, answer.code)

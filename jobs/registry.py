@@ -25,7 +25,8 @@ JOBS: tuple[Job, ...] = (
         catch_up=True, lease_seconds=3 * 3600),
     # The notification outbox (issue #17): every minute; each message is claimed on its own,
     # so a run that overlaps another never sends one twice.
-    Job("send_outbox", L_("发送通知（短信、群机器人）"), send_outbox, cron={"minute": "*"},
+    Job("send_outbox", L_("发送通知（短信、群机器人、企业微信）"), send_outbox,
+        cron={"minute": "*"},
         lease_seconds=600),
 )
 JOBS_BY_ID = {job.id: job for job in JOBS}

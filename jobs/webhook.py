@@ -31,6 +31,10 @@ KIND_LABELS = {"wecom": "企业微信", "dingtalk": "钉钉"}
 RETRY_ERRCODES = {45009, 130101}
 
 
+class RobotRefused(JobError):
+    """The robot answered and refused the message: another try would be refused too."""
+
+
 @dataclass(frozen=True)
 class Webhook:
     url: str
@@ -124,4 +128,5 @@ def post_markdown(hook: Webhook, title: str, text: str) -> None:
             if not retry or attempt == attempts:
                 break
             time.sleep(backoff * 2 ** (attempt - 1))
-    raise JobError(f"{hook.label}推送失败：{error}（共尝试 {attempt} 次）")
+    failure = JobError if retry else RobotRefused
+    raise failure(f"{hook.label}推送失败：{error}（共尝试 {attempt} 次）")

@@ -32,6 +32,7 @@ from models.field import FieldVisit, Submission
 from models.guide import GuideCategory, GuideEntry
 from models.keys import KeyMovement, KeySet
 from models.movein import MoveIn
+from models.notices import Notice
 from models.org import Building, Cluster, Department, Resident, Unit
 from models.outbox import DeliveryAttempt, NotifyTemplate, OutboxMessage, SmsOptOut
 from models.owners import OwnerAttempt, OwnerCode
@@ -44,7 +45,7 @@ from models.register import AuditLog
 from models.roster import DutyDirector, RosterEntry, Shift, ShiftLog
 from models.surveys import SurveyRound, SurveyVisit
 from models.tenancy import OwnershipTransfer, Tenancy
-from models.users import LoginAttempt, User, UserEstate
+from models.users import LoginAttempt, User, UserEstate, set_password_method
 from models.work_orders import WorkOrder
 
 # Dependency order: a table comes after every table it references.
@@ -109,6 +110,7 @@ MODELS = [
     DeliveryAttempt,
     OwnerCode,
     OwnerAttempt,
+    Notice,  # 公告 for owners (issue #17 item 2)
 ]
 
 # Views that open (and report the failure of) their own connection: /healthz must answer 503,
@@ -118,10 +120,22 @@ OWN_CONNECTION_ENDPOINTS = frozenset({"ops.healthz"})
 MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
 
 
-def init_app(app: Flask) -> None:
-    """Bind the database, open one connection per request, register the `db` commands."""
+def bind(app: Flask) -> None:
+    """Point the data layer at this app's settings: its database, office zone and password hashing.
+
+    The data layer is per process (one app in production); the test suite builds one app and
+    binds it again to each test's fresh database (tests/conftest.py).
+    """
+    if db.obj is not None and not db.is_closed():
+        db.close()
     db.initialize(open_database(app.config["DATABASE_URL"]))
     set_office_timezone(app.config["OFFICE_TZ"])
+    set_password_method(app.config.get("PASSWORD_HASH_METHOD"), testing=app.config["TESTING"])
+
+
+def init_app(app: Flask) -> None:
+    """Bind the database, open one connection per request, register the `db` commands."""
+    bind(app)
 
     @app.before_request
     def _connect():

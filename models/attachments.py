@@ -61,6 +61,14 @@ class AttachmentKind:
     sensitive: bool = False
     # The key of the view's `permissions` that may add one.
     permission: str = "edit"
+    # The row states in which one may be added (None: any state of a live row), and why not
+    # otherwise — e.g. a decoration's floor plan only until the permit is issued (R-DECO-1).
+    states: tuple[str, ...] | None = None
+    closed_message: str = ""
+
+    def open_for(self, row) -> bool:
+        """Whether a file of this kind may be added to `row` in its present state."""
+        return self.states is None or getattr(row, "state", None) in self.states
 
     @property
     def max_bytes(self) -> int:

@@ -27,6 +27,7 @@ from models.base import (
 from models.calendar import next_number
 from models.i18n import L_
 from models.notify import on_batch_notice
+from models.notify_owner import on_gas_appointment
 from models.office import setting
 from models.org import Resident, Unit, _same_estate
 from models.register import RegisterModel, StatefulMixin
@@ -175,6 +176,8 @@ class ServiceBatch(StatefulMixin, RegisterModel):
         with write_transaction():
             for row in rows:
                 row.transition(user, "scheduled", batch=self.id)
+            if self.kind == "gas":
+                on_gas_appointment(self, rows)  # each owner hears of the appointment (R-JOB-2)
         return len(rows)
 
     def record_notice(self, user, *, method: str, at: dt.datetime | None = None,

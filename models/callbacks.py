@@ -6,6 +6,8 @@ stand-alone work order on the order (`callback_work_order`).
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask_babel import gettext
 from peewee import BooleanField, CharField, ForeignKeyField, SmallIntegerField
 
@@ -84,27 +86,34 @@ def callback_work_order(order: WorkOrder, user, **scores) -> Callback:
 
 def call_back_demand(demand: Demand, user, *, channel: str, on_time: int, attitude: int,
                      skill: int, etiquette: int, satisfied: bool, comments: str = "",
+                     called_at: dt.datetime | None = None,
                      expected_version: int | None = None) -> Callback:
     """Call the owner back on a completed demand (R-DEM-9): satisfied closes it; not satisfied
-    reopens it with a new reply deadline from now — a new promise on record (R-REC-1), with
-    its basis — and counts the reopen. Closing waits for the demand's work orders."""
+    reopens it with a new reply deadline from the call — a new promise on record (R-REC-1),
+    with its basis — and counts the reopen. Closing waits for the demand's work orders.
+    `called_at` (default now) records a call made earlier, never before the completion."""
     demand.require_state(("completed",), gettext("只有“待回访”的需求可以回访（当前：{status}）"))
+    called_at = called_at or utcnow()
+    if demand.completed_at and called_at < demand.completed_at:
+        raise RuleError({"called_at": gettext("回访时间不能早于完成时间")})
+    if called_at > utcnow() + dt.timedelta(minutes=5):
+        raise RuleError({"called_at": gettext("回访时间不能晚于现在")})
     if satisfied:
         refuse_open_orders(demand, "关闭")
     with write_transaction():
         callback = Callback(estate=demand.estate_id, demand=demand.id, channel=channel,
                             on_time=on_time, attitude=attitude, skill=skill,
                             etiquette=etiquette, satisfied=satisfied, comments=comments,
-                            called_by=user.id if user else None)
+                            called_at=called_at, called_by=user.id if user else None)
         save_record(callback, user)
         WorkOrder.update(callback_done=True, needs_callback=False).where(
             WorkOrder.demand == demand.id).execute()
         if satisfied:
             demand.transition(user, "closed", action="callback", note="回访满意，关闭",
-                              expected_version=expected_version, closed_at=utcnow())
+                              expected_version=expected_version, closed_at=called_at)
         else:
             reopened = demand.reopen_count + 1
-            promise = demand.promise(utcnow())
+            promise = demand.promise(called_at)
             due = f"{to_office(promise['reply_due']):%Y-%m-%d %H:%M}"
             demand.transition(user, "open", action="reopen",
                               note=f"回访不满意，第 {reopened} 次重新处理，答复期限 {due}："

@@ -20,25 +20,22 @@ from peewee import (
     CharField,
     DateField,
     ForeignKeyField,
-    IntegerField,
     TextField,
     fn,
 )
 
 from models import deadlines
 from models.approvals import MANAGER, Approval
+from models.attachments import Attachment, CheckedFile, attach, scans
 from models.base import (
     AwareDateTimeField,
     PhoneField,
-    RuleError,
     to_office,
     utcnow,
-    write_transaction,
 )
 from models.calendar import next_number
 from models.decoration_steps import DecorationSteps, check_dates
 from models.deposits import Deposit
-from models.floor_plans import Upload, floor_plan_folder, stored_plan_path
 from models.i18n import L_, N_
 from models.org import Resident, Unit, _same_estate
 from models.register import RegisterModel, StatefulMixin
@@ -63,6 +60,12 @@ STATE_LABELS = dict(STATES)
 # A unit has at most one decoration on the go.
 OPEN_STATES = ("applied", "tested", "signed", "approved", "permitted", "defects")
 ACCEPTANCE_RESULTS = [("passed", L_("验收合格")), ("defects", L_("需整改"))]
+# R-DECO-1: the application's floor plan is an attachment of the decoration register (a picture
+# or a PDF scan), handed in with the application and replaced — a newer one added, the older
+# kept — only until the permit is issued. The newest is the plan in force.
+PLAN_STATES = ("applied", "tested", "signed", "approved")
+FLOOR_PLAN = scans("floor_plan", L_("装修平面图"), permission="handle", states=PLAN_STATES,
+                   closed_message=L_("许可证已发放，不能再更换装修平面图"))
 
 
 # --- the register -----------------------------------------------------------------------------
@@ -107,10 +110,6 @@ class Decoration(DecorationSteps, StatefulMixin, RegisterModel):
                              help_text=L_("主要项目：改水电、防水、墙地面、吊顶等"))
     works_start = DateField(verbose_name=L_("计划开工日期"))
     works_end = DateField(verbose_name=L_("计划完工日期"), help_text=L_("装修许可证有效至此日"))
-    floor_plan = CharField(max_length=128, default="", verbose_name=L_("平面图"))
-    floor_plan_name = CharField(max_length=128, default="", verbose_name=L_("平面图原文件名"))
-    floor_plan_type = CharField(max_length=32, default="", verbose_name=L_("平面图类型"))
-    floor_plan_size = IntegerField(default=0, verbose_name=L_("平面图大小(字节)"))
     applied_at = AwareDateTimeField(default=utcnow, verbose_name=L_("申请时间"))
     approval_due = AwareDateTimeField(null=True, index=True, verbose_name=L_("审批期限"),
                                       help_text=L_("申请后 3 个工作日内审批（R-PASS-4）"))
@@ -149,8 +148,9 @@ class Decoration(DecorationSteps, StatefulMixin, RegisterModel):
     contractor_deposit = ForeignKeyField(Deposit, null=True, backref="+", on_delete="RESTRICT",
                                          verbose_name=L_("装修押金"))
 
-    # The plan handed in with the application form (not a column: its bytes go to a file).
-    floor_plan_upload: Upload | None = None
+    # The plan handed in with the application form, checked (models.attachments.check_file);
+    # not a column: it is kept as the row's first FLOOR_PLAN attachment.
+    floor_plan_file: CheckedFile | None = None
 
     class Meta:
         table_name = "decoration"
@@ -203,12 +203,8 @@ class Decoration(DecorationSteps, StatefulMixin, RegisterModel):
                                             "于此日",
                                             longest=format(longest, '%Y-%m-%d')))
         if self.id is None:
-            if self.floor_plan_upload is None:
+            if self.floor_plan_file is None:
                 yield "floor_plan_upload", gettext("请上传装修平面图（R-DECO-1）")
-            else:
-                problem = self.floor_plan_upload.problem()
-                if problem:
-                    yield "floor_plan_upload", problem
             if self.unit_id and Decoration.live().where(
                     Decoration.unit == self.unit_id,
                     Decoration.state.in_(OPEN_STATES)).exists():
@@ -227,8 +223,6 @@ class Decoration(DecorationSteps, StatefulMixin, RegisterModel):
             owner = Resident.get_by_id(self.owner_id)
             self.owner_name = self.owner_name or owner.name
             self.owner_phone = self.owner_phone or owner.phone
-        for name, value in self.floor_plan_upload.plan_fields(self.estate_id).items():
-            setattr(self, name, value)
         # R-DECO-1: the application asks for both deposits; finance collects them.
         unit = Unit.get_by_id(self.unit_id).code
         self.owner_deposit = Deposit.ask(
@@ -243,23 +237,11 @@ class Decoration(DecorationSteps, StatefulMixin, RegisterModel):
         self.refuse_frozen_dates()
 
     def after_create(self, user) -> None:
-        # Written inside the row's transaction: an unwritable file undoes the application.
-        self.floor_plan_upload.write(self.floor_plan)
+        # Inside the row's transaction: a store that refuses the file (StorageError) undoes the
+        # application, so no application is ever saved without its plan.
+        attach(self, user, FLOOR_PLAN, self.floor_plan_file)
 
-    def floor_plan_path(self, folder: str | None = None) -> str | None:
-        """The stored plan's path (in `folder`, the app's plan folder by default), if any."""
-        return stored_plan_path(self.floor_plan, folder or floor_plan_folder())
-
-    def replace_floor_plan(self, user, upload: Upload | None, *,
-                           expected_version: int | None = None) -> None:
-        """Hand in a corrected plan before the permit is issued."""
-        self.require_state(("applied", "tested", "signed", "approved"),
-                           gettext("许可证已发放，不能再更换平面图"))
-        problem = upload.problem() if upload is not None else "请选择平面图文件"
-        if problem:
-            raise RuleError({"floor_plan_upload": problem})
-        self.floor_plan_upload = upload
-        with write_transaction():
-            self.transition(user, expected_version=expected_version,
-                            **upload.plan_fields(self.estate_id))
-            upload.write(self.floor_plan)
+    def floor_plan(self) -> Attachment | None:
+        """The plan in force: the newest floor-plan attachment (R-DECO-1), or None."""
+        return (Attachment.of(self, (FLOOR_PLAN.name,))
+                .order_by(Attachment.created_at.desc(), Attachment.id.desc()).first())

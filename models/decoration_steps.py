@@ -24,6 +24,7 @@ from models.base import RuleError, check_moment, office_day, to_office, utcnow, 
 from models.calendar import next_number
 from models.deposits import Deposit
 from models.heating import in_heating_season
+from models.notify_owner import on_decoration_decided
 from models.org import Unit
 from models.users import User, is_manager, supervises
 
@@ -116,14 +117,21 @@ class DecorationSteps:
         self.require_state(("signed",),
                            gettext("当前状态为“{state}”，不能审批（须先完成闭水/打压试验并经工程主"
                                    "管签字）"))
+        if self.floor_plan() is None:
+            # R-DECO-1: no approval of an application without its floor plan (a row carried
+            # over from before attachments whose plan file was missing).
+            raise RuleError({"": gettext("该申请没有装修平面图（R-DECO-1），"
+                                         "请先在“附件”中上传平面图再审批")})
         approver = require_grant(self, "approve", grant)
         approved_at = check_moment(not_before_grant(approved_at, grant),
                                    field_name="approved_at", label=gettext("审批时间"),
                                    not_before=self.engineering_signed_at,
                                    before_label=gettext("工程签字时间"))
-        self.transition(user, "approved", expected_version=expected_version,
-                        approved_at=approved_at, approved_by=approver.id,
-                        approval_note=(note or "")[:200])
+        with write_transaction():
+            self.transition(user, "approved", expected_version=expected_version,
+                            approved_at=approved_at, approved_by=approver.id,
+                            approval_note=(note or "")[:200])
+            on_decoration_decided(self, approved=True)  # the owner is told (#17)
 
     def reject(self, user, *, note: str, expected_version: int | None = None) -> None:
         """不批准 by a manager: deposits never collected are dropped, collected ones become
@@ -137,6 +145,7 @@ class DecorationSteps:
             settle(self, "approve", user, "rejected", note)
             self.transition(user, "rejected", expected_version=expected_version,
                             approved_at=utcnow(), approved_by=user.id, approval_note=note[:200])
+            on_decoration_decided(self, approved=False)  # the owner is told why (#17)
             for deposit in self.deposits():
                 if deposit.state in ("due", "held"):
                     deposit.make_refundable(user, note=f"装修申请 {self.number} 未批准")

@@ -39,6 +39,7 @@ from models.calendar import next_number
 from models.estate import Estate
 from models.i18n import L_
 from models.money import CENT, yuan
+from models.notify_owner import on_deposit_refundable
 from models.register import StatefulMixin, save_record
 from models.users import User, in_department
 
@@ -226,8 +227,11 @@ class Deposit(StatefulMixin, VersionedModel):
         if self.is_fee:
             raise RuleError({"": gettext("费用不退还")})
         self.require_state(("held",), gettext("该押金当前为“{state}”，不能改为可退"))
-        return self.transition(user, "refundable", expected_version=expected_version,
-                               refundable_on=on or office_day(), refundable_note=note[:200])
+        with write_transaction():
+            row = self.transition(user, "refundable", expected_version=expected_version,
+                                  refundable_on=on or office_day(), refundable_note=note[:200])
+            on_deposit_refundable(self)  # the payer is told, today or on the day (#17)
+        return row
 
     def refund(self, user, *, amount: Decimal | str | None = None, to: str,
                refunded_at: dt.datetime | None = None, forfeit_reason: str = "",

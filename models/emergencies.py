@@ -21,6 +21,7 @@ from models.base import AwareDateTimeField, RuleError, check_moment, to_office, 
 from models.calendar import next_number
 from models.i18n import L_
 from models.notify import on_emergency
+from models.notify_staff import on_emergency_step
 from models.office import refuse_changes_after, user_or_none, works_for
 from models.register import RegisterModel, StatefulMixin, save_record
 from models.users import User
@@ -235,6 +236,9 @@ class EmergencyStep(RegisterModel):
 
     def __str__(self) -> str:
         return f"{STEP_LABELS.get(self.kind, self.kind)} {self.who}"
+
+    def after_create(self, user) -> None:
+        on_emergency_step(self)  # 主任上报分公司总经理: the GM is told too (R-EMG-2, #17)
 
     @property
     def kind_label(self) -> str:

@@ -15,12 +15,31 @@ class Branch(VersionedModel):
     name = CharField(max_length=64, unique=True, verbose_name=L_("分公司名称"))
     general_manager = CharField(max_length=32, default="", verbose_name=L_("总经理"))
     phone = CharField(max_length=32, default="", verbose_name=L_("联系电话"))
+    # Where an escalated emergency reaches the GM (R-EMG-2, #17; migration 020): the GM need
+    # not be a user of this system, so the branch carries the contact itself.
+    gm_mobile = CharField(max_length=32, default="", verbose_name=L_("总经理手机"),
+                          help_text=L_("紧急事件上报总经理时发短信到此号码（R-EMG-2）"))
+    gm_wecom_userid = CharField(max_length=64, default="", verbose_name=L_("总经理企业微信账号"),
+                                help_text=L_("企业微信通讯录中的账号（userid），用于发应用消息"))
 
     class Meta:
         table_name = "branch"
 
     def __str__(self) -> str:
         return self.name
+
+    def validate(self):
+        from models.validators import clean_mobile, wecom_userid_problem
+
+        if (self.gm_mobile or "").strip():
+            try:
+                self.gm_mobile = clean_mobile(self.gm_mobile)
+            except ValueError:
+                yield "gm_mobile", "请填写11位手机号（1开头），用于接收紧急事件短信"
+        self.gm_wecom_userid = (self.gm_wecom_userid or "").strip()
+        problem = wecom_userid_problem(self.gm_wecom_userid)
+        if problem:
+            yield "gm_wecom_userid", problem
 
 
 class Estate(VersionedModel):

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from models.base import to_office
+from peewee import JOIN
+
+from models.base import to_office, utcnow
 from models.i18n import office_text
 from models.org import Department, Resident
-from models.outbox import enqueue, mobile_or_empty
+from models.outbox import enqueue, enqueue_many, mobile_or_empty
 from models.users import User, UserEstate
 
 # The owner's SMS for each step of a demand (R-DEM-4); other steps tell the owner nothing.
@@ -46,7 +48,10 @@ def estate_staff(estate_id: int, *, roles=None, department: str | None = None,
 
 def tell_staff(event: str, users, *, estate_id: int, key: str, subject, params: dict,
                robot: bool = False, sms: bool = False, urgent: bool = False) -> None:
-    """In-app notices to each person (and their mobile for urgent news); one robot post."""
+    """In-app notices to each person (WeChat Work too, and their mobile for urgent news);
+    one robot post."""
+    from models.notify_staff import tell_by_wecom
+
     seen = set()
     for user in users:
         if user.id in seen:
@@ -54,6 +59,8 @@ def tell_staff(event: str, users, *, estate_id: int, key: str, subject, params: 
         seen.add(user.id)
         enqueue(event, estate_id=estate_id, channel="inapp", key=f"{key}:inapp:{user.id}",
                 user_id=user.id, subject=subject, params=params, urgent=urgent)
+        tell_by_wecom(event, user, estate_id=estate_id, key=key, subject=subject,
+                      params=params, urgent=urgent)
         mobile = mobile_or_empty(user.phone) if sms else ""
         if mobile:
             enqueue(event, estate_id=estate_id, channel="sms", key=f"{key}:sms:{user.id}",
@@ -115,8 +122,12 @@ def on_work_order(order, *, subject=None) -> None:
 
 
 def on_emergency(incident) -> None:
-    """A new emergency goes to the office director at once (R-EMG-1): in-app, SMS, robot."""
+    """A new emergency goes to the office director and the day's duty director at once
+    (R-EMG-1, R-SVC-2): in-app, WeChat Work, SMS, robot."""
+    from models.notify_staff import duty_directors
+
     directors = estate_staff(incident.estate_id, roles=("director",))
+    directors += duty_directors(incident.estate_id, utcnow())
     params = {"number": incident.number, "kind": office_text(incident.kind_label),
               "place": incident.place}
     tell_staff("emergency_new", directors, estate_id=incident.estate_id,
@@ -139,25 +150,65 @@ def on_batch_notice(batch) -> None:
                     params=params)
 
 
-def on_flags_raised(now: dt.datetime) -> int:
-    """Demands whose reply deadline the sweep just found missed: the supervisors are told."""
+def on_flags_raised(now: dt.datetime, after_id: int = 0) -> int:
+    """Demands whose reply deadline the sweep just found missed: the supervisors and the
+    day's duty director are told (R-SVC-2), in the 通知 list and by WeChat Work.
+
+    The sweep's new flags are those it inserted: raised at `now` with an id above `after_id`
+    (the highest flag id before it ran; it holds the flags' write lock). One query reads them
+    with their demands, each estate's (and department's) supervisors are read once, and the
+    messages go into the outbox in bulk — a first sweep over 1,000,000 demands raises tens of
+    thousands of these (#15's bench), one query per flag took minutes.
+    """
     from jobs.models import OverdueFlag
     from models.demands import Demand
+    from models.notify_staff import duty_directors, wecom_on
 
-    flags = OverdueFlag.select().where(OverdueFlag.rule == "demand_reply",
-                                       OverdueFlag.raised_at == now)
-    told = 0
-    for flag in flags:
-        demand = Demand.get_or_none(Demand.id == flag.row_id)
-        if demand is None:
-            continue
-        users = estate_staff(demand.estate_id, roles=("supervisor",))
-        if demand.department_id:
-            kind = Department.get_by_id(demand.department_id).kind
-            users += estate_staff(demand.estate_id, department=kind, supervisors_only=True)
-        tell_staff("deadline_missed", users, estate_id=demand.estate_id,
-                   key=f"demand:{demand.id}:missed:{flag.id}", subject=demand, robot=True,
-                   params={"number": demand.number,
-                           "deadline": moment_words(demand.reply_due)})
+    rows = (OverdueFlag.select(OverdueFlag.id, Demand.id, Demand.estate, Demand.number,
+                               Demand.reply_due, Department.kind)
+            .join(Demand, on=(Demand.id == OverdueFlag.row_id))
+            .join(Department, JOIN.LEFT_OUTER, on=(Department.id == Demand.department))
+            .where(OverdueFlag.rule == "demand_reply", OverdueFlag.raised_at == now,
+                   OverdueFlag.id > after_id)
+            .order_by(OverdueFlag.id).tuples())
+    staff: dict[tuple, list] = {}
+
+    def people(estate_id: int, kind: str | None) -> list:
+        if (estate_id, None) not in staff:
+            staff[estate_id, None] = estate_staff(estate_id, roles=("supervisor",))
+        if kind is not None and (estate_id, kind) not in staff:
+            staff[estate_id, kind] = estate_staff(estate_id, department=kind,
+                                                  supervisors_only=True)
+        if (estate_id, "duty") not in staff:
+            staff[estate_id, "duty"] = duty_directors(estate_id, now)
+        return (staff[estate_id, None] + (staff[estate_id, kind] if kind is not None else [])
+                + staff[estate_id, "duty"])
+
+    codes: dict[int, str] = {}
+    wecom = wecom_on()
+    messages, told = [], 0
+    for flag_id, demand_id, estate_id, number, reply_due, kind in rows:
+        demand = Demand(id=demand_id)  # the subject: its table and id
+        key = f"demand:{demand_id}:missed:{flag_id}"
+        params = {"number": number, "deadline": moment_words(reply_due)}
+        common = dict(event="deadline_missed", estate_id=estate_id, subject=demand,
+                      params=params)
+        seen = set()
+        for user in people(estate_id, kind):  # as tell_staff: in-app, once per person
+            if user.id not in seen:
+                seen.add(user.id)
+                messages.append(dict(common, channel="inapp", key=f"{key}:inapp:{user.id}",
+                                     user_id=user.id))
+                userid = (getattr(user, "wecom_userid", "") or "").strip()
+                if userid and wecom:
+                    messages.append(dict(common, channel="wecom", key=f"{key}:wecom:{user.id}",
+                                         recipient=userid, user_id=user.id))
+        if estate_id not in codes:
+            from models.estate import Estate
+
+            codes[estate_id] = Estate.get_by_id(estate_id).code
+        messages.append(dict(common, channel="robot", key=f"{key}:robot",
+                             recipient=codes[estate_id]))
         told += 1
+    enqueue_many(messages)
     return told

@@ -7,7 +7,7 @@ is scoped with one indexed condition.
 from __future__ import annotations
 
 from flask_babel import gettext
-from peewee import CharField, DateField, ForeignKeyField, IntegerField, TextField
+from peewee import Case, CharField, DateField, ForeignKeyField, IntegerField, TextField
 
 from models.base import (
     DocTypeField,
@@ -143,6 +143,26 @@ class Resident(RegisterModel):
         except ValueError as exc:
             yield "moved_out", str(exc)
         yield from _same_estate(self, "estate", ("unit",))
+
+    @classmethod
+    def find_callers(cls, residents, term: str, limit: int = 10) -> list[Resident]:
+        """Phone intake (#12 item 8): the residents among `residents` (a query already scoped
+        to the user's estates) whose phone number or flat is `term` — the exact phone or flat
+        first (3-1-502 before 13-1-502), then those starting with it, then those holding it;
+        owners before tenants and family, people still living there before those moved out.
+        Each comes with its unit (one query)."""
+        term = (term or "").strip()
+        if not term:
+            return []
+        exact = (cls.phone == term) | (Unit.code == term)
+        starts = cls.phone.startswith(term) | Unit.code.startswith(term)
+        rank = Case(None, ((exact, 0), (starts, 1)), 2)
+        kind = Case(cls.kind, (("owner", 0),), 1)
+        return list(residents.select_extend(Unit.id, Unit.code).join_from(cls, Unit)
+                    .where(cls.voided == False,  # noqa: E712
+                           cls.phone.contains(term) | Unit.code.contains(term))
+                    .order_by(rank, cls.moved_out.is_null(False), kind, Unit.code, cls.name)
+                    .limit(limit))
 
 
 def _same_estate(instance, estate_field: str, parents: tuple[str, ...]):

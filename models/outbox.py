@@ -32,6 +32,7 @@ CHANNELS = [
     ("sms", L_("短信")),
     ("robot", L_("群机器人")),
     ("inapp", L_("站内通知")),
+    ("wecom", L_("企业微信应用消息")),
 ]
 CHANNEL_LABELS = dict(CHANNELS)
 AUDIENCES = [("owner", L_("业户")), ("staff", L_("员工"))]
@@ -82,6 +83,34 @@ EVENTS = {
     "emergency_new": ("staff", L_("员工：紧急事件"),
                       "紧急事件{number}：{kind}，{place}。请立即处置（R-EMG-1）。",
                       ("number", "kind", "place")),
+    # The staff side (models/notify_staff.py): warnings before a deadline, the branch GM,
+    # the daily digest to the group robots.
+    "deadline_near": ("staff", "员工：答复即将超时",
+                      "报事{number}的答复期限为{deadline}，尚未答复，请抓紧处理。",
+                      ("number", "deadline")),
+    "work_order_near": ("staff", "员工：维修单即将超时",
+                        "维修单{number}（{unit}）应于{deadline}前完工，尚未完工，请抓紧处理。",
+                        ("number", "unit", "deadline")),
+    "emergency_gm": ("staff", "员工：紧急事件上报总经理",
+                     "{estate}紧急事件{number}：{kind}，{place}。{reason}（R-EMG-2）",
+                     ("estate", "number", "kind", "place", "reason")),
+    "daily_digest": ("staff", "员工：每日超时摘要", "{summary}", ("title", "summary")),
+    # The owners' other news (issue #17 item 3, models/notify_owner.py).
+    "gas_appointment": ("owner", "业户：燃气改管预约",
+                        "您登记的燃气改管已预约{company}于{day}上门施工，预约单号{appointment}，"
+                        "请届时安排家中有人。", ("company", "day", "appointment")),
+    "pass_expiring": ("owner", "业户：出入证明天到期",
+                      "您房屋{unit}装修工人{holder}的出入证{number}将于{day}到期，"
+                      "请及时续办或交回。", ("unit", "holder", "number", "day")),
+    "deposit_refundable": ("owner", "业户：押金可退",
+                           "您交纳的{kind}{amount}元（收据{receipt}）自{day}起可以退还，"
+                           "请携收据到管理处办理。", ("kind", "amount", "receipt", "day")),
+    "decoration_approved": ("owner", "业户：装修申请已批准",
+                            "您房屋{unit}的装修申请{number}已批准，请到管理处办理装修许可证。",
+                            ("unit", "number")),
+    "decoration_rejected": ("owner", "业户：装修申请未批准",
+                            "您房屋{unit}的装修申请{number}未获批准，原因：{reason}",
+                            ("unit", "number", "reason")),
     # The owner asked for it on the H5: no opt-out applies, and the code itself is never in
     # the text and is wiped from the parameters once sent (models/owners.py).
     "owner_login_code": ("owner", L_("业户：登录验证码"),
@@ -220,7 +249,7 @@ class OutboxMessage(BaseModel):
     def recipient_label(self) -> str:
         if self.channel == "sms":
             return mask_phone(self.recipient)
-        if self.channel == "inapp" and self.user_id:
+        if self.channel in ("inapp", "wecom") and self.user_id:
             return self.user.display_name
         return self.recipient
 
@@ -281,18 +310,12 @@ def render_text(event: str, setting: NotifyTemplate | None, params: dict) -> str
         return EVENTS[event][2].format(**values)
 
 
-def enqueue(event: str, *, estate_id: int, channel: str, key: str, recipient: str = "",
-            user_id: int | None = None, resident_id: int | None = None,
-            subject=None, params: dict | None = None, urgent: bool = False,
-            now: dt.datetime | None = None) -> OutboxMessage | None:
-    """Write one message in the caller's transaction; None when the key is already queued.
-
-    An event switched off for the estate, an SMS without an approved template or to an owner
-    who opted out is still written (state says why, nothing is sent): the log shows it.
-    """
-    now = now or utcnow()
+def _message_values(event: str, *, estate_id: int, channel: str, key: str, recipient: str = "",
+                    user_id: int | None = None, resident_id: int | None = None,
+                    subject=None, params: dict | None = None, urgent: bool = False,
+                    now: dt.datetime, setting: NotifyTemplate | None) -> dict:
+    """One message's row: its state (and why), its words from the estate's setting."""
     params = {name: str(value) for name, value in (params or {}).items()}
-    setting = template_for(estate_id, event)
     state, note = "pending", ""
     if setting is not None and not setting.enabled:
         state, note = "disabled", "本小区已关闭该通知事项"
@@ -302,7 +325,7 @@ def enqueue(event: str, *, estate_id: int, channel: str, key: str, recipient: st
     elif channel == "inapp":
         # The row is the delivery: it is in the staff member's 通知 list at once.
         state, note = "sent", "已送达通知列表"
-    values = dict(
+    return dict(
         estate=estate_id, key=key[:160], event=event, channel=channel,
         audience=EVENTS[event][0], recipient=recipient, user=user_id, resident=resident_id,
         subject_table=subject._meta.table_name if subject is not None else "",
@@ -311,10 +334,85 @@ def enqueue(event: str, *, estate_id: int, channel: str, key: str, recipient: st
         params=json.dumps(params, ensure_ascii=False), text=render_text(event, setting, params),
         urgent=urgent, state=state, note=note, next_attempt_at=now,
         sent_at=now if state == "sent" else None, created_at=now, updated_at=now)
+
+
+def enqueue(event: str, *, estate_id: int, channel: str, key: str, recipient: str = "",
+            user_id: int | None = None, resident_id: int | None = None,
+            subject=None, params: dict | None = None, urgent: bool = False,
+            now: dt.datetime | None = None) -> OutboxMessage | None:
+    """Write one message in the caller's transaction; None when the key is already queued.
+
+    An event switched off for the estate, an SMS without an approved template or to an owner
+    who opted out is still written (state says why, nothing is sent): the log shows it.
+    """
+    values = _message_values(event, estate_id=estate_id, channel=channel, key=key,
+                             recipient=recipient, user_id=user_id, resident_id=resident_id,
+                             subject=subject, params=params, urgent=urgent,
+                             now=now or utcnow(), setting=template_for(estate_id, event))
     inserted = OutboxMessage.insert(**values).on_conflict_ignore().execute()
     if not inserted:
         return None
     return OutboxMessage.get(OutboxMessage.key == key[:160])
+
+
+def enqueue_many(messages, now: dt.datetime | None = None, chunk: int = 2000) -> int:
+    """`enqueue` for many messages at once (e.g. the sweep's missed deadlines, #15's bench:
+    tens of thousands on a first sweep): the same rows, states and texts, each estate's
+    setting read once, written with one prepared statement per chunk; a key already queued
+    is skipped. `messages` are dicts of enqueue's keyword arguments (with `event`). Returns
+    how many were written."""
+    from models.base import db, is_sqlite
+
+    now = now or utcnow()
+    settings: dict[tuple[int, str], NotifyTemplate | None] = {}
+    # Every column but the id.
+    fields = [f for f in OutboxMessage._meta.sorted_fields if f is not OutboxMessage.id]
+    placeholders = ", ".join([db.param] * len(fields))
+    sql = (f'INSERT INTO "{OutboxMessage._meta.table_name}" '
+           f'({", ".join(chr(34) + f.column_name + chr(34) for f in fields)}) '
+           f"VALUES ({placeholders}) ON CONFLICT DO NOTHING")
+    # A column a message does not set takes the field's default; the moment is converted once.
+    defaults = {f.name: f.db_value(f.default() if callable(f.default) else f.default)
+                for f in fields}
+    stamp = OutboxMessage.created_at.db_value(now)
+
+    def cell(field, values):
+        if field.name not in values:
+            return defaults[field.name]
+        value = values[field.name]
+        if value is None:
+            return None
+        return stamp if value is now else field.db_value(value)
+
+    rows, written = [], 0
+
+    def flush():
+        nonlocal written
+        if not rows:
+            return
+        cursor = db.cursor()
+        if is_sqlite():
+            cursor.executemany(sql, rows)
+            written += max(cursor.rowcount, 0)
+        else:  # psycopg2's executemany is a round trip per row: many rows per statement
+            from psycopg2.extras import execute_values
+
+            written += len(execute_values(
+                cursor, sql.replace(f"VALUES ({placeholders})", "VALUES %s") + " RETURNING 1",
+                rows, page_size=500, fetch=True))
+        rows.clear()
+
+    for message in messages:
+        message = dict(message)
+        event, estate_id = message.pop("event"), message["estate_id"]
+        if (estate_id, event) not in settings:
+            settings[estate_id, event] = template_for(estate_id, event)
+        values = _message_values(event, now=now, setting=settings[estate_id, event], **message)
+        rows.append(tuple(cell(f, values) for f in fields))
+        if len(rows) >= chunk:
+            flush()
+    flush()
+    return written
 
 
 def delivery_log(subject) -> list[OutboxMessage]:

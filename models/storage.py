@@ -20,14 +20,40 @@ import os
 import re
 from pathlib import Path
 
-from flask import current_app
+from flask import current_app, g, has_request_context
+
+from models.base import RuleError
 
 # A key this module made: two hex characters, the SHA-256, an extension we write.
 KEY_RE = re.compile(r"[0-9a-f]{2}/[0-9a-f]{64}\.(jpg|png|pdf)")
+# What staff read when the store fails (S3 503 SlowDown, connection refused, a full disk): the
+# cause goes to the log, never to the page (it names hosts, buckets and paths).
+STORAGE_UNAVAILABLE = "附件存储暂时不可用，请稍后重试"
 
 
-class StorageError(Exception):
-    """The store could not keep or give back a file (said to staff in Chinese)."""
+class StorageError(RuleError):
+    """The store could not keep or give back a file.
+
+    A RuleError, so every form that saves a file (the 上传附件 page, the decoration application,
+    the phone page's completion and patrol) refuses the whole submission in one transaction
+    and shows the form again with what was typed and this message; the request is marked, and
+    the app answers it with 503 (views.init_app), not 200 and never a 500.
+    """
+
+    def __init__(self, detail: str = "", message: str = STORAGE_UNAVAILABLE):
+        super().__init__({"": message})
+        self.detail = detail
+
+
+def unavailable(detail: str) -> StorageError:
+    """A StorageError for a failing store: logged with its cause, and the request marked."""
+    try:
+        current_app.logger.warning("attachment storage failed: %s", detail)
+    except RuntimeError:
+        pass  # outside the app (a migration run by hand): the exception carries the detail
+    if has_request_context():
+        g.storage_unavailable = True
+    return StorageError(detail)
 
 
 def make_key(digest: str, ext: str) -> str:
@@ -46,7 +72,7 @@ class LocalStorage:
 
     def _path(self, key: str) -> Path:
         if not valid_key(key):
-            raise StorageError("附件名称无效")
+            raise StorageError(key, "附件名称无效")
         return self.folder / key
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
@@ -60,7 +86,7 @@ class LocalStorage:
             os.replace(partial, path)
         except OSError as exc:
             partial.unlink(missing_ok=True)
-            raise StorageError(f"附件保存失败：{exc.strerror or exc}") from None
+            raise unavailable(f"local put {path}: {exc}") from None
 
     def get(self, key: str) -> bytes | None:
         path = self._path(key)
@@ -68,6 +94,8 @@ class LocalStorage:
             return path.read_bytes()
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            raise unavailable(f"local get {path}: {exc}") from None
 
 
 class S3Storage:
@@ -80,7 +108,7 @@ class S3Storage:
 
     def _name(self, key: str) -> str:
         if not valid_key(key):
-            raise StorageError("附件名称无效")
+            raise StorageError(key, "附件名称无效")
         return self.prefix + key
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
@@ -90,7 +118,7 @@ class S3Storage:
             self.client.put_object(Bucket=self.bucket, Key=self._name(key), Body=data,
                                    ContentType=content_type)
         except (BotoCoreError, ClientError) as exc:
-            raise StorageError(f"附件保存到对象存储失败：{exc}") from None
+            raise unavailable(f"s3 put {key}: {exc}") from None
 
     def get(self, key: str) -> bytes | None:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -100,9 +128,9 @@ class S3Storage:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
                 return None
-            raise StorageError(f"读取对象存储失败：{exc}") from None
+            raise unavailable(f"s3 get {key}: {exc}") from None
         except BotoCoreError as exc:
-            raise StorageError(f"读取对象存储失败：{exc}") from None
+            raise unavailable(f"s3 get {key}: {exc}") from None
 
 
 def local_folder(app=None) -> Path:

@@ -47,15 +47,38 @@ EVERYONE = frozenset(ROLE_LABELS)
 MIN_PASSWORD_LENGTH = 8
 MIN_PIN_LENGTH, MAX_PIN_LENGTH = 6, 12
 # One method for real hashes and the dummy one, so both cost the same work (#13 item 5).
+# werkzeug's "scrypt" is scrypt:32768:8:1; production always hashes with it.
 PASSWORD_METHOD = "scrypt"
+# The method in use: PASSWORD_METHOD, or a cheaper scrypt a test app asks for through its config
+# (PASSWORD_HASH_METHOD with TESTING on; see set_password_method). The suite's speed only.
+_password_method = PASSWORD_METHOD
 # What ends every session of a user when it changes (R-REC: an account's rights are current).
 SESSION_FIELDS = ("password_hash", "role", "active")
 
 
+def set_password_method(method: str | None, *, testing: bool = False) -> None:
+    """Hash new passwords and PINs with `method` (None: the production PASSWORD_METHOD).
+
+    Only a test app may choose another one, and only a cheaper scrypt (the same algorithm with a
+    smaller work factor, so every check still runs scrypt): the suite creates hundreds of users.
+    Anything else is refused, so a production config cannot weaken the hashes by mistake.
+    """
+    global _password_method
+    method = method or PASSWORD_METHOD
+    if method != PASSWORD_METHOD and not (testing and method.startswith("scrypt:")):
+        raise ValueError("PASSWORD_HASH_METHOD 仅供测试使用（TESTING），且只能是 scrypt:N:r:p")
+    _password_method = method
+
+
+def password_method() -> str:
+    """The method new password and PIN hashes are made with (production: PASSWORD_METHOD)."""
+    return _password_method
+
+
 @functools.cache
-def _dummy_hash() -> str:
-    """A hash of a random password, made once per process with the real method's parameters."""
-    return generate_password_hash(secrets.token_hex(16), method=PASSWORD_METHOD)
+def _dummy_hash(method: str) -> str:
+    """A hash of a random password, made once per process and method with its parameters."""
+    return generate_password_hash(secrets.token_hex(16), method=method)
 
 
 def in_department(user, kind: str) -> bool:
@@ -136,6 +159,10 @@ class User(UserMixin, VersionedModel):
     dept_supervisor = BooleanField(default=False, verbose_name=L_("部门主管"),
                                    help_text=L_("部门人员中的本部门主管（如工程主管签署装修试验）"))
     phone = CharField(max_length=32, default="", verbose_name=L_("电话"))
+    # WeChat Work application messages go to this account (#17; migration 020).
+    wecom_userid = CharField(max_length=64, default="", verbose_name=L_("企业微信账号"),
+                             help_text=L_("企业微信通讯录中的账号（userid）；填写后本人的通知"
+                                          "也以企业微信应用消息发送"))
     active = BooleanField(default=True, verbose_name=L_("启用"))
     can_reveal_id = BooleanField(default=False, verbose_name=L_("可查看完整证件号"),
                                  help_text=L_("查看完整证件号会写入审计日志"))
@@ -161,7 +188,7 @@ class User(UserMixin, VersionedModel):
         if len(password or "") < MIN_PASSWORD_LENGTH:
             raise RuleError({"password": gettext("密码至少 %(MIN_PASSWORD_LENGTH)s 位",
                                                  MIN_PASSWORD_LENGTH=MIN_PASSWORD_LENGTH)})
-        self.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
+        self.password_hash = generate_password_hash(password, method=_password_method)
 
     def check_password(self, password: str) -> bool:
         return bool(self.password_hash) and check_password_hash(self.password_hash, password)
@@ -174,7 +201,7 @@ class User(UserMixin, VersionedModel):
                                             "位数字",
                                             MIN_PIN_LENGTH=MIN_PIN_LENGTH,
                                             MAX_PIN_LENGTH=MAX_PIN_LENGTH)})
-        self.approval_pin_hash = generate_password_hash(pin, method=PASSWORD_METHOD)
+        self.approval_pin_hash = generate_password_hash(pin, method=_password_method)
 
     def check_pin(self, pin: str) -> bool:
         return bool(self.approval_pin_hash) and check_password_hash(self.approval_pin_hash,
@@ -188,7 +215,8 @@ class User(UserMixin, VersionedModel):
         every path does one scrypt and the response time does not reveal who exists.
         """
         user = cls.get_or_none(cls.username == username)
-        stored = user.password_hash if user is not None and user.password_hash else _dummy_hash()
+        stored = (user.password_hash if user is not None and user.password_hash
+                  else _dummy_hash(_password_method))
         matches = check_password_hash(stored, password)
         if user is None or not user.is_active or not matches:
             return None
@@ -218,6 +246,12 @@ class User(UserMixin, VersionedModel):
                                              "服主管”）")
         if self.username and not self.username.replace("_", "").replace(".", "").isalnum():
             yield "username", gettext("用户名只能包含字母、数字、_ 和 .")
+        from models.validators import wecom_userid_problem
+
+        self.wecom_userid = (self.wecom_userid or "").strip()
+        problem = wecom_userid_problem(self.wecom_userid)
+        if problem:
+            yield "wecom_userid", problem
 
     @property
     def department_label(self) -> str:

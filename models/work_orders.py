@@ -252,3 +252,11 @@ def _cost(value):
         return clean_money(value)
     except (ValueError, TypeError) as exc:
         raise RuleError({"cost": str(exc)}) from None
+
+
+# The overdue sweep's after-hours callback rule (R-DEM-9), from the index alone: it used to skip
+# through (estate, voided, completed_at) and read every completed order (migration 023, #15).
+WorkOrder.add_index(WorkOrder.index(WorkOrder.needs_callback, WorkOrder.callback_done,
+                                    WorkOrder.state, WorkOrder.completed_at, WorkOrder.voided,
+                                    WorkOrder.estate, WorkOrder.id,
+                                    name="work_order_callback_sweep"))

@@ -8,11 +8,12 @@ A backup is one file in BACKUP_DIR (default instance/backups) named desk-YYYYMMD
 the office's zone; it is written under a temporary name and renamed, so a listing (or the
 nightly prune) never sees half a file.
 
-Files (issue #16: attachments, floor plans) are kept under names made from their content and
-are never changed or deleted, so their backup is an incremental copy: each backup copies the
-files not yet in BACKUP_DIR/files/ (`backup_files`), and a restore puts back any file the live
-folder lacks (`restore_files`). Retention never prunes them (a kept database may name any of
-them). With ATTACHMENT_STORAGE = "s3" the object store keeps (and backs up) the attachments.
+Files (issue #16: attachments; floor plans before schema 020) are kept under names made from
+their content and are never changed or deleted, so their backup is an incremental copy: each
+backup copies the files not yet in BACKUP_DIR/files/ (`backup_files`), and a restore puts
+back any file the live folder lacks (`restore_files`). Retention never prunes them (a kept
+database may name any of them). With ATTACHMENT_STORAGE = "s3" the object store keeps (and
+backs up) the attachments.
 """
 
 from __future__ import annotations
@@ -167,6 +168,8 @@ def file_folders(app: Flask) -> dict[str, Path]:
     """The local folders of files the database names, by their name under files/."""
     from models.storage import local_folder
 
+    # Floor plans from before schema 020 (now attachments): kept in the backups, so that a
+    # database backed up before that upgrade restores with the files its upgrade copies.
     folders = {"floor_plans": Path(app.instance_path) / "uploads" / "floor_plans"}
     if app.config.get("ATTACHMENT_STORAGE", "local") == "local":
         folders["attachments"] = local_folder(app)

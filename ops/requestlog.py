@@ -24,7 +24,7 @@ from ops.settings import log_dir
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 DEFAULT_BACKUP_COUNT = 10
-# One handler per log file, shared by every app of the process (tests build one app per test):
+# One handler per log file, shared by every app of the process (tests build several apps):
 # a handler per app would leave open files behind. The few most recent stay open.
 _HANDLERS: OrderedDict[Path, RotatingFileHandler] = OrderedDict()
 _HANDLERS_LOCK = threading.Lock()

@@ -1,20 +1,27 @@
-"""A fresh app on a fresh database for every test: a real SQLite file, or PostgreSQL.
+"""One app for the session, put back as built on a fresh database for every test: a real
+SQLite file, or PostgreSQL.
 
 TEST_DATABASE_URL=postgresql://… runs the whole suite on PostgreSQL: the schema is migrated once
 per session and every table emptied before each test. On SQLite the migrated database file is
-built once and copied for each test (a copy is much cheaper than migrating).
+built once and copied for each test (a copy is much cheaper than migrating). The app is built
+once (building one costs about a second) and its config, extensions, Flask-Admin views and the
+data layer's process-wide settings are restored before each test (AppState).
 """
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 
+import jobs.runner
 import models
 from app import create_app
+from models import deadlines
 from models.base import db
 from models.estate import Branch, Estate
 from models.org import Building, Cluster, Department, Resident, Unit
@@ -31,14 +38,68 @@ def _config(url: str) -> dict:
         "DATABASE_URL": url,
         # Tests post forms with the token they read from the page, as a browser does.
         "WTF_CSRF_ENABLED": True,
+        # scrypt with a small work factor: the suite makes hundreds of users and logins.
+        # Production hashes with werkzeug's scrypt:32768:8:1 (test_auth proves it).
+        "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
     }
 
 
 @pytest.fixture(scope="session")
-def template_db(tmp_path_factory):
+def shared_app(tmp_path_factory):
+    """The one app the `app` fixture hands every test, with the state it had when built.
+
+    Building an app registers ~740 URL rules and compiles each (about a second); one build per
+    session keeps that cost out of every test. What a test may change is put back before the
+    next (AppState.restore); tests that need other settings build their own with create_app.
+    """
+    folder = tmp_path_factory.mktemp("shared")
+    app = create_app(_config(PG_URL or f"sqlite:///{folder / 'template.db'}"))
+    return app, AppState(app)
+
+
+class AppState:
+    """What a test can change on the shared app, as built: config, extensions, views, WSGI."""
+
+    def __init__(self, app):
+        self.app = app
+        self.config = copy.deepcopy(dict(app.config))
+        self.extensions = dict(app.extensions)
+        self.wsgi_app = app.wsgi_app
+        self.jinja_globals = dict(app.jinja_env.globals)
+        # Flask-Admin's view objects: a test may set page sizes and the like on one; the
+        # views keep their per-request form data on themselves too (views/users.py).
+        self.views = [(view, dict(view.__dict__)) for view in app.extensions["admin"][0]._views]
+
+    def restore(self, database_url: str, instance_path: str) -> None:
+        app = self.app
+        app.config.clear()
+        app.config.update(copy.deepcopy(self.config))
+        app.config["DATABASE_URL"] = database_url
+        app.instance_path = instance_path
+        # Clients made on first use (attachment store, Sheets clients) follow the test's config.
+        app.extensions.clear()
+        app.extensions.update(self.extensions)
+        app.wsgi_app = self.wsgi_app
+        app.jinja_env.globals.clear()
+        app.jinja_env.globals.update(self.jinja_globals)
+        for view, attributes in self.views:
+            view.__dict__.clear()
+            view.__dict__.update(attributes)
+        # The process-wide state the app's settings drive: database, office zone, hashing;
+        # the calendar overrides are reloaded from the (empty) database by each request.
+        models.bind(app)
+        deadlines.set_overrides({})
+        deadlines.set_estate_overrides({})
+        # A job start that met "database is locked" is written by the next run (#15): not by
+        # a run of the next test, on another database.
+        jobs.runner._PENDING.clear()
+
+
+@pytest.fixture(scope="session")
+def template_db(shared_app, tmp_path_factory):
     """A migrated, empty database: a file to copy (SQLite) or the URL itself (PostgreSQL)."""
+    app, _state = shared_app
     if PG_URL:
-        app = create_app(_config(PG_URL))
         with app.app_context(), db.connection_context():
             db.execute_sql("DROP SCHEMA public CASCADE")
             db.execute_sql("CREATE SCHEMA public")
@@ -46,30 +107,118 @@ def template_db(tmp_path_factory):
         db.close()
         return PG_URL
     path = tmp_path_factory.mktemp("template") / "desk.db"
-    app = create_app(_config(f"sqlite:///{path}"))
+    app.config["DATABASE_URL"] = f"sqlite:///{path}"
+    models.bind(app)
     with app.app_context():
         models.upgrade()
     db.close()
     return path
 
 
+# A table's foreign keys: (referencing table, referenced table), within our schema.
+PG_FOREIGN_KEYS = """
+    SELECT child.relname, parent.relname FROM pg_constraint c
+    JOIN pg_class child ON child.oid = c.conrelid JOIN pg_class parent ON parent.oid = c.confrelid
+    WHERE c.contype = 'f' AND child.relnamespace = current_schema()::regnamespace
+"""
+
+
+def empty_postgresql() -> None:
+    """Empty every table the migrations made (registers, the mirror's and the jobs' state too)
+    and restart every sequence, as `TRUNCATE … RESTART IDENTITY CASCADE` of them all would.
+
+    A test writes to a handful of the ~80 tables, and TRUNCATE makes new files for every table
+    and index named (measured in README, "The suite's time"): only the tables holding rows are
+    emptied, with DELETE, referencing tables before the tables they reference, and only the
+    sequences used since their last restart are restarted. The table list and keys are read
+    each time: a test may migrate or restore the schema.
+    """
+    tables = [t for t in db.get_tables() if t != "migratehistory"]
+    if not tables:
+        return
+    holding = {row[0] for row in db.execute_sql(" UNION ALL ".join(
+        f"SELECT '{t}' WHERE EXISTS (SELECT 1 FROM \"{t}\")" for t in tables))}
+    referenced_by: dict[str, set[str]] = {t: set() for t in holding}
+    for child, parent in db.execute_sql(PG_FOREIGN_KEYS):
+        if parent in holding and child in holding and child != parent:
+            referenced_by[parent].add(child)
+    statements = []
+    while referenced_by:
+        free = sorted(t for t, children in referenced_by.items() if not children)
+        if not free:  # a cycle of keys between tables holding rows: empty them in one go
+            statements.append("TRUNCATE " + ", ".join(f'"{t}"' for t in sorted(referenced_by))
+                              + " CASCADE")
+            break
+        for table in free:
+            statements.append(f'DELETE FROM "{table}"')
+            del referenced_by[table]
+        for children in referenced_by.values():
+            children.difference_update(free)
+    statements += [f'ALTER SEQUENCE "{name}" RESTART' for (name,) in db.execute_sql(
+        "SELECT sequencename FROM pg_sequences"
+        " WHERE schemaname = current_schema() AND last_value IS NOT NULL")]
+    if statements:
+        with db.atomic():
+            db.execute_sql("; ".join(statements))
+
+
 @pytest.fixture
-def app(template_db, tmp_path):
+def app(shared_app, template_db, tmp_path):
+    """The shared app, put back as built and bound to a fresh, empty database."""
+    app, state = shared_app
     if PG_URL:
-        app = create_app(_config(PG_URL))
+        state.restore(PG_URL, str(tmp_path / "instance"))
         with db.connection_context():
-            # Every table the migrations made (registers, the mirror's and the jobs' state too).
-            tables = [t for t in db.get_tables() if t != "migratehistory"]
-            db.execute_sql("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
-                           + " RESTART IDENTITY CASCADE")
+            empty_postgresql()
     else:
         path = tmp_path / "desk.db"
         shutil.copy(template_db, path)
-        app = create_app(_config(f"sqlite:///{path}"))
-    app.instance_path = str(tmp_path / "instance")
+        state.restore(f"sqlite:///{path}", str(tmp_path / "instance"))
     yield app
     if not db.is_closed():
         db.close()
+
+
+@pytest.fixture(scope="session")
+def _seeded_files(tmp_path_factory):
+    return {}, tmp_path_factory.mktemp("seeded")
+
+
+@pytest.fixture
+def seed_demo_once(request, app, conn, _seeded_files):
+    """Seed the demo estate (`demo.seed(**kwargs)`, as `flask demo seed`) into this test's database.
+
+    On SQLite the first test of a module seeds and the file is kept: the module's next tests
+    get a copy of it (seeding takes seconds of CPU and many commits; a copy, milliseconds). A
+    test that already wrote rows, and PostgreSQL, seed in place.
+    """
+    from demo import seed
+
+    cache, folder = _seeded_files
+
+    def seed_once(**kwargs):
+        key = (request.module.__name__, tuple(sorted(kwargs.items())))
+        path = None if PG_URL else Path(db.obj.database)
+        if path is None or Estate.select().exists() or User.select().exists():
+            with app.app_context():
+                return seed(**kwargs)
+        kept = cache.get(key)
+        if kept is None:
+            with app.app_context():
+                seed(**kwargs)
+            db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            kept = folder / f"{len(cache)}.db"
+            shutil.copy(path, kept)
+            cache[key] = kept
+            return None
+        db.close()
+        for suffix in ("-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        shutil.copy(kept, path)
+        db.connect()
+        return None
+
+    return seed_once
 
 
 @pytest.fixture

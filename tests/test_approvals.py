@@ -226,7 +226,7 @@ def test_migration_015_carries_old_approvals_over_as_legacy(tmp_path):
     """Approvals recorded by the requester become decided, legacy requests; jobs still waiting
     go to their approvers' queues; old decorations take the corrected order."""
     from app import create_app
-    from models.estate import Branch, Estate
+    from models.estate import Estate
     from models.org import Department
     from models.printing import PrintJob
 
@@ -234,7 +234,11 @@ def test_migration_015_carries_old_approvals_over_as_legacy(tmp_path):
     with app.app_context(), db.connection_context():
         router = models.router()
         router.run("013_department_supervisor")
-        branch = Branch.create(name="分公司")
+        # Raw SQL for the branch: today's model knows newer columns (migration 020).
+        db.execute_sql("INSERT INTO branch (created_at, updated_at, version, name,"
+                       " general_manager, phone) VALUES ('2025-01-01 00:00:00',"
+                       " '2025-01-01 00:00:00', 1, '分公司', '', '')")
+        branch = db.execute_sql("SELECT id FROM branch").fetchone()[0]
         estate = Estate.create(branch=branch, code="OLD", name="老小区")
         department = Department.create(estate=estate, kind="cs", name="客服部")
         now = utcnow().replace(tzinfo=None)

@@ -134,3 +134,35 @@ def test_admin_creates_a_user_with_estates_through_the_form(login_as, conn, othe
     page = admin.post("/admin/user/new/", data=data).get_data(as_text=True)
     assert "至少属于一个小区" in page
     assert not User.select().where(User.username == "nopass").exists()
+
+
+def test_production_hashes_with_the_full_scrypt_work_factor(template_db, tmp_path):
+    """The suite's cheaper scrypt (conftest: PASSWORD_HASH_METHOD) is for test apps only: an
+    app built without it hashes passwords, PINs and the unknown-name dummy with werkzeug's
+    scrypt:32768:8:1, and a production config (TESTING off) cannot choose a weaker one."""
+    import pytest
+    from werkzeug.security import check_password_hash
+
+    import models.users
+    from app import create_app
+
+    url = template_db if isinstance(template_db, str) else f"sqlite:///{tmp_path / 'p.db'}"
+    production = {"SECRET_KEY": "production-secret", "DATABASE_URL": url}
+    create_app(production)
+    try:
+        assert models.users.password_method() == "scrypt"
+        user = User(username="prod", display_name="prod", role="clerk")
+        user.set_password("strong-pass-1")
+        user.set_pin("123456")
+        assert user.password_hash.startswith("scrypt:32768:8:1$")
+        assert user.approval_pin_hash.startswith("scrypt:32768:8:1$")
+        assert user.check_password("strong-pass-1") and user.check_pin("123456")
+        dummy = models.users._dummy_hash(models.users.password_method())
+        assert dummy.startswith("scrypt:32768:8:1$")
+        assert not check_password_hash(dummy, "strong-pass-1")
+        for weaker in ("scrypt:1024:8:1", "pbkdf2:sha256:1", "plain"):
+            with pytest.raises(ValueError, match="仅供测试"):
+                create_app({**production, "PASSWORD_HASH_METHOD": weaker})
+    finally:
+        if not models.db.is_closed():
+            models.db.close()

@@ -131,7 +131,7 @@ def test_log_in_create_a_row_see_it_and_log_out(live_server, page, conn):
 
 
 def test_engineer_completes_an_order_on_a_phone_and_the_desk_sees_it(live_server, phone, conn,
-                                                                     estate, make_user):
+                                                                     estate, make_user, app):
     """#16: 390 × 844, as `engineer`: 我的工单 → 到场 → 完工 with two photos and a drawn
     signature; the desk sees the thumbnails and the slip prints the signature."""
     from attachment_support import DATA, new_order
@@ -182,8 +182,19 @@ def test_engineer_completes_an_order_on_a_phone_and_the_desk_sees_it(live_server
     assert order.state == "completed" and order.result == "疏通下水管，已试水"
     files = {a.kind: a for a in Attachment.of(order)}
     assert set(files) == {"before", "after", "signature"}
-    # The 2000 px photo was made smaller on the phone before it left.
+    # The 2000 px photo was made smaller on the phone before it left: the server alone keeps
+    # pictures up to 2,560 px (models/attachments.MAX_SIDE); field.js sends at most 1,600.
     assert files["before"].size < (DATA / "before.jpg").stat().st_size
+    import io
+
+    from PIL import Image
+
+    from models.storage import storage
+
+    with app.app_context():
+        kept = storage().get(files["before"].key)
+    with Image.open(io.BytesIO(kept)) as picture:
+        assert max(picture.size) == 1600
 
     # The desk (a desktop browser page of the same context is enough: log in as the clerk).
     phone.click("text=退出")

@@ -11,22 +11,25 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from attachment_support import PDF, post_files
+from attachment_support import png as make_png
 from conftest import csrf_token
+from flask import Flask, has_app_context
 from test_records import form_data
 
 from models import approvals
+from models.attachments import Attachment, check_file
 from models.base import RuleError, utcnow
-from models.decoration import Decoration
+from models.decoration import FLOOR_PLAN, Decoration
 from models.deposits import Deposit
-from models.floor_plans import Upload, sniff
 from models.heating import in_heating_season
 from models.org import Resident, Unit
 from models.register import save_record
+from models.storage import storage
 from models.users import User, UserEstate
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n"
+PNG = make_png(40, 30)
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + b"\x00" * 64
 
 
@@ -64,8 +67,18 @@ def apply(estate, user, tmp_path, *, unit_code="1-1-101", applied_at=None, data=
         contractor_contact="李工", contractor_phone="13912345678",
         plan_summary="改水电、卫生间防水、铺地板", applied_at=applied_at or utcnow(),
         works_start=works_start or today, works_end=works_end or today + dt.timedelta(days=90))
-    decoration.floor_plan_upload = Upload(filename, data, str(tmp_path / "plans"))
-    return save_record(decoration, user)
+    # The plan goes through the attachment checks as the admin's form sends it (R-DECO-1).
+    decoration.floor_plan_file = check_file(FLOOR_PLAN, filename, data, "floor_plan_upload")
+    if has_app_context():
+        return save_record(decoration, user)
+    with files_context(tmp_path):
+        return save_record(decoration, user)
+
+
+def files_context(tmp_path):
+    """An app context whose attachment store is the test app's own folder (conftest puts the
+    app's instance folder at tmp_path/instance), for model calls that keep files."""
+    return Flask("files", instance_path=str(tmp_path / "instance")).app_context()
 
 
 def to_signed(decoration: Decoration, staff, at_=None) -> Decoration:
@@ -104,17 +117,20 @@ def test_application_numbers_and_asks_for_both_deposits(conn, estate, staff, tmp
         "owner_deco", Decimal("1000.00"), "due", "业主101")
     assert (contractor.kind, contractor.amount, contractor.payer) == (
         "contractor_deco", Decimal("3000.00"), "美居装饰公司")
-    stored = tmp_path / "plans" / decoration.floor_plan
-    assert stored.read_bytes() == PNG and decoration.floor_plan_type == "image/png"
+    # The plan is the row's floor-plan attachment, kept by the attachment store.
+    plan = decoration.floor_plan()
+    assert (plan.kind, plan.name, plan.content_type) == ("floor_plan", "plan.png", "image/png")
+    with files_context(tmp_path):
+        assert storage().get(plan.key) is not None and plan.thumb_key
     with pytest.raises(RuleError) as refused:
         apply(estate, staff["clerk"], tmp_path)
     assert "已有一份未完结的装修申请" in refused.value.errors["unit"]
 
 
 @pytest.mark.parametrize("data, filename, message", [
-    (EXE, "plan.pdf", "内容不是这些格式"),
-    (b"", "plan.png", "文件是空的"),
-    (PNG + b"\x00" * (10 * 1024 * 1024), "big.png", "不能超过 10 MB"),
+    (EXE, "plan.pdf", "不是可接受的文件"),
+    (b"", "plan.png", "是空文件"),
+    (PNG + b"\x00" * (10 * 1024 * 1024), "big.png", "超过 10 MB"),
 ])
 def test_bad_floor_plans_are_refused_and_nothing_is_saved(conn, estate, staff, tmp_path,
                                                          data, filename, message):
@@ -122,14 +138,29 @@ def test_bad_floor_plans_are_refused_and_nothing_is_saved(conn, estate, staff, t
         apply(estate, staff["clerk"], tmp_path, data=data, filename=filename)
     assert message in refused.value.errors["floor_plan_upload"]
     assert Decoration.select().count() == 0 and Deposit.select().count() == 0
-    assert not (tmp_path / "plans").exists()
+    assert Attachment.select().count() == 0
 
 
-def test_sniffing_goes_by_content_not_name():
-    assert sniff(PDF) == ("application/pdf", "pdf")
-    assert sniff(b"\xff\xd8\xff\xe0" + b"\x00" * 10) == ("image/jpeg", "jpg")
-    assert sniff(b"RIFF\x00\x00\x00\x00WEBPVP8 ") == ("image/webp", "webp")
-    assert sniff(EXE) is None and sniff(b"<html>") is None
+def test_an_application_without_a_floor_plan_is_refused(conn, estate, staff):
+    """R-DECO-1: the application form plus a floor plan; nothing saved without it."""
+    unit = Unit.get(Unit.code == "1-1-101")
+    decoration = Decoration(estate=estate.id, unit=unit.id, owner_name="业主101",
+                            contractor="美居装饰公司", plan_summary="改水电",
+                            works_start=dt.date(2026, 12, 1), works_end=dt.date(2026, 12, 30))
+    with pytest.raises(RuleError) as refused:
+        save_record(decoration, staff["clerk"])
+    assert "请上传装修平面图" in refused.value.errors["floor_plan_upload"]
+    assert Decoration.select().count() == 0 and Deposit.select().count() == 0
+
+
+def test_no_approval_without_a_floor_plan(conn, estate, staff, tmp_path):
+    """A row carried over without its plan file (migration 022) cannot be approved."""
+    decoration = to_signed(apply(estate, staff["clerk"], tmp_path), staff)
+    Attachment.delete().where(Attachment.table == "decoration").execute()
+    with pytest.raises(RuleError) as refused:
+        approve(Decoration.get_by_id(decoration.id), staff)
+    assert "没有装修平面图" in refused.value.errors[""]
+    assert Decoration.get_by_id(decoration.id).state == "signed"
 
 
 # -- deadlines --------------------------------------------------------------------------------
@@ -359,8 +390,12 @@ def test_whole_decoration_through_the_admin(login_as, conn, app, tmp_path):
     refused = clerk.post("/admin/decoration/new/", content_type="multipart/form-data",
                          data={**data, "floor_plan_upload": (io.BytesIO(EXE), "平面图.pdf")})
     assert refused.status_code == 200
-    assert any("内容不是这些格式" in e for e in errors_of(refused))
+    assert any("不是可接受的文件" in e for e in errors_of(refused))
+    # What was typed stays in the form (only the file must be chosen again).
+    assert "改水电、卫生间防水" in refused.get_data(as_text=True)
     assert Decoration.select().count() == 0 and Deposit.select().count() == 0
+    missing = clerk.post("/admin/decoration/new/", content_type="multipart/form-data", data=data)
+    assert any("请上传装修平面图" in e for e in errors_of(missing))
     created = clerk.post("/admin/decoration/new/", content_type="multipart/form-data",
                          data={**data, "floor_plan_upload": (io.BytesIO(PDF), "平面图.pdf")})
     assert created.status_code == 302, errors_of(created)
@@ -369,13 +404,16 @@ def test_whole_decoration_through_the_admin(login_as, conn, app, tmp_path):
     url = f"/admin/decoration/details/?id={decoration.id}"
     page = clerk.get(url).get_data(as_text=True)
     assert decoration.number in page and "查看平面图" in page and "审批通过" not in page
-    with clerk.get(f"/admin/decoration/floor-plan/?id={decoration.id}") as plan:
-        assert plan.status_code == 200 and plan.data == PDF
-        assert plan.headers["Content-Type"] == "application/pdf"
-        assert plan.headers["Content-Security-Policy"] == "sandbox"
-    assert (tmp_path / "instance" / "uploads" / "floor_plans" / decoration.floor_plan).exists()
-    assert app.test_client().get(f"/admin/decoration/floor-plan/?id={decoration.id}"
-                                 ).status_code == 302  # anonymous: to the login page
+    plan = decoration.floor_plan()
+    assert plan.kind == "floor_plan" and plan.name == "平面图.pdf"
+    plan_url = f"/admin/decoration/file/?id={decoration.id}&file={plan.id}"
+    assert plan_url.replace("&", "&amp;") in page
+    with clerk.get(plan_url) as served:
+        assert served.status_code == 200 and served.data == PDF
+        assert served.headers["Content-Type"] == "application/pdf"
+        assert served.headers["Content-Security-Policy"] == "sandbox"
+        assert served.headers["X-Content-Type-Options"] == "nosniff"
+    assert app.test_client().get(plan_url).status_code == 302  # anonymous: to the login page
 
     def step(client, action, **fields):
         row = Decoration.get_by_id(decoration.id)
@@ -459,31 +497,131 @@ def test_whole_decoration_through_the_admin(login_as, conn, app, tmp_path):
     assert details.count("已退") >= 2 and "已验收" in details
 
 
-def test_floor_plan_replaced_through_the_admin(login_as, conn, app, estate, tmp_path):
-    """更换平面图 is a declared row action whose form posts the file (R-DECO-1)."""
+def test_floor_plan_replaced_through_the_attachments(login_as, conn, app, estate, tmp_path):
+    """A corrected plan is another floor-plan attachment (the older one is kept), until the
+    permit is issued (R-DECO-1): one attachment mechanism, no floor-plan twin."""
     clerk = login_as("clerk")
     decoration = apply(estate, clerk.user, tmp_path, data=PDF, filename="old.pdf")
-    url = f"/admin/decoration/plan/?id={decoration.id}"
     details = clerk.get(f"/admin/decoration/details/?id={decoration.id}").get_data(as_text=True)
-    assert "更换平面图" in details and "/admin/decoration/plan/" in details
-    form = clerk.get(url).get_data(as_text=True)
-    assert "更换装修平面图" in form and 'enctype="multipart/form-data"' in form
+    url = f"/admin/decoration/attach/?id={decoration.id}&kind=floor_plan"
+    assert url.replace("&", "&amp;") in details and "/admin/decoration/plan/" not in details
 
-    missing = post(clerk, url, {"row_version": decoration.version},
-                   content_type="multipart/form-data")
-    assert missing.status_code == 200 and "请选择平面图文件" in errors_of(missing)
-    wrong = post(clerk, url, {"row_version": decoration.version,
-                              "floor_plan_upload": (io.BytesIO(EXE), "new.png")},
-                 content_type="multipart/form-data")
-    assert any("内容不是这些格式" in e for e in errors_of(wrong))
-    assert Decoration.get_by_id(decoration.id).floor_plan_name == "old.pdf"
+    wrong = post_files(clerk, url, {"csrf_token": csrf_token(clerk, url),
+                                    "file": (EXE, "new.png")})
+    assert "不是可接受的文件" in wrong.get_data(as_text=True)
+    assert decoration.floor_plan().name == "old.pdf"
 
-    done = post(clerk, url, {"row_version": decoration.version,
-                             "floor_plan_upload": (io.BytesIO(PNG), "new.png")},
-                content_type="multipart/form-data", follow_redirects=True)
-    assert "平面图已更换" in done.get_data(as_text=True)
-    replaced = Decoration.get_by_id(decoration.id)
-    assert (replaced.floor_plan_name, replaced.floor_plan_type) == ("new.png", "image/png")
-    assert replaced.version == decoration.version + 1
-    with app.app_context():  # kept in the app's own plan folder
-        assert replaced.floor_plan_path() is not None
+    done = post_files(clerk, url, {"csrf_token": csrf_token(clerk, url),
+                                   "file": (PNG, "new.png")})
+    assert done.status_code == 302
+    assert (decoration.floor_plan().name, decoration.floor_plan().content_type) == (
+        "new.png", "image/png")
+    assert [a.name for a in Attachment.of(decoration, ["floor_plan"])] == ["old.pdf", "new.png"]
+
+    # After the permit the plan is closed: no 上传 button, and a post is refused in Chinese.
+    staff = make_staff_for_permit(estate)
+    to_permit(Decoration.get_by_id(decoration.id), staff)
+    details = clerk.get(f"/admin/decoration/details/?id={decoration.id}").get_data(as_text=True)
+    assert url.replace("&", "&amp;") not in details
+    closed = post_files(clerk, url, {"csrf_token": csrf_token(clerk, url),
+                                     "file": (PNG, "late.png")})
+    assert "许可证已发放，不能再更换装修平面图" in closed.get_data(as_text=True)
+    assert Attachment.of(decoration, ["floor_plan"]).count() == 2
+
+
+def make_staff_for_permit(estate) -> dict[str, User]:
+    """The people to_permit needs, beside a logged-in clerk (names not taken by login_as)."""
+    people = {}
+    for name, role, department in (("m_clerk", "clerk", None), ("m_sup", "supervisor", "cs"),
+                                   ("m_fin", "dept", "finance"),
+                                   ("m_eng", "dept", "engineering")):
+        people[name] = User.create(username=name, display_name=name, role=role,
+                                   department=department, password_hash="!",
+                                   dept_supervisor=name == "m_eng")
+        UserEstate.create(user=people[name], estate=estate)
+    return {"clerk": people["m_clerk"], "supervisor": people["m_sup"],
+            "finance": people["m_fin"], "enghead": people["m_eng"]}
+
+
+
+# -- migration 022: floor plans carried over into attachments ---------------------------------
+
+
+def test_migration_022_makes_the_floor_plans_attachments(tmp_path):
+    """Schema 022 copies each decoration's plan file into the attachment store as its
+    floor-plan attachment (re-encoded, without the photo's location), reports a missing file,
+    keeps the old files and drops the floor_plan* columns (#16 item 1, R-DECO-1)."""
+    import hashlib
+
+    from attachment_support import GPS_IFD, photo
+    from conftest import PG_URL
+    from peewee import CharField, IntegerField
+    from PIL import Image
+
+    import models
+    from app import create_app
+    from models.base import db
+    from models.estate import Branch, Estate
+    from models.org import Building, Cluster
+
+    if PG_URL:
+        pytest.skip("the upgrade path is checked on a SQLite file of the older schema")
+
+    class OldDecoration(Decoration):
+        """The decoration row as schema 021 had it, with the old floor_plan* columns."""
+
+        floor_plan = CharField(max_length=128)
+        floor_plan_name = CharField(max_length=128)
+        floor_plan_type = CharField(max_length=32)
+        floor_plan_size = IntegerField()
+
+        class Meta:
+            table_name = "decoration"
+
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/old.db", "SECRET_KEY": "x"})
+    app.instance_path = str(tmp_path / "instance")
+    legacy = tmp_path / "instance" / "uploads" / "floor_plans"
+    with app.app_context():
+        models.upgrade("021_owner_side")
+        with db.connection_context():
+            estate = Estate.create(branch=Branch.create(name="分公司"), code="OLD", name="老小区")
+            building = Building.create(estate=estate, name="1栋",
+                                       cluster=Cluster.create(estate=estate, name="一组团"))
+            units = [Unit.create(estate=estate, building=building, room=r, code=f"1-{r}")
+                     for r in ("101", "102", "103")]
+            plan_photo, plan_pdf = photo(1200, 900), PDF
+            rows = []
+            for unit, data, ext, name in ((units[0], plan_photo, "jpg", "平面图.jpg"),
+                                          (units[1], plan_pdf, "pdf", "平面图.pdf"),
+                                          (units[2], b"gone", "png", "丢失.png")):
+                stored = f"{estate.id}/{hashlib.sha256(data).hexdigest()}.{ext}"
+                if data != b"gone":
+                    (legacy / str(estate.id)).mkdir(parents=True, exist_ok=True)
+                    (legacy / stored).write_bytes(data)
+                rows.append(OldDecoration.insert(
+                    estate=estate.id, number=f"ZX-{unit.room}", unit=unit.id, owner_name="业主",
+                    contractor="美居", plan_summary="改水电", works_start=dt.date(2026, 1, 5),
+                    works_end=dt.date(2026, 3, 5), applied_at=utcnow(), floor_plan=stored,
+                    floor_plan_name=name, floor_plan_type="x", floor_plan_size=1).execute())
+        assert "022_floor_plan_attachments" in models.upgrade()
+        with db.connection_context():
+            columns = {c.name for c in db.get_columns("decoration")}
+            assert not {"floor_plan", "floor_plan_name"} & columns
+            picture = Decoration.get_by_id(rows[0]).floor_plan()
+            assert (picture.name, picture.content_type, picture.estate_id) == (
+                "平面图.jpg", "image/jpeg", estate.id)
+            kept = storage().get(picture.key)
+            with Image.open(io.BytesIO(kept)) as image:
+                assert image.size == (1200, 900) and not image.getexif().get_ifd(GPS_IFD)
+            assert storage().get(picture.thumb_key) is not None
+            scan = Decoration.get_by_id(rows[1]).floor_plan()
+            assert scan.content_type == "application/pdf" and storage().get(scan.key) == PDF
+            assert Decoration.get_by_id(rows[2]).floor_plan() is None  # its file was missing
+            assert Attachment.select().count() == 2
+            # Rolled back, the columns come back (empty) and the attachments stay.
+            models.router().rollback()
+            columns = {c.name for c in db.get_columns("decoration")}
+            assert {"floor_plan", "floor_plan_name", "floor_plan_type",
+                    "floor_plan_size"} <= columns
+            assert Attachment.select().count() == 2
+    assert len(list(legacy.rglob("*.*"))) == 2  # the old files stay where they were

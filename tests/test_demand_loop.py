@@ -34,6 +34,9 @@ def intake(client, **fields) -> Demand:
     response = client.post("/admin/demand/new/", data=data)
     assert response.status_code == 302, re.findall(r"invalid-feedback[^<]*<ul[^>]*>\s*<li>(.*?)<",
                                                    response.get_data(as_text=True), re.S)
+    # As a browser does: open the new demand's page, which shows (and so clears) the message
+    # with its number and deadline (#12 item 8).
+    client.get(response.headers["Location"])
     return Demand.select().order_by(Demand.id.desc()).first()
 
 

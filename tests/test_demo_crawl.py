@@ -9,13 +9,11 @@ import pytest
 from conftest import login
 
 from demo import DEMO_PASSWORD
-from demo import seed as seed_demo
 
 
 @pytest.fixture
-def demo(app, conn):
-    with app.app_context():  # as under `flask demo seed`
-        seed_demo(units=120, seed=7)
+def demo(app, conn, seed_demo_once):
+    seed_demo_once(units=120, seed=7)  # as under `flask demo seed`
     return app
 
 

@@ -423,6 +423,6 @@ def test_demo_data_fills_every_queue_and_balances(app, conn):
     assert {g.state for g in GoodsRelease.select()} == {"released", "pending"}
     (totals,) = Deposit.totals([Estate.get(Estate.code == "DEMO").id]).values()
     assert totals.balanced and totals.refunded == Decimal("1000.00")
-    for decoration in Decoration.select():
-        assert decoration.floor_plan_path(
-            f"{app.instance_path}/uploads/floor_plans") is not None
+    for decoration in Decoration.select():  # every application with its plan (R-DECO-1)
+        plan = decoration.floor_plan()  # re-encoded like any upload, with its thumbnail
+        assert plan.is_image and plan.thumb_key

@@ -20,7 +20,6 @@ from peewee import CharField, TextField
 
 import models
 from demo import DEMO_PASSWORD
-from demo import seed as seed_demo
 from models.base import db
 from models.demands import Demand
 from models.org import Resident
@@ -38,9 +37,8 @@ SKIP_TABLES = {"app_user", "audit_log", "login_attempt", "migratehistory"}
 
 
 @pytest.fixture
-def demo(app, conn):
-    with app.app_context():
-        seed_demo(units=60, seed=11)
+def demo(app, conn, seed_demo_once):
+    seed_demo_once(units=60, seed=11)  # as under `flask demo seed`
     return app
 
 

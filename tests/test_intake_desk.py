@@ -125,3 +125,94 @@ def test_a_voided_pass_is_shown_as_voided_not_valid(login_as, estate):
     html = client.get(f"/admin/temporary_pass/details/?id={issued.id}").get_data(as_text=True)
     row = re.search(r"<b>状态</b>\s*</td>\s*<td>(.*?)</td>", html, re.S)
     assert row and "已作废" in row.group(1) and "有效" not in row.group(1)
+
+
+def test_the_caller_is_found_by_phone_or_flat_exact_first(login_as, estate):
+    """来电查找 above the new-demand form (#12 item 8): the flat or number the caller gives,
+    exact match first; the user's estates only."""
+    _add_unit(estate, "13-1-502", "十三栋业主")
+    flat = _add_unit(estate, "3-1-502", "三栋业主")
+    client = login_as("clerk")
+    # One resident at the flat named: chosen at once, 13-1-502 is not offered instead.
+    html = client.get("/admin/demand/new/?caller=3-1-502").get_data(as_text=True)
+    assert 'id="caller-chosen"' in html and "三栋业主" in html
+    assert 'id="caller-matches"' not in html
+    # Owner and tenant at the flat: both listed, owner first, before the longer code.
+    Resident.create(estate=estate, unit=flat, name="三栋租户", kind="tenant",
+                    phone="13600136000")
+    html = client.get("/admin/demand/new/?caller=3-1-502").get_data(as_text=True)
+    table = re.search(r'id="caller-matches">(.*?)</table>', html, re.S).group(1)
+    rows = re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td>", table)
+    assert rows == [("3-1-502", "三栋业主"), ("3-1-502", "三栋租户"),
+                    ("13-1-502", "十三栋业主")]
+    assert "13700137000" not in table and "137****7000" in table  # masked in the list
+
+
+def test_a_caller_picked_fills_in_the_form_and_saving_lands_on_the_demand(login_as, estate):
+    """Picked (or the only match), the caller's flat, name and phone are on the form; after
+    saving, the number and deadline are said and the new demand's page opens (#12 item 8)."""
+    from models.demands import Demand
+
+    unit = _add_unit(estate, "7-2-303", "七栋业主")
+    resident = Resident.get(Resident.unit == unit)
+    client = login_as("clerk")
+    html = client.get("/admin/demand/new/?caller=7-2-303").get_data(as_text=True)
+    assert 'id="caller-chosen"' in html and "七栋业主" in html
+    assert re.search(r'<input[^>]*name="contact_name"[^>]*value="七栋业主"', html)
+    assert re.search(r'<input[^>]*name="contact_phone"[^>]*value="13700137000"', html)
+    assert re.search(rf'name="unit"[^>]*value="{unit.id}"', html) or \
+        re.search(rf'value="{unit.id}"[^>]*name="unit"', html)
+    picked = client.get(f"/admin/demand/new/?resident={resident.id}").get_data(as_text=True)
+    assert re.search(rf'name="resident"[^>]*value="{resident.id}"', picked) or \
+        re.search(rf'value="{resident.id}"[^>]*name="resident"', picked)
+    nobody = client.get("/admin/demand/new/?caller=9-9-999").get_data(as_text=True)
+    assert 'id="caller-none"' in nobody
+
+    from test_records import form_data
+
+    data = form_data(client, f"/admin/demand/new/?resident={resident.id}")
+    data.update({"channel": "phone", "kind": "help", "category": "engineering",
+                 "description": "卫生间漏水"})
+    response = client.post("/admin/demand/new/", data=data)
+    assert response.status_code == 302
+    demand = Demand.select().order_by(Demand.id.desc()).first()
+    assert (demand.unit_id, demand.resident_id, demand.contact_phone) == (
+        unit.id, resident.id, "13700137000")
+    assert response.headers["Location"].endswith(f"/admin/demand/details/?id={demand.id}")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert f"已登记 {demand.number}，答复期限：" in page
+
+
+def test_a_caller_of_another_estate_is_not_offered(login_as, estate, make_user):
+    """The lookup and the ?resident= prefill see only the user's estates (scoping)."""
+    from models.estate import Estate
+    from models.org import Cluster
+
+    other = Estate.create(branch=estate.branch, code="ELSE", name="别的小区")
+    cluster = Cluster.create(estate=other, name="外组团")
+    building = Building.create(estate=other, cluster=cluster, name="外栋", floors=3)
+    unit = Unit.create(estate=other, building=building, room="502", code="3-1-502")
+    stranger = Resident.create(estate=other, unit=unit, name="外小区业主", phone="13600136000")
+    client = login_as("clerk")
+    html = client.get("/admin/demand/new/?caller=3-1-502").get_data(as_text=True)
+    assert "外小区业主" not in html and 'id="caller-none"' in html
+    html = client.get(f"/admin/demand/new/?resident={stranger.id}").get_data(as_text=True)
+    assert "外小区业主" not in html and "13600136000" not in html
+
+
+def test_the_work_order_slip_names_the_owner_and_the_phone(login_as, estate):
+    """The worker arranges the visit from the slip (#12 item 8)."""
+    from models.demands import Demand
+    from models.org import Department
+    from models.register import save_record
+
+    client = login_as("clerk")
+    unit = Unit.get(Unit.code == "1-1-101")
+    demand = save_record(Demand(estate=estate.id, category="engineering", kind="help",
+                                unit=unit.id, contact_name="来电业主", contact_phone="13912345678",
+                                description="阳台漏水"), client.user)
+    department = Department.get(Department.estate == estate, Department.kind == "engineering")
+    order = demand.dispatch(client.user, department_id=department.id)
+    html = client.get(f"/admin/work_order/print/?id={order.id}").get_data(as_text=True)
+    row = re.search(r'id="slip-owner">(.*?)</tr>', html, re.S).group(1)
+    assert "来电业主" in row and "13912345678" in row

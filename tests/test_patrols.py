@@ -76,7 +76,8 @@ def test_follow_ups_are_checked_next_to_their_fields(login_as, works):
         response = post_patrol(guard, decoration, **fields)
         assert response.status_code == 400
         assert message in response.json["errors"][name][0], (fields, response.json)
-    assert DecorationPatrol.select().count() == 0 and Attachment.select().count() == 0
+    assert DecorationPatrol.select().count() == 0
+    assert not Attachment.select().where(Attachment.table == "decoration_patrol").exists()
     response = post_patrol(guard, decoration, violations=["load_wall"], follow_up="deduction",
                            deduction_amount="500")
     assert response.status_code == 200

@@ -343,3 +343,36 @@ def test_migration_017_matches_the_models(conn):
         assert model in models.MODELS
         columns = {c.name for c in db.get_columns(model._meta.table_name)}
         assert columns == {f.column_name for f in model._meta.sorted_fields}, model
+
+
+def test_problem_and_after_photos_through_the_attachments(login_as, staff, estate):
+    """#16: 问题照片 from the desk, 整改后照片 from the responsible department only; the files
+    follow the row's department scoping (R-REC-4)."""
+    from attachment_support import EXE, photo, post_files
+
+    from models.attachments import Attachment
+
+    clerk = login_as("clerk")
+    row = save_record(Rectification(estate=estate.id, unit=Unit.get(Unit.code == "1-1-101").id,
+                                    description="阳台栏杆松动"), staff["desk"])
+    row.assign(staff["desk"], responsible=str(engineering(estate).id), working_days=3)
+
+    def upload(client, kind, data, name="a.jpg"):
+        url = f"/admin/rectification/attach/?id={row.id}&kind={kind}"
+        return post_files(client, url, {"csrf_token": csrf_token(client, url),
+                                        "file": (data, name)})
+
+    details = clerk.get(f"/admin/rectification/details/?id={row.id}").get_data(as_text=True)
+    assert "问题照片" in details and "整改后照片" in details
+    assert "不是可接受的文件" in upload(clerk, "problem", EXE).get_data(as_text=True)
+    assert upload(clerk, "problem", photo()).status_code == 302
+    engineer = login_as("dept", "fixer", department="engineering")
+    assert upload(engineer, "fixed", photo(color="green")).status_code == 302
+    cleaner = login_as("dept", "cleaner", department="cleaning")
+    # Not their department's item: not even the upload page.
+    assert cleaner.get(f"/admin/rectification/attach/?id={row.id}&kind=fixed").status_code == 404
+    assert [(a.kind, a.created_by_id) for a in Attachment.of(row)] == [
+        ("problem", clerk.user.id), ("fixed", engineer.user.id)]
+    fixed = Attachment.get(Attachment.kind == "fixed")
+    url = f"/admin/rectification/file/?id={row.id}&file={fixed.id}"
+    assert engineer.get(url).status_code == 200 and cleaner.get(url).status_code == 404

@@ -14,7 +14,6 @@ The demo database is seeded once and restored after every case that wrote someth
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
 import shutil
 
@@ -126,13 +125,9 @@ FILLS = {
     # A re-approval needs a real change of the dates (#11 item 5).
     ("decoration", "dates"): lambda row: {"works_end": str(row.works_end
                                                            + dt.timedelta(days=7))},
-    ("decoration", "plan"): lambda row: {"floor_plan_upload": (io.BytesIO(PNG), "plan.png")},
     ("service_batch", "add"): lambda row: {"registrations": [str(i) for i in
                                                              _unscheduled(row)[:1]]},
 }
-# A 1×1 PNG (the floor plan's upload).
-PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-                    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
 
 
 def _register_views():

@@ -20,7 +20,7 @@ and are added by its `init_app` (the mirror's status: sync/views.py; job runs: j
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, g, render_template
 from flask_admin import Admin
 from flask_admin.menu import MenuLink
 from flask_admin.theme import Bootstrap4Theme
@@ -29,6 +29,7 @@ from flask_babel import gettext
 from models.estate import Branch, Estate
 from models.org import Building, Cluster, Department, Resident, Unit
 from models.register import AuditLog
+from models.storage import StorageError
 from models.users import User
 from views import (
     approvals,
@@ -48,6 +49,7 @@ from views import (
     keys,
     movein,
     notify,
+    owner_notices,
     passes,
     patrols,
     permits,
@@ -95,6 +97,8 @@ ERROR_PAGES = {
     500: (i18n.N_("系统出错"),
           i18n.N_("处理时出现了意外错误，已记录在日志中，您填写的内容没有保存。请稍后重试。")),
 }
+STORAGE_PAGE = (i18n.N_("附件存储暂时不可用"),
+                i18n.N_("附件存储暂时不可用，请稍后重试。如果一直如此，请联系系统管理员。"))
 
 
 def _error_page(code: int, title: str, message: str):
@@ -105,7 +109,7 @@ def _error_page(code: int, title: str, message: str):
 
 
 def build_admin(app: Flask) -> Admin:
-    """Build this app's Flask-Admin (never at import: the factory runs once per test)."""
+    """Build this app's Flask-Admin (never at import: a process may build several apps)."""
     admin = Admin(app, name=i18n.N_("客服中心"), index_view=HomeView(name="首页", url="/admin"),
                   theme=Bootstrap4Theme(swatch="cerulean", fluid=True),
                   csp_nonce_generator=security.csp_nonce,
@@ -146,6 +150,7 @@ def build_admin(app: Flask) -> Admin:
     admin.add_view(UserAdmin(User, name="用户", category=SYSTEM, endpoint="user"))
     admin.add_view(AuditLogAdmin(AuditLog, name="审计日志", category=SYSTEM, endpoint="audit"))
     notify.register(admin, NOTICES)
+    owner_notices.register(admin, NOTICES)  # 公告 for owners, also on the H5 (#17)
     return admin
 
 
@@ -159,3 +164,17 @@ def init_app(app: Flask) -> None:
 
     for code, (title, message) in ERROR_PAGES.items():
         app.register_error_handler(code, _error_page(code, title, message))
+
+    # The attachment store failing (S3 503 SlowDown, connection refused, a full disk, #16):
+    # a file that cannot be read answers this page; a form whose file could not be kept is
+    # shown again with what was typed (models.storage.StorageError is a RuleError) and answered
+    # 503 too. Never a 500, never the cause (it names hosts and buckets; it is in the log).
+    app.register_error_handler(StorageError, _error_page(503, *STORAGE_PAGE))
+
+    @app.after_request
+    def _storage_unavailable(response):
+        if g.get("storage_unavailable"):
+            if response.status_code == 200:
+                response.status_code = 503
+            response.headers.setdefault("Retry-After", "60")
+        return response

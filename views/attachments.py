@@ -9,7 +9,8 @@ the list of files with thumbnails on the row's page (admin/attachments.html) and
 which serves a file only to someone who may see its row (the view's own estate-scoped query
 and role check), with nosniff and a Content-Disposition; a sensitive ID copy only to a user with
 the reveal permission, and each such look is audited. The rules for the files themselves are in
-models/attachments.py.
+models/attachments.py. A failing store (models.storage.StorageError) answers 503 in Chinese:
+the upload form comes back as it was, an unreadable file gets the app's 503 page.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from flask_login import current_user
 from models.attachments import Attachment, AttachmentKind, check_file
 from models.base import RuleError
 from models.register import audit
-from models.storage import StorageError, storage
+from models.storage import storage
 from views.form_bounds import parse_bounded_int
 
 
@@ -47,10 +48,8 @@ def check_uploads(kind: AttachmentKind, files, field: str = "file"):
 def serve_attachment(attachment: Attachment, *, thumb: bool = False):
     """The file's bytes, typed by what we stored (never by its name), shown inline."""
     key = attachment.thumb_key if thumb and attachment.thumb_key else attachment.key
-    try:
-        data = storage().get(key)
-    except StorageError:
-        abort(503)
+    # A failing store raises StorageError: the app's 503 page in Chinese (views.init_app).
+    data = storage().get(key)
     if data is None:
         abort(404)
     content_type = "image/jpeg" if key != attachment.key else attachment.content_type
@@ -89,7 +88,8 @@ class AttachmentsMixin:
             mine = [f for f in files if f.kind == kind.name]
             visible = [f for f in mine if self.may_see(f)]
             groups.append({"kind": kind, "files": visible, "hidden": len(mine) - len(visible),
-                           "can_add": self.may_add(kind) and not getattr(row, "voided", False)})
+                           "can_add": self.may_add(kind) and kind.open_for(row)
+                           and not getattr(row, "voided", False)})
         return groups
 
     @expose("/attach/", methods=("GET", "POST"))
@@ -109,16 +109,17 @@ class AttachmentsMixin:
             if chosen not in kinds:
                 abort(403)
             try:
+                if not chosen.open_for(row):
+                    raise RuleError({"file": chosen.closed_message
+                                     or f"当前状态下不能再上传{chosen.label}"})
                 checked = check_uploads(chosen, request.files.getlist("file"))
                 if not checked:
                     raise RuleError({"file": gettext("请选择要上传的文件")})
                 for kind, item in checked:
                     self.keep_attachment(row, kind, item)
-            except RuleError as error:
+            except RuleError as error:  # a refused file, or the store failing (503)
                 for name, message in error.errors.items():
                     errors.setdefault(name or "file", []).append(message)
-            except StorageError as error:
-                errors.setdefault("file", []).append(str(error))
             else:
                 flash(gettext("%(label)s：已上传 %(value)s 个文件",
                               label=chosen.label, value=len(checked)), "success")

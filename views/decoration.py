@@ -5,13 +5,13 @@ signature and the approval; then the numbered permit and acceptance.
 The rules and the deadlines live in models/decoration.py and models/decoration_steps.py; this
 module declares the grid and the row actions (登记闭水/打压试验, 工程主管签字, 审批通过 — in the
 approver's own login or at the desk, R-REC-2 —, 不批准, 发放装修许可证, 变更工期（重新审批）,
-验收, 更换平面图), serves the floor plan to the estate's staff and prints the permit.
+验收) and prints the permit. The floor plan is an attachment kind of the register
+(models.decoration.FLOOR_PLAN): handed in with the application form, later ones through 上传附件.
 """
 
 from __future__ import annotations
 
-from flask import abort, current_app, request, send_file
-from flask_admin import expose
+from flask import request
 from flask_babel import gettext
 from flask_login import current_user
 from markupsafe import Markup
@@ -20,15 +20,15 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from models.attachments import photos, scans
 from models.base import office_day, utcnow
-from models.decoration import Decoration
+from models.decoration import FLOOR_PLAN, Decoration
 from models.decoration_steps import BEFORE_APPROVAL
-from models.floor_plans import DEFAULT_FLOOR_PLAN_MAX_BYTES, Upload, floor_plan_folder
 from models.heating import in_heating_season
-from models.i18n import L_
+from models.i18n import L_, LazyText
 from models.org import Unit
 from models.patrols import DecorationPatrol
 from models.users import DESK, MANAGERS, supervises
 from views.actions import RegisterView, RowAction
+from views.attachments import check_uploads
 from views.base import SecureModelView
 from views.fields import (
     DATE_FORMAT,
@@ -94,19 +94,6 @@ class AcceptForm(Form):
     accepted_at = when_field(L_("验收时间"))
 
 
-class FloorPlanForm(Form):
-    floor_plan_upload = FileField(L_("装修平面图"),
-                                  description=L_("图片（JPG/PNG/GIF/WEBP）或 PDF"))
-
-
-def _upload_from(storage) -> Upload | None:
-    """Read an uploaded file, never more than the size limit plus one byte."""
-    if storage is None or not getattr(storage, "filename", ""):
-        return None
-    limit = current_app.config.get("FLOOR_PLAN_MAX_BYTES", DEFAULT_FLOOR_PLAN_MAX_BYTES)
-    return Upload(storage.filename, storage.stream.read(limit + 1), floor_plan_folder(), limit)
-
-
 def _mention_heating(view, row, form):
     if request.method == "GET" and in_heating_season(office_day()):
         form.skip_pressure.description = gettext("今天在供暖期内，可免做打压")
@@ -127,11 +114,6 @@ def _prepare_dates(view, row, form):
         form.works_start.data, form.works_end.data = row.works_start, row.works_end
 
 
-def _plan_values(form) -> dict:
-    # The file comes with the request's files, not with the form's fields.
-    return {"upload": _upload_from(request.files.get("floor_plan_upload"))}
-
-
 def _deadline_cell(view, context, model, name):
     value = getattr(model, name)
     if value is None:
@@ -150,9 +132,9 @@ class DecorationAdmin(RegisterView):
     # and models.approvals decide who approves. 不批准 and 验收 are the approvers' own acts.
     permissions = {**SecureModelView.permissions, "approve": DESK, "reject": MANAGERS,
                    "accept": MANAGERS, "handle": DESK, "sign": DESK_AND_DEPT}
-    attachment_kinds = (photos("inspection", L_("巡查/验收照片"), permission="sign"),  # #16
+    attachment_kinds = (FLOOR_PLAN,  # R-DECO-1, #16: the newest is the plan in force
+                        photos("inspection", L_("巡查/验收照片"), permission="sign"),  # #16
                         scans("documents", L_("申请资料扫描件"), permission="handle"))
-    endpoint_actions = {"floor_plan_view": "list"}
     details_template = "admin/deco_details.html"
     print_template = "admin/deco_permit_print.html"
     column_list = ("number", "applied_at", "unit", "owner_name", "contractor", "state",
@@ -162,7 +144,7 @@ class DecorationAdmin(RegisterView):
     column_default_sort = ("applied_at", True)
     column_formatters = {"approval_due": _deadline_cell, "tests_due": _deadline_cell,
                          "works_end": date_cell}
-    column_details_exclude_list = (*RegisterView.column_details_exclude_list, "floor_plan",
+    column_details_exclude_list = (*RegisterView.column_details_exclude_list,
                                    "floor_plan_upload")
     form_create_columns = ("estate", "applied_at", "unit", "owner", "owner_name", "owner_phone",
                            "contractor",
@@ -171,7 +153,9 @@ class DecorationAdmin(RegisterView):
     form_edit_columns = ("owner_name", "owner_phone", "contractor_licence", "contractor_contact",
                          "contractor_phone", "plan_summary", "works_start", "works_end")
     form_extra_fields = {"floor_plan_upload": FileField(
-        L_("装修平面图"), description=L_("必须上传：图片（JPG/PNG/GIF/WEBP）或 PDF，不超过 10 MB"))}
+        FLOOR_PLAN.label,
+        description=LazyText(lambda: gettext("必须上传：%(what)s", what=FLOOR_PLAN.described)),
+        render_kw={"accept": FLOOR_PLAN.accept})}
     form_ajax_refs = {"unit": UNIT_LOOKUP,
                       "owner": {**RESIDENT_LOOKUP, "placeholder": L_("输入业主姓名或电话搜索")}}
     form_widget_args = {"plan_summary": {"rows": 3}}
@@ -205,11 +189,7 @@ class DecorationAdmin(RegisterView):
         RowAction("accept", L_("验收"), "accept", form=AcceptForm, when=("permitted", "defects"),
                   permission="accept", css="btn-warning", title=L_("装修验收"),
                   values=_accept_values),
-        # 更换平面图 before the permit is issued.
-        RowAction("plan", L_("更换平面图"), "replace_floor_plan", form=FloorPlanForm,
-                  when=("applied", "tested", "signed", "approved"), permission="handle",
-                  css="btn-outline-secondary", title=L_("更换装修平面图"), values=_plan_values,
-                  done=L_("平面图已更换")),
+
         # 转整改: the acceptance defects become rectification items (R-DECO-3, R-FRONT-2).
         TO_RECTIFICATION,
     )
@@ -230,21 +210,11 @@ class DecorationAdmin(RegisterView):
 
     def before_save(self, model, *, is_created):
         if is_created:
-            model.floor_plan_upload = _upload_from(model.floor_plan_upload)
-
-    @expose("/floor-plan/")
-    def floor_plan_view(self):
-        """The floor plan, only to logged-in staff of the estate (never a static file)."""
-        row = self.row_or_404()
-        path = row.floor_plan_path()
-        if path is None:
-            abort(404)
-        response = send_file(path, mimetype=row.floor_plan_type,
-                             download_name=row.floor_plan_name or row.floor_plan.rsplit("/")[-1],
-                             as_attachment=False, max_age=0)
-        # A PDF could carry scripts: shown sandboxed, never as part of the site.
-        response.headers["Content-Security-Policy"] = "sandbox"
-        return response
+            # The application's plan goes through the attachment checks (decoded, re-encoded,
+            # PDF parsed, size limit); kept by Decoration.after_create in the row's transaction.
+            checked = check_uploads(FLOOR_PLAN, [request.files.get("floor_plan_upload")],
+                                    "floor_plan_upload")
+            model.floor_plan_file = checked[0][1] if checked else None
 
 
 def register(admin, category: str) -> None:

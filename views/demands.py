@@ -10,7 +10,7 @@ models/demands.py (and models/work_orders.py, models/callbacks.py for what a dem
 
 from __future__ import annotations
 
-from flask import g, request
+from flask import flash, g, request
 from flask_babel import gettext
 from markupsafe import Markup
 from peewee import JOIN
@@ -24,16 +24,17 @@ from models.base import utcnow
 from models.demand_promise import CAUSE_MAX, REASON_MAX
 from models.demands import Demand, DemandStep
 from models.i18n import L_
-from models.org import Department, Unit
+from models.org import Department, Resident, Unit
 from models.search import DemandSearchIndex, apply_search
 from models.users import DESK, EVERYONE, MANAGERS
 from views.actions import RegisterView, RowAction
 from views.base import SecureModelView
 from views.callbacks import CallbackForm, callback_values
 from views.fields import DESK_AND_DEPT, UNIT_LOOKUP, department_staff_choices
+from views.form_bounds import parse_bounded_int
 from views.forms import LocalDateTimeField, choices, format_datetime
 from views.rectification_source import TO_RECTIFICATION
-from views.scoping import may_act_on
+from views.scoping import may_act_on, scope_to_user
 
 # The front desk's questions (R-FRONT-1): the 工作队列 grid filter and the home page's counts.
 QUEUE_QUERIES = {
@@ -171,6 +172,7 @@ class DemandAdmin(RegisterView):
                    "handle": DESK_AND_DEPT, "revise": MANAGERS}
     attachment_kinds = (photos("owner", L_("业主照片")),)  # #16: the owner's photos
     details_template = "admin/demand_details.html"
+    create_template = "admin/demand_create.html"  # the caller lookup above the form (#12 item 8)
     # column_details_list below names every field shown, the void reason among them.
     column_details_exclude_list = ("version",)
     state_field = "status"
@@ -198,7 +200,7 @@ class DemandAdmin(RegisterView):
         # 转整改: what the owner reported becomes a rectification item (R-FRONT-2, #11).
         TO_RECTIFICATION,
     )
-    simple_list_pager = True  # no COUNT(*) over a million rows on every page view
+    list_counted = False  # no count at all over a million rows on every page view (#14)
     column_list = ("number", "received_at", "category", "kind", "unit", "contact_name",
                    "description", "status", "reply_due", "department")
     column_filters = ("status", "category", "kind", "channel", "urgent", "serious",
@@ -270,7 +272,54 @@ class DemandAdmin(RegisterView):
         form = super().create_form(obj)
         if request.method == "GET" and "received_at" in form and not form.received_at.data:
             form.received_at.data = utcnow()
+        if request.method == "GET":
+            caller = self.chosen_caller()
+            if caller is not None:
+                # Phone intake (#12 item 8): the caller found fills in who and where.
+                form.estate.data = caller.estate
+                form.unit.data = caller.unit
+                form.resident.data = caller
+                form.contact_name.data = caller.name
+                form.contact_phone.data = caller.phone
         return form
+
+    # -- phone intake (#12 item 8) ------------------------------------------------------------
+
+    def caller_matches(self) -> list[Resident]:
+        """The residents of the user's estates the typed phone number or flat names, exact
+        matches first (the lookup above the new-demand form)."""
+        term = request.args.get("caller", "")[:32]
+        if request.method != "GET" or not term.strip():
+            return []
+        return Resident.find_callers(scope_to_user(Resident.select(), Resident), term)
+
+    def chosen_caller(self) -> Resident | None:
+        """The caller picked from the matches (?resident=), or the one resident whose phone or
+        flat is exactly what was typed (3-1-502 is not a choice between it and 13-1-502)."""
+        pk = parse_bounded_int(request.args.get("resident"))
+        if pk is not None:
+            return (scope_to_user(Resident.select(), Resident)
+                    .where(Resident.id == pk).first())
+        term = request.args.get("caller", "").strip()
+        matches = self.caller_matches()
+        exact = [r for r in matches if term in (r.phone, r.unit.code)]
+        if len(exact) == 1:
+            return exact[0]
+        return matches[0] if len(matches) == 1 else None
+
+    def after_model_change(self, form, model, is_created):
+        super().after_model_change(form, model, is_created)
+        if is_created:
+            # The caller is told the number and when they will hear back (#12 item 8).
+            due = format_datetime(model.reply_due) if model.reply_due else gettext("已当场答复")
+            flash(gettext("已登记 %(number)s，答复期限：%(due)s", number=model.number, due=due),
+                  "success")
+
+    def get_save_return_url(self, model, is_created=False):
+        # A new demand lands on its own page: number, deadline and 派工 at hand (#12 item 8).
+        if is_created:
+            return self.get_url(".details_view", id=model.id)
+        return super().get_save_return_url(model, is_created)
 
 
 def register(admin, category: str) -> None:

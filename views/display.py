@@ -86,6 +86,11 @@ def shown_relations(view) -> list[str]:
 class DisplayMixin:
     """Showing, exporting and revealing values (mixed into SecureModelView)."""
 
+    def prepare_rows(self, rows, related) -> None:
+        """Load what a page or an export batch of rows shows, in a few queries for all of them
+        (#14 items 2 and 4): the `related` foreign-key columns' rows; a view that shows
+        computed figures adds its own (SurveyRoundAdmin)."""
+        attach_related(rows, self.model, related)
 
     def _sensitive_columns(self) -> set[str]:
         return sensitive_columns(self.model)
@@ -230,7 +235,7 @@ class DisplayMixin:
         def rows():
             written = 0
             for batch in row_batches(query):
-                attach_related(batch, self.model, related)
+                self.prepare_rows(batch, related)
                 for row in batch:
                     if limit and written == limit:
                         yield [f"已达导出上限 {limit} 行，其余记录未导出；请加筛选条件分批导出。"]

@@ -183,8 +183,8 @@ def complete(order_id: int):
                             values={"result": request.form.get("result", ""),
                                     "materials": request.form.get("materials", "")[:200],
                                     "cost": request.form.get("cost", "")})
-    except StorageError as error:
-        return _refused(order, RuleError({"": str(error)}), 503)
+    except StorageError as error:  # the photos' store failed: nothing saved, page kept
+        return _refused(order, error, 503)
     except RuleError as error:
         return _refused(order, error, 409 if isinstance(error, StaleRecordError) else 400)
     return _answer(order, gettext("%(number)s 已完工", number=order.number))

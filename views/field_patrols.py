@@ -85,14 +85,15 @@ def record(decoration_id: int):
                       follow_up=form.get("follow_up", "none"),
                       rectify_by=_date(form.get("rectify_by")),
                       deduction_amount=form.get("deduction_amount") or None)
-    except (RuleError, StorageError) as error:
+    except RuleError as error:
         errors: dict[str, list[str]] = {}
-        items = error.errors.items() if isinstance(error, RuleError) else [("", str(error))]
-        for name, message in items:
+        for name, message in error.errors.items():
             errors.setdefault(name or "", []).append(message)
+        # The photos' store failing is no fault of the form: 503, to be retried as it is.
+        status = 503 if isinstance(error, StorageError) else 400
         if _wants_json():
-            return jsonify({"ok": False, "errors": errors}), 400
-        return _render(decoration, errors, 400)
+            return jsonify({"ok": False, "errors": errors}), status
+        return _render(decoration, errors, status)
     message = gettext("%(number)s 巡查已登记", number=decoration.number)
     flash(message, "success")
     target = url_for("field.patrols")

@@ -8,12 +8,14 @@ import datetime as dt
 from flask import flash
 from flask_admin.contrib.peewee.form import CustomModelConverter
 from flask_babel import gettext, lazy_gettext
+from markupsafe import Markup
 from wtforms import fields as wtf_fields
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, StopValidation
 
 from models.base import (
     AwareDateTimeField,
+    DocumentNumberField,
     RuleError,
     office_tz,
     to_office,
@@ -79,6 +81,48 @@ def attach_rule_errors(form, error: RuleError, *, renames: dict[str, str] | None
         else:
             flash(message, "error")
 
+
+def offer_newer_version(view, form, row) -> None:
+    """A save refused because somebody else saved the row first (optimistic version check,
+    #12 item 9). The typed input stays in the form; a link opens the newer version; each
+    field the other person changed says, next to it, what it is now (a document number only
+    that it changed); and the form now carries the newer version, so saving again after
+    checking keeps what is in the form instead of failing forever."""
+    model = type(row)
+    current = model.get_or_none(model._meta.primary_key == row._pk)
+    flash(Markup('{} <a href="{}" target="_blank" rel="noopener" id="newer-version">{}</a>')
+          .format(gettext("保存失败：这条记录已被其他人修改，您填写的内容仍保留在表单中。"
+                          "请核对标出的项目；核对后再次保存，将以表单中的内容为准。"),
+                  view.get_url(".details_view", id=row._pk), gettext("打开最新版本")),
+          "error")
+    if current is None:
+        return
+    if "row_version" in form:
+        form.row_version.data = str(current.version)
+    for name, field in model._meta.fields.items():
+        if name not in form or name in ("version", "updated_at"):
+            continue
+        now, typed = current.__data__.get(name), row.__data__.get(name)
+        if now == typed:
+            continue
+        if isinstance(field, DocumentNumberField):
+            message = gettext("他人已修改此项")
+        else:
+            message = gettext("他人已改为：%(value)s", value=_plain(current, name, field))
+        form[name].errors = [*form[name].errors, message]
+
+
+def _plain(row, name: str, field) -> str:
+    value = getattr(row, name)
+    if value is None or value == "":
+        return gettext("（空）")
+    if field.choices:
+        return str(dict(field.choices).get(value, value))
+    if isinstance(value, dt.datetime):
+        return format_datetime(value)
+    if isinstance(value, bool):
+        return gettext("是") if value else gettext("否")
+    return str(value)
 
 def rule_errors(form, model_class, stored=None) -> dict[str, str]:
     """The model's rules on what a refused form holds, without saving anything (#12 item 3).

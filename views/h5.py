@@ -9,7 +9,15 @@ reopens the demand exactly as the desk's callback does (R-DEM-9).
 
 The pages get the app's CSP and CSRF; the owner's identity is its own session key, never the
 staff login's. No page shows staff names or other units' rows: a demand of another unit is 404.
-Photos are not taken here yet (the shared attachment mechanism is being built separately).
+
+A report takes up to `MAX_PHOTOS` photos, kept with the demand through the attachment mechanism
+as the desk's "业主照片" (`DemandAdmin.attachment_kinds`: checked, re-encoded, EXIF stripped,
+size-limited; downscaled on the phone first by views/static/photos.js). They are checked before
+anything is written and kept in the demand's own transaction: a refused photo saves nothing.
+The owner sees them on 我的报修, served by this blueprint only for the owner's own demands.
+
+Signed-in owners also read their estate's convenience-service guide (R-GUIDE-1) and its notices:
+the desk's 公告 and the batch services announced to them (R-JOB-1/2), views/h5_info.py.
 """
 
 from __future__ import annotations
@@ -31,14 +39,19 @@ from flask import (
 from flask_babel import gettext
 
 from jobs.outbox import send_now
-from models.base import RuleError, to_office, utcnow
+from models.attachments import Attachment, attach
+from models.base import RuleError, to_office, utcnow, write_transaction
 from models.callbacks import OWNER_RATING, call_back_demand
 from models.demands import CATEGORIES, Demand
 from models.i18n import L_
 from models.org import Unit
 from models.owners import CODE_SENT, owner_unit_ids, request_code, residents_of, verify_code
 from models.register import save_record
+from models.storage import StorageError
 from models.work_orders import WorkOrder
+from views.attachments import check_uploads, serve_attachment
+from views.demands import DemandAdmin
+from views.form_bounds import parse_bounded_int
 
 bp = Blueprint("h5", __name__, url_prefix="/h5")
 
@@ -48,6 +61,9 @@ SCORE_FIELDS = (("on_time", L_("准时到场")), ("attitude", L_("服务态度")
                 ("skill", L_("维修技能")),
                 ("etiquette", L_("礼节礼貌")))
 SESSION_KEY = "h5_owner"
+# Photos an owner may add to one report (issue #17), kept as the desk's 业主照片.
+MAX_PHOTOS = 4
+PHOTO_KIND = next(k for k in DemandAdmin.attachment_kinds if k.name == "owner")
 
 
 def owner_phone() -> str | None:
@@ -152,7 +168,9 @@ def new_demand(phone):
     errors, form = {}, request.form
     if request.method == "POST":
         try:
-            demand = _create(phone, units, form)
+            demand = _create(phone, units, form, request.files.getlist("photos"))
+        except StorageError as error:
+            errors = {"photos": str(error)}
         except RuleError as error:
             errors = error.errors
         else:
@@ -163,10 +181,23 @@ def new_demand(phone):
                           time=f"{due:%H:%M}"), "success")
             return redirect(url_for("h5.demand", demand_id=demand.id))
     return render_template("h5/new.html", units=units, kinds=OWNER_KINDS,
-                           categories=CATEGORIES, errors=errors, form=form)
+                           categories=CATEGORIES, errors=errors, form=form, kind=PHOTO_KIND,
+                           max_photos=MAX_PHOTOS)
 
 
-def _create(phone: str, units, form) -> Demand:
+def _checked_photos(files):
+    """The report's photos, checked before anything is written; RuleError next to the field."""
+    chosen = [item for item in files if item is not None and getattr(item, "filename", "")]
+    if len(chosen) > MAX_PHOTOS:
+        raise RuleError({"photos": f"最多上传 {MAX_PHOTOS} 张照片，您选择了 {len(chosen)} 张"})
+    try:
+        return check_uploads(PHOTO_KIND, chosen, field="photos")
+    except RuleError as error:
+        message = next(iter(error.errors.values()))
+        raise RuleError({"photos": f"{message}（照片需重新选择）"}) from None
+
+
+def _create(phone: str, units, form, files=()) -> Demand:
     unit = next((u for u in units if str(u.id) == form.get("unit")), None)
     if unit is None:
         raise RuleError({"unit": gettext("请选择房屋")})
@@ -188,10 +219,16 @@ def _create(phone: str, units, form) -> Demand:
         raise RuleError({"": gettext("每个号码每天最多提交 %(limit)s 条，请致电客服中心",
                                      limit=limit)})
     resident = residents_of(phone).where(Unit.id == unit.id).first()
-    return save_record(Demand(
-        estate=unit.estate_id, channel="owner_self", kind=kind, category=category, unit=unit.id,
-        resident=resident.id, contact_name=resident.name, contact_phone=phone,
-        description=description, requested_reply_at=_requested(form.get("requested"))), None)
+    requested = _requested(form.get("requested"))
+    photos = _checked_photos(files)
+    with write_transaction():
+        demand = save_record(Demand(
+            estate=unit.estate_id, channel="owner_self", kind=kind, category=category,
+            unit=unit.id, resident=resident.id, contact_name=resident.name, contact_phone=phone,
+            description=description, requested_reply_at=requested), None)
+        for photo_kind, checked in photos:
+            attach(demand, None, photo_kind, checked)
+    return demand
 
 
 def _requested(text: str | None) -> dt.datetime | None:
@@ -228,12 +265,35 @@ def progress_step(demand: Demand) -> int:
     return 0
 
 
+def owner_photos(demand: Demand) -> list[Attachment]:
+    return list(Attachment.of(demand, [PHOTO_KIND.name]))
+
+
+def _render_demand(row: Demand, errors=None):
+    return render_template("h5/demand.html", demand=row, progress=PROGRESS,
+                           step=progress_step(row), scores=SCORE_FIELDS, errors=errors or {},
+                           photos=owner_photos(row))
+
+
 @bp.route("/demands/<int:demand_id>")
 @signed_in
 def demand(phone, demand_id):
+    return _render_demand(my_demand_or_404(phone, demand_id))
+
+
+@bp.route("/demands/<int:demand_id>/photos/<int:file_id>")
+@signed_in
+def photo(phone, demand_id, file_id):
+    """One of the owner's photos of their own demand (another owner's: 404, never 403)."""
     row = my_demand_or_404(phone, demand_id)
-    return render_template("h5/demand.html", demand=row, progress=PROGRESS,
-                           step=progress_step(row), scores=SCORE_FIELDS, errors={})
+    attachment = Attachment.get_or_none(Attachment.id == parse_bounded_int(str(file_id)),
+                                        Attachment.table == row._meta.table_name,
+                                        Attachment.row_id == row.id,
+                                        Attachment.kind == PHOTO_KIND.name,
+                                        Attachment.sensitive == False)  # noqa: E712
+    if attachment is None:
+        abort(404)
+    return serve_attachment(attachment, thumb=request.args.get("thumb") == "1")
 
 
 @bp.route("/demands/<int:demand_id>/rate", methods=("POST",))
@@ -249,9 +309,7 @@ def rate(phone, demand_id):
         call_back_demand(row, None, channel=OWNER_RATING[0], satisfied=form["satisfied"] == "1",
                          comments=(form.get("comments") or "").strip()[:200], **scores)
     except RuleError as error:
-        return render_template("h5/demand.html", demand=row, progress=PROGRESS,
-                               step=progress_step(row), scores=SCORE_FIELDS,
-                               errors=error.errors), 400
+        return _render_demand(row, error.errors), 400
     flash(gettext("感谢您的评价，我们将重新处理") if form["satisfied"] == "0"
           else gettext("感谢您的评价"), "success")
     return redirect(url_for("h5.demand", demand_id=row.id))
@@ -265,3 +323,7 @@ def _score(value, name: str) -> int:
 
 def init_app(app) -> None:
     app.register_blueprint(bp)
+
+
+# The guide and notices pages are routes of this blueprint too (registered before any app uses it).
+from views import h5_info  # noqa: E402,F401

@@ -14,6 +14,9 @@ class BranchAdmin(SecureModelView):
     permissions = {**SecureModelView.permissions, "create": ADMIN_ONLY, "edit": ADMIN_ONLY}
     column_list = ("name", "general_manager", "phone")
     column_searchable_list = ("name",)
+    # The GM's own mobile and WeChat Work account (R-EMG-2, #17) are for the notifications:
+    # the admin edits them; the grid and details every role may read do not show them.
+    column_details_exclude_list = ("gm_mobile", "gm_wecom_userid")
 
 
 class EstateAdmin(SecureModelView):

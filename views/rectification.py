@@ -16,6 +16,7 @@ from markupsafe import Markup
 from wtforms import Form, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
+from models.attachments import photos
 from models.base import to_office, utcnow
 from models.i18n import L_
 from models.org import Building, Department, Unit
@@ -124,6 +125,10 @@ class RectificationAdmin(RegisterView):
     permissions = {**SecureModelView.permissions, "assign": DESK, "complete": DESK_AND_DEPT,
                    "callback": DESK}
     endpoint_actions = {"summary_view": "list", "building_print_view": "list"}
+    # #16: the problem as found (the desk, at the inspection) and the work as done (the
+    # responsible department's staff, who may complete the item).
+    attachment_kinds = (photos("problem", "问题照片"),
+                        photos("fixed", "整改后照片", permission="complete"))
     list_template = "admin/rectification_list.html"
     details_extra = "admin/rectification_steps.html"
     column_list = ("number", "created_at", "source", "building", "unit", "location",

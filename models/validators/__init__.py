@@ -36,6 +36,7 @@ from models.validators.phones import (
     clean_phone,
     clean_service_number,
     mask_phone,
+    wecom_userid_problem,
 )
 from models.validators.values import (
     CONTROL_CHARS_RE,
@@ -74,5 +75,6 @@ __all__ = [
     "is_valid_id_number",
     "mask_id_number",
     "mask_phone",
+    "wecom_userid_problem",
     "neutralise_formula",
 ]

@@ -153,3 +153,16 @@ def mask_phone(s: str | None) -> str:
     except ValueError:
         pass
     return _mask_middle(_compact(s), 2, 2)
+
+
+# WeChat Work (企业微信) account ids: 1 to 64 of letters, digits and _ - @ . (the address book's
+# rule for userid); compared case-insensitively by WeChat Work itself.
+_WECOM_USERID_RE = re.compile(r"[A-Za-z0-9_\-@.]{1,64}")
+
+
+def wecom_userid_problem(value: str | None) -> str:
+    """Why a WeChat Work userid is unusable ("" when it is fine or left empty)."""
+    value = (value or "").strip()
+    if value and not _WECOM_USERID_RE.fullmatch(value):
+        return "企业微信账号只能由字母、数字和 _ - @ . 组成，最多 64 位（见企业微信通讯录）"
+    return ""

@@ -61,10 +61,64 @@ document.addEventListener("click", function (event) {
     if (!build) {
       return;
     }
+    // A whole date and time as the office types it (2026-11-26 14:30, seconds optional).
+    var TYPED = /^\s*\d{4}-\d{1,2}-\d{1,2}( \d{1,2}:\d{2}(:\d{2})?)?\s*$/;
     $.fn.daterangepicker = function (options, callback) {
       options = $.extend({}, options || {}, {timePicker12Hour: false});
       options.locale = $.extend({}, LABELS[lang], options.locale || {});
-      return build.call(this, options, callback);
+      var built = build.call(this, options, callback);
+      // The picker re-read the field on every key and wrote its reading back, so typing
+      // "2026-…" became "0002-01-01 00:00:00026-…" (#12 "Done when": the clerk types dates).
+      // Read the field when the typing is done (change), and only a whole, valid date; the
+      // server checks whatever else was typed, next to the field.
+      this.each(function () {
+        var $field = $(this);
+        var picker = $field.data("daterangepicker");
+        if (!picker || !$field.is("input")) {
+          return;
+        }
+        $field.off("keyup.daterangepicker");
+        $field.on("input.desk", function () {
+          // Closing the picker writes its own date back if it moved since it opened: what
+          // was typed since then wins, so the picker's date counts as not moved.
+          picker.oldStartDate = picker.startDate.clone();
+          picker.oldEndDate = picker.endDate.clone();
+        });
+        $field.on("change.desk", function () {
+          var text = $field.val();
+          if (TYPED.test(text) && window.moment(text.trim(), picker.format).isValid()) {
+            picker.updateFromControl();
+          }
+        });
+      });
+      return built;
     };
   });
+})();
+
+// Compact grids (#12 item 9): a grid cell cut short with … (desk.css) shows its whole text on
+// hover. Only cells actually cut get a title, checked again when the window is resized.
+(function () {
+  function markCut() {
+    var cells = document.querySelectorAll(".model-list td, .model-list th");
+    Array.prototype.forEach.call(cells, function (cell) {
+      if (cell.classList.contains("list-buttons-column")) {
+        return;
+      }
+      var cut = cell.scrollWidth > cell.clientWidth + 1;
+      if (cut && !cell.hasAttribute("data-desk-cut")) {
+        cell.setAttribute("title", cell.textContent.replace(/\s+/g, " ").trim());
+        cell.setAttribute("data-desk-cut", "");
+      } else if (!cut && cell.hasAttribute("data-desk-cut")) {
+        cell.removeAttribute("title");
+        cell.removeAttribute("data-desk-cut");
+      }
+    });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", markCut);
+  } else {
+    markCut();
+  }
+  window.addEventListener("resize", markCut);
 })();
