@@ -35,7 +35,7 @@ class Branch(VersionedModel):
             try:
                 self.gm_mobile = clean_mobile(self.gm_mobile)
             except ValueError:
-                yield "gm_mobile", "请填写11位手机号（1开头），用于接收紧急事件短信"
+                yield "gm_mobile", gettext("请填写11位手机号（1开头），用于接收紧急事件短信")
         self.gm_wecom_userid = (self.gm_wecom_userid or "").strip()
         problem = wecom_userid_problem(self.gm_wecom_userid)
         if problem:

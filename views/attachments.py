@@ -111,7 +111,8 @@ class AttachmentsMixin:
             try:
                 if not chosen.open_for(row):
                     raise RuleError({"file": chosen.closed_message
-                                     or f"当前状态下不能再上传{chosen.label}"})
+                                     or gettext("当前状态下不能再上传%(label)s",
+                                                label=chosen.label)})
                 checked = check_uploads(chosen, request.files.getlist("file"))
                 if not checked:
                     raise RuleError({"file": gettext("请选择要上传的文件")})

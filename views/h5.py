@@ -189,12 +189,14 @@ def _checked_photos(files):
     """The report's photos, checked before anything is written; RuleError next to the field."""
     chosen = [item for item in files if item is not None and getattr(item, "filename", "")]
     if len(chosen) > MAX_PHOTOS:
-        raise RuleError({"photos": f"最多上传 {MAX_PHOTOS} 张照片，您选择了 {len(chosen)} 张"})
+        raise RuleError({"photos": gettext("最多上传 %(most)s 张照片，您选择了 %(chosen)s 张",
+                                           most=MAX_PHOTOS, chosen=len(chosen))})
     try:
         return check_uploads(PHOTO_KIND, chosen, field="photos")
     except RuleError as error:
         message = next(iter(error.errors.values()))
-        raise RuleError({"photos": f"{message}（照片需重新选择）"}) from None
+        raise RuleError({"photos": gettext("%(message)s（照片需重新选择）",
+                                           message=message)}) from None
 
 
 def _create(phone: str, units, form, files=()) -> Demand:

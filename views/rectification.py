@@ -127,8 +127,8 @@ class RectificationAdmin(RegisterView):
     endpoint_actions = {"summary_view": "list", "building_print_view": "list"}
     # #16: the problem as found (the desk, at the inspection) and the work as done (the
     # responsible department's staff, who may complete the item).
-    attachment_kinds = (photos("problem", "问题照片"),
-                        photos("fixed", "整改后照片", permission="complete"))
+    attachment_kinds = (photos("problem", L_("问题照片")),
+                        photos("fixed", L_("整改后照片"), permission="complete"))
     list_template = "admin/rectification_list.html"
     details_extra = "admin/rectification_steps.html"
     column_list = ("number", "created_at", "source", "building", "unit", "location",

@@ -130,8 +130,8 @@ class ReviewView(SecurePage):
             kind = "csv"
         estates, ids, chosen, _error, first, start, end = self._selection()
         review = monthly_review(ids, start, end)
-        assessed = assessment(ids, start, end)
         with office_language():  # the file is kept by the office: in its language (#12 item 2)
+            assessed = assessment(ids, start, end)
             rows = [[gettext("总计"), gettext("受理"), review["total"]]]
             for key, label in GROUPS:
                 rows.extend([gettext(label), name, count] for name, count in review[key])

@@ -164,5 +164,6 @@ def wecom_userid_problem(value: str | None) -> str:
     """Why a WeChat Work userid is unusable ("" when it is fine or left empty)."""
     value = (value or "").strip()
     if value and not _WECOM_USERID_RE.fullmatch(value):
-        return "企业微信账号只能由字母、数字和 _ - @ . 组成，最多 64 位（见企业微信通讯录）"
+        return translated(N_("企业微信账号只能由字母、数字和 _ - @ . 组成，最多 64 位"
+                             "（见企业微信通讯录）"))
     return ""
