@@ -70,7 +70,7 @@ class RuleError(Exception):
         if isinstance(errors, str):
             errors = {"": errors}
         self.errors = errors
-        super().__init__("; ".join(errors.values()))
+        super().__init__("; ".join(map(str, errors.values())))  # lazy labels too (#12 item 2)
 
 
 class StaleRecordError(RuleError):

@@ -110,7 +110,7 @@ class AttachmentsMixin:
                 abort(403)
             try:
                 if not chosen.open_for(row):
-                    raise RuleError({"file": chosen.closed_message
+                    raise RuleError({"file": str(chosen.closed_message)
                                      or gettext("当前状态下不能再上传%(label)s",
                                                 label=chosen.label)})
                 checked = check_uploads(chosen, request.files.getlist("file"))
