@@ -167,6 +167,8 @@ def reassign(order: WorkOrder, user, assignee_id, *, expected_version=None) -> N
     if assignee is None or assignee.role != "dept" or assignee.department != department.kind \
             or order.estate_id not in assignee.estate_ids():
         raise RuleError({"assignee": gettext("只能改派给本部门本小区的人员")})
+    if assignee.id == order.assignee_id:
+        raise RuleError({"assignee": gettext("该维修单已由此人负责，请选择另一位人员")})
     order.transition(user, expected_version=expected_version, assignee=assignee.id)
 
 

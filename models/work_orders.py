@@ -175,6 +175,8 @@ class WorkOrder(StatefulMixin, RegisterModel):
         self.require_state(("open", "arrived"), gettext("该维修单已完工，不能改派"))
         if not assignee_id:
             raise RuleError({"assignee_id": gettext("请选择改派给谁")})
+        if assignee_id == self.assignee_id:
+            raise RuleError({"assignee_id": gettext("该维修单已由此人负责，请选择另一位人员")})
         problem = assignee_problem(assignee_id, self.estate_id, self.department_kind)
         if problem:
             raise RuleError({"assignee_id": problem})

@@ -123,6 +123,18 @@ PG_FOREIGN_KEYS = """
 """
 
 
+# Sequences read since their last restart, owned by a column of a table other than migratehistory.
+PG_USED_SEQUENCES = """
+    SELECT q.sequencename FROM pg_sequences q
+    JOIN pg_class s
+      ON s.relname = q.sequencename AND s.relnamespace = current_schema()::regnamespace
+    JOIN pg_depend d ON d.objid = s.oid AND d.deptype IN ('a', 'i')
+    JOIN pg_class t ON t.oid = d.refobjid
+    WHERE q.schemaname = current_schema() AND q.last_value IS NOT NULL
+      AND t.relname <> 'migratehistory'
+"""
+
+
 def empty_postgresql() -> None:
     """Empty every table the migrations made (registers, the mirror's and the jobs' state too)
     and restart every sequence, as `TRUNCATE … RESTART IDENTITY CASCADE` of them all would.
@@ -154,9 +166,9 @@ def empty_postgresql() -> None:
             del referenced_by[table]
         for children in referenced_by.values():
             children.difference_update(free)
-    statements += [f'ALTER SEQUENCE "{name}" RESTART' for (name,) in db.execute_sql(
-        "SELECT sequencename FROM pg_sequences"
-        " WHERE schemaname = current_schema() AND last_value IS NOT NULL")]
+    # The sequences of those tables' columns (as RESTART IDENTITY), never migratehistory's.
+    statements += [f'ALTER SEQUENCE "{name}" RESTART'
+                   for (name,) in db.execute_sql(PG_USED_SEQUENCES)]
     if statements:
         with db.atomic():
             db.execute_sql("; ".join(statements))

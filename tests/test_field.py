@@ -171,6 +171,10 @@ def test_supervisor_reassigns_within_the_department(login_as, make_user, estate,
     done = head.post(f"/m/order/{order.id}/reassign",
                      data={"csrf_token": token, "assignee": member.user.id}, headers=JSON)
     assert done.status_code == 200 and WorkOrder.get_by_id(order.id).assignee_id == member.user.id
+    # Handing it to the person who already has it is refused, next to the field.
+    again = head.post(f"/m/order/{order.id}/reassign",
+                      data={"csrf_token": token, "assignee": member.user.id}, headers=JSON)
+    assert again.status_code == 400 and "已由此人负责" in again.json["errors"]["assignee"][0]
     # A member who is not the supervisor may not.
     token = csrf_token(member, f"/m/order/{order.id}")
     refused = member.post(f"/m/order/{order.id}/reassign",

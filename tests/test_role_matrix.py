@@ -127,7 +127,17 @@ FILLS = {
                                                            + dt.timedelta(days=7))},
     ("service_batch", "add"): lambda row: {"registrations": [str(i) for i in
                                                              _unscheduled(row)[:1]]},
+    # 改派 hands the order to someone else of its department (the same person is refused).
+    ("work_order", "reassign"): lambda row: {"assignee_id": _other_worker(row)},
 }
+
+
+def _other_worker(row) -> str:
+    from views.fields import department_staff_choices
+
+    others = [str(c.value) for c in department_staff_choices(row.estate_id, row.department_kind)
+              if c.value and c.value != row.assignee_id]
+    return others[0] if others else ""
 
 
 def _register_views():

@@ -86,7 +86,9 @@ def test_the_postgresql_reset_leaves_what_truncating_every_table_would(app, conn
     assert db.execute_sql("SELECT count(*) FROM migratehistory").fetchone()[0] > 0
     moved = db.execute_sql("SELECT sequencename FROM pg_sequences WHERE schemaname ="
                            " current_schema() AND last_value IS NOT NULL").fetchall()
-    assert moved == []
+    # migratehistory keeps its rows and its sequence (a backup's restore adds to it).
+    assert [name for (name,) in moved if not name.startswith("migratehistory")] == []
+    assert ("migratehistory_id_seq",) in moved
     branch = Branch.create(name="分公司")
     assert branch.id == 1
     estate = Estate.create(branch=branch, code="A", name="甲")
