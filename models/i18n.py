@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from flask_babel import LazyString, force_locale, gettext
 from markupsafe import escape
 
+from models import deadlines
 from models.validators import text as validator_text
 
 # The office's language: the source language of every string, what stored texts are in.
@@ -63,3 +64,5 @@ def office_str(value) -> str:
 
 # The validators' messages (standard-library code) through the same catalogue.
 validator_text.translator = gettext
+# The working-day calendar's warning too (models/deadlines.py stays Flask-free).
+deadlines.translator = gettext
