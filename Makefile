@@ -63,7 +63,7 @@ BABEL := $(BIN)/pybabel
 translations: translations-extract translations-update translations-compile
 
 translations-extract: venv
-	$(BABEL) extract -F babel.cfg -k N_ -k lazy_gettext -o translations/messages.pot --no-location \
+	$(BABEL) extract -F babel.cfg -k N_ -k L_ -k lazy_gettext -o translations/messages.pot --no-location \
 		--sort-output --omit-header .
 
 translations-update: venv

@@ -11,7 +11,7 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Flask, session
+from flask import Flask, has_request_context, session
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
@@ -58,7 +58,8 @@ def _load_secret_key(app: Flask) -> str:
 
 def _language(app: Flask) -> str:
     """The language this browser chose (中文/English switch), else the office default."""
-    lang = session.get("lang")
+    # Outside a request (the scheduler, the mirror, a CLI command): the office's language.
+    lang = session.get("lang") if has_request_context() else None
     return lang if lang in LANGUAGES else app.config["BABEL_DEFAULT_LOCALE"]
 
 

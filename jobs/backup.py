@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import current_app
+from flask_babel import gettext
 
 from jobs.models import JobRun
 from jobs.runner import JobError, Outcome
@@ -44,11 +45,12 @@ def backup_warning(now: dt.datetime) -> str | None:
                 .order_by(JobRun.started_at.desc(), JobRun.id.desc()).first())
     if last_run is not None and last_run.status == "failed" and (
             newest is None or newest.taken_at < last_run.started_at):
-        return (f"最近一次夜间数据库备份失败（{format_datetime(last_run.started_at)}）："
-                f"{last_run.error or '原因见服务器日志'}。请通知系统管理员。")
+        return gettext("最近一次夜间数据库备份失败（%(time)s）：%(error)s。请通知系统管理员。",
+                       time=format_datetime(last_run.started_at),
+                       error=last_run.error or gettext("原因见服务器日志"))
     if newest is None:
-        return "还没有任何数据库备份。请通知系统管理员检查夜间备份任务。"
+        return gettext("还没有任何数据库备份。请通知系统管理员检查夜间备份任务。")
     if newest.age(now) > max_age:
-        return (f"最近的数据库备份已是 {human_age(newest.age(now))}前"
-                f"（{newest.name}），夜间备份可能没有运行。请通知系统管理员。")
+        return gettext("最近的数据库备份已是 %(age)s前（%(name)s），夜间备份可能没有运行。"
+                       "请通知系统管理员。", age=human_age(newest.age(now)), name=newest.name)
     return None

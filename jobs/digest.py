@@ -24,6 +24,7 @@ from jobs.runner import JobError, Outcome
 from jobs.webhook import webhook_for
 from models.base import to_office, utcnow, write_transaction
 from models.estate import Estate
+from models.i18n import office_text
 from models.outbox import DeliveryAttempt, OutboxMessage, enqueue
 
 # How many document numbers per rule a digest names; the counts carry the rest.
@@ -78,7 +79,8 @@ def summarise(estate_id: int, start: dt.datetime | None, end: dt.datetime) -> li
             item = {"numbers": [], "words": rule.words(estate_id, end) if active else []}
         else:
             item = {"numbers": _numbers(rule, estate_id, start, end) if fresh else []}
-        items.append({"rule": rule.id, "label": rule.label, "new": fresh, "active": active,
+        items.append({"rule": rule.id, "label": office_text(rule.label), "new": fresh,
+                      "active": active,
                       **item})
     return items
 

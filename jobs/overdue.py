@@ -59,6 +59,7 @@ from models.demands import REPLY_OWED, Demand
 from models.deposits import Deposit
 from models.emergencies import Emergency
 from models.estate import Estate
+from models.i18n import L_, office_text
 from models.keys import KeyMovement
 from models.movein import MoveIn
 from models.notify import on_flags_raised
@@ -154,51 +155,54 @@ def deposit_refund_overdue(now: dt.datetime):
 
 # Rule ids are stable: flags, digests and the grids' filter refer to them.
 RULES: tuple[OverdueRule, ...] = (
-    OverdueRule("demand_reply", "需求答复超时", Demand, demand_reply_overdue,
+    OverdueRule("demand_reply", L_("需求答复超时"), Demand, demand_reply_overdue,
                 cleared_by=demand_flag_cleared_by),
-    OverdueRule("demand_invalid_notice", "无效告知超时", Demand, demand_invalid_notice_overdue,
+    OverdueRule("demand_invalid_notice", L_("无效告知超时"), Demand, demand_invalid_notice_overdue,
                 cleared_by=demand_flag_cleared_by),
-    OverdueRule("demand_callback", "需求回访超时", Demand, demand_callback_overdue,
+    OverdueRule("demand_callback", L_("需求回访超时"), Demand, demand_callback_overdue,
                 cleared_by=demand_flag_cleared_by),
-    OverdueRule("work_order_callback", "夜间完工次日未回访", WorkOrder,
+    OverdueRule("work_order_callback", L_("夜间完工次日未回访"), WorkOrder,
                 work_order_callback_overdue),
-    OverdueRule("key_loan", "钥匙逾期未还", KeyMovement, KeyMovement.overdue_loans),
-    OverdueRule("worker_pass", "出入证过期未交回", WorkerPass, WorkerPass.expired_not_returned),
-    OverdueRule("temporary_pass", "临时出入证过期未交回", TemporaryPass,
+    OverdueRule("key_loan", L_("钥匙逾期未还"), KeyMovement, KeyMovement.overdue_loans),
+    OverdueRule("worker_pass", L_("出入证过期未交回"), WorkerPass, WorkerPass.expired_not_returned),
+    OverdueRule("temporary_pass", L_("临时出入证过期未交回"), TemporaryPass,
                 TemporaryPass.expired_not_returned),
-    OverdueRule("hot_work", "动火证到期未关闭", HotWorkPermit, HotWorkPermit.expired_not_closed),
-    OverdueRule("decoration_approval", "装修审批超时", Decoration, Decoration.approval_overdue),
-    OverdueRule("decoration_tests", "闭水/打压试验超时", Decoration, Decoration.tests_overdue),
-    OverdueRule("decoration_acceptance", "装修验收/整改超时", Decoration,
+    OverdueRule("hot_work", L_("动火证到期未关闭"), HotWorkPermit,
+                HotWorkPermit.expired_not_closed),
+    OverdueRule("decoration_approval", L_("装修审批超时"), Decoration, Decoration.approval_overdue),
+    OverdueRule("decoration_tests", L_("闭水/打压试验超时"), Decoration, Decoration.tests_overdue),
+    OverdueRule("decoration_acceptance", L_("装修验收/整改超时"), Decoration,
                 Decoration.acceptance_pending),
-    OverdueRule("deposit_refund", "押金可退未退", Deposit, deposit_refund_overdue,
+    OverdueRule("deposit_refund", L_("押金可退未退"), Deposit, deposit_refund_overdue,
                 number_field="receipt_number"),
     # Issue #15: the rest of the registers (jobs/rules/).
-    OverdueRule("work_order_arrival", "维修单未按时到场", WorkOrder, work_order_arrival_overdue),
-    OverdueRule("work_order_completion", "维修单未按时完工", WorkOrder,
+    OverdueRule("work_order_arrival", L_("维修单未按时到场"), WorkOrder,
+                work_order_arrival_overdue),
+    OverdueRule("work_order_completion", L_("维修单未按时完工"), WorkOrder,
                 work_order_completion_overdue),
-    OverdueRule("goods_release_confirm", "放行条待业主确认超时", GoodsRelease,
+    OverdueRule("goods_release_confirm", L_("放行条待业主确认超时"), GoodsRelease,
                 goods_release_unconfirmed),
-    OverdueRule("deposit_uncollected", "押金/费用待收款超时", Deposit, deposit_uncollected,
+    OverdueRule("deposit_uncollected", L_("押金/费用待收款超时"), Deposit, deposit_uncollected,
                 number_field="receipt_number"),
-    OverdueRule("emergency_open", "紧急事件超时未稳定", Emergency, emergency_open_too_long),
-    OverdueRule("emergency_aftermath", "紧急事件原因/责任人/措施未填", Emergency,
+    OverdueRule("emergency_open", L_("紧急事件超时未稳定"), Emergency, emergency_open_too_long),
+    OverdueRule("emergency_aftermath", L_("紧急事件原因/责任人/措施未填"), Emergency,
                 emergency_aftermath_missing),
-    OverdueRule("print_approval", "打印申请待审批超时", PrintJob, print_job_unapproved),
-    OverdueRule("move_in_stuck", "入伙手续停滞", MoveIn, move_in_stuck),
-    OverdueRule("batch_notice", "统一施工未按时通知业户", ServiceBatch, batch_notice_late),
-    OverdueRule("duty_director_missing", "未排值班主任", Estate, duty_director_missing,
+    OverdueRule("print_approval", L_("打印申请待审批超时"), PrintJob, print_job_unapproved),
+    OverdueRule("move_in_stuck", L_("入伙手续停滞"), MoveIn, move_in_stuck),
+    OverdueRule("batch_notice", L_("统一施工未按时通知业户"), ServiceBatch, batch_notice_late),
+    OverdueRule("duty_director_missing", L_("未排值班主任"), Estate, duty_director_missing,
                 number_field="code", words=duty_director_words),
-    OverdueRule("handover_unacknowledged", "交接班未确认", ShiftLog, handover_unacknowledged),
-    OverdueRule("survey_missing", "未做满意度访问", Estate, survey_missing,
+    OverdueRule("handover_unacknowledged", L_("交接班未确认"), ShiftLog, handover_unacknowledged),
+    OverdueRule("survey_missing", L_("未做满意度访问"), Estate, survey_missing,
                 number_field="code", words=month_words),
-    OverdueRule("committee_missing", "未与业委会沟通", Estate, committee_missing,
+    OverdueRule("committee_missing", L_("未与业委会沟通"), Estate, committee_missing,
                 number_field="code", words=month_words),
-    OverdueRule("tenancy_past_end", "租约到期未退租", Tenancy, tenancy_past_end,
+    OverdueRule("tenancy_past_end", L_("租约到期未退租"), Tenancy, tenancy_past_end,
                 number_field="contract_number"),
-    OverdueRule("rectification_overdue", "整改超期未完成", Rectification, rectification_overdue),
+    OverdueRule("rectification_overdue", L_("整改超期未完成"), Rectification,
+                rectification_overdue),
     # Issue #16: works not patrolled within JOBS_DECORATION_PATROL_DAYS (7) days.
-    OverdueRule("decoration_patrol", "装修超期未巡查", Decoration, decoration_patrol_missing),
+    OverdueRule("decoration_patrol", L_("装修超期未巡查"), Decoration, decoration_patrol_missing),
 )
 RULE_LABELS = {rule.id: rule.label for rule in RULES}
 
@@ -223,7 +227,7 @@ def mark_overdue(now: dt.datetime | None = None) -> Outcome:
             raised, gone = sync_rule(rule, now)
             flagged, cleared = flagged + raised, cleared + gone
             if raised or gone:
-                notes.append(f"{rule.label} +{raised}/-{gone}")
+                notes.append(f"{office_text(rule.label)} +{raised}/-{gone}")
         on_flags_raised(now, before)  # missed reply deadlines: the supervisors are told (#17)
         on_sweep(now)  # deadlines about to be missed, emergencies for the GM (#17)
         reminded = owner_reminders(now)  # passes ending tomorrow, deposits refundable (#17)

@@ -8,23 +8,25 @@ from jobs.outbox import send_outbox
 from jobs.overdue import mark_overdue
 from jobs.runner import Job
 from jobs.sheets import sheets_sync
+from models.i18n import L_
 
 JOBS: tuple[Job, ...] = (
     # Every 15 minutes; the 01:00 slot is the nightly sweep. For a nightly-only installation:
     # JOBS_SCHEDULE = {"mark_overdue": {"hour": "1", "minute": "0"}}.
-    Job("mark_overdue", "标记超时事项", mark_overdue, cron={"minute": "*/15"}, catch_up=True),
-    Job("sheets_sync", "同步 Google 表格", sheets_sync, cron={"minute": "*/5"},
+    Job("mark_overdue", L_("标记超时事项"), mark_overdue, cron={"minute": "*/15"}, catch_up=True),
+    Job("sheets_sync", L_("同步 Google 表格"), sheets_sync, cron={"minute": "*/5"},
         lease_seconds=600),
     # Before the 09:00 day shift takes over (R-SVC-1).
-    Job("daily_digest", "每日超时摘要", daily_digest, cron={"hour": "8", "minute": "30"},
+    Job("daily_digest", L_("每日超时摘要"), daily_digest, cron={"hour": "8", "minute": "30"},
         catch_up=True),
     # After the 01:00 sweep, before the 08:30 digest; a missed night is caught up at start.
     # Retention: BACKUP_KEEP_DAILY / _WEEKLY / _MONTHLY (issue #13).
-    Job("nightly_backup", "夜间数据库备份", nightly_backup, cron={"hour": "2", "minute": "30"},
+    Job("nightly_backup", L_("夜间数据库备份"), nightly_backup, cron={"hour": "2", "minute": "30"},
         catch_up=True, lease_seconds=3 * 3600),
     # The notification outbox (issue #17): every minute; each message is claimed on its own,
     # so a run that overlaps another never sends one twice.
-    Job("send_outbox", "发送通知（短信、群机器人、企业微信）", send_outbox, cron={"minute": "*"},
+    Job("send_outbox", L_("发送通知（短信、群机器人、企业微信）"), send_outbox,
+        cron={"minute": "*"},
         lease_seconds=600),
 )
 JOBS_BY_ID = {job.id: job for job in JOBS}

@@ -17,11 +17,13 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
+from flask_babel import gettext
 
 from jobs import lease
 from jobs.registry import JOBS, JOBS_BY_ID
 from jobs.runner import Job, own_connection, run_job
 from models.base import office_tz, utcnow
+from models.i18n import office_text
 
 JOB_DEFAULTS = {
     # A backlog of missed slots (the machine slept) runs once, not once per slot.
@@ -52,15 +54,15 @@ def describe_schedule(job: Job, config) -> str:
     """The schedule in words for `jobs list` and the runs page."""
     cron = schedule_for(job, config)
     if not cron:
-        return "未启用"
+        return gettext("未启用")
     hour, minute = str(cron.get("hour", "")), str(cron.get("minute", ""))
     if set(cron) == {"minute"} and minute.startswith("*/"):
-        text = f"每 {minute[2:]} 分钟"
+        text = gettext("每 %(minutes)s 分钟", minutes=minute[2:])
     elif set(cron) == {"hour", "minute"} and hour.isdigit() and minute.isdigit():
-        text = f"每天 {int(hour):02d}:{int(minute):02d}"
+        text = gettext("每天 %(time)s", time=f"{int(hour):02d}:{int(minute):02d}")
     else:
         text = "cron " + " ".join(f"{key}={value}" for key, value in cron.items())
-    return text + ("（启动时补跑错过的时段）" if job.catch_up else "")
+    return text + (gettext("（启动时补跑错过的时段）") if job.catch_up else "")
 
 
 def last_fire_time(trigger: CronTrigger, now: dt.datetime) -> dt.datetime | None:
@@ -105,7 +107,7 @@ def schedule_jobs(scheduler: BaseScheduler, app: Flask) -> list[str]:
         if trigger is None:
             continue
         scheduler.add_job(run_scheduled, trigger, args=(app, job.id, trigger), id=job.id,
-                          name=job.label, replace_existing=True, **JOB_DEFAULTS)
+                          name=office_text(job.label), replace_existing=True, **JOB_DEFAULTS)
         scheduled.append(job.id)
     return scheduled
 

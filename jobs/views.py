@@ -1,8 +1,8 @@
 """The runs page (定时任务) and the pieces the register grids use to show what is overdue.
 
 For the grids (see the lead's views): `OverdueFilter(Demand)` in `column_filters` adds an
-"超时" filter; `overdue_formatter(Demand)` in `column_formatters` marks flagged rows with a red
-"超时" badge naming the rules.
+L_("超时") filter; `overdue_formatter(Demand)` in `column_formatters` marks flagged rows with a red
+L_("超时") badge naming the rules.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import abort, current_app, flash, g, redirect, request
 from flask_admin import expose
 from flask_admin.contrib.peewee.filters import BasePeeweeFilter, FilterEqual
+from flask_babel import gettext
 from flask_login import current_user
 from markupsafe import Markup
 from peewee import Model
@@ -21,6 +22,7 @@ from jobs.registry import JOBS, get_job
 from jobs.runner import run_job
 from jobs.scheduler import describe_schedule
 from models.base import utcnow
+from models.i18n import L_, office_language, office_str, office_text
 from models.outbox import monthly_sms_counts
 from models.register import audit
 from models.users import MANAGERS
@@ -33,9 +35,9 @@ NOBODY: frozenset[str] = frozenset()
 class OverdueFilter(BasePeeweeFilter):
     """超时: rows with an active flag of any rule (or of one rule), or rows without one."""
 
-    def __init__(self, model: type[Model], name: str = "超时"):
+    def __init__(self, model: type[Model], name: str = L_("超时")):
         self.model = model
-        options = [("any", "已超时（任一规则）"), ("none", "未超时")]
+        options = [("any", L_("已超时（任一规则）")), ("none", L_("未超时"))]
         options += [(rule.id, rule.label) for rule in RULES if rule.model is model]
         super().__init__(model.id, name, options=options)
 
@@ -46,14 +48,15 @@ class OverdueFilter(BasePeeweeFilter):
         return query.where(self.column.in_(overdue_subquery(self.model, rule)))
 
     def operation(self):
-        return "为"
+        return gettext("为")
 
 
 PAGE_IDS_MAX = 1000  # a grid page is 50 rows; more is an export
 
 
 def overdue_badge(model: type[Model]):
-    """A function row -> red "超时" badge naming the rules, or None when the row is not flagged."""
+    """A function row -> red L_("超时") badge naming the rules, or None when the row is not flagged"
+                                     "."""
 
     def badge(row):
         # One query per page and register, not one per row, and only for the page's ids
@@ -72,8 +75,9 @@ def overdue_badge(model: type[Model]):
         rules = known.get(row.id)
         if not rules:
             return None
-        title = "、".join(RULE_LABELS.get(rule, rule) for rule in rules)
-        return Markup('<span class="badge badge-danger" title="{}">超时</span>').format(title)
+        title = "、".join(str(RULE_LABELS.get(rule, rule)) for rule in rules)
+        return Markup(gettext('<span class="badge badge-danger" title="{}">超时</span>')
+                      ).format(title)
 
     return badge
 
@@ -82,7 +86,7 @@ def backup_rows(now=None) -> dict:
     """The backup folder's files, newest first, with sizes and ages (issue #13)."""
     folder = backup_dir(current_app)
     now = now or utcnow()
-    return {"folder": folder, "note": ATTACHMENTS_NOTE,
+    return {"folder": folder, "note": gettext(ATTACHMENTS_NOTE),
             "files": [{"name": b.name, "taken_at": b.taken_at, "size": human_size(b.size),
                        "age": human_age(b.age(now))} for b in list_backups(folder)]}
 
@@ -108,9 +112,9 @@ class JobRunAdmin(SecureModelView):
     page_size = 50
 
     column_filters = [
-        FilterEqual(JobRun.job, "任务", options=[(job.id, job.label) for job in JOBS]),
-        FilterEqual(JobRun.status, "状态", options=JobRun.status.choices),
-        FilterEqual(JobRun.trigger, "触发", options=JobRun.trigger.choices),
+        FilterEqual(JobRun.job, L_("任务"), options=[(job.id, job.label) for job in JOBS]),
+        FilterEqual(JobRun.status, L_("状态"), options=JobRun.status.choices),
+        FilterEqual(JobRun.trigger, L_("触发"), options=JobRun.trigger.choices),
     ]
 
     def job_rows(self) -> list[dict]:
@@ -139,14 +143,17 @@ class JobRunAdmin(SecureModelView):
         job = get_job(request.form.get("job", ""))
         if job is None:
             abort(404)
-        run = run_job(job, trigger="manual")
+        with office_language():  # the run's notes and errors are kept: in the office's language
+            run = run_job(job, trigger="manual")
         user = current_user._get_current_object()
         if run is None:
-            flash(f"“{job.label}”正在运行，请稍后再试。", "warning")
+            flash(gettext("“%(label)s”正在运行，请稍后再试。", label=job.label), "warning")
             return redirect(self.get_url(".index_view"))
         audit(user, "run_job", table="job_run", row_id=run.id,
-              summary=f"手动运行任务：{job.label}（{run.status_label}）")
-        message = f"“{job.label}”运行{run.status_label}：新标记 {run.flagged}，解除 {run.cleared}"
+              summary=f"手动运行任务：{office_text(job.label)}（{office_str(run.status_label)}）")
+        message = gettext("“%(label)s”运行%(status)s：新标记 %(flagged)s，解除 %(cleared)s",
+                          label=job.label, status=run.status_label, flagged=run.flagged,
+                          cleared=run.cleared)
         if run.note:
             message += f"；{run.note}"
         if run.error:

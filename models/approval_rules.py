@@ -7,6 +7,8 @@ director or the admin). The approver must also work for the row's estate.
 
 from __future__ import annotations
 
+from flask_babel import gettext
+
 from models.users import DEPARTMENT_LABELS, DEPARTMENTS, MANAGERS, UserEstate, supervises
 
 # Who approves (the rule stored on a request, so a queue is one indexed query).
@@ -17,12 +19,12 @@ DEPARTMENT = "dept:"  # + kind: that department's supervisor, the director or th
 
 def rule_label(rule: str) -> str:
     if rule == MANAGER:
-        return "客服主管或管理处主任"
+        return gettext("客服主管或管理处主任")
     if rule == DIRECTOR:
-        return "管理处主任"
+        return gettext("管理处主任")
     if rule.startswith(DEPARTMENT):
         name = DEPARTMENT_LABELS.get(rule[len(DEPARTMENT):], rule[len(DEPARTMENT):])
-        return f"{name}部门主管或管理处主任"
+        return gettext("%(name)s部门主管或管理处主任", name=name)
     return rule
 
 

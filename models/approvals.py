@@ -32,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext
 from peewee import CharField, ForeignKeyField, IntegerField, TextField
 
 from models.approval_rules import (  # noqa: F401 (the registers' rules, re-exported)
@@ -50,13 +51,14 @@ from models.base import (
     utcnow,
     write_transaction,
 )
+from models.i18n import L_
 from models.register import RegisterModel, change_record, save_record
 from models.users import User, UserEstate
 
-STATES = [("pending", "待审批"), ("approved", "已批准"), ("rejected", "已驳回")]
+STATES = [("pending", L_("待审批")), ("approved", L_("已批准")), ("rejected", L_("已驳回"))]
 STATE_LABELS = dict(STATES)
-HOW = [("login", "审批人本人登录审批"), ("desk", "审批人在前台输入本人密码/PIN"),
-       ("legacy", "旧记录：由申请人代为登记")]
+HOW = [("login", L_("审批人本人登录审批")), ("desk", L_("审批人在前台输入本人密码/PIN")),
+       ("legacy", L_("旧记录：由申请人代为登记"))]
 HOW_LABELS = dict(HOW)
 
 
@@ -101,27 +103,27 @@ class Grant:
 class ApprovalRequest(RegisterModel):
     """One step waiting for, or decided by, its approver (R-REC-2)."""
 
-    register = CharField(max_length=32, verbose_name="登记簿", help_text="表名，如 key_set")
-    row_id = IntegerField(verbose_name="记录号")
-    action = CharField(max_length=32, verbose_name="事项")
-    label = CharField(max_length=64, verbose_name="审批事项")
-    summary = CharField(max_length=255, default="", verbose_name="内容")
-    payload = TextField(default="{}", verbose_name="申请内容",
-                       help_text="申请时填写的内容，批准后按此办理")
-    rule = CharField(max_length=32, index=True, verbose_name="审批人")
+    register = CharField(max_length=32, verbose_name=L_("登记簿"), help_text=L_("表名，如 key_set"))
+    row_id = IntegerField(verbose_name=L_("记录号"))
+    action = CharField(max_length=32, verbose_name=L_("事项"))
+    label = CharField(max_length=64, verbose_name=L_("审批事项"))
+    summary = CharField(max_length=255, default="", verbose_name=L_("内容"))
+    payload = TextField(default="{}", verbose_name=L_("申请内容"),
+                       help_text=L_("申请时填写的内容，批准后按此办理"))
+    rule = CharField(max_length=32, index=True, verbose_name=L_("审批人"))
     requested_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                                   verbose_name="申请人")
-    requested_at = AwareDateTimeField(default=utcnow, verbose_name="申请时间")
+                                   verbose_name=L_("申请人"))
+    requested_at = AwareDateTimeField(default=utcnow, verbose_name=L_("申请时间"))
     state = CharField(max_length=16, choices=STATES, default="pending", index=True,
-                      verbose_name="状态")
+                      verbose_name=L_("状态"))
     decided_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                                 verbose_name="审批人")
-    decided_at = AwareDateTimeField(null=True, verbose_name="审批时间")
-    how = CharField(max_length=16, choices=HOW, null=True, verbose_name="审批方式")
+                                 verbose_name=L_("审批人"))
+    decided_at = AwareDateTimeField(null=True, verbose_name=L_("审批时间"))
+    how = CharField(max_length=16, choices=HOW, null=True, verbose_name=L_("审批方式"))
     desk_operator = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                                    verbose_name="前台操作员",
-                                    help_text="在前台审批时，审批人输入密码所用的屏幕的登录人")
-    note = CharField(max_length=200, default="", verbose_name="审批意见/驳回原因")
+                                    verbose_name=L_("前台操作员"),
+                                    help_text=L_("在前台审批时，审批人输入密码所用的屏幕的登录人"))
+    note = CharField(max_length=200, default="", verbose_name=L_("审批意见/驳回原因"))
 
     class Meta:
         table_name = "approval_request"
@@ -155,7 +157,7 @@ class ApprovalRequest(RegisterModel):
         model = model_for(self.register)
         row = model.get_or_none(model.id == self.row_id)
         if row is None:
-            raise RuleError({"": "申请的记录已不存在"})
+            raise RuleError({"": gettext("申请的记录已不存在")})
         return row
 
     def spec(self) -> Approval:
@@ -163,7 +165,8 @@ class ApprovalRequest(RegisterModel):
 
     def require_pending(self) -> None:
         if self.voided or self.state != "pending":
-            raise RuleError({"": f"该审批申请{self.state_label}，不能再审批"})
+            raise RuleError({"": gettext("该审批申请%(state_label)s，不能再审批",
+                                         state_label=self.state_label)})
 
     @classmethod
     def queue(cls, user):
@@ -225,7 +228,7 @@ def model_for(table: str):
     for model in MODELS:
         if model._meta.table_name == table and getattr(model, "approvals", None):
             return model
-    raise RuleError({"": f"未知的审批登记簿：{table}"})
+    raise RuleError({"": gettext("未知的审批登记簿：%(table)s", table=table)})
 
 
 def spec_of(row, action: str) -> Approval:
@@ -259,7 +262,8 @@ def require_grant(row, action: str, grant: Grant | None) -> User:
     spec = spec_of(row, action)
     if grant is None or grant.request.register != row._meta.table_name \
             or grant.request.row_id != row.id or grant.request.action != action:
-        raise RuleError({"approver": f"{spec.label}须经{rule_label(spec.rule(row))}批准"})
+        raise RuleError({"approver": gettext("%(label)s须经%(value)s批准",
+                                             label=spec.label, value=rule_label(spec.rule(row)))})
     return grant.approver
 
 
@@ -286,8 +290,9 @@ def trial(row, action: str, requester, values: dict) -> None:
                      if spec.requester_may_approve or requester is None
                      or user.id != requester.id), None)
     if approver is None:
-        raise RuleError({"": f"本小区没有可审批“{spec.label}”的人员（须由"
-                             f"{rule_label(spec.rule(row))}审批），请联系系统管理员"})
+        raise RuleError({"": gettext("本小区没有可审批“%(label)s”的人员（须由%(value)s审批），请联"
+                                     "系系统管理员",
+                                     label=spec.label, value=rule_label(spec.rule(row)))})
     fresh = type(row).get_by_id(row.id)
     stand_in = ApprovalRequest(register=row._meta.table_name, row_id=row.id, action=action)
     with write_transaction():
@@ -312,7 +317,8 @@ def request(row, action: str, requester, values: dict | None = None, *,
     values = dict(values or {})
     expected_version = values.pop("expected_version", None)
     if ApprovalRequest.pending_for(row, action) is not None:
-        raise RuleError({"": f"该记录已有待审批的“{spec.label}”申请，请等待审批结果"})
+        raise RuleError({"": gettext("该记录已有待审批的“%(label)s”申请，请等待审批结果",
+                                     label=spec.label)})
     if spec.check is not None:
         spec.check(row, values)
     if try_first:
@@ -329,11 +335,12 @@ def request(row, action: str, requester, values: dict | None = None, *,
 
 def _refuse_approver(row, spec: Approval, approver, requester) -> None:
     if not spec.requester_may_approve and requester is not None and approver.id == requester.id:
-        raise RuleError({"approver_username": "审批人不能是申请人本人"})
+        raise RuleError({"approver_username": gettext("审批人不能是申请人本人")})
     if not satisfies(approver, spec.rule(row), row.estate_id):
         raise RuleError({"approver_username":
-                         f"{approver.display_name}无权审批此事项，须由"
-                         f"{rule_label(spec.rule(row))}审批"})
+                         gettext("%(display_name)s无权审批此事项，须由%(value)s审批",
+                                 display_name=approver.display_name,
+                                 value=rule_label(spec.rule(row)))})
 
 
 def apply_now(row, action: str, requester, approver, values: dict, *, how: str = "login",
@@ -398,7 +405,7 @@ def reject(pending: ApprovalRequest, approver, *, note: str, how: str = "login",
     """Reject with the reason: the row stays as it was (or records its own refusal)."""
     pending.require_pending()
     if not (note or "").strip():
-        raise RuleError({"note": "驳回时请填写原因"})
+        raise RuleError({"note": gettext("驳回时请填写原因")})
     row = pending.target()
     spec = pending.spec()
     requester = User.get_or_none(User.id == pending.requested_by_id)

@@ -25,10 +25,12 @@ import io
 import re
 from dataclasses import dataclass
 
+from flask_babel import gettext
 from peewee import BooleanField, CharField, ForeignKeyField, IntegerField
 
 from models.base import BaseModel, RuleError, write_transaction
 from models.estate import Estate
+from models.i18n import L_, office_text
 from models.register import audit
 from models.storage import make_key, storage
 from models.users import User
@@ -80,9 +82,10 @@ class AttachmentKind:
 
     @property
     def described(self) -> str:
-        what = "、".join([*(["图片（JPG、PNG、GIF、WEBP）"] if IMAGE in self.types else []),
-                         *(["PDF 扫描件"] if PDF in self.types else [])])
-        return f"{what}，每个文件不超过 {self.max_mb} MB"
+        what = gettext("、").join([*([gettext("图片（JPG、PNG、GIF、WEBP）")] if IMAGE in self.types
+                                   else []),
+                                 *([gettext("PDF 扫描件")] if PDF in self.types else [])])
+        return gettext("%(what)s，每个文件不超过 %(max_mb)s MB", what=what, max_mb=self.max_mb)
 
 
 def photos(name: str, label: str, **kwargs) -> AttachmentKind:
@@ -113,13 +116,14 @@ def check_file(kind: AttachmentKind, filename: str, data: bytes,
     """The file as it will be kept, or a RuleError next to `field` saying what is wrong."""
     name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1][-128:] or "附件"
     if not data:
-        raise RuleError({field: f"“{name}”是空文件，请重新选择"})
+        raise RuleError({field: gettext("“%(name)s”是空文件，请重新选择", name=name)})
     if len(data) > kind.max_bytes:
-        raise RuleError({field: f"“{name}”超过 {kind.max_mb} MB，{kind.label}每个文件不能超过 "
-                                f"{kind.max_mb} MB，请压缩后再上传"})
+        raise RuleError({field: gettext("“%(name)s”超过 %(max_mb)s MB，%(label)s每个文件不能超过 "
+                                        "%(max_mb)s MB，请压缩后再上传",
+                                        name=name, max_mb=kind.max_mb, label=kind.label)})
     if data.startswith(b"%PDF-"):
         if PDF not in kind.types:
-            raise RuleError({field: f"{kind.label}只能是图片，不能是 PDF"})
+            raise RuleError({field: gettext("%(label)s只能是图片，不能是 PDF", label=kind.label)})
         problem = _pdf_problem(data)
         if problem:
             raise RuleError({field: f"“{name}”{problem}"})
@@ -129,7 +133,8 @@ def check_file(kind: AttachmentKind, filename: str, data: bytes,
         if picture is not None:
             kept, content_type, ext, thumb = picture
             return CheckedFile(name, kept, content_type, ext, thumb)
-    raise RuleError({field: f"“{name}”不是可接受的文件：{kind.label}只能是{kind.described}"})
+    raise RuleError({field: gettext("“%(name)s”不是可接受的文件：%(label)s只能是%(described)s",
+                                    name=name, label=kind.label, described=kind.described)})
 
 
 def _pdf_problem(data: bytes) -> str:
@@ -191,18 +196,18 @@ def _reencode(data: bytes):
 class Attachment(BaseModel):
     """A file kept with a register's row (never deleted; the row's voiding keeps it)."""
 
-    estate = ForeignKeyField(Estate, backref="+", on_delete="RESTRICT", verbose_name="小区")
-    table = CharField(max_length=64, verbose_name="登记簿")
-    row_id = IntegerField(verbose_name="记录号")
-    kind = CharField(max_length=32, verbose_name="类别")
-    key = CharField(max_length=80, verbose_name="存储名")
-    thumb_key = CharField(max_length=80, default="", verbose_name="缩略图存储名")
-    name = CharField(max_length=128, default="", verbose_name="原文件名")
-    content_type = CharField(max_length=32, verbose_name="类型")
-    size = IntegerField(default=0, verbose_name="大小(字节)")
-    sensitive = BooleanField(default=False, verbose_name="证件复印件")
+    estate = ForeignKeyField(Estate, backref="+", on_delete="RESTRICT", verbose_name=L_("小区"))
+    table = CharField(max_length=64, verbose_name=L_("登记簿"))
+    row_id = IntegerField(verbose_name=L_("记录号"))
+    kind = CharField(max_length=32, verbose_name=L_("类别"))
+    key = CharField(max_length=80, verbose_name=L_("存储名"))
+    thumb_key = CharField(max_length=80, default="", verbose_name=L_("缩略图存储名"))
+    name = CharField(max_length=128, default="", verbose_name=L_("原文件名"))
+    content_type = CharField(max_length=32, verbose_name=L_("类型"))
+    size = IntegerField(default=0, verbose_name=L_("大小(字节)"))
+    sensitive = BooleanField(default=False, verbose_name=L_("证件复印件"))
     created_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                                 verbose_name="上传人")
+                                 verbose_name=L_("上传人"))
 
     class Meta:
         table_name = "attachment"
@@ -255,6 +260,6 @@ def attach(row, user, kind: AttachmentKind, checked: CheckedFile) -> Attachment:
             content_type=checked.content_type, size=len(checked.data),
             sensitive=kind.sensitive, created_by=user.id if user is not None else None)
         audit(user, "attach", instance=row,
-              changes={"attachment": [None, f"{kind.label}：{checked.name}"]},
-              summary=f"上传{kind.label}：{checked.name}"[:200])
+              changes={"attachment": [None, f"{office_text(kind.label)}：{checked.name}"]},
+              summary=f"上传{office_text(kind.label)}：{checked.name}"[:200])
     return attachment

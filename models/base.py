@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext
 from peewee import (
     BigAutoField,
     BigIntegerField,
@@ -34,6 +35,7 @@ from peewee import (
 from playhouse.db_url import connect as connect_url
 
 from models import deadlines, validators
+from models.i18n import L_
 
 db = DatabaseProxy()
 
@@ -68,7 +70,7 @@ class RuleError(Exception):
         if isinstance(errors, str):
             errors = {"": errors}
         self.errors = errors
-        super().__init__("; ".join(errors.values()))
+        super().__init__("; ".join(map(str, errors.values())))  # lazy labels too (#12 item 2)
 
 
 class StaleRecordError(RuleError):
@@ -93,9 +95,10 @@ def check_moment(value: dt.datetime | None, *, field_name: str, label: str,
     """A moment an action happened: now when empty, never in the future, never before its cause."""
     value = value or utcnow()
     if value > utcnow() + dt.timedelta(minutes=5):
-        raise RuleError({field_name: f"{label}不能晚于现在"})
+        raise RuleError({field_name: gettext("%(label)s不能晚于现在", label=label)})
     if not_before is not None and value < not_before:
-        raise RuleError({field_name: f"{label}不能早于{before_label}"})
+        raise RuleError({field_name: gettext("%(label)s不能早于%(before_label)s",
+                                             label=label, before_label=before_label)})
     return value
 
 
@@ -232,9 +235,9 @@ class DocumentNumberField(CharField):
 class DocTypeField(CharField):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("max_length", 16)
-        kwargs.setdefault("choices", validators.DOC_TYPES)
+        kwargs.setdefault("choices", [(code, L_(label)) for code, label in validators.DOC_TYPES])
         kwargs.setdefault("default", "resident_id")
-        kwargs.setdefault("verbose_name", "证件类型")
+        kwargs.setdefault("verbose_name", L_("证件类型"))
         super().__init__(*args, **kwargs)
 
 
@@ -289,8 +292,8 @@ def bounds_error(model, field, value) -> str | None:
 class BaseModel(Model):
     """Every table: tz-aware timestamps, validation with Chinese messages."""
 
-    created_at = AwareDateTimeField(default=utcnow, verbose_name="创建时间")
-    updated_at = AwareDateTimeField(default=utcnow, verbose_name="更新时间")
+    created_at = AwareDateTimeField(default=utcnow, verbose_name=L_("创建时间"))
+    updated_at = AwareDateTimeField(default=utcnow, verbose_name=L_("更新时间"))
 
     class Meta:
         database = db
@@ -345,7 +348,8 @@ class BaseModel(Model):
                 value = value.strip()
                 setattr(self, name, value)
                 if field.max_length and len(value) > field.max_length:
-                    errors[name] = f"不能超过 {field.max_length} 个字"
+                    errors[name] = gettext("不能超过 %(max_length)s 个字",
+                                           max_length=field.max_length)
             if (
                 not field.null
                 and not field.primary_key
@@ -354,7 +358,7 @@ class BaseModel(Model):
                 and not isinstance(field, BooleanField)
                 and name not in errors
             ):
-                errors[name] = "此项必填"
+                errors[name] = gettext("此项必填")
         # The model's own rules run even when a field failed, so the clerk sees every problem
         # at once; a field keeps its first message.
         for name, message in self.validate():
@@ -366,5 +370,5 @@ class BaseModel(Model):
 class VersionedModel(BaseModel):
     """A row people edit: a version number guards against lost updates (optimistic locking)."""
 
-    version = IntegerField(default=1, verbose_name="版本",
-                           help_text="每次保存加一；打开表单后他人已保存则拒绝覆盖")
+    version = IntegerField(default=1, verbose_name=L_("版本"),
+                           help_text=L_("每次保存加一；打开表单后他人已保存则拒绝覆盖"))

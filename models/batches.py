@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask_babel import gettext
 from peewee import CharField, DateField, ForeignKeyField, TextField
 
 from models.base import (
@@ -24,6 +25,7 @@ from models.base import (
     write_transaction,
 )
 from models.calendar import next_number
+from models.i18n import L_
 from models.notify import on_batch_notice
 from models.notify_owner import on_gas_appointment
 from models.office import setting
@@ -32,26 +34,27 @@ from models.register import RegisterModel, StatefulMixin
 from models.users import User
 
 SERVICES = [
-    ("lock", "更换锁芯及猫眼"),
-    ("intercom", "安装可视对讲"),
-    ("gas", "燃气改管"),
+    ("lock", L_("更换锁芯及猫眼")),
+    ("intercom", L_("安装可视对讲")),
+    ("gas", L_("燃气改管")),
 ]
 SERVICE_LABELS = dict(SERVICES)
 # R-JOB-1: these are done in batches on Saturdays and Sundays.
 WEEKEND_SERVICES = ("lock", "intercom")
 DEFAULT_NOTICE_DAYS = 3  # BATCH_NOTICE_DAYS: owners are told at least this many days before
 WEEKDAYS = "一二三四五六日"
-NOTICE_METHODS = [("sms", "短信"), ("phone", "电话"), ("notice", "公告张贴"), ("visit", "上门告知")]
+NOTICE_METHODS = [("sms", L_("短信")), ("phone", L_("电话")), ("notice", L_("公告张贴")),
+                  ("visit", L_("上门告知"))]
 
 REGISTRATION_STATES = [
-    ("registered", "待安排"),
-    ("scheduled", "已安排"),
-    ("done", "已完成"),
+    ("registered", L_("待安排")),
+    ("scheduled", L_("已安排")),
+    ("done", L_("已完成")),
 ]
 BATCH_STATES = [
-    ("planned", "待通知"),
-    ("notified", "已通知"),
-    ("done", "已完成"),
+    ("planned", L_("待通知")),
+    ("notified", L_("已通知")),
+    ("done", L_("已完成")),
 ]
 
 
@@ -66,22 +69,22 @@ def weekday_name(day: dt.date) -> str:
 class ServiceBatch(StatefulMixin, RegisterModel):
     """One day's batch of one service, with its advance notice (and the gas appointment)."""
 
-    number = CharField(max_length=20, default="", index=True, verbose_name="批次编号")
-    kind = CharField(max_length=16, choices=SERVICES, verbose_name="服务项目")
-    day = DateField(verbose_name="施工日期")
-    team = CharField(max_length=64, default="", verbose_name="施工单位/人员")
+    number = CharField(max_length=20, default="", index=True, verbose_name=L_("批次编号"))
+    kind = CharField(max_length=16, choices=SERVICES, verbose_name=L_("服务项目"))
+    day = DateField(verbose_name=L_("施工日期"))
+    team = CharField(max_length=64, default="", verbose_name=L_("施工单位/人员"))
     notice_method = CharField(max_length=16, null=True, choices=NOTICE_METHODS,
-                              verbose_name="通知方式")
-    notice_at = AwareDateTimeField(null=True, verbose_name="通知时间",
-                                   help_text="须至少提前规定天数通知业户")
-    notice_content = CharField(max_length=200, default="", verbose_name="通知内容")
-    gas_company = CharField(max_length=64, default="", verbose_name="燃气公司",
-                            help_text="燃气改管必填（R-JOB-2）")
-    gas_appointment = CharField(max_length=32, default="", verbose_name="燃气公司预约单号")
-    gas_contact = CharField(max_length=64, default="", verbose_name="燃气公司联系人/电话")
+                              verbose_name=L_("通知方式"))
+    notice_at = AwareDateTimeField(null=True, verbose_name=L_("通知时间"),
+                                   help_text=L_("须至少提前规定天数通知业户"))
+    notice_content = CharField(max_length=200, default="", verbose_name=L_("通知内容"))
+    gas_company = CharField(max_length=64, default="", verbose_name=L_("燃气公司"),
+                            help_text=L_("燃气改管必填（R-JOB-2）"))
+    gas_appointment = CharField(max_length=32, default="", verbose_name=L_("燃气公司预约单号"))
+    gas_contact = CharField(max_length=64, default="", verbose_name=L_("燃气公司联系人/电话"))
     state = CharField(max_length=16, choices=BATCH_STATES, default="planned", index=True,
-                      verbose_name="状态")
-    notes = CharField(max_length=200, default="", verbose_name="备注")
+                      verbose_name=L_("状态"))
+    notes = CharField(max_length=200, default="", verbose_name=L_("备注"))
 
     class Meta:
         table_name = "service_batch"
@@ -101,31 +104,35 @@ class ServiceBatch(StatefulMixin, RegisterModel):
 
     def validate(self):
         if self.kind not in SERVICE_LABELS:
-            yield "kind", "请选择服务项目"
+            yield "kind", gettext("请选择服务项目")
         if self.day and self.kind in WEEKEND_SERVICES and self.day.weekday() < 5:
-            yield "day", (f"{SERVICE_LABELS[self.kind]}统一安排在周六、周日，"
-                          f"{self.day:%Y-%m-%d} 是{weekday_name(self.day)}，请改选周六或周日")
+            yield "day", (gettext("%(value)s统一安排在周六、周日，%(day)s 是%(value2)s，请改选周六"
+                                  "或周日",
+                                  value=SERVICE_LABELS[self.kind], day=format(self.day, '%Y-%m-%d'),
+                                  value2=weekday_name(self.day)))
         if self.kind == "gas":
             if not (self.gas_company or "").strip():
-                yield "gas_company", "燃气改管须由物业联系燃气公司，请填写燃气公司"
+                yield "gas_company", gettext("燃气改管须由物业联系燃气公司，请填写燃气公司")
             if not (self.gas_appointment or "").strip():
-                yield "gas_appointment", "请填写燃气公司的预约单号"
+                yield "gas_appointment", gettext("请填写燃气公司的预约单号")
         if self.notice_at is not None:
             yield from self._check_notice()
         if self.id and self.day and self.kind:
             clash = self.registrations.where(ServiceRegistration.kind != self.kind,
                                              ServiceRegistration.voided == False)  # noqa: E712
             if clash.exists():
-                yield "kind", "批次中已有其他项目的登记，不能更改服务项目"
+                yield "kind", gettext("批次中已有其他项目的登记，不能更改服务项目")
 
     def _check_notice(self):
         if self.notice_method not in dict(NOTICE_METHODS):
-            yield "notice_method", "请选择通知方式"
+            yield "notice_method", gettext("请选择通知方式")
         if self.notice_at > utcnow() + dt.timedelta(minutes=5):
-            yield "notice_at", "通知时间不能晚于现在"
+            yield "notice_at", gettext("通知时间不能晚于现在")
         elif self.day and office_day(self.notice_at) > self.notice_deadline():
-            yield "notice_at", (f"须至少提前 {notice_days()} 天通知业户：施工日期 "
-                                f"{self.day:%Y-%m-%d}，最晚 {self.notice_deadline():%Y-%m-%d} 通知")
+            yield "notice_at", (gettext("须至少提前 %(value)s 天通知业户：施工日期 %(day)s，最晚 "
+                                        "%(value2)s 通知",
+                                        value=notice_days(), day=format(self.day, '%Y-%m-%d'),
+                                        value2=format(self.notice_deadline(), '%Y-%m-%d')))
 
     def before_create(self, user) -> None:
         self.number = next_number(self.estate_id, "PL", self.day.year)
@@ -146,24 +153,26 @@ class ServiceBatch(StatefulMixin, RegisterModel):
 
     def add(self, user, registration_ids) -> int:
         """Put registrations of the same service into this batch; returns how many."""
-        self.require_state(("planned", "notified"), "该批次已完成，不能再加入登记", doing="安排")
+        self.require_state(("planned", "notified"), gettext("该批次已完成，不能再加入登记"),
+                           doing=gettext("安排"))
         ids = [int(i) for i in registration_ids or []]
         if not ids:
-            raise RuleError({"registrations": "请选择要加入批次的登记"})
+            raise RuleError({"registrations": gettext("请选择要加入批次的登记")})
         rows = list(ServiceRegistration.select().where(ServiceRegistration.id.in_(ids)))
         problems = []
         for row in rows:
             unit = row.unit.code
             if row.estate_id != self.estate_id:
-                problems.append(f"{unit} 不属于该小区")
+                problems.append(gettext("%(unit)s 不属于该小区", unit=unit))
             elif row.voided:
-                problems.append(f"{unit} 的登记已作废")
+                problems.append(gettext("%(unit)s 的登记已作废", unit=unit))
             elif row.kind != self.kind:
-                problems.append(f"{unit} 登记的是{row.kind_label}，与批次项目不符")
+                problems.append(gettext("%(unit)s 登记的是%(kind_label)s，与批次项目不符",
+                                        unit=unit, kind_label=row.kind_label))
             elif row.state != "registered":
-                problems.append(f"{unit} 已安排或已完成")
+                problems.append(gettext("%(unit)s 已安排或已完成", unit=unit))
         if problems or len(rows) != len(set(ids)):
-            raise RuleError({"registrations": "；".join(problems) or "所选登记不存在"})
+            raise RuleError({"registrations": "；".join(problems) or gettext("所选登记不存在")})
         with write_transaction():
             for row in rows:
                 row.transition(user, "scheduled", batch=self.id)
@@ -174,7 +183,7 @@ class ServiceBatch(StatefulMixin, RegisterModel):
     def record_notice(self, user, *, method: str, at: dt.datetime | None = None,
                       content: str = "", expected_version: int | None = None) -> None:
         """提前通知业户: how and when, at least the configured days before."""
-        self.require_state(doing="登记通知")
+        self.require_state(doing=gettext("登记通知"))
         # No target state: the row derives planned/notified from notice_at itself.
         with write_transaction():
             self.transition(user, expected_version=expected_version, notice_method=method or None,
@@ -192,24 +201,25 @@ class ServiceBatch(StatefulMixin, RegisterModel):
 class ServiceRegistration(StatefulMixin, RegisterModel):
     """An owner's registration for a batch service, and its result for that unit."""
 
-    kind = CharField(max_length=16, choices=SERVICES, verbose_name="服务项目")
+    kind = CharField(max_length=16, choices=SERVICES, verbose_name=L_("服务项目"))
     unit = ForeignKeyField(Unit, backref="service_registrations", on_delete="RESTRICT",
-                           verbose_name="房屋")
+                           verbose_name=L_("房屋"))
     resident = ForeignKeyField(Resident, null=True, backref="+", on_delete="RESTRICT",
-                               verbose_name="登记业户")
-    contact_name = CharField(max_length=32, default="", verbose_name="联系人",
-                             help_text="留空则为所选业户")
-    contact_phone = PhoneField(default="", verbose_name="联系电话", help_text="留空则为业户电话")
-    registered_at = AwareDateTimeField(default=utcnow, verbose_name="登记时间")
+                               verbose_name=L_("登记业户"))
+    contact_name = CharField(max_length=32, default="", verbose_name=L_("联系人"),
+                             help_text=L_("留空则为所选业户"))
+    contact_phone = PhoneField(default="", verbose_name=L_("联系电话"),
+                               help_text=L_("留空则为业户电话"))
+    registered_at = AwareDateTimeField(default=utcnow, verbose_name=L_("登记时间"))
     batch = ForeignKeyField(ServiceBatch, null=True, backref="registrations",
-                            on_delete="RESTRICT", verbose_name="批次")
+                            on_delete="RESTRICT", verbose_name=L_("批次"))
     state = CharField(max_length=16, choices=REGISTRATION_STATES, default="registered",
-                      index=True, verbose_name="状态")
-    done_at = AwareDateTimeField(null=True, verbose_name="完成时间")
+                      index=True, verbose_name=L_("状态"))
+    done_at = AwareDateTimeField(null=True, verbose_name=L_("完成时间"))
     done_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                              verbose_name="登记完成人")
-    result = TextField(default="", verbose_name="完成情况")
-    notes = CharField(max_length=200, default="", verbose_name="备注")
+                              verbose_name=L_("登记完成人"))
+    result = TextField(default="", verbose_name=L_("完成情况"))
+    notes = CharField(max_length=200, default="", verbose_name=L_("备注"))
 
     class Meta:
         table_name = "service_registration"
@@ -225,17 +235,17 @@ class ServiceRegistration(StatefulMixin, RegisterModel):
 
     def validate(self):
         if self.kind not in SERVICE_LABELS:
-            yield "kind", "请选择服务项目"
+            yield "kind", gettext("请选择服务项目")
         if not self.resident_id:
             if not self.contact_name:
-                yield "contact_name", "请填写联系人或选择登记业户"
+                yield "contact_name", gettext("请填写联系人或选择登记业户")
             if not self.contact_phone:
-                yield "contact_phone", "请填写联系电话或选择登记业户"
+                yield "contact_phone", gettext("请填写联系电话或选择登记业户")
         yield from _same_estate(self, "estate", ("unit", "batch"))
         if self.resident_id and self.unit_id:
             resident = Resident.get_or_none(Resident.id == self.resident_id)
             if resident is not None and resident.unit_id != self.unit_id:
-                yield "resident", "所选业户不住在该房屋"
+                yield "resident", gettext("所选业户不住在该房屋")
         if self.unit_id and self.kind and self.state != "done":
             twin = ServiceRegistration.select().where(
                 ServiceRegistration.unit == self.unit_id, ServiceRegistration.kind == self.kind,
@@ -244,7 +254,8 @@ class ServiceRegistration(StatefulMixin, RegisterModel):
             if self.id:
                 twin = twin.where(ServiceRegistration.id != self.id)
             if twin.exists():
-                yield "unit", f"该房屋已登记{SERVICE_LABELS[self.kind]}，尚未完成，不能重复登记"
+                yield "unit", gettext("该房屋已登记%(value)s，尚未完成，不能重复登记",
+                                      value=SERVICE_LABELS[self.kind])
 
     def before_create(self, user) -> None:
         if self.resident_id:
@@ -256,17 +267,18 @@ class ServiceRegistration(StatefulMixin, RegisterModel):
                  expected_version: int | None = None) -> None:
         """The unit's result on the batch day: done, or not (owner absent…) back to the queue."""
         not_scheduled = "只有已安排批次的登记可以登记完成情况"
-        self.require_state(("scheduled",), not_scheduled, doing="登记完成情况")
+        self.require_state(("scheduled",), not_scheduled, doing=gettext("登记完成情况"))
         if self.batch_id is None:
             raise RuleError({"": not_scheduled})
         batch = self.batch
         if batch.notice_at is None:
-            raise RuleError({"": "该批次尚未登记提前通知业户，不能登记完成情况"})
+            raise RuleError({"": gettext("该批次尚未登记提前通知业户，不能登记完成情况")})
         if not done and not (result or "").strip():
-            raise RuleError({"result": "未完成时请填写原因，如业主不在家"})
-        at = check_moment(at, field_name="at", label="完成时间")
+            raise RuleError({"result": gettext("未完成时请填写原因，如业主不在家")})
+        at = check_moment(at, field_name="at", label=gettext("完成时间"))
         if office_day(at) < batch.day:
-            raise RuleError({"at": f"完成时间不能早于施工日期 {batch.day:%Y-%m-%d}"})
+            raise RuleError({"at": gettext("完成时间不能早于施工日期 %(day)s",
+                                           day=format(batch.day, '%Y-%m-%d'))})
         with write_transaction():
             if done:
                 self.transition(user, "done", expected_version=expected_version,

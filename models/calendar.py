@@ -14,14 +14,16 @@ affects see it in the audit log.
 
 from __future__ import annotations
 
+from flask_babel import gettext
 from peewee import SQL, BooleanField, CharField, DateField, ForeignKeyField, IntegerField
 
 from models import deadlines
 from models.base import BaseModel, RuleError, VersionedModel, write_transaction
 from models.estate import Estate
+from models.i18n import L_
 from models.users import MANAGERS, UserEstate
 
-COMPANY_WIDE = "全公司（国家法定节假日及调休）"
+COMPANY_WIDE = L_("全公司（国家法定节假日及调休）")
 
 
 def may_edit_calendar(user, estate_id: int | None) -> bool:
@@ -40,14 +42,15 @@ class CalendarOverride(VersionedModel):
     """One dated exception to the official calendar: company-wide, or one estate's closure."""
 
     estate = ForeignKeyField(Estate, null=True, backref="+", on_delete="CASCADE",
-                             verbose_name="适用范围",
-                             help_text="留空＝全公司（仅系统管理员）；选小区＝仅该小区的停休日")
-    day = DateField(verbose_name="日期")
+                             verbose_name=L_("适用范围"),
+                             help_text=L_("留空＝全公司（仅系统管理员）；选小区＝仅该小区的停休日"))
+    day = DateField(verbose_name=L_("日期"))
     # Unchecked means a day off (#12 item 1): with no default the form made the box required,
     # so the browser refused to save a holiday — the very entry the missing-year warning asks for.
-    is_workday = BooleanField(default=False, verbose_name="上班",
-                              help_text="勾选＝上班（如调休补班）；不勾＝放假")
-    note = CharField(max_length=64, default="", verbose_name="说明", help_text="如：2027年春节")
+    is_workday = BooleanField(default=False, verbose_name=L_("上班"),
+                              help_text=L_("勾选＝上班（如调休补班）；不勾＝放假"))
+    note = CharField(max_length=64, default="", verbose_name=L_("说明"),
+                     help_text=L_("如：2027年春节"))
 
     class Meta:
         table_name = "calendar_override"
@@ -65,14 +68,16 @@ class CalendarOverride(VersionedModel):
     def validate(self):
         if self.estate_id and self.is_workday:
             # An estate closes; making a day a working day is the official schedule's (admins).
-            yield "is_workday", "小区只能登记本小区的停休日（放假）；调休上班以全公司日历为准"
+            yield "is_workday", gettext("小区只能登记本小区的停休日（放假）；调休上班以全公司日历"
+                                        "为准")
         if self.day and not self.estate_id:
             twin = CalendarOverride.select().where(CalendarOverride.day == self.day,
                                                    CalendarOverride.estate.is_null())
             if self.id:
                 twin = twin.where(CalendarOverride.id != self.id)
             if twin.exists():
-                yield "day", f"全公司日历中 {self.day:%Y-%m-%d} 已存在，请修改原记录"
+                yield "day", gettext("全公司日历中 %(day)s 已存在，请修改原记录",
+                                     day=format(self.day, '%Y-%m-%d'))
 
     def check_editor(self, user, stored_estate_id: int | None = None,
                      is_new: bool = True) -> None:
@@ -80,8 +85,8 @@ class CalendarOverride(VersionedModel):
         scopes = {self.estate_id} if is_new else {self.estate_id, stored_estate_id}
         for estate_id in scopes:
             if not may_edit_calendar(user, estate_id):
-                raise RuleError({"estate": "全公司日历只有系统管理员可以修改；小区停休日由该小区的"
-                                           "客服主管或管理处主任登记"})
+                raise RuleError({"estate": gettext("全公司日历只有系统管理员可以修改；小区停休日由"
+                                                   "该小区的客服主管或管理处主任登记")})
 
 
 # The company-wide table has one row per day (NULL estates are distinct in a unique index).
@@ -96,9 +101,9 @@ class CalendarYear(VersionedModel):
     package does not know keeps its Monday–Friday warning (SPEC "Deadline arithmetic").
     """
 
-    year = IntegerField(unique=True, verbose_name="年份", help_text="如 2027")
-    note = CharField(max_length=64, default="", verbose_name="说明",
-                     help_text="如：据国办发明电〔2026〕X号录入")
+    year = IntegerField(unique=True, verbose_name=L_("年份"), help_text=L_("如 2027"))
+    note = CharField(max_length=64, default="", verbose_name=L_("说明"),
+                     help_text=L_("如：据国办发明电〔2026〕X号录入"))
 
     class Meta:
         table_name = "calendar_year"
@@ -108,7 +113,7 @@ class CalendarYear(VersionedModel):
 
     def validate(self):
         if self.year is not None and not 2000 <= int(self.year) <= 2100:
-            yield "year", "年份应在 2000 至 2100 之间"
+            yield "year", gettext("年份应在 2000 至 2100 之间")
 
 
 def years_lacking_data(years) -> list[int]:

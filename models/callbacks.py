@@ -8,38 +8,40 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask_babel import gettext
 from peewee import BooleanField, CharField, ForeignKeyField, SmallIntegerField
 
 from models.base import AwareDateTimeField, RuleError, to_office, utcnow, write_transaction
 from models.demands import Demand, refuse_open_orders
+from models.i18n import L_
 from models.register import RegisterModel, change_record, save_record
 from models.users import User
 from models.work_orders import WorkOrder
 
-CALLBACK_CHANNELS = [("phone", "电话"), ("visit", "上门")]
+CALLBACK_CHANNELS = [("phone", L_("电话")), ("visit", L_("上门"))]
 # The owner's own rating on the H5 (issue #17): recorded like a callback, not offered to the desk.
 OWNER_RATING = ("owner", "业主自评")
-SCORES = [(5, "5 很好"), (4, "4 好"), (3, "3 一般"), (2, "2 差"), (1, "1 很差")]
+SCORES = [(5, L_("5 很好")), (4, L_("4 好")), (3, L_("3 一般")), (2, L_("2 差")), (1, L_("1 很差"))]
 
 
 class Callback(RegisterModel):
     """A callback (回访) after completion, with the manual's four scores (R-DEM-9)."""
 
     demand = ForeignKeyField(Demand, null=True, backref="callbacks", on_delete="RESTRICT",
-                             verbose_name="业户需求")
+                             verbose_name=L_("业户需求"))
     work_order = ForeignKeyField(WorkOrder, null=True, backref="callbacks", on_delete="RESTRICT",
-                                 verbose_name="维修单")
-    called_at = AwareDateTimeField(default=utcnow, verbose_name="回访时间")
+                                 verbose_name=L_("维修单"))
+    called_at = AwareDateTimeField(default=utcnow, verbose_name=L_("回访时间"))
     called_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                                verbose_name="回访人")
+                                verbose_name=L_("回访人"))
     channel = CharField(max_length=16, choices=[*CALLBACK_CHANNELS, OWNER_RATING], default="phone",
-                        verbose_name="回访方式")
-    on_time = SmallIntegerField(choices=SCORES, verbose_name="准时到场")
-    attitude = SmallIntegerField(choices=SCORES, verbose_name="服务态度")
-    skill = SmallIntegerField(choices=SCORES, verbose_name="维修技能")
-    etiquette = SmallIntegerField(choices=SCORES, verbose_name="礼节礼貌")
-    satisfied = BooleanField(verbose_name="总体满意")
-    comments = CharField(max_length=200, default="", verbose_name="业户意见")
+                        verbose_name=L_("回访方式"))
+    on_time = SmallIntegerField(choices=SCORES, verbose_name=L_("准时到场"))
+    attitude = SmallIntegerField(choices=SCORES, verbose_name=L_("服务态度"))
+    skill = SmallIntegerField(choices=SCORES, verbose_name=L_("维修技能"))
+    etiquette = SmallIntegerField(choices=SCORES, verbose_name=L_("礼节礼貌"))
+    satisfied = BooleanField(verbose_name=L_("总体满意"))
+    comments = CharField(max_length=200, default="", verbose_name=L_("业户意见"))
 
     class Meta:
         table_name = "callback"
@@ -60,20 +62,20 @@ class Callback(RegisterModel):
         for name in ("on_time", "attitude", "skill", "etiquette"):
             value = getattr(self, name)
             if value is not None and not 1 <= int(value) <= 5:
-                yield name, "评分应为 1 到 5 分"
+                yield name, gettext("评分应为 1 到 5 分")
         if self.channel not in dict([*CALLBACK_CHANNELS, OWNER_RATING]):
-            yield "channel", "请选择回访方式"
+            yield "channel", gettext("请选择回访方式")
         if not self.demand_id and not self.work_order_id:
-            yield "", "回访必须对应一条需求或维修单"
+            yield "", gettext("回访必须对应一条需求或维修单")
         if self.satisfied is False and not (self.comments or "").strip():
             # R-DEM-6/R-DEM-9: a callback that is not satisfied says why, in the owner's words.
-            yield "comments", "业户不满意时，请记录业户不满意的原因"
+            yield "comments", gettext("业户不满意时，请记录业户不满意的原因")
 
 
 def callback_work_order(order: WorkOrder, user, **scores) -> Callback:
     """Call back a stand-alone work order (no demand) after completion (R-DEM-9)."""
     if order.state != "completed" or order.callback_done:
-        raise RuleError({"": "只有已完工且未回访的维修单可以回访"})
+        raise RuleError({"": gettext("只有已完工且未回访的维修单可以回访")})
     with write_transaction():
         callback = Callback(estate=order.estate_id, work_order=order.id,
                             called_by=user.id if user else None, **scores)
@@ -90,12 +92,12 @@ def call_back_demand(demand: Demand, user, *, channel: str, on_time: int, attitu
     reopens it with a new reply deadline from the call — a new promise on record (R-REC-1),
     with its basis — and counts the reopen. Closing waits for the demand's work orders.
     `called_at` (default now) records a call made earlier, never before the completion."""
-    demand.require_state(("completed",), "只有“待回访”的需求可以回访（当前：{status}）")
+    demand.require_state(("completed",), gettext("只有“待回访”的需求可以回访（当前：{status}）"))
     called_at = called_at or utcnow()
     if demand.completed_at and called_at < demand.completed_at:
-        raise RuleError({"called_at": "回访时间不能早于完成时间"})
+        raise RuleError({"called_at": gettext("回访时间不能早于完成时间")})
     if called_at > utcnow() + dt.timedelta(minutes=5):
-        raise RuleError({"called_at": "回访时间不能晚于现在"})
+        raise RuleError({"called_at": gettext("回访时间不能晚于现在")})
     if satisfied:
         refuse_open_orders(demand, "关闭")
     with write_transaction():

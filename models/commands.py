@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import click
+from flask_babel import gettext
 
 from models.base import RuleError, db
 from models.estate import Estate
@@ -25,11 +26,11 @@ def create_user(username: str, *, role: str, password: str, display_name: str = 
     for code in estate_codes:
         estate = Estate.get_or_none(Estate.code == code.upper())
         if estate is None:
-            raise RuleError({"estate": f"没有代码为 {code} 的小区"})
+            raise RuleError({"estate": gettext("没有代码为 %(code)s 的小区", code=code)})
         estates.append(estate)
     check_user_estates(role, estates)
     if User.get_or_none(User.username == username):
-        raise RuleError({"username": f"用户名 {username} 已存在"})
+        raise RuleError({"username": gettext("用户名 %(username)s 已存在", username=username)})
     user = User(username=username, display_name=display_name or username, role=role,
                 department=department)
     user.set_password(password)

@@ -10,25 +10,27 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask_babel import gettext
 from peewee import CharField, DateField, ForeignKeyField, TextField
 
 from models.base import AwareDateTimeField, RuleError, to_office, utcnow
 from models.demands import Demand
+from models.i18n import L_
 from models.office import DemandSource, month_start
 from models.org import Unit, _same_estate
 from models.register import RegisterModel, save_record
 
 CONTACT_KINDS = [
-    ("meeting", "例会"),
-    ("visit", "走访"),
-    ("phone", "电话沟通"),
-    ("written", "书面函件"),
+    ("meeting", L_("例会")),
+    ("visit", L_("走访")),
+    ("phone", L_("电话沟通")),
+    ("written", L_("书面函件")),
 ]
 ITEM_KINDS = [
-    ("suggestion", "建议"),
-    ("complaint", "投诉"),
-    ("opinion", "意见"),
-    ("consultation", "咨询"),
+    ("suggestion", L_("建议")),
+    ("complaint", L_("投诉")),
+    ("opinion", L_("意见")),
+    ("consultation", L_("咨询")),
 ]
 ITEM_LABELS = dict(ITEM_KINDS)
 # The demand kind an item naturally becomes (R-DEM-2); the clerk may choose another.
@@ -39,38 +41,40 @@ DEMAND_KIND = {"suggestion": "suggestion", "complaint": "complaint", "opinion": 
 class CommitteeContact(RegisterModel):
     """One meeting or contact with the owners' committee."""
 
-    held_at = AwareDateTimeField(default=utcnow, verbose_name="时间")
+    held_at = AwareDateTimeField(default=utcnow, verbose_name=L_("时间"))
     kind = CharField(max_length=16, choices=CONTACT_KINDS, default="meeting",
-                     verbose_name="沟通方式")
-    place = CharField(max_length=64, default="", verbose_name="地点")
-    attendees = TextField(verbose_name="参加人员", help_text="业委会成员和管理处人员")
-    topics = TextField(verbose_name="沟通议题")
-    committee_opinions = TextField(default="", verbose_name="业委会意见")
-    follow_up = TextField(default="", verbose_name="跟进事项")
-    follow_up_due = DateField(null=True, verbose_name="跟进期限")
-    follow_up_done_at = AwareDateTimeField(null=True, verbose_name="跟进完成时间")
-    follow_up_result = TextField(default="", verbose_name="跟进结果")
+                     verbose_name=L_("沟通方式"))
+    place = CharField(max_length=64, default="", verbose_name=L_("地点"))
+    attendees = TextField(verbose_name=L_("参加人员"), help_text=L_("业委会成员和管理处人员"))
+    topics = TextField(verbose_name=L_("沟通议题"))
+    committee_opinions = TextField(default="", verbose_name=L_("业委会意见"))
+    follow_up = TextField(default="", verbose_name=L_("跟进事项"))
+    follow_up_due = DateField(null=True, verbose_name=L_("跟进期限"))
+    follow_up_done_at = AwareDateTimeField(null=True, verbose_name=L_("跟进完成时间"))
+    follow_up_result = TextField(default="", verbose_name=L_("跟进结果"))
 
     class Meta:
         table_name = "committee_contact"
         indexes = ((("estate", "held_at"), False),)
 
     def __str__(self) -> str:
-        return f"{to_office(self.held_at):%Y-%m-%d} 业委会沟通" if self.held_at else "业委会沟通"
+        if not self.held_at:
+            return gettext("业委会沟通")
+        return gettext("%(day)s 业委会沟通", day=f"{to_office(self.held_at):%Y-%m-%d}")
 
     def validate(self):
         now = utcnow() + dt.timedelta(minutes=5)
         if self.held_at and self.held_at > now:
-            yield "held_at", "沟通时间不能晚于现在"
+            yield "held_at", gettext("沟通时间不能晚于现在")
         if self.follow_up_due and self.held_at \
                 and self.follow_up_due < to_office(self.held_at).date():
-            yield "follow_up_due", "跟进期限不能早于沟通日期"
+            yield "follow_up_due", gettext("跟进期限不能早于沟通日期")
         if self.follow_up_done_at and self.held_at and self.follow_up_done_at < self.held_at:
-            yield "follow_up_done_at", "跟进完成时间不能早于沟通时间"
+            yield "follow_up_done_at", gettext("跟进完成时间不能早于沟通时间")
         if self.follow_up_done_at and not (self.follow_up_result or "").strip():
-            yield "follow_up_result", "请填写跟进结果"
+            yield "follow_up_result", gettext("请填写跟进结果")
         if (self.follow_up_due or self.follow_up_done_at) and not (self.follow_up or "").strip():
-            yield "follow_up", "请填写跟进事项"
+            yield "follow_up", gettext("请填写跟进事项")
 
     def add_item(self, user, *, kind: str, content: str, unit_code: str = ""):
         """An owners' suggestion, complaint or opinion raised in this contact (R-SVC-4); the
@@ -79,7 +83,7 @@ class CommitteeContact(RegisterModel):
         if (unit_code or "").strip():
             unit = Unit.get_or_none(Unit.estate == self.estate_id, Unit.code == unit_code.strip())
             if unit is None:
-                raise RuleError({"unit_code": "该小区没有这个房屋编号"})
+                raise RuleError({"unit_code": gettext("该小区没有这个房屋编号")})
         return save_record(CommitteeItem(estate=self.estate_id, contact=self.id, kind=kind,
                                          content=content, unit=unit), user)
 
@@ -106,14 +110,14 @@ class CommitteeItem(DemandSource, RegisterModel):
     demand_channel = "committee"
 
     contact = ForeignKeyField(CommitteeContact, backref="items", on_delete="RESTRICT",
-                              verbose_name="业委会沟通")
+                              verbose_name=L_("业委会沟通"))
     kind = CharField(max_length=16, choices=ITEM_KINDS, default="suggestion",
-                     verbose_name="类型")
-    content = TextField(verbose_name="内容")
+                     verbose_name=L_("类型"))
+    content = TextField(verbose_name=L_("内容"))
     unit = ForeignKeyField(Unit, null=True, backref="+", on_delete="RESTRICT",
-                           verbose_name="涉及房屋")
+                           verbose_name=L_("涉及房屋"))
     demand = ForeignKeyField(Demand, null=True, backref="+", on_delete="RESTRICT",
-                             verbose_name="转入需求")
+                             verbose_name=L_("转入需求"))
 
     class Meta:
         table_name = "committee_item"
@@ -133,5 +137,5 @@ class CommitteeItem(DemandSource, RegisterModel):
 
     def validate(self):
         if self.kind not in ITEM_LABELS:
-            yield "kind", "请选择类型"
+            yield "kind", gettext("请选择类型")
         yield from _same_estate(self, "estate", ("contact", "unit"))

@@ -136,6 +136,15 @@ def has_official_data(year: int) -> bool:
     return True
 
 
+# The reader's language for the warning (#12 item 2): models.i18n plugs in the app's gettext,
+# so this module stays standard library plus chinese_calendar (no Flask here).
+translator = None
+
+
+def _(message: str) -> str:
+    return translator(message) if translator is not None else message
+
+
 def years_without_data(years: Iterable[int]) -> list[int]:
     """Sorted, de-duplicated years among ``years`` that fall back to Monday-Friday."""
     return sorted({y for y in years if not has_official_data(y)})
@@ -147,7 +156,8 @@ def fallback_warning(years: Iterable[int]) -> str | None:
     if not missing:
         return None
     listed = "、".join(str(y) for y in missing)
-    return f"{listed}年无官方节假日数据，按周一至周五计算；请在节假日调整表中录入"
+    message = _("%(years)s年无官方节假日数据，按周一至周五计算；请在节假日调整表中录入")
+    return message % {"years": listed}
 
 
 def _office_local(dt: datetime) -> datetime:

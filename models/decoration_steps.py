@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask_babel import gettext
+
 from models import deadlines
 from models.approvals import Grant, not_before_grant, request, require_grant, settle
 from models.base import RuleError, check_moment, office_day, to_office, utcnow, write_transaction
@@ -38,15 +40,15 @@ def check_dates(row, values: dict) -> None:
     start, end = values.get("works_start"), values.get("works_end")
     errors = {}
     if start is None:
-        errors["works_start"] = "请填写计划开工日期"
+        errors["works_start"] = gettext("请填写计划开工日期")
     if end is None:
-        errors["works_end"] = "请填写计划完工日期"
+        errors["works_end"] = gettext("请填写计划完工日期")
     elif start is not None and end < start:
-        errors["works_end"] = "计划完工日期不能早于开工日期"
+        errors["works_end"] = gettext("计划完工日期不能早于开工日期")
     elif (start, end) == (row.works_start, row.works_end):
-        errors["works_end"] = "工期没有变化"
+        errors["works_end"] = gettext("工期没有变化")
     if not (values.get("reason") or "").strip():
-        errors["reason"] = "请填写变更工期的原因"
+        errors["reason"] = gettext("请填写变更工期的原因")
     if errors:
         raise RuleError(errors)
 
@@ -60,21 +62,21 @@ class DecorationSteps:
                      heating_season: str | None = None,
                      expected_version: int | None = None) -> None:
         """闭水/打压 within the approval window: results and the owner's signature (R-PASS-4)."""
-        self.require_state(("applied",), "当前状态为“{state}”，不能登记试验结果")
-        tested_at = check_moment(tested_at, field_name="tested_at", label="试验时间",
-                                 not_before=self.applied_at, before_label="申请时间")
+        self.require_state(("applied",), gettext("当前状态为“{state}”，不能登记试验结果"))
+        tested_at = check_moment(tested_at, field_name="tested_at", label=gettext("试验时间"),
+                                 not_before=self.applied_at, before_label=gettext("申请时间"))
         errors = {}
         if water_passed is None:
-            errors["water_passed"] = "请登记闭水试验结果"
+            errors["water_passed"] = gettext("请登记闭水试验结果")
         if skip_pressure:
             if not in_heating_season(office_day(tested_at), heating_season):
-                errors["skip_pressure"] = "非供暖期必须做打压试验，不能免做"
+                errors["skip_pressure"] = gettext("非供暖期必须做打压试验，不能免做")
         elif pressure_passed is None:
-            errors["pressure_passed"] = "请登记打压试验结果（供暖期可勾选免做）"
+            errors["pressure_passed"] = gettext("请登记打压试验结果（供暖期可勾选免做）")
         passed = bool(water_passed) and (skip_pressure or bool(pressure_passed))
         owner_confirmed_name = (owner_confirmed_name or "").strip()
         if passed and not owner_confirmed_name:
-            errors["owner_confirmed_name"] = "试验合格须由业主确认签字，请填写签字业主姓名"
+            errors["owner_confirmed_name"] = gettext("试验合格须由业主确认签字，请填写签字业主姓名")
         if errors:
             raise RuleError(errors)
         self.transition(
@@ -90,11 +92,13 @@ class DecorationSteps:
                          expected_version: int | None = None) -> None:
         """工程主管签字 on the passed tests (R-DECO-2, R-REC-4); the application then waits in
         the approvers' queue (R-REC-2)."""
-        self.require_state(("tested",), "当前状态为“{state}”，不能工程签字")
+        self.require_state(("tested",), gettext("当前状态为“{state}”，不能工程签字"))
         if not supervises(user, "engineering"):
-            raise RuleError({"": "只有工程主管（工程维修部的部门主管）可以在试验结果上签字"})
-        signed_at = check_moment(signed_at, field_name="signed_at", label="签字时间",
-                                 not_before=self.owner_confirmed_at, before_label="业主确认时间")
+            raise RuleError({"": gettext(
+                "只有工程主管（工程维修部的部门主管）可以在试验结果上签字")})
+        signed_at = check_moment(signed_at, field_name="signed_at", label=gettext("签字时间"),
+                                 not_before=self.owner_confirmed_at,
+                                 before_label=gettext("业主确认时间"))
         # A decoration approved before the corrected order (legacy rows) needs no second one.
         approved = self.approved_at is not None
         with write_transaction():
@@ -110,18 +114,19 @@ class DecorationSteps:
                 expected_version: int | None = None) -> None:
         """审批 by a manager in their own login or at the desk, after the tests and the
         engineering signature, within the window (R-PASS-4, R-REC-2)."""
-        self.require_state(("signed",), "当前状态为“{state}”，不能审批（须先完成闭水/打压试验"
-                                        "并经工程主管签字）")
+        self.require_state(("signed",),
+                           gettext("当前状态为“{state}”，不能审批（须先完成闭水/打压试验并经工程主"
+                                   "管签字）"))
         if self.floor_plan() is None:
             # R-DECO-1: no approval of an application without its floor plan (a row carried
             # over from before attachments whose plan file was missing).
-            raise RuleError({"": "该申请没有装修平面图（R-DECO-1），"
-                                 "请先在“附件”中上传平面图再审批"})
+            raise RuleError({"": gettext("该申请没有装修平面图（R-DECO-1），"
+                                         "请先在“附件”中上传平面图再审批")})
         approver = require_grant(self, "approve", grant)
         approved_at = check_moment(not_before_grant(approved_at, grant),
-                                   field_name="approved_at", label="审批时间",
+                                   field_name="approved_at", label=gettext("审批时间"),
                                    not_before=self.engineering_signed_at,
-                                   before_label="工程签字时间")
+                                   before_label=gettext("工程签字时间"))
         with write_transaction():
             self.transition(user, "approved", expected_version=expected_version,
                             approved_at=approved_at, approved_by=approver.id,
@@ -131,11 +136,11 @@ class DecorationSteps:
     def reject(self, user, *, note: str, expected_version: int | None = None) -> None:
         """不批准 by a manager: deposits never collected are dropped, collected ones become
         refundable; a pending approval request is closed with the reason."""
-        self.require_state(BEFORE_APPROVAL, "当前状态为“{state}”，不能驳回")
+        self.require_state(BEFORE_APPROVAL, gettext("当前状态为“{state}”，不能驳回"))
         if not is_manager(user):
-            raise RuleError({"": "装修申请须由客服主管或管理处主任审批"})
+            raise RuleError({"": gettext("装修申请须由客服主管或管理处主任审批")})
         if not (note or "").strip():
-            raise RuleError({"note": "不批准时请填写原因"})
+            raise RuleError({"note": gettext("不批准时请填写原因")})
         with write_transaction():
             settle(self, "approve", user, "rejected", note)
             self.transition(user, "rejected", expected_version=expected_version,
@@ -148,7 +153,7 @@ class DecorationSteps:
     def change_dates(self, user, *, works_start: dt.date, works_end: dt.date, reason: str,
                      grant: Grant | None = None, expected_version: int | None = None) -> None:
         """更改工期 of an approved decoration: a re-approval by a manager (#11 item 5)."""
-        self.require_state(APPROVED_STATES[:3], "当前状态为“{state}”，不能变更工期")
+        self.require_state(APPROVED_STATES[:3], gettext("当前状态为“{state}”，不能变更工期"))
         check_dates(self, {"works_start": works_start, "works_end": works_end,
                            "reason": reason})
         approver = require_grant(self, "change_dates", grant)
@@ -170,22 +175,23 @@ class DecorationSteps:
             return
         for name in ("works_start", "works_end"):
             if getattr(stored, name) != getattr(self, name):
-                raise RuleError({name: "已批准的装修变更计划工期须重新审批，"
-                                       "请使用“变更工期（重新审批）”"})
+                raise RuleError({name: gettext("已批准的装修变更计划工期须重新审批，请使用“变更工"
+                                               "期（重新审批）”")})
 
     def issue_permit(self, user, *, issued_at: dt.datetime | None = None,
                      expected_version: int | None = None) -> str:
         """Issue the numbered permit, only after the approval and once both deposits are
         collected (R-PASS-4, R-DECO-1)."""
-        self.require_state(("approved",), "当前状态为“{state}”，不能发放装修许可证")
+        self.require_state(("approved",), gettext("当前状态为“{state}”，不能发放装修许可证"))
         unpaid = [d.kind_label for d in self.deposits() if d.state == "due"]
         if unpaid:
-            raise RuleError({"": "、".join(unpaid) + " 尚未到财务交纳，不能发证"})
-        issued_at = check_moment(issued_at, field_name="issued_at", label="发证时间",
+            raise RuleError({"": gettext("%(unpaid)s 尚未到财务交纳，不能发证",
+                                         unpaid="、".join(map(str, unpaid)))})
+        issued_at = check_moment(issued_at, field_name="issued_at", label=gettext("发证时间"),
                                  not_before=max(self.engineering_signed_at, self.approved_at),
-                                 before_label="审批时间")
+                                 before_label=gettext("审批时间"))
         if office_day(issued_at) > self.works_end:
-            raise RuleError({"": "计划完工日期已过，请先变更计划工期（须重新审批）"})
+            raise RuleError({"": gettext("计划完工日期已过，请先变更计划工期（须重新审批）")})
         with write_transaction():
             number = next_number(self.estate_id, "XK", to_office(issued_at).year)
             self.transition(user, "permitted", expected_version=expected_version,
@@ -198,20 +204,21 @@ class DecorationSteps:
                accepted_at: dt.datetime | None = None,
                expected_version: int | None = None) -> None:
         """验收 by the approving staff; passing releases the deposits on their dates (R-DECO-3)."""
-        self.require_state(("permitted", "defects"), "当前状态为“{state}”，不能验收")
+        self.require_state(("permitted", "defects"), gettext("当前状态为“{state}”，不能验收"))
         if not is_manager(user):
-            raise RuleError({"": "装修验收须由装修审批人员（客服主管或管理处主任）进行"})
-        accepted_at = check_moment(accepted_at, field_name="accepted_at", label="验收时间",
-                                   not_before=self.permit_issued_at, before_label="发证时间")
+            raise RuleError({"": gettext("装修验收须由装修审批人员（客服主管或管理处主任）进行")})
+        accepted_at = check_moment(accepted_at, field_name="accepted_at", label=gettext("验收时间"),
+                                   not_before=self.permit_issued_at,
+                                   before_label=gettext("发证时间"))
         day = office_day(accepted_at)
         if not passed:
             errors = {}
             if not (defects or "").strip():
-                errors["defects"] = "验收不合格时请列出整改项目"
+                errors["defects"] = gettext("验收不合格时请列出整改项目")
             if rectify_by is None:
-                errors["rectify_by"] = "请填写整改期限"
+                errors["rectify_by"] = gettext("请填写整改期限")
             elif rectify_by < day:
-                errors["rectify_by"] = "整改期限不能早于验收日期"
+                errors["rectify_by"] = gettext("整改期限不能早于验收日期")
             if errors:
                 raise RuleError(errors)
             self.transition(user, "defects", expected_version=expected_version,

@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask_babel import gettext
+
 from models import deadlines
 from models.base import RuleError, to_office, utcnow, write_transaction
+from models.i18n import office_language
 from models.users import is_manager
 
 # States in which the owner is still owed a reply (R-DEM-7) — the reply deadline runs.
@@ -37,9 +40,10 @@ def require_cause(given: str | None, recorded: str) -> str:
     (one already recorded on the demand counts; a new one replaces it)."""
     cause = (given or "").strip() or (recorded or "").strip()
     if not cause:
-        raise RuleError({"cause": "请填写原因分析（问题产生的原因，R-DEM-6）"})
+        raise RuleError({"cause": gettext("请填写原因分析（问题产生的原因，R-DEM-6）")})
     if len(cause) > CAUSE_MAX:
-        raise RuleError({"cause": f"原因分析不能超过 {CAUSE_MAX} 个字"})
+        raise RuleError({"cause": gettext("原因分析不能超过 %(CAUSE_MAX)s 个字",
+                                          CAUSE_MAX=CAUSE_MAX)})
     return cause
 
 
@@ -50,9 +54,10 @@ def minutes(delta: dt.timedelta) -> int:
 def basis_label(serious, urgent, requested) -> str:
     """What a deadline was computed from, in the office's words."""
     if requested is not None:
-        return f"业户要求 {to_office(requested):%Y-%m-%d %H:%M} 前答复"
-    return (f"{'严重' if serious else '一般'}、"
-            f"{'紧急（2 小时）' if urgent else '不紧急（2 个工作日）'}")
+        return gettext("业户要求 %(time)s 前答复", time=f"{to_office(requested):%Y-%m-%d %H:%M}")
+    return gettext("%(serious)s、%(urgent)s",
+                   serious=gettext("严重") if serious else gettext("一般"),
+                   urgent=gettext("紧急（2 小时）") if urgent else gettext("不紧急（2 个工作日）"))
 
 
 class PromiseMixin:
@@ -138,8 +143,9 @@ class PromiseMixin:
         for name, old in zip(BASIS_FIELDS, stored, strict=True):
             if getattr(self, name) != old:
                 label = type(self)._meta.fields[name].verbose_name
-                raise RuleError({name: f"{label}决定答复期限，受理后不能直接修改；"
-                                       "请由主管在“修订答复期限”中修订并说明原因"})
+                raise RuleError({name: gettext("%(label)s决定答复期限，受理后不能直接修改；请由主"
+                                               "管在“修订答复期限”中修订并说明原因",
+                                               label=label)})
 
     def round_started_at(self) -> dt.datetime:
         """When the current promise's clock started: intake, or the latest reopen."""
@@ -161,33 +167,38 @@ class PromiseMixin:
         in force has already passed, that miss is recorded now and stays whatever the new
         deadline is; the history step says who, why, and the deadlines before and after.
         """
-        self.require_state(("open", "dispatched"), "当前状态为“{status}”，不能修订答复期限")
+        self.require_state(("open", "dispatched"),
+                           gettext("当前状态为“{status}”，不能修订答复期限"))
         if not is_manager(user):
-            raise RuleError({"": "修订答复期限需由主管办理（R-REC-1）"})
+            raise RuleError({"": gettext("修订答复期限需由主管办理（R-REC-1）")})
         reason = (reason or "").strip()
         if not reason:
-            raise RuleError({"reason": "修订答复期限必须说明原因"})
+            raise RuleError({"reason": gettext("修订答复期限必须说明原因")})
         if len(reason) > REASON_MAX:
-            raise RuleError({"reason": f"原因不能超过 {REASON_MAX} 个字"})
+            raise RuleError({"reason": gettext("原因不能超过 %(REASON_MAX)s 个字",
+                                               REASON_MAX=REASON_MAX)})
         if self.replied_at is not None:
-            raise RuleError({"": "已经答复业户，不能再修订答复期限"})
+            raise RuleError({"": gettext("已经答复业户，不能再修订答复期限")})
         now = utcnow()
         if requested_reply_at is not None and requested_reply_at < self.received_at:
-            raise RuleError({"requested_reply_at": "要求答复时间不能早于受理时间"})
+            raise RuleError({"requested_reply_at": gettext("要求答复时间不能早于受理时间")})
         if requested_reply_at is not None and requested_reply_at < now:
-            raise RuleError({"requested_reply_at": "要求答复时间已经过去，请核对后重新填写"})
+            raise RuleError({"requested_reply_at": gettext(
+                "要求答复时间已经过去，请核对后重新填写")})
         serious, urgent = bool(serious), bool(urgent)
         if (serious, urgent, requested_reply_at) == (bool(self.serious), bool(self.urgent),
                                                       self.requested_reply_at):
-            raise RuleError({"": "修订内容与现在相同，答复期限没有变化"})
+            raise RuleError({"": gettext("修订内容与现在相同，答复期限没有变化")})
         new_due = deadlines.reply_due(to_office(self.round_started_at()), serious=serious,
                                       urgent=urgent, requested=to_office(requested_reply_at),
                                       estate=self.estate_id)
         old_due = self.reply_due
         missed = self.miss_values(now, old_due)
+        with office_language():  # the note is kept: in the office's language
+            basis = basis_label(serious, urgent, requested_reply_at)
         note = (f"修订答复期限：{_when(old_due)} → {_when(new_due)}"
                 f"（原承诺 {_when(self.original_reply_due)}；"
-                f"依据 {basis_label(serious, urgent, requested_reply_at)}）")
+                f"依据 {basis}）")
         if missed:
             note += f"；修订前已超时 {minutes(now - old_due)} 分钟，记入超时"
         note += f"；原因：{reason}"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask_babel import gettext
 from peewee import BooleanField, CharField, ForeignKeyField, IntegerField, TextField
 
 from models import deadlines
@@ -30,6 +31,7 @@ from models.base import (
 from models.calendar import next_number
 from models.demand_promise import REPLY_OWED as REPLY_OWED  # re-exported: the owed states
 from models.demand_promise import PromiseMixin, minutes, require_cause
+from models.i18n import L_
 from models.notify import on_demand_step
 from models.org import Department, Resident, Unit
 from models.register import RegisterModel, StatefulMixin
@@ -38,40 +40,40 @@ from models.users import User, require_department_work
 
 # R-DEM-1 intake channels.
 CHANNELS = [
-    ("phone", "电话"),
-    ("visit", "来访"),
-    ("outside", "外部信息"),
-    ("staff", "部门/员工反馈"),
-    ("owner_suggestion", "业主建议"),
-    ("proactive", "主任/主管走访"),
-    ("committee", "业委会"),
-    ("industry", "公司/行业信息"),
-    ("owner_self", "业主自助"),  # the owner's own H5 (issue #17)
+    ("phone", L_("电话")),
+    ("visit", L_("来访")),
+    ("outside", L_("外部信息")),
+    ("staff", L_("部门/员工反馈")),
+    ("owner_suggestion", L_("业主建议")),
+    ("proactive", L_("主任/主管走访")),
+    ("committee", L_("业委会")),
+    ("industry", L_("公司/行业信息")),
+    ("owner_self", L_("业主自助")),  # the owner's own H5 (issue #17)
 ]
 # R-DEM-2 kinds; complaints are a subset of demand information.
 KINDS = [
-    ("consultation", "咨询"),
-    ("help", "求援"),
-    ("complaint", "投诉"),
-    ("suggestion", "建议"),
+    ("consultation", L_("咨询")),
+    ("help", L_("求援")),
+    ("complaint", L_("投诉")),
+    ("suggestion", L_("建议")),
 ]
 # R-DEM-3 categories: daily-management requests, then owner needs.
 CATEGORIES = [
-    ("security", "保安"),
-    ("environment", "环境/保洁"),
-    ("engineering", "工程"),
-    ("customer_service", "客服"),
-    ("neighbour", "邻里关系"),
-    ("developer", "地产遗留"),
-    ("outside", "外协事宜"),
-    ("proposal", "合理化建议"),
+    ("security", L_("保安")),
+    ("environment", L_("环境/保洁")),
+    ("engineering", L_("工程")),
+    ("customer_service", L_("客服")),
+    ("neighbour", L_("邻里关系")),
+    ("developer", L_("地产遗留")),
+    ("outside", L_("外协事宜")),
+    ("proposal", L_("合理化建议")),
 ]
 STATUSES = [
-    ("open", "待派工"),
-    ("dispatched", "处理中"),
-    ("completed", "待回访"),
-    ("invalid", "无效待告知"),
-    ("closed", "已关闭"),
+    ("open", L_("待派工")),
+    ("dispatched", L_("处理中")),
+    ("completed", L_("待回访")),
+    ("invalid", L_("无效待告知")),
+    ("closed", L_("已关闭")),
 ]
 STATUS_LABELS = dict(STATUSES)
 def refuse_open_orders(demand, doing: str) -> None:
@@ -86,59 +88,61 @@ class Demand(PromiseMixin, StatefulMixin, RegisterModel):
 
     state_field = "status"
 
-    number = CharField(max_length=20, default="", index=True, verbose_name="编号")
-    received_at = AwareDateTimeField(default=utcnow, verbose_name="受理时间")
-    channel = CharField(max_length=20, choices=CHANNELS, default="phone", verbose_name="来源渠道")
-    kind = CharField(max_length=16, choices=KINDS, default="help", verbose_name="类型")
-    category = CharField(max_length=20, choices=CATEGORIES, verbose_name="类别")
+    number = CharField(max_length=20, default="", index=True, verbose_name=L_("编号"))
+    received_at = AwareDateTimeField(default=utcnow, verbose_name=L_("受理时间"))
+    channel = CharField(max_length=20, choices=CHANNELS, default="phone",
+                        verbose_name=L_("来源渠道"))
+    kind = CharField(max_length=16, choices=KINDS, default="help", verbose_name=L_("类型"))
+    category = CharField(max_length=20, choices=CATEGORIES, verbose_name=L_("类别"))
     unit = ForeignKeyField(Unit, null=True, backref="demands", on_delete="RESTRICT",
-                           verbose_name="房屋")
+                           verbose_name=L_("房屋"))
     resident = ForeignKeyField(Resident, null=True, backref="demands", on_delete="RESTRICT",
-                               verbose_name="业户")
-    contact_name = CharField(max_length=32, default="", verbose_name="联系人")
-    contact_phone = PhoneField(default="", verbose_name="联系电话")
-    description = TextField(verbose_name="内容",
-                            help_text="业户反映的问题或需求，尽量写清时间、地点、现象")
-    serious = BooleanField(default=False, verbose_name="严重")
-    urgent = BooleanField(default=False, verbose_name="紧急",
-                          help_text="紧急：2 小时内答复；否则 2 个工作日内答复（R-DEM-7）")
-    requested_reply_at = AwareDateTimeField(null=True, verbose_name="业户要求答复时间",
-                                            help_text="业户指定了时间则以此为准")
-    reply_due = AwareDateTimeField(null=True, index=True, verbose_name="答复期限",
-                                   help_text="现行答复期限：主管修订后为修订后的期限（R-REC-1）")
+                               verbose_name=L_("业户"))
+    contact_name = CharField(max_length=32, default="", verbose_name=L_("联系人"))
+    contact_phone = PhoneField(default="", verbose_name=L_("联系电话"))
+    description = TextField(verbose_name=L_("内容"),
+                            help_text=L_("业户反映的问题或需求，尽量写清时间、地点、现象"))
+    serious = BooleanField(default=False, verbose_name=L_("严重"))
+    urgent = BooleanField(default=False, verbose_name=L_("紧急"),
+                          help_text=L_("紧急：2 小时内答复；否则 2 个工作日内答复（R-DEM-7）"))
+    requested_reply_at = AwareDateTimeField(null=True, verbose_name=L_("业户要求答复时间"),
+                                            help_text=L_("业户指定了时间则以此为准"))
+    reply_due = AwareDateTimeField(null=True, index=True, verbose_name=L_("答复期限"),
+                                   help_text=L_("现行答复期限：主管修订后为修订后的期限（R-REC-1）"))
     # R-REC-1: the promise as made (at intake, or at a reopen) and what it was computed from;
     # no edit and no revision changes these.
-    original_reply_due = AwareDateTimeField(null=True, verbose_name="原承诺答复期限")
-    promised_serious = BooleanField(null=True, verbose_name="承诺时：严重")
-    promised_urgent = BooleanField(null=True, verbose_name="承诺时：紧急")
-    promised_requested_at = AwareDateTimeField(null=True, verbose_name="承诺时：业户要求答复时间")
-    revision_count = IntegerField(default=0, verbose_name="期限修订次数")
+    original_reply_due = AwareDateTimeField(null=True, verbose_name=L_("原承诺答复期限"))
+    promised_serious = BooleanField(null=True, verbose_name=L_("承诺时：严重"))
+    promised_urgent = BooleanField(null=True, verbose_name=L_("承诺时：紧急"))
+    promised_requested_at = AwareDateTimeField(null=True,
+                                               verbose_name=L_("承诺时：业户要求答复时间"))
+    revision_count = IntegerField(default=0, verbose_name=L_("期限修订次数"))
     received_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                                  verbose_name="受理人")
+                                  verbose_name=L_("受理人"))
     status = CharField(max_length=16, choices=STATUSES, default="open", index=True,
-                       verbose_name="状态")
-    valid = BooleanField(null=True, verbose_name="有效")
-    invalid_reason = CharField(max_length=200, default="", verbose_name="无效原因")
-    invalid_notice_due = AwareDateTimeField(null=True, verbose_name="无效告知期限")
+                       verbose_name=L_("状态"))
+    valid = BooleanField(null=True, verbose_name=L_("有效"))
+    invalid_reason = CharField(max_length=200, default="", verbose_name=L_("无效原因"))
+    invalid_notice_due = AwareDateTimeField(null=True, verbose_name=L_("无效告知期限"))
     handler = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                              verbose_name="处理人")
+                              verbose_name=L_("处理人"))
     department = ForeignKeyField(Department, null=True, backref="demands", on_delete="RESTRICT",
-                                 verbose_name="责任部门")
-    cause = TextField(default="", verbose_name="原因分析",
-                      help_text="处理人分析问题产生的原因（R-DEM-6）")
-    measures = TextField(default="", verbose_name="处理措施")
-    result = TextField(default="", verbose_name="处理结果")
-    answered_at_intake = BooleanField(default=False, verbose_name="当场答复",
-                                      help_text="客服员当场解答的，登记答复内容后直接关闭（R-DEM-5）")
-    replied_at = AwareDateTimeField(null=True, verbose_name="答复时间")
-    reply_content = TextField(default="", verbose_name="答复内容")
-    completed_at = AwareDateTimeField(null=True, verbose_name="完成时间")
-    closed_at = AwareDateTimeField(null=True, verbose_name="关闭时间")
-    reopen_count = IntegerField(default=0, verbose_name="重新处理次数")
-    missed_replies = IntegerField(default=0, verbose_name="超时答复次数",
-                                  help_text="超过答复期限的次数；重新处理后仍保留")
-    late_minutes = IntegerField(default=0, verbose_name="累计超时(分钟)")
-    search_text = TextField(default="", verbose_name="检索词")
+                                 verbose_name=L_("责任部门"))
+    cause = TextField(default="", verbose_name=L_("原因分析"),
+                      help_text=L_("处理人分析问题产生的原因（R-DEM-6）"))
+    measures = TextField(default="", verbose_name=L_("处理措施"))
+    result = TextField(default="", verbose_name=L_("处理结果"))
+    answered_at_intake = BooleanField(default=False, verbose_name=L_("当场答复"),
+                                      help_text=L_("客服员当场解答的，登记答复内容后直接关闭（R-DEM-5）"))
+    replied_at = AwareDateTimeField(null=True, verbose_name=L_("答复时间"))
+    reply_content = TextField(default="", verbose_name=L_("答复内容"))
+    completed_at = AwareDateTimeField(null=True, verbose_name=L_("完成时间"))
+    closed_at = AwareDateTimeField(null=True, verbose_name=L_("关闭时间"))
+    reopen_count = IntegerField(default=0, verbose_name=L_("重新处理次数"))
+    missed_replies = IntegerField(default=0, verbose_name=L_("超时答复次数"),
+                                  help_text=L_("超过答复期限的次数；重新处理后仍保留"))
+    late_minutes = IntegerField(default=0, verbose_name=L_("累计超时(分钟)"))
+    search_text = TextField(default="", verbose_name=L_("检索词"))
 
     class Meta:
         table_name = "demand"
@@ -181,33 +185,33 @@ class Demand(PromiseMixin, StatefulMixin, RegisterModel):
         now = utcnow()
         received = self.received_at
         if received and received > now + dt.timedelta(minutes=5):
-            yield "received_at", "受理时间不能晚于现在"
+            yield "received_at", gettext("受理时间不能晚于现在")
         if self.requested_reply_at and received and self.requested_reply_at < received:
-            yield "requested_reply_at", "要求答复时间不能早于受理时间"
+            yield "requested_reply_at", gettext("要求答复时间不能早于受理时间")
         elif self.requested_reply_at and self.id is None and self.requested_reply_at < now:
-            yield "requested_reply_at", "要求答复时间已经过去，请核对后重新填写"
+            yield "requested_reply_at", gettext("要求答复时间已经过去，请核对后重新填写")
         if self.replied_at and received and self.replied_at < received:
-            yield "replied_at", "答复时间不能早于受理时间"
+            yield "replied_at", gettext("答复时间不能早于受理时间")
         if self.closed_at and received and self.closed_at < received:
-            yield "closed_at", "关闭时间不能早于受理时间"
+            yield "closed_at", gettext("关闭时间不能早于受理时间")
         if self.answered_at_intake and self.id is None and not (self.reply_content or "").strip():
-            yield "reply_content", "当场答复的，请填写答复内容"
+            yield "reply_content", gettext("当场答复的，请填写答复内容")
         if self.valid is False and not (self.invalid_reason or "").strip():
-            yield "invalid_reason", "判定无效时请填写原因"
+            yield "invalid_reason", gettext("判定无效时请填写原因")
         if self.unit_id and self.estate_id:
             unit = Unit.get_or_none(Unit.id == self.unit_id)
             if unit is not None and unit.estate_id != self.estate_id:
-                yield "unit", "所选房屋不属于该小区"
+                yield "unit", gettext("所选房屋不属于该小区")
         if self.resident_id:
             resident = Resident.get_or_none(Resident.id == self.resident_id)
             if resident is not None and self.unit_id and resident.unit_id != self.unit_id:
-                yield "resident", "所选业户不住在该房屋"
+                yield "resident", gettext("所选业户不住在该房屋")
             elif resident is not None and resident.estate_id != self.estate_id:
-                yield "resident", "所选业户不属于该小区"
+                yield "resident", gettext("所选业户不属于该小区")
         if self.department_id:
             department = Department.get_or_none(Department.id == self.department_id)
             if department is not None and department.estate_id != self.estate_id:
-                yield "department", "所选部门不属于该小区"
+                yield "department", gettext("所选部门不属于该小区")
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -264,15 +268,15 @@ class Demand(PromiseMixin, StatefulMixin, RegisterModel):
         """Record the reply to the owner (R-DEM-6: measures within the deadline)."""
         require_department_work(user, self)  # R-REC-4: one's own department's work only
         self.require_state(("open", "dispatched", "completed", "invalid"),
-                           "当前状态为“{status}”，不能登记答复")
+                           gettext("当前状态为“{status}”，不能登记答复"))
         if not (content or "").strip():
-            raise RuleError({"content": "请填写答复内容"})
+            raise RuleError({"content": gettext("请填写答复内容")})
         cause = require_cause(cause, self.cause)
         replied_at = replied_at or utcnow()
         if replied_at < self.received_at:
-            raise RuleError({"replied_at": "答复时间不能早于受理时间"})
+            raise RuleError({"replied_at": gettext("答复时间不能早于受理时间")})
         if replied_at > utcnow() + dt.timedelta(minutes=5):
-            raise RuleError({"replied_at": "答复时间不能晚于现在"})
+            raise RuleError({"replied_at": gettext("答复时间不能晚于现在")})
         with write_transaction():
             if self.status == "invalid":
                 # R-DEM-6: the owner has been told why; the demand is finished. The reply
@@ -304,9 +308,9 @@ class Demand(PromiseMixin, StatefulMixin, RegisterModel):
         recorded now and stays (R-REC-1) — judging invalid never wipes a breach.
         """
         require_department_work(user, self)  # R-REC-4: one's own department's work only
-        self.require_state(("open", "dispatched"), "当前状态为“{status}”，不能判定无效")
+        self.require_state(("open", "dispatched"), gettext("当前状态为“{status}”，不能判定无效"))
         if not (reason or "").strip():
-            raise RuleError({"reason": "判定无效时请填写原因"})
+            raise RuleError({"reason": gettext("判定无效时请填写原因")})
         cause = require_cause(cause, self.cause)
         refuse_open_orders(self, "判定无效")
         now = utcnow()
@@ -331,13 +335,13 @@ class Demand(PromiseMixin, StatefulMixin, RegisterModel):
         of the last work order (`cause` None) reports its result; the cause stays the desk's.
         """
         require_department_work(user, self)  # R-REC-4: one's own department's work only
-        self.require_state(("open", "dispatched"), "当前状态为“{status}”，不能登记完成")
+        self.require_state(("open", "dispatched"), gettext("当前状态为“{status}”，不能登记完成"))
         if not (result or "").strip():
-            raise RuleError({"result": "请填写处理结果"})
+            raise RuleError({"result": gettext("请填写处理结果")})
         refuse_open_orders(self, "登记处理结果")
         completed_at = completed_at or utcnow()
         if completed_at < self.received_at:
-            raise RuleError({"completed_at": "完成时间不能早于受理时间"})
+            raise RuleError({"completed_at": gettext("完成时间不能早于受理时间")})
         values = {"result": result.strip(), "completed_at": completed_at, "valid": True}
         if cause is not None and (self.replied_at is None or cause.strip()):
             values["cause"] = require_cause(cause, self.cause)
@@ -379,9 +383,9 @@ class DemandStep(BaseModel):
     """Append-only history of a demand: every status change with who and when (R-DEM-4)."""
 
     ACTIONS = {
-        "create": "登记", "dispatch": "派工", "reply": "答复", "invalid": "判定无效",
-        "complete": "完成", "callback": "回访", "reopen": "重新处理", "order": "维修单",
-        "revise": "修订期限",
+        "create": L_("登记"), "dispatch": L_("派工"), "reply": L_("答复"),
+        "invalid": L_("判定无效"), "complete": L_("完成"), "callback": L_("回访"),
+        "reopen": L_("重新处理"), "order": L_("维修单"), "revise": L_("修订期限"),
     }
 
     demand = ForeignKeyField(Demand, backref="steps", on_delete="CASCADE")

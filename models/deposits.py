@@ -20,6 +20,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from flask_babel import gettext
 from peewee import CharField, Check, DateField, ForeignKeyField, fn
 
 from models.approvals import MANAGER, Approval, Grant, not_before_grant, require_grant
@@ -36,19 +37,20 @@ from models.base import (
 )
 from models.calendar import next_number
 from models.estate import Estate
+from models.i18n import L_
 from models.money import CENT, yuan
 from models.notify_owner import on_deposit_refundable
 from models.register import StatefulMixin, save_record
 from models.users import User, in_department
 
 KINDS = [
-    ("pass_deposit", "出入证押金"),
-    ("card_fee", "出入证工本费"),
-    ("owner_deco", "业主装修押金"),
-    ("contractor_deco", "装修企业押金"),
-    ("key_deposit", "钥匙押金"),
-    ("other_deposit", "其他押金"),
-    ("other_fee", "其他费用"),
+    ("pass_deposit", L_("出入证押金")),
+    ("card_fee", L_("出入证工本费")),
+    ("owner_deco", L_("业主装修押金")),
+    ("contractor_deco", L_("装修企业押金")),
+    ("key_deposit", L_("钥匙押金")),
+    ("other_deposit", L_("其他押金")),
+    ("other_fee", L_("其他费用")),
 ]
 KIND_LABELS = dict(KINDS)
 # Standard amounts of the manual (R-PASS-1, R-DECO-1); others are entered by finance.
@@ -62,13 +64,13 @@ STANDARD_AMOUNTS = {
 FEE_KINDS = frozenset({"card_fee", "other_fee"})
 
 STATES = [
-    ("due", "待收款"),
-    ("held", "在押"),
-    ("refundable", "可退"),
-    ("refunded", "已退"),
-    ("forfeited", "已没收"),
-    ("fee", "已收费用"),
-    ("cancelled", "未收取消"),
+    ("due", L_("待收款")),
+    ("held", L_("在押")),
+    ("refundable", L_("可退")),
+    ("refunded", L_("已退")),
+    ("forfeited", L_("已没收")),
+    ("fee", L_("已收费用")),
+    ("cancelled", L_("未收取消")),
 ]
 STATE_LABELS = dict(STATES)
 COLLECTED_STATES = ("held", "refundable", "refunded", "forfeited", "fee")
@@ -102,36 +104,36 @@ class Deposit(StatefulMixin, VersionedModel):
                            needed=_keeps_part, moment="refunded_at", describe=_describe_forfeit),
     }
 
-    estate = ForeignKeyField(Estate, backref="+", on_delete="RESTRICT", verbose_name="小区")
+    estate = ForeignKeyField(Estate, backref="+", on_delete="RESTRICT", verbose_name=L_("小区"))
     created_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                                 verbose_name="登记人")
-    kind = CharField(max_length=20, choices=KINDS, verbose_name="款项")
-    purpose = CharField(max_length=200, default="", verbose_name="用途",
-                        help_text="对应的证件或装修，如：出入证 CR-2026-00042")
-    payer = CharField(max_length=64, verbose_name="交款人")
-    payer_phone = PhoneField(default="", verbose_name="交款人电话")
-    amount = MoneyField(verbose_name="金额(元)")
+                                 verbose_name=L_("登记人"))
+    kind = CharField(max_length=20, choices=KINDS, verbose_name=L_("款项"))
+    purpose = CharField(max_length=200, default="", verbose_name=L_("用途"),
+                        help_text=L_("对应的证件或装修，如：出入证 CR-2026-00042"))
+    payer = CharField(max_length=64, verbose_name=L_("交款人"))
+    payer_phone = PhoneField(default="", verbose_name=L_("交款人电话"))
+    amount = MoneyField(verbose_name=L_("金额(元)"))
     state = CharField(max_length=16, choices=STATES, default="due", index=True,
-                      verbose_name="状态")
-    receipt_number = CharField(max_length=20, null=True, verbose_name="收据号",
-                               help_text="财务收款时生成，如 SJ-2026-00001")
-    collected_at = AwareDateTimeField(null=True, verbose_name="收款时间")
+                      verbose_name=L_("状态"))
+    receipt_number = CharField(max_length=20, null=True, verbose_name=L_("收据号"),
+                               help_text=L_("财务收款时生成，如 SJ-2026-00001"))
+    collected_at = AwareDateTimeField(null=True, verbose_name=L_("收款时间"))
     collected_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                                   verbose_name="收款人(财务)")
-    refundable_on = DateField(null=True, index=True, verbose_name="可退日期",
-                              help_text="自该日起可以退还")
-    refundable_note = CharField(max_length=200, default="", verbose_name="可退原因")
-    refunded_at = AwareDateTimeField(null=True, verbose_name="退款时间")
-    refunded_to = CharField(max_length=64, default="", verbose_name="领款人")
+                                   verbose_name=L_("收款人(财务)"))
+    refundable_on = DateField(null=True, index=True, verbose_name=L_("可退日期"),
+                              help_text=L_("自该日起可以退还"))
+    refundable_note = CharField(max_length=200, default="", verbose_name=L_("可退原因"))
+    refunded_at = AwareDateTimeField(null=True, verbose_name=L_("退款时间"))
+    refunded_to = CharField(max_length=64, default="", verbose_name=L_("领款人"))
     refunded_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                                  verbose_name="退款人(财务)")
-    refunded_amount = MoneyField(default=Decimal("0.00"), verbose_name="退还金额(元)")
-    forfeited_amount = MoneyField(default=Decimal("0.00"), verbose_name="没收金额(元)")
-    forfeit_reason = CharField(max_length=200, default="", verbose_name="没收/扣留原因")
+                                  verbose_name=L_("退款人(财务)"))
+    refunded_amount = MoneyField(default=Decimal("0.00"), verbose_name=L_("退还金额(元)"))
+    forfeited_amount = MoneyField(default=Decimal("0.00"), verbose_name=L_("没收金额(元)"))
+    forfeit_reason = CharField(max_length=200, default="", verbose_name=L_("没收/扣留原因"))
     forfeit_approved_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                                          verbose_name="没收批准人")
-    forfeited_at = AwareDateTimeField(null=True, verbose_name="没收时间")
-    note = CharField(max_length=200, default="", verbose_name="备注")
+                                          verbose_name=L_("没收批准人"))
+    forfeited_at = AwareDateTimeField(null=True, verbose_name=L_("没收时间"))
+    note = CharField(max_length=200, default="", verbose_name=L_("备注"))
 
     class Meta:
         table_name = "deposit"
@@ -169,9 +171,9 @@ class Deposit(StatefulMixin, VersionedModel):
 
     def validate(self):
         if self.kind not in KIND_LABELS:
-            yield "kind", "请选择款项"
+            yield "kind", gettext("请选择款项")
         if isinstance(self.amount, Decimal) and self.amount <= 0:
-            yield "amount", "金额必须大于 0"
+            yield "amount", gettext("金额必须大于 0")
 
     # -- creation -----------------------------------------------------------------------------
 
@@ -187,7 +189,7 @@ class Deposit(StatefulMixin, VersionedModel):
     def save_collected(self, user, *, collected_at: dt.datetime | None = None) -> Deposit:
         """Finance takes money nobody asked for beforehand (key or other deposits): record and
         collect it in one transaction."""
-        self._require_finance(user, "amount", "只有财务人员可以登记收款")
+        self._require_finance(user, "amount", gettext("只有财务人员可以登记收款"))
         with write_transaction():
             save_record(self, user)
             self.collect(user, collected_at=collected_at)
@@ -203,9 +205,10 @@ class Deposit(StatefulMixin, VersionedModel):
     def collect(self, user, *, collected_at: dt.datetime | None = None,
                 expected_version: int | None = None) -> Deposit:
         """Finance records the money received and issues the numbered receipt (R-DEP-1)."""
-        self._require_finance(user, "", "只有财务人员可以登记收款")
-        self.require_state(("due",), "该款项已是“{state}”，不能再次收款")
-        collected_at = check_moment(collected_at, field_name="collected_at", label="收款时间")
+        self._require_finance(user, "", gettext("只有财务人员可以登记收款"))
+        self.require_state(("due",), gettext("该款项已是“{state}”，不能再次收款"))
+        collected_at = check_moment(collected_at, field_name="collected_at",
+                                    label=gettext("收款时间"))
         with write_transaction():
             number = next_number(self.estate_id, "SJ", to_office(collected_at).year)
             return self.transition(
@@ -222,8 +225,8 @@ class Deposit(StatefulMixin, VersionedModel):
             return self.cancel(user, reason=note or "未收款，无需退还",
                                expected_version=expected_version)
         if self.is_fee:
-            raise RuleError({"": "费用不退还"})
-        self.require_state(("held",), "该押金当前为“{state}”，不能改为可退")
+            raise RuleError({"": gettext("费用不退还")})
+        self.require_state(("held",), gettext("该押金当前为“{state}”，不能改为可退"))
         with write_transaction():
             row = self.transition(user, "refundable", expected_version=expected_version,
                                   refundable_on=on or office_day(), refundable_note=note[:200])
@@ -236,42 +239,49 @@ class Deposit(StatefulMixin, VersionedModel):
                expected_version: int | None = None) -> Deposit:
         """Finance pays the deposit back, once; a part kept is forfeited with a reason, once a
         manager has approved in their own login or at the desk (R-DEP-2, R-REC-2)."""
-        self._require_finance(user, "", "只有财务人员可以办理退款")
+        self._require_finance(user, "", gettext("只有财务人员可以办理退款"))
         if self.state == "refunded":
-            raise RuleError({"": f"该押金已于 {office_day(self.refunded_at):%Y-%m-%d} 退还给"
-                                 f"{self.refunded_to}，不能重复退款"})
+            raise RuleError({"": gettext("该押金已于 %(value)s 退还给%(refunded_to)s，不能重复退款",
+                                         value=format(office_day(self.refunded_at), '%Y-%m-%d'),
+                                         refunded_to=self.refunded_to)})
         if self.state == "forfeited":
-            raise RuleError({"": "该押金已没收，不能退款"})
+            raise RuleError({"": gettext("该押金已没收，不能退款")})
         if self.is_fee or self.state == "fee":
-            raise RuleError({"": "费用不退还"})
+            raise RuleError({"": gettext("费用不退还")})
         if self.state in ("due", "cancelled"):
-            raise RuleError({"": "该押金尚未收款，无款可退"})
-        self.require_state(("refundable",), "该押金尚未到可退状态（如装修未验收、出入证未交回）")
+            raise RuleError({"": gettext("该押金尚未收款，无款可退")})
+        self.require_state(("refundable",),
+                           gettext("该押金尚未到可退状态（如装修未验收、出入证未交回）"))
         # Every problem of the refund form at once, each next to its field (#12 item 3).
         errors: dict[str, str] = {}
         try:
-            refunded_at = check_moment(refunded_at, field_name="refunded_at", label="退款时间",
-                                       not_before=self.collected_at, before_label="收款时间")
+            refunded_at = check_moment(refunded_at, field_name="refunded_at",
+                                       label=gettext("退款时间"),
+                                       not_before=self.collected_at,
+                                       before_label=gettext("收款时间"))
         except RuleError as error:
             errors.update(error.errors)
         else:
             if office_day(refunded_at) < self.refundable_on:
-                errors["refunded_at"] = (f"{self.kind_label}须于 {self.refundable_on:%Y-%m-%d} "
-                                         "起方可退还")
+                errors["refunded_at"] = (gettext("%(kind_label)s须于 %(refundable_on)s 起方可退还",
+                                                 kind_label=self.kind_label,
+                                                 refundable_on=format(self.refundable_on,
+                                                                      '%Y-%m-%d')))
         try:
             amount = self.amount if amount in (None, "") else MoneyField().clean(amount)
         except (TypeError, ValueError) as exc:
             errors["amount"], amount = str(exc), None
         if amount is not None and amount > self.amount:
-            errors["amount"] = f"退款金额 {yuan(amount)} 超过押金金额 {yuan(self.amount)}"
+            errors["amount"] = gettext("退款金额 %(value)s 超过押金金额 %(value2)s",
+                                       value=yuan(amount), value2=yuan(self.amount))
         elif amount is not None and amount <= 0:
-            errors["amount"] = "退款金额必须大于 0；全部不退请使用“没收”"
+            errors["amount"] = gettext("退款金额必须大于 0；全部不退请使用“没收”")
         to = (to or "").strip()
         if not to:
-            errors["to"] = "请填写领款人"
+            errors["to"] = gettext("请填写领款人")
         kept = self.amount - amount if "amount" not in errors else Decimal("0")
         if kept > 0 and not (forfeit_reason or "").strip():
-            errors["forfeit_reason"] = "部分退款时扣留押金请填写原因"
+            errors["forfeit_reason"] = gettext("部分退款时扣留押金请填写原因")
         # The kept part waits for a manager's own approval (R-REC-2), once the form is right.
         approver = require_grant(self, "refund", grant) if kept > 0 and not errors else None
         if errors:
@@ -288,14 +298,14 @@ class Deposit(StatefulMixin, VersionedModel):
                 expected_version: int | None = None) -> Deposit:
         """Keep the whole deposit (damage, lost card) — with a reason, once a manager has
         approved in their own login or at the desk (R-DEP-2, R-REC-2)."""
-        self._require_finance(user, "", "只有财务人员可以登记没收")
-        self.require_state(("held", "refundable"), "该款项当前为“{state}”，不能没收")
+        self._require_finance(user, "", gettext("只有财务人员可以登记没收"))
+        self.require_state(("held", "refundable"), gettext("该款项当前为“{state}”，不能没收"))
         if not (reason or "").strip():
-            raise RuleError({"forfeit_reason": "没收押金时请填写原因"})
+            raise RuleError({"forfeit_reason": gettext("没收押金时请填写原因")})
         approver = require_grant(self, "forfeit", grant)
         forfeited_at = check_moment(not_before_grant(forfeited_at, grant),
-                                    field_name="forfeited_at", label="没收时间",
-                                    not_before=self.collected_at, before_label="收款时间")
+                                    field_name="forfeited_at", label=gettext("没收时间"),
+                                    not_before=self.collected_at, before_label=gettext("收款时间"))
         return self.transition(user, "forfeited", expected_version=expected_version,
                                forfeited_amount=self.amount, refunded_amount=Decimal("0.00"),
                                forfeit_reason=reason.strip()[:200],
@@ -303,9 +313,9 @@ class Deposit(StatefulMixin, VersionedModel):
 
     def cancel(self, user, *, reason: str, expected_version: int | None = None) -> Deposit:
         """Drop money that was asked for but never collected (the pass or application ended)."""
-        self.require_state(("due",), "只有未收款的款项可以取消；已收的押金只能退还或没收")
+        self.require_state(("due",), gettext("只有未收款的款项可以取消；已收的押金只能退还或没收"))
         if not (reason or "").strip():
-            raise RuleError({"reason": "请填写取消原因"})
+            raise RuleError({"reason": gettext("请填写取消原因")})
         return self.transition(user, "cancelled", expected_version=expected_version,
                                note=reason.strip()[:200])
 

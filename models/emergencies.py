@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask_babel import gettext
 from peewee import CharField, ForeignKeyField, TextField
 
 from models.approvals import DIRECTOR, Approval, Grant, not_before_grant, require_grant
 from models.base import AwareDateTimeField, RuleError, check_moment, to_office, utcnow
 from models.calendar import next_number
+from models.i18n import L_
 from models.notify import on_emergency
 from models.notify_staff import on_emergency_step
 from models.office import refuse_changes_after, user_or_none, works_for
@@ -25,31 +27,31 @@ from models.register import RegisterModel, StatefulMixin, save_record
 from models.users import User
 
 KINDS = [
-    ("fire", "火灾"),
-    ("water", "水浸/爆管"),
-    ("power", "停电"),
-    ("lift", "电梯困人"),
-    ("injury", "人员受伤"),
-    ("security", "治安事件"),
-    ("equipment", "设备故障"),
-    ("building", "房屋质量"),
-    ("other", "其他"),
+    ("fire", L_("火灾")),
+    ("water", L_("水浸/爆管")),
+    ("power", L_("停电")),
+    ("lift", L_("电梯困人")),
+    ("injury", L_("人员受伤")),
+    ("security", L_("治安事件")),
+    ("equipment", L_("设备故障")),
+    ("building", L_("房屋质量")),
+    ("other", L_("其他")),
 ]
 KIND_LABELS = dict(KINDS)
 # R-EMG-5: these go first to the on-duty maintenance technician.
 TECHNICAL_KINDS = ("equipment", "building")
-STATES = [("open", "处置中"), ("stabilised", "已稳定"), ("closed", "已结案")]
+STATES = [("open", L_("处置中")), ("stabilised", L_("已稳定")), ("closed", L_("已结案"))]
 STATE_LABELS = dict(STATES)
 
 STEP_KINDS = [
-    ("reported", "报告上级/值班人员"),
-    ("director", "报告管理处主任"),
-    ("technician", "通知当值维修技术人员"),
-    ("onsite", "上报领导现场处理"),
-    ("gm", "主任上报分公司总经理"),
-    ("outside_help", "社会求援"),
-    ("result", "措施落实结果"),
-    ("other", "其他"),
+    ("reported", L_("报告上级/值班人员")),
+    ("director", L_("报告管理处主任")),
+    ("technician", L_("通知当值维修技术人员")),
+    ("onsite", L_("上报领导现场处理")),
+    ("gm", L_("主任上报分公司总经理")),
+    ("outside_help", L_("社会求援")),
+    ("result", L_("措施落实结果")),
+    ("other", L_("其他")),
 ]
 STEP_LABELS = dict(STEP_KINDS)
 # Who may consent to outside help (R-EMG-2: the office director).
@@ -59,11 +61,11 @@ CLOSING_ROLES = ("director", "admin")
 
 # What the director must have found and decided before the case closes (R-EMG-3).
 AFTERMATH = (
-    ("stabilised_at", "结案前请登记事态稳定时间"),
-    ("cause", "结案前请查明并填写事发原因"),
-    ("responsible_person", "结案前请填写事故负责人"),
-    ("remedial_measures", "结案前请填写补救措施"),
-    ("preventive_measures", "结案前请填写预防措施"),
+    ("stabilised_at", L_("结案前请登记事态稳定时间")),
+    ("cause", L_("结案前请查明并填写事发原因")),
+    ("responsible_person", L_("结案前请填写事故负责人")),
+    ("remedial_measures", L_("结案前请填写补救措施")),
+    ("preventive_measures", L_("结案前请填写预防措施")),
 )
 # Fields of the register itself; frozen once the case is closed.
 REGISTER_FIELDS = (
@@ -90,30 +92,32 @@ class Emergency(StatefulMixin, RegisterModel):
         needed=lambda row, values: values.get("kind") == "outside_help", moment="at",
         describe=_describe_step)}
 
-    number = CharField(max_length=20, default="", index=True, verbose_name="编号")
-    occurred_at = AwareDateTimeField(verbose_name="发生时间")
-    place = CharField(max_length=100, verbose_name="地点")
-    kind = CharField(max_length=16, choices=KINDS, verbose_name="事件类型")
-    description = TextField(verbose_name="事件经过")
-    reported_by = CharField(max_length=32, verbose_name="报告人", help_text="当事人或目击者")
-    first_reported_to = CharField(max_length=32, verbose_name="首先报告给",
-                                  help_text="上级或管理处值班人员（R-EMG-1）")
-    reported_at = AwareDateTimeField(default=utcnow, verbose_name="报告时间")
-    casualties = TextField(default="", verbose_name="人员伤亡", help_text="无伤亡请填“无”")
-    rescue = TextField(default="", verbose_name="救护情况", help_text="有人员伤亡时全力救护")
-    technician = CharField(max_length=32, default="", verbose_name="当值维修技术人员",
-                           help_text="设备故障或房屋质量问题必填（R-EMG-5）")
-    technician_notified_at = AwareDateTimeField(null=True, verbose_name="通知维修技术人员时间")
-    stabilised_at = AwareDateTimeField(null=True, verbose_name="事态稳定时间")
-    cause = TextField(default="", verbose_name="事发原因")
-    responsible_person = CharField(max_length=32, default="", verbose_name="事故负责人")
-    remedial_measures = TextField(default="", verbose_name="补救措施")
-    preventive_measures = TextField(default="", verbose_name="预防措施")
+    number = CharField(max_length=20, default="", index=True, verbose_name=L_("编号"))
+    occurred_at = AwareDateTimeField(verbose_name=L_("发生时间"))
+    place = CharField(max_length=100, verbose_name=L_("地点"))
+    kind = CharField(max_length=16, choices=KINDS, verbose_name=L_("事件类型"))
+    description = TextField(verbose_name=L_("事件经过"))
+    reported_by = CharField(max_length=32, verbose_name=L_("报告人"),
+                            help_text=L_("当事人或目击者"))
+    first_reported_to = CharField(max_length=32, verbose_name=L_("首先报告给"),
+                                  help_text=L_("上级或管理处值班人员（R-EMG-1）"))
+    reported_at = AwareDateTimeField(default=utcnow, verbose_name=L_("报告时间"))
+    casualties = TextField(default="", verbose_name=L_("人员伤亡"), help_text=L_("无伤亡请填“无”"))
+    rescue = TextField(default="", verbose_name=L_("救护情况"),
+                       help_text=L_("有人员伤亡时全力救护"))
+    technician = CharField(max_length=32, default="", verbose_name=L_("当值维修技术人员"),
+                           help_text=L_("设备故障或房屋质量问题必填（R-EMG-5）"))
+    technician_notified_at = AwareDateTimeField(null=True, verbose_name=L_("通知维修技术人员时间"))
+    stabilised_at = AwareDateTimeField(null=True, verbose_name=L_("事态稳定时间"))
+    cause = TextField(default="", verbose_name=L_("事发原因"))
+    responsible_person = CharField(max_length=32, default="", verbose_name=L_("事故负责人"))
+    remedial_measures = TextField(default="", verbose_name=L_("补救措施"))
+    preventive_measures = TextField(default="", verbose_name=L_("预防措施"))
     state = CharField(max_length=16, choices=STATES, default="open", index=True,
-                      verbose_name="状态")
-    closed_at = AwareDateTimeField(null=True, verbose_name="结案时间")
+                      verbose_name=L_("状态"))
+    closed_at = AwareDateTimeField(null=True, verbose_name=L_("结案时间"))
     closed_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                                verbose_name="结案人")
+                                verbose_name=L_("结案人"))
 
     class Meta:
         table_name = "emergency"
@@ -137,20 +141,20 @@ class Emergency(StatefulMixin, RegisterModel):
         now = utcnow() + dt.timedelta(minutes=5)
         occurred = self.occurred_at
         if occurred and occurred > now:
-            yield "occurred_at", "发生时间不能晚于现在"
-        for name, label in (("reported_at", "报告时间"), ("stabilised_at", "事态稳定时间"),
-                            ("technician_notified_at", "通知维修技术人员时间")):
+            yield "occurred_at", gettext("发生时间不能晚于现在")
+        for name, label in (("reported_at", L_("报告时间")), ("stabilised_at", L_("事态稳定时间")),
+                            ("technician_notified_at", L_("通知维修技术人员时间"))):
             value = getattr(self, name)
             if value and occurred and value < occurred:
-                yield name, f"{label}不能早于发生时间"
+                yield name, gettext("%(label)s不能早于发生时间", label=label)
             elif value and value > now:
-                yield name, f"{label}不能晚于现在"
+                yield name, gettext("%(label)s不能晚于现在", label=label)
         if self.kind in TECHNICAL_KINDS:
             # R-EMG-5: equipment and building problems go first to the technician on duty.
             if _blank(self.technician):
-                yield "technician", "设备故障或房屋质量问题须登记通知的当值维修技术人员"
+                yield "technician", gettext("设备故障或房屋质量问题须登记通知的当值维修技术人员")
             if self.technician_notified_at is None:
-                yield "technician_notified_at", "请填写通知当值维修技术人员的时间"
+                yield "technician_notified_at", gettext("请填写通知当值维修技术人员的时间")
         if self.state == "closed":
             yield from self.missing_for_close().items()
 
@@ -167,7 +171,7 @@ class Emergency(StatefulMixin, RegisterModel):
 
     def before_update(self) -> None:
         refuse_changes_after(self, REGISTER_FIELDS, lambda stored: stored.state == "closed",
-                             "已结案的紧急事件不能修改；措施落实结果请在处理过程中登记")
+                             gettext("已结案的紧急事件不能修改；措施落实结果请在处理过程中登记"))
         self._derive_state()
 
     # -- steps ----------------------------------------------------------------------------
@@ -183,9 +187,9 @@ class Emergency(StatefulMixin, RegisterModel):
         Outside help only once the director has consented, in the director's own login or at
         the desk (R-EMG-2, R-REC-2); the call is recorded at or after the consent.
         """
-        self.require_state(doing="登记处理过程")
+        self.require_state(doing=gettext("登记处理过程"))
         if self.state == "closed" and kind != "result":
-            raise RuleError({"kind": "已结案的事件只能登记措施落实结果"})
+            raise RuleError({"kind": gettext("已结案的事件只能登记措施落实结果")})
         consent_by = consent_at = None
         if kind == "outside_help":
             consent_by, consent_at = require_grant(self, "add_step", grant).id, grant.at
@@ -198,14 +202,15 @@ class Emergency(StatefulMixin, RegisterModel):
     def close(self, user, *, at: dt.datetime | None = None,
               expected_version: int | None = None) -> None:
         """结案: only with cause, responsible person and measures filled (R-EMG-3)."""
-        self.require_state(("open", "stabilised"), "该事件已经结案", doing="结案")
+        self.require_state(("open", "stabilised"), gettext("该事件已经结案"), doing=gettext("结案"))
         if user is None or user.role not in CLOSING_ROLES:
-            raise RuleError({"": "紧急事件须由管理处主任结案"})
+            raise RuleError({"": gettext("紧急事件须由管理处主任结案")})
         missing = self.missing_for_close()
         if missing:
             raise RuleError(missing)
-        at = check_moment(at, field_name="at", label="结案时间", not_before=self.stabilised_at,
-                          before_label="事态稳定时间")
+        at = check_moment(at, field_name="at", label=gettext("结案时间"),
+                          not_before=self.stabilised_at,
+                          before_label=gettext("事态稳定时间"))
         self.transition(user, "closed", expected_version=expected_version, closed_at=at,
                         closed_by=user.id)
 
@@ -214,15 +219,16 @@ class EmergencyStep(RegisterModel):
     """One step of an incident's handling: who, when, what (append-only; voided if wrong)."""
 
     emergency = ForeignKeyField(Emergency, backref="steps", on_delete="RESTRICT",
-                                verbose_name="紧急事件")
-    kind = CharField(max_length=16, choices=STEP_KINDS, verbose_name="环节")
-    at = AwareDateTimeField(default=utcnow, verbose_name="时间")
-    who = CharField(max_length=32, verbose_name="人员",
-                    help_text="报告给谁、由谁处理，或求援的单位")
-    note = TextField(default="", verbose_name="内容/结果")
+                                verbose_name=L_("紧急事件"))
+    kind = CharField(max_length=16, choices=STEP_KINDS, verbose_name=L_("环节"))
+    at = AwareDateTimeField(default=utcnow, verbose_name=L_("时间"))
+    who = CharField(max_length=32, verbose_name=L_("人员"),
+                    help_text=L_("报告给谁、由谁处理，或求援的单位"))
+    note = TextField(default="", verbose_name=L_("内容/结果"))
     consent_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                                 verbose_name="同意的主任", help_text="社会求援须经管理处主任同意")
-    consent_at = AwareDateTimeField(null=True, verbose_name="主任同意时间")
+                                 verbose_name=L_("同意的主任"),
+                                 help_text=L_("社会求援须经管理处主任同意"))
+    consent_at = AwareDateTimeField(null=True, verbose_name=L_("主任同意时间"))
 
     class Meta:
         table_name = "emergency_step"
@@ -240,14 +246,14 @@ class EmergencyStep(RegisterModel):
 
     def validate(self):
         if self.kind not in STEP_LABELS:
-            yield "kind", "请选择处理环节"
+            yield "kind", gettext("请选择处理环节")
         incident = Emergency.get_or_none(Emergency.id == self.emergency_id)
         if incident is not None and incident.estate_id != self.estate_id:
-            yield "emergency", "所选事件不属于该小区"
+            yield "emergency", gettext("所选事件不属于该小区")
         if self.at and self.at > utcnow() + dt.timedelta(minutes=5):
-            yield "at", "时间不能晚于现在"
+            yield "at", gettext("时间不能晚于现在")
         elif incident is not None and self.at and self.at < incident.occurred_at:
-            yield "at", "时间不能早于事件发生时间"
+            yield "at", gettext("时间不能早于事件发生时间")
         if self.kind == "outside_help":
             yield from self._check_consent(incident)
 
@@ -255,14 +261,15 @@ class EmergencyStep(RegisterModel):
         """R-EMG-2: outside help only with the director's consent, recorded before the call."""
         director = user_or_none(self.consent_by_id)
         if director is None:
-            yield "consent_by", "向社会求援须经管理处主任本人同意（本人登录或在前台输入密码）"
+            yield "consent_by", gettext("向社会求援须经管理处主任本人同意（本人登录或在前台输入密"
+                                        "码）")
             return
         if director.role not in CONSENTING_ROLES or (
                 incident is not None and not works_for(director, incident.estate_id)):
-            yield "consent_by", "同意社会求援的须为本管理处主任"
+            yield "consent_by", gettext("同意社会求援的须为本管理处主任")
         if self.consent_at is None:
-            yield "consent_at", "请填写主任同意的时间"
+            yield "consent_at", gettext("请填写主任同意的时间")
         elif self.at and self.consent_at > self.at:
-            yield "consent_at", "须先经主任同意，再向社会求援：同意时间不能晚于求援时间"
+            yield "consent_at", gettext("须先经主任同意，再向社会求援：同意时间不能晚于求援时间")
         elif incident is not None and self.consent_at < incident.occurred_at:
-            yield "consent_at", "主任同意时间不能早于事件发生时间"
+            yield "consent_at", gettext("主任同意时间不能早于事件发生时间")

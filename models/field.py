@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask_babel import gettext
 from peewee import JOIN, Case, CharField, ForeignKeyField, IntegerField, fn
 
 from models.attachments import AttachmentKind, CheckedFile, attach
 from models.base import AwareDateTimeField, BaseModel, RuleError, utcnow, write_transaction
 from models.demands import Demand
+from models.i18n import L_
 from models.org import Department
 from models.users import User, supervises
 from models.work_orders import WorkOrder
@@ -32,11 +34,11 @@ DEFAULT_COMPLETION = dt.timedelta(hours=48)
 class Submission(BaseModel):
     """A phone form's post, kept by its key so a retry is answered, not applied again."""
 
-    key = CharField(max_length=64, unique=True, verbose_name="提交编号")
-    user = ForeignKeyField(User, backref="+", on_delete="CASCADE", verbose_name="提交人")
-    table = CharField(max_length=64, verbose_name="登记簿")
-    row_id = IntegerField(verbose_name="记录号")
-    action = CharField(max_length=16, verbose_name="操作")
+    key = CharField(max_length=64, unique=True, verbose_name=L_("提交编号"))
+    user = ForeignKeyField(User, backref="+", on_delete="CASCADE", verbose_name=L_("提交人"))
+    table = CharField(max_length=64, verbose_name=L_("登记簿"))
+    row_id = IntegerField(verbose_name=L_("记录号"))
+    action = CharField(max_length=16, verbose_name=L_("操作"))
 
     class Meta:
         table_name = "field_submission"
@@ -53,8 +55,8 @@ class FieldVisit(BaseModel):
     """When a user last opened 我的工单."""
 
     user = ForeignKeyField(User, unique=True, backref="+", on_delete="CASCADE",
-                           verbose_name="用户")
-    seen_at = AwareDateTimeField(default=utcnow, verbose_name="查看时间")
+                           verbose_name=L_("用户"))
+    seen_at = AwareDateTimeField(default=utcnow, verbose_name=L_("查看时间"))
 
     class Meta:
         table_name = "field_visit"
@@ -140,7 +142,7 @@ def attach_once(order: WorkOrder, user, *, key: str,
                 files: list[tuple[AttachmentKind, CheckedFile]]) -> None:
     """Photos added on their own (before the work starts), once per key."""
     if not files:
-        raise RuleError({"before": "请先拍照或选择照片"})
+        raise RuleError({"before": gettext("请先拍照或选择照片")})
     with write_transaction():
         if Submission.done(key, user):
             return
@@ -159,14 +161,14 @@ def reassign(order: WorkOrder, user, assignee_id, *, expected_version=None) -> N
     """A department's supervisor hands the order to another member of the department."""
     department = Department.get_by_id(order.department_id)
     if not supervises(user, department.kind):
-        raise RuleError({"": "只有本部门主管可以改派维修单"})
-    order.require_state(("open", "arrived"), "该维修单已经完工，不能改派")
+        raise RuleError({"": gettext("只有本部门主管可以改派维修单")})
+    order.require_state(("open", "arrived"), gettext("该维修单已经完工，不能改派"))
     assignee = User.get_or_none(User.id == assignee_id, User.active == True)  # noqa: E712
     if assignee is None or assignee.role != "dept" or assignee.department != department.kind \
             or order.estate_id not in assignee.estate_ids():
-        raise RuleError({"assignee": "只能改派给本部门本小区的人员"})
+        raise RuleError({"assignee": gettext("只能改派给本部门本小区的人员")})
     if assignee.id == order.assignee_id:
-        raise RuleError({"assignee": "该维修单已由此人负责，请选择另一位人员"})
+        raise RuleError({"assignee": gettext("该维修单已由此人负责，请选择另一位人员")})
     order.transition(user, expected_version=expected_version, assignee=assignee.id)
 
 

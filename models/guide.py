@@ -7,9 +7,11 @@ new owner takes home, grouped by category, with the estate's name and its depart
 
 from __future__ import annotations
 
+from flask_babel import gettext
 from peewee import BooleanField, CharField, ForeignKeyField, IntegerField
 
 from models.base import PhoneField
+from models.i18n import L_
 from models.org import Department, _same_estate
 from models.register import RegisterModel
 
@@ -17,10 +19,11 @@ from models.register import RegisterModel
 class GuideCategory(RegisterModel):
     """A chapter of the guide, in booklet order."""
 
-    name = CharField(max_length=32, verbose_name="类别名称", help_text="如 紧急求援电话、家政服务")
-    sort_order = IntegerField(default=0, verbose_name="排序", help_text="小的在前")
-    intro = CharField(max_length=200, default="", verbose_name="说明",
-                      help_text="印在手册该类别标题下")
+    name = CharField(max_length=32, verbose_name=L_("类别名称"),
+                     help_text=L_("如 紧急求援电话、家政服务"))
+    sort_order = IntegerField(default=0, verbose_name=L_("排序"), help_text=L_("小的在前"))
+    intro = CharField(max_length=200, default="", verbose_name=L_("说明"),
+                      help_text=L_("印在手册该类别标题下"))
 
     class Meta:
         table_name = "guide_category"
@@ -37,25 +40,25 @@ class GuideCategory(RegisterModel):
             if self.id:
                 twin = twin.where(GuideCategory.id != self.id)
             if twin.exists():
-                yield "name", "该类别已存在"
+                yield "name", gettext("该类别已存在")
 
 
 class GuideEntry(RegisterModel):
     """One service in the guide: who provides it, how to reach them, when, for how much."""
 
     category = ForeignKeyField(GuideCategory, backref="entries", on_delete="RESTRICT",
-                               verbose_name="类别")
-    name = CharField(max_length=64, verbose_name="服务项目")
-    provider = CharField(max_length=64, default="", verbose_name="服务单位")
-    phone = PhoneField(default="", verbose_name="电话")
-    hours = CharField(max_length=64, default="", verbose_name="服务时间",
-                      help_text="如 每天 8:00–20:00；每月第一个周六上午")
-    price = CharField(max_length=64, default="", verbose_name="收费标准",
-                      help_text="如 免费、40元/小时")
-    notes = CharField(max_length=200, default="", verbose_name="备注")
-    visible = BooleanField(default=True, verbose_name="印入手册",
-                           help_text="不勾选则保留记录但不在手册中显示")
-    sort_order = IntegerField(default=0, verbose_name="排序")
+                               verbose_name=L_("类别"))
+    name = CharField(max_length=64, verbose_name=L_("服务项目"))
+    provider = CharField(max_length=64, default="", verbose_name=L_("服务单位"))
+    phone = PhoneField(default="", verbose_name=L_("电话"))
+    hours = CharField(max_length=64, default="", verbose_name=L_("服务时间"),
+                      help_text=L_("如 每天 8:00–20:00；每月第一个周六上午"))
+    price = CharField(max_length=64, default="", verbose_name=L_("收费标准"),
+                      help_text=L_("如 免费、40元/小时"))
+    notes = CharField(max_length=200, default="", verbose_name=L_("备注"))
+    visible = BooleanField(default=True, verbose_name=L_("印入手册"),
+                           help_text=L_("不勾选则保留记录但不在手册中显示"))
+    sort_order = IntegerField(default=0, verbose_name=L_("排序"))
 
     class Meta:
         table_name = "guide_entry"

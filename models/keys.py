@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask_babel import gettext
 from peewee import BooleanField, CharField, ForeignKeyField, IntegerField
 
 from models.approvals import MANAGER, Approval, Grant, not_before_grant, require_grant
@@ -35,30 +36,31 @@ from models.base import (
 )
 from models.calendar import next_number
 from models.estate import Estate
+from models.i18n import L_, N_
 from models.org import Unit, _same_estate
 from models.register import RegisterModel, StatefulMixin, change_record, save_record
 from models.users import User
 
 LOCATIONS = [
-    ("office", "管理处保管"),
-    ("kept", "管理处留存(整改)"),
-    ("owner", "业主持有"),
-    ("lent", "借出"),
+    ("office", L_("管理处保管")),
+    ("kept", L_("管理处留存(整改)")),
+    ("owner", L_("业主持有")),
+    ("lent", L_("借出")),
 ]
 LOCATION_LABELS = dict(LOCATIONS)
 # Where the office physically holds the set (the hook or box means something).
 AT_OFFICE = ("office", "kept")
 
 MOVEMENT_KINDS = [
-    ("register", "登记入柜"),
-    ("issue", "交付业主"),
-    ("keep", "留存整改"),
-    ("collect", "凭收条领取"),
-    ("lend", "借出"),
-    ("return", "归还"),
+    ("register", L_("登记入柜")),
+    ("issue", L_("交付业主")),
+    ("keep", L_("留存整改")),
+    ("collect", L_("凭收条领取")),
+    ("lend", L_("借出")),
+    ("return", L_("归还")),
 ]
 MOVEMENT_LABELS = dict(MOVEMENT_KINDS)
-BORROWER_TYPES = [("sales", "地产销售"), ("owner", "业主"), ("other", "其他人员")]
+BORROWER_TYPES = [("sales", L_("地产销售")), ("owner", L_("业主")), ("other", L_("其他人员"))]
 BORROWER_LABELS = dict(BORROWER_TYPES)
 OFFICE = "管理处"
 
@@ -76,19 +78,19 @@ class KeySet(StatefulMixin, RegisterModel):
         "lend", "借钥匙给其他人员", rule=lambda row: MANAGER,
         needed=lambda row, values: values.get("borrower_type") == "other",
         moment="at", describe=_describe_loan)}
-    voided_message = "该钥匙登记已作废"
+    voided_message = N_("该钥匙登记已作废")
 
-    unit = ForeignKeyField(Unit, backref="key_sets", on_delete="RESTRICT", verbose_name="房屋")
-    label = CharField(max_length=32, default="入户门钥匙", verbose_name="钥匙名称",
-                      help_text="如 入户门钥匙、信箱钥匙")
-    count = IntegerField(default=1, verbose_name="把数")
-    hook = CharField(max_length=16, default="", verbose_name="钥匙柜位置",
-                     help_text="挂钩或钥匙箱编号，如 A-12")
+    unit = ForeignKeyField(Unit, backref="key_sets", on_delete="RESTRICT", verbose_name=L_("房屋"))
+    label = CharField(max_length=32, default="入户门钥匙", verbose_name=L_("钥匙名称"),
+                      help_text=L_("如 入户门钥匙、信箱钥匙"))
+    count = IntegerField(default=1, verbose_name=L_("把数"))
+    hook = CharField(max_length=16, default="", verbose_name=L_("钥匙柜位置"),
+                     help_text=L_("挂钩或钥匙箱编号，如 A-12"))
     location = CharField(max_length=16, choices=LOCATIONS, default="office", index=True,
-                         verbose_name="当前位置")
-    holder = CharField(max_length=64, default=OFFICE, verbose_name="持有人")
-    since = AwareDateTimeField(default=utcnow, verbose_name="持有自")
-    notes = CharField(max_length=200, default="", verbose_name="备注")
+                         verbose_name=L_("当前位置"))
+    holder = CharField(max_length=64, default=OFFICE, verbose_name=L_("持有人"))
+    since = AwareDateTimeField(default=utcnow, verbose_name=L_("持有自"))
+    notes = CharField(max_length=200, default="", verbose_name=L_("备注"))
 
     class Meta:
         table_name = "key_set"
@@ -114,7 +116,7 @@ class KeySet(StatefulMixin, RegisterModel):
     def validate(self):
         yield from _same_estate(self, "estate", ("unit",))
         if self.count is not None and not 1 <= int(self.count) <= 50:
-            yield "count", "把数应在 1 到 50 之间"
+            yield "count", gettext("把数应在 1 到 50 之间")
 
     def after_create(self, user) -> None:
         KeyMovement.record(self, user, "register", to_location="office", person=OFFICE,
@@ -130,7 +132,9 @@ class KeySet(StatefulMixin, RegisterModel):
     # -- movements -------------------------------------------------------------------------
 
     def _require(self, locations: tuple[str, ...], doing: str) -> None:
-        self.require_state(locations, f"钥匙当前{self.whereabouts()}，不能{doing}")
+        self.require_state(locations,
+                           gettext("钥匙当前%(value)s，不能%(doing)s",
+                                   value=self.whereabouts(), doing=doing))
 
     def _move(self, user, kind: str, to_location: str, holder: str, at: dt.datetime,
               expected_version: int | None, **details) -> KeyMovement:
@@ -144,24 +148,24 @@ class KeySet(StatefulMixin, RegisterModel):
         return movement
 
     def _moment(self, at: dt.datetime | None) -> dt.datetime:
-        return check_moment(at, field_name="at", label="时间", not_before=self.since,
-                            before_label="上一次流转时间")
+        return check_moment(at, field_name="at", label=gettext("时间"), not_before=self.since,
+                            before_label=gettext("上一次流转时间"))
 
     def issue_to_owner(self, user, *, owner_name: str, at: dt.datetime | None = None,
                        expected_version: int | None = None) -> KeyMovement:
         """交付业主 after the inspection (R-KEY-1, R-MOVE-1 step 6)."""
-        self._require(("office",), "交付业主")
+        self._require(("office",), gettext("交付业主"))
         if not (owner_name or "").strip():
-            raise RuleError({"owner_name": "请填写领取钥匙的业主姓名"})
+            raise RuleError({"owner_name": gettext("请填写领取钥匙的业主姓名")})
         return self._move(user, "issue", "owner", owner_name.strip(), self._moment(at),
                           expected_version)
 
     def keep_for_rectification(self, user, *, consent_by: str, at: dt.datetime | None = None,
                                expected_version: int | None = None) -> KeyMovement:
         """留存整改 with the owner's consent; the owner gets a numbered receipt (R-KEY-1)."""
-        self._require(("office", "owner"), "留存")
+        self._require(("office", "owner"), gettext("留存"))
         if not (consent_by or "").strip():
-            raise RuleError({"consent_by": "留存钥匙须经业主同意，请填写同意的业主姓名"})
+            raise RuleError({"consent_by": gettext("留存钥匙须经业主同意，请填写同意的业主姓名")})
         at = self._moment(at)
         number = next_number(self.estate_id, "YS", to_office(at).year)
         return self._move(user, "keep", "kept", OFFICE, at, expected_version,
@@ -172,16 +176,16 @@ class KeySet(StatefulMixin, RegisterModel):
                 at: dt.datetime | None = None,
                 expected_version: int | None = None) -> KeyMovement:
         """凭收条领取: the owner takes the kept set back against the stamped receipt (R-KEY-2)."""
-        self._require(("kept",), "凭收条领取")
+        self._require(("kept",), gettext("凭收条领取"))
         errors = {}
         receipt = (self.movements.where(KeyMovement.kind == "keep")
                    .order_by(KeyMovement.id.desc()).first())
         if not (receipt_number or "").strip():
-            errors["receipt_number"] = "请填写业主出示的收条编号"
+            errors["receipt_number"] = gettext("请填写业主出示的收条编号")
         elif receipt is None or receipt.number != receipt_number.strip().upper():
-            errors["receipt_number"] = "收条编号与留存登记不符，请核对业主出示的收条"
+            errors["receipt_number"] = gettext("收条编号与留存登记不符，请核对业主出示的收条")
         if not (collector_name or "").strip():
-            errors["collector_name"] = "请填写领取人姓名"
+            errors["collector_name"] = gettext("请填写领取人姓名")
         if errors:
             raise RuleError(errors)
         return self._move(user, "collect", "owner", collector_name.strip(), self._moment(at),
@@ -193,24 +197,24 @@ class KeySet(StatefulMixin, RegisterModel):
              expected_version: int | None = None) -> KeyMovement:
         """借出, registered and signed; "other" borrowers only once a supervisor has approved
         (R-KEY-3, R-REC-2: the approval is a `Grant` from models.approvals, never a name)."""
-        self._require(AT_OFFICE, "借出")
+        self._require(AT_OFFICE, gettext("借出"))
         approver = None
         if borrower_type == "other":
             approver = require_grant(self, "lend", grant)
         at = self._moment(not_before_grant(at, grant))
         errors = {}
         if not (borrower_name or "").strip():
-            errors["borrower_name"] = "请填写借用人姓名"
+            errors["borrower_name"] = gettext("请填写借用人姓名")
         if borrower_type not in BORROWER_LABELS:
-            errors["borrower_type"] = "请选择借用人类别"
+            errors["borrower_type"] = gettext("请选择借用人类别")
         if not (purpose or "").strip():
-            errors["purpose"] = "请填写借用事由"
+            errors["purpose"] = gettext("请填写借用事由")
         if expected_return is None:
-            errors["expected_return"] = "请填写预计归还时间"
+            errors["expected_return"] = gettext("请填写预计归还时间")
         elif expected_return <= at:
-            errors["expected_return"] = "预计归还时间必须晚于借出时间"
+            errors["expected_return"] = gettext("预计归还时间必须晚于借出时间")
         if not signed:
-            errors["signed"] = "借用人须在登记簿上签名确认"
+            errors["signed"] = gettext("借用人须在登记簿上签名确认")
         if errors:
             raise RuleError(errors)
         number = next_number(self.estate_id, "JY", to_office(at).year)
@@ -224,7 +228,7 @@ class KeySet(StatefulMixin, RegisterModel):
     def return_loan(self, user, *, at: dt.datetime | None = None, returned_by_name: str = "",
                     expected_version: int | None = None) -> KeyMovement:
         """归还: the loan is struck off and the set goes back where it came from (R-KEY-3)."""
-        self._require(("lent",), "登记归还")
+        self._require(("lent",), gettext("登记归还"))
         loan = self.open_loan()
         at = self._moment(at)
         with write_transaction():
@@ -240,36 +244,36 @@ class KeySet(StatefulMixin, RegisterModel):
 class KeyMovement(VersionedModel):
     """One movement of a key set (append-only history; a loan is struck off on return)."""
 
-    estate = ForeignKeyField(Estate, backref="+", on_delete="RESTRICT", verbose_name="小区")
+    estate = ForeignKeyField(Estate, backref="+", on_delete="RESTRICT", verbose_name=L_("小区"))
     key_set = ForeignKeyField(KeySet, backref="movements", on_delete="RESTRICT",
-                              verbose_name="钥匙")
-    kind = CharField(max_length=16, choices=MOVEMENT_KINDS, verbose_name="流转")
-    number = CharField(max_length=20, null=True, verbose_name="单据编号",
-                       help_text="留存收条（YS）或借用登记（JY）编号")
-    at = AwareDateTimeField(default=utcnow, verbose_name="时间")
+                              verbose_name=L_("钥匙"))
+    kind = CharField(max_length=16, choices=MOVEMENT_KINDS, verbose_name=L_("流转"))
+    number = CharField(max_length=20, null=True, verbose_name=L_("单据编号"),
+                       help_text=L_("留存收条（YS）或借用登记（JY）编号"))
+    at = AwareDateTimeField(default=utcnow, verbose_name=L_("时间"))
     from_location = CharField(max_length=16, null=True, choices=LOCATIONS,
-                              verbose_name="原位置")
-    to_location = CharField(max_length=16, choices=LOCATIONS, verbose_name="去向")
-    person = CharField(max_length=64, default="", verbose_name="经手人/借用人")
-    person_phone = PhoneField(default="", verbose_name="电话")
+                              verbose_name=L_("原位置"))
+    to_location = CharField(max_length=16, choices=LOCATIONS, verbose_name=L_("去向"))
+    person = CharField(max_length=64, default="", verbose_name=L_("经手人/借用人"))
+    person_phone = PhoneField(default="", verbose_name=L_("电话"))
     borrower_type = CharField(max_length=16, null=True, choices=BORROWER_TYPES,
-                              verbose_name="借用人类别")
-    purpose = CharField(max_length=100, default="", verbose_name="事由")
-    expected_return = AwareDateTimeField(null=True, index=True, verbose_name="预计归还")
-    signed = BooleanField(default=False, verbose_name="已签名")
-    consent_by = CharField(max_length=32, default="", verbose_name="同意留存的业主")
-    receipt_number = CharField(max_length=20, default="", verbose_name="所凭收条")
+                              verbose_name=L_("借用人类别"))
+    purpose = CharField(max_length=100, default="", verbose_name=L_("事由"))
+    expected_return = AwareDateTimeField(null=True, index=True, verbose_name=L_("预计归还"))
+    signed = BooleanField(default=False, verbose_name=L_("已签名"))
+    consent_by = CharField(max_length=32, default="", verbose_name=L_("同意留存的业主"))
+    receipt_number = CharField(max_length=20, default="", verbose_name=L_("所凭收条"))
     approved_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                                  verbose_name="批准主管")
-    approved_at = AwareDateTimeField(null=True, verbose_name="批准时间")
+                                  verbose_name=L_("批准主管"))
+    approved_at = AwareDateTimeField(null=True, verbose_name=L_("批准时间"))
     loan = ForeignKeyField("self", null=True, backref="returns", on_delete="RESTRICT",
-                           verbose_name="对应借出")
-    returned_at = AwareDateTimeField(null=True, verbose_name="归还时间",
-                                     help_text="借出登记在归还时消项")
+                           verbose_name=L_("对应借出"))
+    returned_at = AwareDateTimeField(null=True, verbose_name=L_("归还时间"),
+                                     help_text=L_("借出登记在归还时消项"))
     returned_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                                  verbose_name="收回人")
+                                  verbose_name=L_("收回人"))
     created_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                                 verbose_name="经办客服")
+                                 verbose_name=L_("经办客服"))
 
     class Meta:
         table_name = "key_movement"

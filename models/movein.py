@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from flask_babel import gettext
 from peewee import SQL, BooleanField, CharField, ForeignKeyField, IntegerField, TextField
 
 from models.base import (
@@ -26,6 +27,7 @@ from models.base import (
     write_transaction,
 )
 from models.calendar import next_number
+from models.i18n import L_, N_, LazyText
 from models.keys import KeySet
 from models.org import Resident, Unit, _same_estate
 from models.register import RegisterModel, StatefulMixin, change_record, save_record
@@ -34,12 +36,12 @@ from models.validators import clean_money
 
 # (number, short name, what the manual asks) — R-MOVE-1.
 STEPS = [
-    (1, "地产手续", "业主持入住会签单和入住通知书到地产办理第一步手续"),
-    (2, "发放手册", "发放业户手册和装修指南，业主签收，复印身份证"),
-    (3, "住户登记", "业主填写住户登记表，签订消防安全协议书和精神文明公约"),
-    (4, "受理签章", "完成以上工作后受理人签字并盖章"),
-    (5, "财务缴费", "到财务缴纳物业费和维修基金并盖章"),
-    (6, "验房交钥匙", "专人带业主验房，填写收楼书和整改单，交钥匙并填写回执"),
+    (1, N_("地产手续"), N_("业主持入住会签单和入住通知书到地产办理第一步手续")),
+    (2, N_("发放手册"), N_("发放业户手册和装修指南，业主签收，复印身份证")),
+    (3, N_("住户登记"), N_("业主填写住户登记表，签订消防安全协议书和精神文明公约")),
+    (4, N_("受理签章"), N_("完成以上工作后受理人签字并盖章")),
+    (5, N_("财务缴费"), N_("到财务缴纳物业费和维修基金并盖章")),
+    (6, N_("验房交钥匙"), N_("专人带业主验房，填写收楼书和整改单，交钥匙并填写回执")),
 ]
 STEP_NAMES = {n: name for n, name, _ in STEPS}
 DONE = 7  # current_step after the sixth: the move-in is complete
@@ -49,7 +51,11 @@ FINANCE_STEP = 5  # fees and maintenance fund: finance's step (R-MOVE-1, R-REC-3
 def may_do_step(user, n: int) -> bool:
     """Step 5 is finance's; the others belong to the desk and the departments."""
     return in_department(user, "finance") if n == FINANCE_STEP else True
-PROGRESS = [(n, f"卡在第{n}步：{name}") for n, name, _ in STEPS] + [(DONE, "已完成")]
+def _stuck_at(n: int, name: str) -> str:
+    return gettext("卡在第%(n)s步：%(name)s", n=n, name=gettext(name))
+
+
+PROGRESS = [(n, LazyText(_stuck_at, n, name)) for n, name, _ in STEPS] + [(DONE, L_("已完成"))]
 
 
 def step_label(n: int) -> str:
@@ -62,45 +68,47 @@ class MoveIn(StatefulMixin, RegisterModel):
     # The checklist's position is the row's state: step n moves it to n + 1 (DONE after 6).
     state_field = "current_step"
 
-    number = CharField(max_length=20, default="", index=True, verbose_name="编号")
-    unit = ForeignKeyField(Unit, backref="move_ins", on_delete="RESTRICT", verbose_name="房屋")
+    number = CharField(max_length=20, default="", index=True, verbose_name=L_("编号"))
+    unit = ForeignKeyField(Unit, backref="move_ins", on_delete="RESTRICT", verbose_name=L_("房屋"))
     owner = ForeignKeyField(Resident, null=True, backref="move_ins", on_delete="RESTRICT",
-                            verbose_name="业主", help_text="已登记的业主；未登记的在第3步登记")
-    owner_name = CharField(max_length=32, default="", verbose_name="业主姓名")
-    owner_phone = PhoneField(default="", verbose_name="业主电话")
-    current_step = IntegerField(default=1, choices=PROGRESS, index=True, verbose_name="进度")
-    step1_at = AwareDateTimeField(null=True, verbose_name="1 地产手续时间")
+                            verbose_name=L_("业主"),
+                            help_text=L_("已登记的业主；未登记的在第3步登记"))
+    owner_name = CharField(max_length=32, default="", verbose_name=L_("业主姓名"))
+    owner_phone = PhoneField(default="", verbose_name=L_("业主电话"))
+    current_step = IntegerField(default=1, choices=PROGRESS, index=True, verbose_name=L_("进度"))
+    step1_at = AwareDateTimeField(null=True, verbose_name=L_("1 地产手续时间"))
     step1_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                               verbose_name="1 经办人")
-    step2_at = AwareDateTimeField(null=True, verbose_name="2 发放手册时间")
+                               verbose_name=L_("1 经办人"))
+    step2_at = AwareDateTimeField(null=True, verbose_name=L_("2 发放手册时间"))
     step2_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                               verbose_name="2 经办人")
-    id_copied = BooleanField(default=False, verbose_name="已复印身份证")
-    step3_at = AwareDateTimeField(null=True, verbose_name="3 住户登记时间")
+                               verbose_name=L_("2 经办人"))
+    id_copied = BooleanField(default=False, verbose_name=L_("已复印身份证"))
+    step3_at = AwareDateTimeField(null=True, verbose_name=L_("3 住户登记时间"))
     step3_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                               verbose_name="3 经办人")
-    agreements_signed = BooleanField(default=False, verbose_name="已签消防协议和文明公约")
-    step4_at = AwareDateTimeField(null=True, verbose_name="4 受理签章时间")
+                               verbose_name=L_("3 经办人"))
+    agreements_signed = BooleanField(default=False, verbose_name=L_("已签消防协议和文明公约"))
+    step4_at = AwareDateTimeField(null=True, verbose_name=L_("4 受理签章时间"))
     step4_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                               verbose_name="4 受理人")
-    step5_at = AwareDateTimeField(null=True, verbose_name="5 财务缴费时间")
+                               verbose_name=L_("4 受理人"))
+    step5_at = AwareDateTimeField(null=True, verbose_name=L_("5 财务缴费时间"))
     step5_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                               verbose_name="5 经办人")
-    property_fee = MoneyField(null=True, verbose_name="物业费(元)")
-    property_fee_receipt = CharField(max_length=32, default="", verbose_name="物业费收据号")
-    maintenance_fund = MoneyField(null=True, verbose_name="维修基金(元)")
-    maintenance_fund_receipt = CharField(max_length=32, default="", verbose_name="维修基金收据号")
-    step6_at = AwareDateTimeField(null=True, verbose_name="6 验房交钥匙时间")
+                               verbose_name=L_("5 经办人"))
+    property_fee = MoneyField(null=True, verbose_name=L_("物业费(元)"))
+    property_fee_receipt = CharField(max_length=32, default="", verbose_name=L_("物业费收据号"))
+    maintenance_fund = MoneyField(null=True, verbose_name=L_("维修基金(元)"))
+    maintenance_fund_receipt = CharField(max_length=32, default="",
+                                         verbose_name=L_("维修基金收据号"))
+    step6_at = AwareDateTimeField(null=True, verbose_name=L_("6 验房交钥匙时间"))
     step6_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                               verbose_name="6 经办人")
-    inspection_notes = TextField(default="", verbose_name="验房情况(收楼书)")
-    rectification_items = TextField(default="", verbose_name="整改单")
-    keys_count = IntegerField(default=0, verbose_name="交付钥匙(把)")
-    key_receipt_signed = BooleanField(default=False, verbose_name="业主已签钥匙回执")
-    key_sets_issued = IntegerField(default=0, verbose_name="钥匙台账交付(套)",
-                                   help_text="钥匙登记中本房屋的钥匙同时登记为交付业主")
-    completed_at = AwareDateTimeField(null=True, verbose_name="完成时间")
-    notes = CharField(max_length=200, default="", verbose_name="备注")
+                               verbose_name=L_("6 经办人"))
+    inspection_notes = TextField(default="", verbose_name=L_("验房情况(收楼书)"))
+    rectification_items = TextField(default="", verbose_name=L_("整改单"))
+    keys_count = IntegerField(default=0, verbose_name=L_("交付钥匙(把)"))
+    key_receipt_signed = BooleanField(default=False, verbose_name=L_("业主已签钥匙回执"))
+    key_sets_issued = IntegerField(default=0, verbose_name=L_("钥匙台账交付(套)"),
+                                   help_text=L_("钥匙登记中本房屋的钥匙同时登记为交付业主"))
+    completed_at = AwareDateTimeField(null=True, verbose_name=L_("完成时间"))
+    notes = CharField(max_length=200, default="", verbose_name=L_("备注"))
 
     class Meta:
         table_name = "move_in"
@@ -127,7 +135,7 @@ class MoveIn(StatefulMixin, RegisterModel):
         if self.owner_id:
             owner = Resident.get_or_none(Resident.id == self.owner_id)
             if owner is not None and self.unit_id and owner.unit_id != self.unit_id:
-                yield "owner", "所选业主不是该房屋的住户"
+                yield "owner", gettext("所选业主不是该房屋的住户")
         if self.unit_id and self.estate_id:
             twin = MoveIn.select().where(MoveIn.unit == self.unit_id,
                                          MoveIn.voided == False)  # noqa: E712
@@ -135,14 +143,16 @@ class MoveIn(StatefulMixin, RegisterModel):
                 twin = twin.where(MoveIn.id != self.id)
             other = twin.first()
             if other is not None:
-                yield "unit", f"该房屋已有入伙记录 {other.number}，不能重复登记"
+                yield "unit", gettext("该房屋已有入伙记录 %(number)s，不能重复登记",
+                                      number=other.number)
         previous = None
         for n in range(1, 7):
             at = getattr(self, f"step{n}_at")
             if at is not None and n > 1 and previous is None:
-                yield f"step{n}_at", f"请先完成第{n - 1}步"
+                yield f"step{n}_at", gettext("请先完成第%(value)s步", value=n - 1)
             if at is not None and previous is not None and at < previous:
-                yield f"step{n}_at", f"第{n}步的时间不能早于第{n - 1}步"
+                yield f"step{n}_at", gettext("第%(n)s步的时间不能早于第%(value)s步",
+                                             n=n, value=n - 1)
             previous = at
 
     def before_create(self, user) -> None:
@@ -156,20 +166,21 @@ class MoveIn(StatefulMixin, RegisterModel):
     def do_step(self, user, n: int, *, at: dt.datetime | None = None,
                 expected_version: int | None = None, **details) -> None:
         """Record step n as done by `user` at `at` (now if empty), with its own details."""
-        self.require_state(doing="登记")
+        self.require_state(doing=gettext("登记"))
         if n not in STEP_NAMES:
-            raise RuleError({"": "没有这一步"})
+            raise RuleError({"": gettext("没有这一步")})
         if self.current_step == DONE or getattr(self, f"step{n}_at") is not None:
-            raise RuleError({"": f"第{n}步已经完成"})
+            raise RuleError({"": gettext("第%(n)s步已经完成", n=n)})
         if n != self.current_step:
             current = self.current_step
-            raise RuleError({"": f"请先完成第{current}步：{STEP_NAMES[current]}"})
+            raise RuleError({"": gettext("请先完成第%(current)s步：%(value)s",
+                                         current=current, value=STEP_NAMES[current])})
         if not may_do_step(user, n):
             # R-MOVE-1 (5), R-REC-3: finance collects the fees and stamps, nobody else.
-            raise RuleError({"": "第5步（收取物业费和维修基金）由财务人员办理"})
+            raise RuleError({"": gettext("第5步（收取物业费和维修基金）由财务人员办理")})
         previous = getattr(self, f"step{n - 1}_at") if n > 1 else None
-        at = check_moment(at, field_name="at", label="办理时间", not_before=previous,
-                          before_label=f"第{n - 1}步的时间")
+        at = check_moment(at, field_name="at", label=gettext("办理时间"), not_before=previous,
+                          before_label=gettext("第%(value)s步的时间", value=n - 1))
         handler = getattr(self, f"_step{n}_values", None)
         values = handler(user, at, **details) if handler else {}
         values.update({f"step{n}_at": at, f"step{n}_by": user.id if user else None})
@@ -185,15 +196,15 @@ class MoveIn(StatefulMixin, RegisterModel):
 
     def _step2_values(self, user, at, *, id_copied: bool = False, **_) -> dict:
         if not id_copied:
-            raise RuleError({"id_copied": "发放手册时须复印业主身份证，请复印后勾选"})
+            raise RuleError({"id_copied": gettext("发放手册时须复印业主身份证，请复印后勾选")})
         return {"id_copied": True}
 
     def _step3_values(self, user, at, *, agreements_signed: bool = False, **_) -> dict:
         errors = {}
         if not agreements_signed:
-            errors["agreements_signed"] = "业主须签订消防安全协议书和精神文明公约"
+            errors["agreements_signed"] = gettext("业主须签订消防安全协议书和精神文明公约")
         if not self.owner_id and not (self.owner_name or "").strip():
-            errors["owner_name"] = "请先填写业主姓名，住户登记时登记为该房屋业主"
+            errors["owner_name"] = gettext("请先填写业主姓名，住户登记时登记为该房屋业主")
         if errors:
             raise RuleError(errors)
         return {"agreements_signed": True}
@@ -213,9 +224,9 @@ class MoveIn(StatefulMixin, RegisterModel):
                 errors[name] = str(exc)
             else:
                 if values[name] is None or values[name] <= Decimal("0"):
-                    errors[name] = f"请填写缴纳的{label}金额"
+                    errors[name] = gettext("请填写缴纳的%(label)s金额", label=label)
             if not (receipt or "").strip():
-                errors[receipt_name] = f"请填写{label}的收据号"
+                errors[receipt_name] = gettext("请填写%(label)s的收据号", label=label)
             values[receipt_name] = (receipt or "").strip()[:32]
         if errors:
             raise RuleError(errors)
@@ -226,15 +237,15 @@ class MoveIn(StatefulMixin, RegisterModel):
                       key_receipt_signed: bool = False, **_) -> dict:
         errors = {}
         if not (inspection_notes or "").strip():
-            errors["inspection_notes"] = "请填写验房情况（收楼书）"
+            errors["inspection_notes"] = gettext("请填写验房情况（收楼书）")
         try:
             keys = int(keys_count or 0)
         except (TypeError, ValueError):
             keys = 0
         if not 1 <= keys <= 50:
-            errors["keys_count"] = "请填写交付的钥匙把数（1 到 50）"
+            errors["keys_count"] = gettext("请填写交付的钥匙把数（1 到 50）")
         if not key_receipt_signed:
-            errors["key_receipt_signed"] = "业主须在钥匙回执上签字"
+            errors["key_receipt_signed"] = gettext("业主须在钥匙回执上签字")
         if errors:
             raise RuleError(errors)
         return {"inspection_notes": inspection_notes.strip(),

@@ -11,9 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from flask_babel import gettext
 from peewee import CharField, DateField, TextField
 
 from models.base import office_day
+from models.i18n import L_
 from models.org import Building
 from models.register import RegisterModel
 
@@ -32,14 +34,14 @@ def building_names(text: str | None) -> list[str]:
 class Notice(RegisterModel):
     """公告: a title and a text for the estate's owners (or some buildings'), for a while."""
 
-    title = CharField(max_length=60, verbose_name="标题")
-    body = TextField(verbose_name="内容", help_text="纯文字，按原样显示（不支持网页格式）")
-    buildings = CharField(max_length=200, default="", verbose_name="楼栋",
-                          help_text="留空为全小区；只发给部分楼栋时填写楼栋名称，用顿号或逗号分隔，"
-                                    "如 1栋、3栋")
-    publish_on = DateField(default=office_day, verbose_name="发布日期")
-    expire_on = DateField(null=True, verbose_name="截止日期",
-                          help_text="此日之后不再显示；留空为长期")
+    title = CharField(max_length=60, verbose_name=L_("标题"))
+    body = TextField(verbose_name=L_("内容"), help_text=L_("纯文字，按原样显示（不支持网页格式）"))
+    buildings = CharField(max_length=200, default="", verbose_name=L_("楼栋"),
+                          help_text=L_("留空为全小区；只发给部分楼栋时填写楼栋名称，用顿号或逗号"
+                                       "分隔，如 1栋、3栋"))
+    publish_on = DateField(default=office_day, verbose_name=L_("发布日期"))
+    expire_on = DateField(null=True, verbose_name=L_("截止日期"),
+                          help_text=L_("此日之后不再显示；留空为长期"))
 
     class Meta:
         table_name = "notice"
@@ -55,21 +57,22 @@ class Notice(RegisterModel):
 
     def validate(self):
         if not (self.title or "").strip():
-            yield "title", "请填写标题"
+            yield "title", gettext("请填写标题")
         if not (self.body or "").strip():
-            yield "body", "请填写内容"
+            yield "body", gettext("请填写内容")
         elif len(self.body) > 5000:
-            yield "body", "内容不能超过 5000 个字"
+            yield "body", gettext("内容不能超过 5000 个字")
         if self.publish_on and self.expire_on and self.expire_on < self.publish_on:
-            yield "expire_on", "截止日期不能早于发布日期"
+            yield "expire_on", gettext("截止日期不能早于发布日期")
         names = self.building_list
         if names and self.estate_id:
             known = {b.name for b in Building.select(Building.name).where(
                 Building.estate == self.estate_id, Building.voided == False)}  # noqa: E712
             unknown = [name for name in names if name not in known]
             if unknown:
-                yield "buildings", ("本小区没有楼栋：" + "、".join(unknown)
-                                    + "。可选：" + "、".join(sorted(known)))
+                yield "buildings", gettext("本小区没有楼栋：%(unknown)s。可选：%(known)s",
+                                           unknown="、".join(unknown),
+                                           known="、".join(sorted(known)))
             else:
                 self.buildings = "、".join(names)
 

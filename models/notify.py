@@ -13,6 +13,7 @@ import datetime as dt
 from peewee import JOIN
 
 from models.base import to_office, utcnow
+from models.i18n import office_text
 from models.org import Department, Resident
 from models.outbox import enqueue, enqueue_many, mobile_or_empty
 from models.users import User, UserEstate
@@ -127,7 +128,7 @@ def on_emergency(incident) -> None:
 
     directors = estate_staff(incident.estate_id, roles=("director",))
     directors += duty_directors(incident.estate_id, utcnow())
-    params = {"number": incident.number, "kind": incident.kind_label,
+    params = {"number": incident.number, "kind": office_text(incident.kind_label),
               "place": incident.place}
     tell_staff("emergency_new", directors, estate_id=incident.estate_id,
                key=f"emergency:{incident.id}:new", subject=incident, params=params,
@@ -136,7 +137,7 @@ def on_emergency(incident) -> None:
 
 def on_batch_notice(batch) -> None:
     """A batch service noticed by SMS (R-JOB-1/2): every unit in the batch is told."""
-    params = {"service": batch.kind_label, "day": f"{batch.day:%m月%d日}"}
+    params = {"service": office_text(batch.kind_label), "day": f"{batch.day:%m月%d日}"}
     for row in batch.live_registrations():
         resident = Resident.get_or_none(Resident.id == row.resident_id) \
             if row.resident_id else None

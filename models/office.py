@@ -11,6 +11,7 @@ import calendar
 import datetime as dt
 
 from flask import current_app, has_app_context
+from flask_babel import gettext
 
 from models.base import RuleError, office_tz, utcnow, write_transaction
 from models.demands import CATEGORIES, KINDS, Demand
@@ -111,17 +112,18 @@ class DemandSource(StatefulMixin):
 
     def to_demand(self, user, *, kind: str, category: str, description: str = "",
                   expected_version: int | None = None):
-        self.require_state(doing="转为需求")
+        self.require_state(doing=gettext("转为需求"))
         if self.demand_id:
-            raise RuleError({"": f"已转为业户需求 {self.demand.number}，不能重复转入"})
+            raise RuleError({"": gettext("已转为业户需求 %(number)s，不能重复转入",
+                                         number=self.demand.number)})
         errors = {}
         if kind not in dict(KINDS):
-            errors["kind"] = "请选择需求类型"
+            errors["kind"] = gettext("请选择需求类型")
         if category not in dict(CATEGORIES):
-            errors["category"] = "请选择需求类别"
+            errors["category"] = gettext("请选择需求类别")
         text = (description or self.demand_text() or "").strip()
         if not text:
-            errors["description"] = "没有可转为需求的内容，请填写需求内容"
+            errors["description"] = gettext("没有可转为需求的内容，请填写需求内容")
         if errors:
             raise RuleError(errors)
         unit_id, resident_id = self.demand_unit_ids()

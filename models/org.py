@@ -6,6 +6,7 @@ is scoped with one indexed condition.
 
 from __future__ import annotations
 
+from flask_babel import gettext
 from peewee import Case, CharField, DateField, ForeignKeyField, IntegerField, TextField
 
 from models.base import (
@@ -14,6 +15,7 @@ from models.base import (
     MoneyField,
     PhoneField,
 )
+from models.i18n import L_
 from models.register import RegisterModel
 from models.users import DEPARTMENTS
 from models.validators import check_date_order
@@ -22,10 +24,10 @@ from models.validators import check_date_order
 class Department(RegisterModel):
     """A department of the office that receives dispatched work (R-DEM-4)."""
 
-    kind = CharField(max_length=16, choices=DEPARTMENTS, verbose_name="部门类别")
-    name = CharField(max_length=32, verbose_name="部门名称")
-    supervisor = CharField(max_length=32, default="", verbose_name="负责人")
-    phone = PhoneField(default="", verbose_name="电话")
+    kind = CharField(max_length=16, choices=DEPARTMENTS, verbose_name=L_("部门类别"))
+    name = CharField(max_length=32, verbose_name=L_("部门名称"))
+    supervisor = CharField(max_length=32, default="", verbose_name=L_("负责人"))
+    phone = PhoneField(default="", verbose_name=L_("电话"))
 
     class Meta:
         table_name = "department"
@@ -39,8 +41,8 @@ class Department(RegisterModel):
 class Cluster(RegisterModel):
     """A cluster of buildings (组团); each has its own three clerks (R-STAFF-1)."""
 
-    name = CharField(max_length=32, verbose_name="组团名称")
-    sort_order = IntegerField(default=0, verbose_name="排序")
+    name = CharField(max_length=32, verbose_name=L_("组团名称"))
+    sort_order = IntegerField(default=0, verbose_name=L_("排序"))
 
     class Meta:
         table_name = "cluster"
@@ -52,9 +54,9 @@ class Cluster(RegisterModel):
 
 class Building(RegisterModel):
     cluster = ForeignKeyField(Cluster, backref="buildings", on_delete="RESTRICT",
-                              verbose_name="组团")
-    name = CharField(max_length=32, verbose_name="楼栋", help_text="如 3栋")
-    floors = IntegerField(default=1, verbose_name="层数")
+                              verbose_name=L_("组团"))
+    name = CharField(max_length=32, verbose_name=L_("楼栋"), help_text=L_("如 3栋"))
+    floors = IntegerField(default=1, verbose_name=L_("层数"))
 
     class Meta:
         table_name = "building"
@@ -65,28 +67,30 @@ class Building(RegisterModel):
 
     def validate(self):
         if self.floors is not None and not 1 <= self.floors <= 200:
-            yield "floors", "层数应在 1 到 200 之间"
+            yield "floors", gettext("层数应在 1 到 200 之间")
         yield from _same_estate(self, "estate", ("cluster",))
 
 
 UNIT_STATES = [
-    ("vacant", "未入伙"),
-    ("occupied", "已入住"),
-    ("decorating", "装修中"),
-    ("let", "出租"),
+    ("vacant", L_("未入伙")),
+    ("occupied", L_("已入住")),
+    ("decorating", L_("装修中")),
+    ("let", L_("出租")),
 ]
 
 
 class Unit(RegisterModel):
     """A flat (房号). `code` is what clerks type: building-entrance-room, e.g. 3-1-502."""
 
-    building = ForeignKeyField(Building, backref="units", on_delete="RESTRICT", verbose_name="楼栋")
-    entrance = CharField(max_length=8, default="1", verbose_name="单元")
-    room = CharField(max_length=16, verbose_name="房号")
-    code = CharField(max_length=32, verbose_name="房屋编号", help_text="楼栋-单元-房号，如 3-1-502")
-    floor = IntegerField(null=True, verbose_name="楼层")
-    area = MoneyField(null=True, verbose_name="建筑面积(㎡)")
-    state = CharField(max_length=16, choices=UNIT_STATES, default="vacant", verbose_name="状态")
+    building = ForeignKeyField(Building, backref="units", on_delete="RESTRICT",
+                               verbose_name=L_("楼栋"))
+    entrance = CharField(max_length=8, default="1", verbose_name=L_("单元"))
+    room = CharField(max_length=16, verbose_name=L_("房号"))
+    code = CharField(max_length=32, verbose_name=L_("房屋编号"),
+                     help_text=L_("楼栋-单元-房号，如 3-1-502"))
+    floor = IntegerField(null=True, verbose_name=L_("楼层"))
+    area = MoneyField(null=True, verbose_name=L_("建筑面积(㎡)"))
+    state = CharField(max_length=16, choices=UNIT_STATES, default="vacant", verbose_name=L_("状态"))
 
     class Meta:
         table_name = "unit"
@@ -101,25 +105,26 @@ class Unit(RegisterModel):
 
 
 RESIDENT_KINDS = [
-    ("owner", "业主"),
-    ("tenant", "租户"),
-    ("family", "家庭成员"),
+    ("owner", L_("业主")),
+    ("tenant", L_("租户")),
+    ("family", L_("家庭成员")),
 ]
 
 
 class Resident(RegisterModel):
     """An owner, tenant or family member living in (or owning) a unit."""
 
-    unit = ForeignKeyField(Unit, backref="residents", on_delete="RESTRICT", verbose_name="房屋")
-    name = CharField(max_length=32, verbose_name="姓名")
-    kind = CharField(max_length=16, choices=RESIDENT_KINDS, default="owner", verbose_name="身份")
-    phone = PhoneField(default="", verbose_name="联系电话")
+    unit = ForeignKeyField(Unit, backref="residents", on_delete="RESTRICT", verbose_name=L_("房屋"))
+    name = CharField(max_length=32, verbose_name=L_("姓名"))
+    kind = CharField(max_length=16, choices=RESIDENT_KINDS, default="owner",
+                     verbose_name=L_("身份"))
+    phone = PhoneField(default="", verbose_name=L_("联系电话"))
     doc_type = DocTypeField()
-    id_number = DocumentNumberField(null=True, verbose_name="证件号码",
-                                    help_text="列表、导出和日志中只显示部分号码")
-    moved_in = DateField(null=True, verbose_name="入住日期")
-    moved_out = DateField(null=True, verbose_name="迁出日期")
-    notes = TextField(default="", verbose_name="备注")
+    id_number = DocumentNumberField(null=True, verbose_name=L_("证件号码"),
+                                    help_text=L_("列表、导出和日志中只显示部分号码"))
+    moved_in = DateField(null=True, verbose_name=L_("入住日期"))
+    moved_out = DateField(null=True, verbose_name=L_("迁出日期"))
+    notes = TextField(default="", verbose_name=L_("备注"))
 
     class Meta:
         table_name = "resident"
@@ -133,7 +138,8 @@ class Resident(RegisterModel):
 
     def validate(self):
         try:
-            check_date_order(self.moved_in, self.moved_out, "入住日期", "迁出日期")
+            check_date_order(self.moved_in, self.moved_out, gettext("入住日期"),
+                             gettext("迁出日期"))
         except ValueError as exc:
             yield "moved_out", str(exc)
         yield from _same_estate(self, "estate", ("unit",))
@@ -169,4 +175,5 @@ def _same_estate(instance, estate_field: str, parents: tuple[str, ...]):
         parent_model = instance._meta.fields[name].rel_model
         parent = parent_model.get_or_none(parent_model.id == parent_id)
         if parent is not None and parent.estate_id != estate_id:
-            yield name, f"所选{instance._meta.fields[name].verbose_name}不属于该小区"
+            yield name, gettext("所选%(verbose_name)s不属于该小区",
+                                verbose_name=instance._meta.fields[name].verbose_name)

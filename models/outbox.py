@@ -17,101 +17,103 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+from flask_babel import gettext
 from peewee import BooleanField, CharField, ForeignKeyField, IntegerField, TextField, fn
 
 from models.base import AwareDateTimeField, BaseModel, office_tz, to_office, utcnow
 from models.estate import Estate
+from models.i18n import L_
 from models.org import Resident
 from models.register import RegisterModel
 from models.users import User
 from models.validators import clean_mobile, mask_phone
 
 CHANNELS = [
-    ("sms", "短信"),
-    ("robot", "群机器人"),
-    ("inapp", "站内通知"),
-    ("wecom", "企业微信应用消息"),
+    ("sms", L_("短信")),
+    ("robot", L_("群机器人")),
+    ("inapp", L_("站内通知")),
+    ("wecom", L_("企业微信应用消息")),
 ]
 CHANNEL_LABELS = dict(CHANNELS)
-AUDIENCES = [("owner", "业户"), ("staff", "员工")]
+AUDIENCES = [("owner", L_("业户")), ("staff", L_("员工"))]
 
 STATES = [
-    ("pending", "待发送"),
-    ("sent", "已发送"),
-    ("failed", "发送失败"),
-    ("suppressed", "未发送（已退订）"),
-    ("disabled", "未发送（本小区已关闭）"),
-    ("unknown", "结果未知，待人工核实"),
-    ("expired", "过期未发送"),
+    ("pending", L_("待发送")),
+    ("sent", L_("已发送")),
+    ("failed", L_("发送失败")),
+    ("suppressed", L_("未发送（已退订）")),
+    ("disabled", L_("未发送（本小区已关闭）")),
+    ("unknown", L_("结果未知，待人工核实")),
+    ("expired", L_("过期未发送")),
 ]
 STATE_LABELS = dict(STATES)
 
 ATTEMPT_OUTCOMES = [
-    ("sending", "发送中"),
-    ("sent", "成功"),
-    ("retry", "失败，稍后重试"),
-    ("failed", "失败"),
-    ("deferred", "静默时段，顺延"),
-    ("unknown", "进程中断，结果未知"),
+    ("sending", L_("发送中")),
+    ("sent", L_("成功")),
+    ("retry", L_("失败，稍后重试")),
+    ("failed", L_("失败")),
+    ("deferred", L_("静默时段，顺延")),
+    ("unknown", L_("进程中断，结果未知")),
 ]
 ATTEMPT_LABELS = dict(ATTEMPT_OUTCOMES)
 
 # Every event the product notifies, with its audience, default text and the names of its
 # parameters in the order Tencent's TemplateParamSet takes them ({name} in the text).
 EVENTS = {
-    "demand_received": ("owner", "业户：报事已受理",
+    "demand_received": ("owner", L_("业户：报事已受理"),
                         "您的报事已受理，编号{number}，我们将在{deadline}前答复。",
                         ("number", "deadline")),
-    "demand_dispatched": ("owner", "业户：已派工",
+    "demand_dispatched": ("owner", L_("业户：已派工"),
                           "您的报事{number}已派{department}处理。", ("number", "department")),
-    "demand_replied": ("owner", "业户：已答复", "您的报事{number}已答复：{reply}",
+    "demand_replied": ("owner", L_("业户：已答复"), "您的报事{number}已答复：{reply}",
                        ("number", "reply")),
-    "demand_completed": ("owner", "业户：已完成",
+    "demand_completed": ("owner", L_("业户：已完成"),
                          "您的报事{number}已处理完成，欢迎评价。", ("number",)),
-    "demand_reopened": ("owner", "业户：重新处理",
+    "demand_reopened": ("owner", L_("业户：重新处理"),
                         "您的报事{number}将重新处理，我们将在{deadline}前答复。",
                         ("number", "deadline")),
-    "batch_notice": ("owner", "业户：批量服务通知",
+    "batch_notice": ("owner", L_("业户：批量服务通知"),
                      "{service}定于{day}上门施工，请届时安排家中有人。", ("service", "day")),
-    "work_order_new": ("staff", "员工：新维修单",
+    "work_order_new": ("staff", L_("员工：新维修单"),
                        "新维修单{number}：{unit} {what}", ("number", "unit", "what")),
-    "deadline_missed": ("staff", "员工：答复超时",
+    "deadline_missed": ("staff", L_("员工：答复超时"),
                         "报事{number}已超过答复期限{deadline}，尚未答复。",
                         ("number", "deadline")),
-    "emergency_new": ("staff", "员工：紧急事件",
+    "emergency_new": ("staff", L_("员工：紧急事件"),
                       "紧急事件{number}：{kind}，{place}。请立即处置（R-EMG-1）。",
                       ("number", "kind", "place")),
     # The staff side (models/notify_staff.py): warnings before a deadline, the branch GM,
     # the daily digest to the group robots.
-    "deadline_near": ("staff", "员工：答复即将超时",
+    "deadline_near": ("staff", L_("员工：答复即将超时"),
                       "报事{number}的答复期限为{deadline}，尚未答复，请抓紧处理。",
                       ("number", "deadline")),
-    "work_order_near": ("staff", "员工：维修单即将超时",
+    "work_order_near": ("staff", L_("员工：维修单即将超时"),
                         "维修单{number}（{unit}）应于{deadline}前完工，尚未完工，请抓紧处理。",
                         ("number", "unit", "deadline")),
-    "emergency_gm": ("staff", "员工：紧急事件上报总经理",
+    "emergency_gm": ("staff", L_("员工：紧急事件上报总经理"),
                      "{estate}紧急事件{number}：{kind}，{place}。{reason}（R-EMG-2）",
                      ("estate", "number", "kind", "place", "reason")),
-    "daily_digest": ("staff", "员工：每日超时摘要", "{summary}", ("title", "summary")),
+    "daily_digest": ("staff", L_("员工：每日超时摘要"), "{summary}", ("title", "summary")),
     # The owners' other news (issue #17 item 3, models/notify_owner.py).
-    "gas_appointment": ("owner", "业户：燃气改管预约",
+    "gas_appointment": ("owner", L_("业户：燃气改管预约"),
                         "您登记的燃气改管已预约{company}于{day}上门施工，预约单号{appointment}，"
                         "请届时安排家中有人。", ("company", "day", "appointment")),
-    "pass_expiring": ("owner", "业户：出入证明天到期",
+    "pass_expiring": ("owner", L_("业户：出入证明天到期"),
                       "您房屋{unit}装修工人{holder}的出入证{number}将于{day}到期，"
                       "请及时续办或交回。", ("unit", "holder", "number", "day")),
-    "deposit_refundable": ("owner", "业户：押金可退",
+    "deposit_refundable": ("owner", L_("业户：押金可退"),
                            "您交纳的{kind}{amount}元（收据{receipt}）自{day}起可以退还，"
                            "请携收据到管理处办理。", ("kind", "amount", "receipt", "day")),
-    "decoration_approved": ("owner", "业户：装修申请已批准",
+    "decoration_approved": ("owner", L_("业户：装修申请已批准"),
                             "您房屋{unit}的装修申请{number}已批准，请到管理处办理装修许可证。",
                             ("unit", "number")),
-    "decoration_rejected": ("owner", "业户：装修申请未批准",
+    "decoration_rejected": ("owner", L_("业户：装修申请未批准"),
                             "您房屋{unit}的装修申请{number}未获批准，原因：{reason}",
                             ("unit", "number", "reason")),
     # The owner asked for it on the H5: no opt-out applies, and the code itself is never in
     # the text and is wiped from the parameters once sent (models/owners.py).
-    "owner_login_code": ("owner", "业户：登录验证码",
+    "owner_login_code": ("owner", L_("业户：登录验证码"),
                          "您的登录验证码为{code}，5分钟内有效，请勿告诉他人。", ("code",)),
 }
 SECRET_PARAMS = {"owner_login_code": ("code",)}
@@ -130,14 +132,14 @@ def mobile_or_empty(phone: str | None) -> str:
 class NotifyTemplate(RegisterModel):
     """One estate's setting for one event: on or off, its text and the provider's template."""
 
-    event = CharField(max_length=32, choices=EVENT_CHOICES, verbose_name="通知事项")
-    enabled = BooleanField(default=True, verbose_name="启用")
-    text = CharField(max_length=300, default="", verbose_name="内容",
-                     help_text="站内通知和群机器人用此文字；可用参数见事项说明，如 {number}。"
-                               "留空用默认文字")
-    sms_template = CharField(max_length=32, default="", verbose_name="短信模板编号",
-                             help_text="在短信服务商处审核通过的模板：阿里云如 SMS_123456789，"
-                                       "腾讯云如 1234567。未填则该事项不发短信")
+    event = CharField(max_length=32, choices=EVENT_CHOICES, verbose_name=L_("通知事项"))
+    enabled = BooleanField(default=True, verbose_name=L_("启用"))
+    text = CharField(max_length=300, default="", verbose_name=L_("内容"),
+                     help_text=L_("站内通知和群机器人用此文字；可用参数见事项说明，如 {number}。"
+                               "留空用默认文字"))
+    sms_template = CharField(max_length=32, default="", verbose_name=L_("短信模板编号"),
+                             help_text=L_("在短信服务商处审核通过的模板：阿里云如 SMS_123456789，"
+                                       "腾讯云如 1234567。未填则该事项不发短信"))
 
     class Meta:
         table_name = "notify_template"
@@ -145,11 +147,11 @@ class NotifyTemplate(RegisterModel):
         indexes = ((("estate", "event"), True),)
 
     def __str__(self) -> str:
-        return EVENT_LABELS.get(self.event, self.event)
+        return str(EVENT_LABELS.get(self.event, self.event))
 
     def validate(self):
         if self.event not in EVENTS:
-            yield "event", "请选择通知事项"
+            yield "event", gettext("请选择通知事项")
             return
         names = EVENTS[self.event][3]
         try:
@@ -162,8 +164,8 @@ class SmsOptOut(RegisterModel):
     """A resident who asked for no SMS (per-resident opt-out); voiding it opts back in."""
 
     resident = ForeignKeyField(Resident, backref="+", on_delete="RESTRICT",
-                               verbose_name="业户")
-    reason = CharField(max_length=200, default="", verbose_name="说明")
+                               verbose_name=L_("业户"))
+    reason = CharField(max_length=200, default="", verbose_name=L_("说明"))
 
     class Meta:
         table_name = "sms_opt_out"
@@ -175,7 +177,7 @@ class SmsOptOut(RegisterModel):
         if self.resident_id and self.estate_id:
             resident = Resident.get_or_none(Resident.id == self.resident_id)
             if resident is not None and resident.estate_id != self.estate_id:
-                yield "resident", "所选业户不属于该小区"
+                yield "resident", gettext("所选业户不属于该小区")
 
 
 def opted_out(estate_id: int, phone: str, resident_id: int | None = None) -> bool:
@@ -195,37 +197,37 @@ def opted_out(estate_id: int, phone: str, resident_id: int | None = None) -> boo
 class OutboxMessage(BaseModel):
     """One message to one recipient on one channel, from enqueue to the provider's answer."""
 
-    estate = ForeignKeyField(Estate, backref="+", on_delete="RESTRICT", verbose_name="小区")
-    key = CharField(max_length=160, unique=True, verbose_name="幂等键")
-    event = CharField(max_length=32, choices=EVENT_CHOICES, verbose_name="通知事项")
-    channel = CharField(max_length=16, choices=CHANNELS, verbose_name="渠道")
-    audience = CharField(max_length=8, choices=AUDIENCES, verbose_name="对象")
+    estate = ForeignKeyField(Estate, backref="+", on_delete="RESTRICT", verbose_name=L_("小区"))
+    key = CharField(max_length=160, unique=True, verbose_name=L_("幂等键"))
+    event = CharField(max_length=32, choices=EVENT_CHOICES, verbose_name=L_("通知事项"))
+    channel = CharField(max_length=16, choices=CHANNELS, verbose_name=L_("渠道"))
+    audience = CharField(max_length=8, choices=AUDIENCES, verbose_name=L_("对象"))
     # The number for SMS (in clear: it must be sent; shown masked), the estate code for a
     # robot; the staff member for in-app notices.
-    recipient = CharField(max_length=64, default="", verbose_name="接收方")
+    recipient = CharField(max_length=64, default="", verbose_name=L_("接收方"))
     user = ForeignKeyField(User, null=True, backref="+", on_delete="CASCADE",
-                           verbose_name="接收员工")
+                           verbose_name=L_("接收员工"))
     resident = ForeignKeyField(Resident, null=True, backref="+", on_delete="SET NULL",
-                               verbose_name="业户")
+                               verbose_name=L_("业户"))
     # The row it is about (the delivery log of a demand, an emergency…).
-    subject_table = CharField(max_length=64, default="", verbose_name="关联表")
-    subject_id = IntegerField(null=True, verbose_name="关联记录")
-    sms_template = CharField(max_length=32, default="", verbose_name="短信模板")
-    params = TextField(default="{}", verbose_name="参数")
-    text = TextField(default="", verbose_name="内容")
-    urgent = BooleanField(default=False, verbose_name="紧急")
-    state = CharField(max_length=16, choices=STATES, default="pending", verbose_name="状态")
-    attempts = IntegerField(default=0, verbose_name="尝试次数")
-    next_attempt_at = AwareDateTimeField(default=utcnow, verbose_name="下次发送")
+    subject_table = CharField(max_length=64, default="", verbose_name=L_("关联表"))
+    subject_id = IntegerField(null=True, verbose_name=L_("关联记录"))
+    sms_template = CharField(max_length=32, default="", verbose_name=L_("短信模板"))
+    params = TextField(default="{}", verbose_name=L_("参数"))
+    text = TextField(default="", verbose_name=L_("内容"))
+    urgent = BooleanField(default=False, verbose_name=L_("紧急"))
+    state = CharField(max_length=16, choices=STATES, default="pending", verbose_name=L_("状态"))
+    attempts = IntegerField(default=0, verbose_name=L_("尝试次数"))
+    next_attempt_at = AwareDateTimeField(default=utcnow, verbose_name=L_("下次发送"))
     # The claim: whoever set it until `claimed_until` sends it; nobody else may meanwhile.
-    claimed_by = CharField(max_length=96, default="", verbose_name="发送进程")
-    claimed_until = AwareDateTimeField(null=True, verbose_name="占用至")
-    provider = CharField(max_length=16, default="", verbose_name="服务商")
-    provider_id = CharField(max_length=64, default="", verbose_name="回执编号")
-    answer = CharField(max_length=255, default="", verbose_name="服务商答复")
-    note = CharField(max_length=255, default="", verbose_name="说明")
-    sent_at = AwareDateTimeField(null=True, verbose_name="发送时间")
-    read_at = AwareDateTimeField(null=True, verbose_name="已读时间")
+    claimed_by = CharField(max_length=96, default="", verbose_name=L_("发送进程"))
+    claimed_until = AwareDateTimeField(null=True, verbose_name=L_("占用至"))
+    provider = CharField(max_length=16, default="", verbose_name=L_("服务商"))
+    provider_id = CharField(max_length=64, default="", verbose_name=L_("回执编号"))
+    answer = CharField(max_length=255, default="", verbose_name=L_("服务商答复"))
+    note = CharField(max_length=255, default="", verbose_name=L_("说明"))
+    sent_at = AwareDateTimeField(null=True, verbose_name=L_("发送时间"))
+    read_at = AwareDateTimeField(null=True, verbose_name=L_("已读时间"))
 
     class Meta:
         table_name = "outbox_message"
@@ -275,13 +277,13 @@ class DeliveryAttempt(BaseModel):
     """One try to send a message: when, the outcome and the provider's answer (the log)."""
 
     message = ForeignKeyField(OutboxMessage, backref="tries", on_delete="CASCADE")
-    number = IntegerField(verbose_name="第几次")
-    started_at = AwareDateTimeField(verbose_name="开始")
-    finished_at = AwareDateTimeField(null=True, verbose_name="结束")
+    number = IntegerField(verbose_name=L_("第几次"))
+    started_at = AwareDateTimeField(verbose_name=L_("开始"))
+    finished_at = AwareDateTimeField(null=True, verbose_name=L_("结束"))
     outcome = CharField(max_length=16, choices=ATTEMPT_OUTCOMES, default="sending",
-                        verbose_name="结果")
-    code = CharField(max_length=64, default="", verbose_name="服务商代码")
-    note = CharField(max_length=255, default="", verbose_name="说明")
+                        verbose_name=L_("结果"))
+    code = CharField(max_length=64, default="", verbose_name=L_("服务商代码"))
+    note = CharField(max_length=255, default="", verbose_name=L_("说明"))
 
     class Meta:
         table_name = "delivery_attempt"

@@ -22,16 +22,18 @@ import hmac
 import secrets
 
 from flask import current_app
+from flask_babel import gettext
 from peewee import BooleanField, CharField, IntegerField
 
 from models.base import AwareDateTimeField, BaseModel, RuleError, utcnow, write_transaction
+from models.i18n import N_
 from models.org import Resident, Unit
 from models.outbox import enqueue, mobile_or_empty
 
 # What the owner is told in every case: registered or not, sent or rate-limited per number.
-CODE_SENT = "如该号码已登记为本小区住户，验证码已通过短信发送，5 分钟内有效。"
-WRONG_CODE = "验证码错误或已过期，请重新获取。"
-TOO_MANY = "操作过于频繁，请稍后再试。"
+CODE_SENT = N_("如该号码已登记为本小区住户，验证码已通过短信发送，5 分钟内有效。")
+WRONG_CODE = N_("验证码错误或已过期，请重新获取。")
+TOO_MANY = N_("操作过于频繁，请稍后再试。")
 DEFAULTS = {
     "H5_CODE_MINUTES": 5,
     "H5_CODE_TRIES": 5,
@@ -106,7 +108,7 @@ def request_code(phone_text: str, remote_addr: str, now: dt.datetime | None = No
     now = now or utcnow()
     phone = mobile_or_empty(phone_text)
     if not phone:
-        raise RuleError({"phone": "请输入正确的手机号"})
+        raise RuleError({"phone": gettext("请输入正确的手机号")})
     digest = number_digest(phone)
     with write_transaction():
         by_number = _recent("code", now).where(OwnerAttempt.number == digest)
@@ -115,7 +117,7 @@ def request_code(phone_text: str, remote_addr: str, now: dt.datetime | None = No
                 or by_number.where(OwnerAttempt.created_at > now - interval).exists()
                 or _recent("code", now).where(OwnerAttempt.remote_addr == remote_addr).count()
                 >= _setting("H5_CODES_PER_ADDRESS")):
-            raise RuleError({"phone": TOO_MANY})
+            raise RuleError({"phone": gettext(TOO_MANY)})
         OwnerAttempt.create(kind="code", number=digest, remote_addr=remote_addr[:64],
                             succeeded=True, created_at=now, updated_at=now)
         resident = residents_of(phone).first()
@@ -139,7 +141,7 @@ def verify_code(phone_text: str, code: str, remote_addr: str,
     failures = _recent("verify", now).where(OwnerAttempt.remote_addr == remote_addr,
                                             OwnerAttempt.succeeded == False)  # noqa: E712
     if failures.count() >= _setting("H5_FAILURES_PER_ADDRESS"):
-        raise RuleError({"code": TOO_MANY})
+        raise RuleError({"code": gettext(TOO_MANY)})
     digest = number_digest(phone) if phone else ""
     with write_transaction():
         row = (OwnerCode.select().where(OwnerCode.number == digest, OwnerCode.used_at.is_null(),
@@ -156,5 +158,5 @@ def verify_code(phone_text: str, code: str, remote_addr: str,
         if right:
             OwnerCode.update(used_at=now).where(OwnerCode.id == row.id).execute()
     if not right or not residents_of(phone).exists():
-        raise RuleError({"code": WRONG_CODE})
+        raise RuleError({"code": gettext(WRONG_CODE)})
     return phone

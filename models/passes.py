@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask_babel import gettext
 from peewee import BooleanField, CharField, DateField, ForeignKeyField
 
 from models import deadlines
@@ -35,6 +36,7 @@ from models.base import (
 from models.calendar import next_number
 from models.decoration import Decoration
 from models.deposits import Deposit
+from models.i18n import L_, N_
 from models.org import Unit, _same_estate
 from models.register import RegisterModel, StatefulMixin
 from models.users import User
@@ -43,38 +45,38 @@ WORKER_PASS_MONTHS = 3  # R-PASS-1: valid at most 3 months
 TEMPORARY_PASS_DAYS = 3  # R-PASS-2: valid 3 days, counting the issue day
 
 PASS_STATES = [
-    ("applied", "待缴费"),  # a worker pass before finance has the money (R-REC-3)
-    ("issued", "有效"),
-    ("returned", "已交回"),
-    ("cancelled", "已注销"),
+    ("applied", L_("待缴费")),  # a worker pass before finance has the money (R-REC-3)
+    ("issued", L_("有效")),
+    ("returned", L_("已交回")),
+    ("cancelled", L_("已注销")),
 ]
 PASS_STATE_LABELS = dict(PASS_STATES)
-CANCEL_REASONS = [("lost", "遗失"), ("other", "其他")]
-ISSUED_ONLY = "该证件已是“{state}”状态"
+CANCEL_REASONS = [("lost", L_("遗失")), ("other", L_("其他"))]
+ISSUED_ONLY = N_("该证件已是“{state}”状态")
 
 
 class IssuedPass(StatefulMixin, RegisterModel):
     """What every access pass has: number, holder and ID, validity, return or cancellation."""
 
-    voided_message = "该证件已作废"
+    voided_message = N_("该证件已作废")
 
-    number = CharField(max_length=20, default="", verbose_name="证件编号")
-    holder_name = CharField(max_length=32, verbose_name="姓名")
+    number = CharField(max_length=20, default="", verbose_name=L_("证件编号"))
+    holder_name = CharField(max_length=32, verbose_name=L_("姓名"))
     doc_type = DocTypeField()
-    id_number = DocumentNumberField(verbose_name="证件号码",
-                                    help_text="列表、导出和日志中只显示部分号码")
-    phone = PhoneField(default="", verbose_name="联系电话")
-    issued_at = AwareDateTimeField(default=utcnow, verbose_name="办证时间")
-    valid_from = DateField(null=True, verbose_name="有效期自")
-    valid_to = DateField(null=True, index=True, verbose_name="有效期至")
+    id_number = DocumentNumberField(verbose_name=L_("证件号码"),
+                                    help_text=L_("列表、导出和日志中只显示部分号码"))
+    phone = PhoneField(default="", verbose_name=L_("联系电话"))
+    issued_at = AwareDateTimeField(default=utcnow, verbose_name=L_("办证时间"))
+    valid_from = DateField(null=True, verbose_name=L_("有效期自"))
+    valid_to = DateField(null=True, index=True, verbose_name=L_("有效期至"))
     state = CharField(max_length=16, choices=PASS_STATES, default="issued", index=True,
-                      verbose_name="状态")
-    returned_at = AwareDateTimeField(null=True, verbose_name="交回时间")
+                      verbose_name=L_("状态"))
+    returned_at = AwareDateTimeField(null=True, verbose_name=L_("交回时间"))
     returned_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                                  verbose_name="收回人")
+                                  verbose_name=L_("收回人"))
     cancel_reason = CharField(max_length=16, null=True, choices=CANCEL_REASONS,
-                              verbose_name="注销原因")
-    cancel_note = CharField(max_length=200, default="", verbose_name="注销说明")
+                              verbose_name=L_("注销原因"))
+    cancel_note = CharField(max_length=200, default="", verbose_name=L_("注销说明"))
 
     PREFIX = ""
 
@@ -90,9 +92,9 @@ class IssuedPass(StatefulMixin, RegisterModel):
 
     def validate(self):
         if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
-            yield "valid_to", "有效期至不能早于有效期自"
+            yield "valid_to", gettext("有效期至不能早于有效期自")
         if self.issued_at and self.issued_at > utcnow() + dt.timedelta(minutes=5):
-            yield "issued_at", "办证时间不能晚于现在"
+            yield "issued_at", gettext("办证时间不能晚于现在")
 
     def before_create(self, user) -> None:
         self.number = self.next_number(self.issued_at)
@@ -104,8 +106,8 @@ class IssuedPass(StatefulMixin, RegisterModel):
                     expected_version: int | None = None) -> None:
         """The holder hands the pass back (on time, early or late) and it is struck off."""
         self.require_state(("issued",), ISSUED_ONLY)
-        returned_at = check_moment(returned_at, field_name="returned_at", label="交回时间",
-                                   not_before=self.issued_at, before_label="办证时间")
+        returned_at = check_moment(returned_at, field_name="returned_at", label=gettext("交回时间"),
+                                   not_before=self.issued_at, before_label=gettext("办证时间"))
         self.transition(user, "returned", expected_version=expected_version,
                         returned_at=returned_at, returned_by=user.id if user else None)
 
@@ -114,9 +116,9 @@ class IssuedPass(StatefulMixin, RegisterModel):
         """注销 a pass that will not come back (lost, …)."""
         self.require_state(("issued",), ISSUED_ONLY)
         if reason not in dict(CANCEL_REASONS):
-            raise RuleError({"reason": "请选择注销原因"})
+            raise RuleError({"reason": gettext("请选择注销原因")})
         if reason == "other" and not (note or "").strip():
-            raise RuleError({"note": "请填写注销说明"})
+            raise RuleError({"note": gettext("请填写注销说明")})
         self.transition(user, "cancelled", expected_version=expected_version,
                         cancel_reason=reason, cancel_note=(note or "").strip()[:200])
 
@@ -136,24 +138,24 @@ class WorkerPass(IssuedPass):
     PREFIX = "CR"
 
     # No number until the card is issued (R-REC-3): an application is not a pass.
-    number = CharField(max_length=20, null=True, verbose_name="证件编号")
+    number = CharField(max_length=20, null=True, verbose_name=L_("证件编号"))
     state = CharField(max_length=16, choices=PASS_STATES, default="applied", index=True,
-                      verbose_name="状态")
+                      verbose_name=L_("状态"))
     unit = ForeignKeyField(Unit, backref="worker_passes", on_delete="RESTRICT",
-                           verbose_name="施工房屋")
+                           verbose_name=L_("施工房屋"))
     decoration = ForeignKeyField(Decoration, null=True, backref="worker_passes",
-                                 on_delete="RESTRICT", verbose_name="装修许可证",
-                                 help_text="按房屋自动关联施工中的装修许可证")
-    employer = CharField(max_length=64, default="", verbose_name="装修企业")
-    trade = CharField(max_length=16, default="", verbose_name="工种",
-                      help_text="如 水电、木工、油漆")
-    checked_construction_permit = BooleanField(default=False, verbose_name="已验施工许可证")
-    checked_id = BooleanField(default=False, verbose_name="已验身份证并留复印件")
-    checked_residence_permit = BooleanField(default=False, verbose_name="已验暂住证")
+                                 on_delete="RESTRICT", verbose_name=L_("装修许可证"),
+                                 help_text=L_("按房屋自动关联施工中的装修许可证"))
+    employer = CharField(max_length=64, default="", verbose_name=L_("装修企业"))
+    trade = CharField(max_length=16, default="", verbose_name=L_("工种"),
+                      help_text=L_("如 水电、木工、油漆"))
+    checked_construction_permit = BooleanField(default=False, verbose_name=L_("已验施工许可证"))
+    checked_id = BooleanField(default=False, verbose_name=L_("已验身份证并留复印件"))
+    checked_residence_permit = BooleanField(default=False, verbose_name=L_("已验暂住证"))
     deposit = ForeignKeyField(Deposit, null=True, backref="+", on_delete="RESTRICT",
-                              verbose_name="押金")
+                              verbose_name=L_("押金"))
     card_fee = ForeignKeyField(Deposit, null=True, backref="+", on_delete="RESTRICT",
-                               verbose_name="工本费")
+                               verbose_name=L_("工本费"))
 
     class Meta:
         table_name = "worker_pass"
@@ -163,8 +165,8 @@ class WorkerPass(IssuedPass):
             (("estate", "state", "valid_to"), False),
         )
 
-    DOCUMENTS = (("checked_construction_permit", "施工许可证"), ("checked_id", "身份证"),
-                 ("checked_residence_permit", "暂住证"))
+    DOCUMENTS = (("checked_construction_permit", L_("施工许可证")), ("checked_id", L_("身份证")),
+                 ("checked_residence_permit", L_("暂住证")))
 
     def _permit(self) -> Decoration | None:
         if self.decoration_id:
@@ -177,30 +179,34 @@ class WorkerPass(IssuedPass):
         if self.id is None:
             for name, label in self.DOCUMENTS:
                 if not getattr(self, name):
-                    yield name, f"须查验{label}后才能办证（R-PASS-1）"
+                    yield name, gettext("须查验%(label)s后才能办证（R-PASS-1）", label=label)
         if not self.unit_id:
             return
         permit = self._permit()
         if self.id is None and (permit is None or permit.voided
                                 or permit.state not in ("permitted", "defects")):
-            yield "unit", "该房屋没有有效的装修许可证，不能办理装修工人出入证"
+            yield "unit", gettext("该房屋没有有效的装修许可证，不能办理装修工人出入证")
             return
         if permit is None:
             return
         if permit.unit_id != self.unit_id:
-            yield "decoration", "所选装修许可证不属于该房屋"
+            yield "decoration", gettext("所选装修许可证不属于该房屋")
             return
         start = self.valid_from or office_day(self.issued_at)
         if self.valid_to:
             latest = deadlines.add_months(start, WORKER_PASS_MONTHS)
             if self.valid_to > latest:
-                yield "valid_to", (f"出入证有效期最长 3 个月：自 {start:%Y-%m-%d} 起最晚至 "
-                                   f"{latest:%Y-%m-%d}")
+                yield "valid_to", (gettext("出入证有效期最长 3 个月：自 %(start)s 起最晚至 "
+                                           "%(latest)s",
+                                           start=format(start, '%Y-%m-%d'),
+                                           latest=format(latest, '%Y-%m-%d')))
             elif self.valid_to > permit.works_end:
-                yield "valid_to", (f"不能超过装修许可证 {permit.permit_number} 的有效期 "
-                                   f"{permit.works_end:%Y-%m-%d}")
+                yield "valid_to", (gettext("不能超过装修许可证 %(permit_number)s 的有效期 "
+                                           "%(works_end)s",
+                                           permit_number=permit.permit_number,
+                                           works_end=format(permit.works_end, '%Y-%m-%d')))
         if permit.permit_issued_at and start < office_day(permit.permit_issued_at):
-            yield "valid_from", "有效期不能早于装修许可证的发证日期"
+            yield "valid_from", gettext("有效期不能早于装修许可证的发证日期")
 
     def before_create(self, user) -> None:
         # The application: no number yet, the money asked of the ledger (R-REC-3, R-DEP-1).
@@ -231,21 +237,22 @@ class WorkerPass(IssuedPass):
               expected_version: int | None = None) -> None:
         """Issue the numbered card once finance has recorded the deposit and the card fee in
         the ledger (R-REC-3, R-PASS-1, R-PASS-6); until then it stays an application."""
-        self.require_state(("applied",), "该出入证已是“{state}”状态")
+        self.require_state(("applied",), gettext("该出入证已是“{state}”状态"))
         unpaid = self.unpaid()
         if unpaid:
-            raise RuleError({"": "、".join(unpaid)
-                             + " 尚未由财务收款登记，不能发证（先交费，后发证）"})
+            raise RuleError({"": gettext("%(unpaid)s 尚未由财务收款登记，"
+                                         "不能发证（先交费，后发证）",
+                                         unpaid="、".join(map(str, unpaid)))})
         paid_at = max(m.collected_at for m in (self.deposit, self.card_fee))
-        issued_at = check_moment(issued_at, field_name="issued_at", label="发证时间",
+        issued_at = check_moment(issued_at, field_name="issued_at", label=gettext("发证时间"),
                                  not_before=max(paid_at, self.issued_at or paid_at),
-                                 before_label="申请及收款时间")
+                                 before_label=gettext("申请及收款时间"))
         day = office_day(issued_at)
         values = {"issued_at": issued_at, "number": self.next_number(issued_at)}
         if self.valid_from and self.valid_from < day:
             values["valid_from"] = day
             if self.valid_to and self.valid_to < day:
-                raise RuleError({"": "申请的有效期已过，请注销该申请后重新办理"})
+                raise RuleError({"": gettext("申请的有效期已过，请注销该申请后重新办理")})
         with write_transaction():
             self.transition(user, "issued", expected_version=expected_version, **values)
 
@@ -258,7 +265,7 @@ class WorkerPass(IssuedPass):
                                   expected_version=expected_version)
         self.require_state(("applied",), ISSUED_ONLY)
         if reason not in dict(CANCEL_REASONS):
-            raise RuleError({"reason": "请选择注销原因"})
+            raise RuleError({"reason": gettext("请选择注销原因")})
         with write_transaction():
             self.transition(user, "cancelled", expected_version=expected_version,
                             cancel_reason=reason, cancel_note=(note or "").strip()[:200])
@@ -290,9 +297,10 @@ class TemporaryPass(IssuedPass):
 
     PREFIX = "LS"
 
-    purpose = CharField(max_length=100, verbose_name="事由", help_text="如 送货、探访、维修")
+    purpose = CharField(max_length=100, verbose_name=L_("事由"),
+                        help_text=L_("如 送货、探访、维修"))
     unit = ForeignKeyField(Unit, null=True, backref="+", on_delete="RESTRICT",
-                           verbose_name="前往房屋")
+                           verbose_name=L_("前往房屋"))
 
     class Meta:
         table_name = "temporary_pass"

@@ -18,10 +18,12 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from flask_babel import gettext
 from peewee import JOIN, CharField, DateField, ForeignKeyField, TextField, Value, fn
 
 from models.base import AwareDateTimeField, MoneyField, RuleError, utcnow, write_transaction
 from models.decoration import Decoration
+from models.i18n import L_
 from models.register import RegisterModel, save_record
 from models.users import User
 
@@ -30,33 +32,34 @@ PATROLLED_STATES = ("permitted", "defects")
 DEFAULT_PATROL_DAYS = 7
 
 VIOLATIONS = [
-    ("load_wall", "破坏承重墙"),
-    ("hot_work", "违规动火"),
-    ("noise", "噪音超时"),
-    ("debris", "装修垃圾乱堆"),
-    ("facade", "擅改外立面/门窗"),
-    ("pipes", "擅改水电燃气管线"),
-    ("other", "其他违规"),
+    ("load_wall", L_("破坏承重墙")),
+    ("hot_work", L_("违规动火")),
+    ("noise", L_("噪音超时")),
+    ("debris", L_("装修垃圾乱堆")),
+    ("facade", L_("擅改外立面/门窗")),
+    ("pipes", L_("擅改水电燃气管线")),
+    ("other", L_("其他违规")),
 ]
 VIOLATION_LABELS = dict(VIOLATIONS)
-FOLLOW_UPS = [("none", "无需处理"), ("rectify", "限期整改"), ("deduction", "申请扣押金")]
+FOLLOW_UPS = [("none", L_("无需处理")), ("rectify", L_("限期整改")),
+              ("deduction", L_("申请扣押金"))]
 
 
 class DecorationPatrol(RegisterModel):
     """One patrol of a decoration's works, with what was found."""
 
     decoration = ForeignKeyField(Decoration, backref="patrols", on_delete="RESTRICT",
-                                 verbose_name="装修申请")
-    patrolled_at = AwareDateTimeField(default=utcnow, index=True, verbose_name="巡查时间")
+                                 verbose_name=L_("装修申请"))
+    patrolled_at = AwareDateTimeField(default=utcnow, index=True, verbose_name=L_("巡查时间"))
     patrolled_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                                   verbose_name="巡查人")
-    findings = TextField(verbose_name="巡查情况")
+                                   verbose_name=L_("巡查人"))
+    findings = TextField(verbose_name=L_("巡查情况"))
     # Codes of VIOLATIONS, comma-separated ("" when all was in order).
-    violations = CharField(max_length=200, default="", verbose_name="违规行为")
+    violations = CharField(max_length=200, default="", verbose_name=L_("违规行为"))
     follow_up = CharField(max_length=16, choices=FOLLOW_UPS, default="none",
-                          verbose_name="处理")
-    rectify_by = DateField(null=True, verbose_name="整改期限")
-    deduction_amount = MoneyField(null=True, verbose_name="申请扣押金(元)")
+                          verbose_name=L_("处理"))
+    rectify_by = DateField(null=True, verbose_name=L_("整改期限"))
+    deduction_amount = MoneyField(null=True, verbose_name=L_("申请扣押金(元)"))
 
     class Meta:
         table_name = "decoration_patrol"
@@ -76,35 +79,36 @@ class DecorationPatrol(RegisterModel):
 
     def validate(self):
         if not (self.findings or "").strip():
-            yield "findings", "请填写巡查情况"
+            yield "findings", gettext("请填写巡查情况")
         unknown = [c for c in self.violation_codes if c not in VIOLATION_LABELS]
         if unknown:
-            yield "violations", "违规行为选择无效"
+            yield "violations", gettext("违规行为选择无效")
         decoration = Decoration.get_or_none(Decoration.id == self.decoration_id)
         if decoration is None or decoration.estate_id != self.estate_id:
-            yield "decoration", "所选装修申请不属于该小区"
+            yield "decoration", gettext("所选装修申请不属于该小区")
             return
         if self.id is None and (decoration.voided or decoration.state not in PATROLLED_STATES):
-            yield "decoration", "只有已发证、施工中的装修才需要巡查"
+            yield "decoration", gettext("只有已发证、施工中的装修才需要巡查")
         if self.patrolled_at and self.patrolled_at > utcnow() + dt.timedelta(minutes=5):
-            yield "patrolled_at", "巡查时间不能晚于现在"
+            yield "patrolled_at", gettext("巡查时间不能晚于现在")
         if self.follow_up != "none" and not self.violation_codes:
-            yield "follow_up", "没有违规行为时无需整改或扣押金"
+            yield "follow_up", gettext("没有违规行为时无需整改或扣押金")
         if self.follow_up == "rectify" and not self.rectify_by:
-            yield "rectify_by", "限期整改须填写整改期限"
+            yield "rectify_by", gettext("限期整改须填写整改期限")
         if self.follow_up == "deduction":
             yield from self._deduction_problems(decoration)
 
     def _deduction_problems(self, decoration):
         amount = self.deduction_amount
         if amount is None or Decimal(amount) <= 0:
-            yield "deduction_amount", "申请扣押金须填写金额"
+            yield "deduction_amount", gettext("申请扣押金须填写金额")
             return
         deposit = decoration.contractor_deposit
         if deposit is None or deposit.state not in ("held", "refundable"):
-            yield "deduction_amount", "该装修的装修押金未收取或已退，不能申请扣除"
+            yield "deduction_amount", gettext("该装修的装修押金未收取或已退，不能申请扣除")
         elif Decimal(amount) > deposit.amount:
-            yield "deduction_amount", f"申请扣除金额不能超过装修押金 {deposit.amount} 元"
+            yield "deduction_amount", gettext("申请扣除金额不能超过装修押金 %(amount)s 元",
+                                              amount=deposit.amount)
 
 
 def record_patrol(user, decoration: Decoration, *, key: str = "", files=(), **values):
@@ -154,4 +158,4 @@ def under_works(estate_ids):
 def require_patrol_kind(user) -> None:
     """Security and engineering staff patrol; the desk and managers may record one too."""
     if user.role == "dept" and user.department not in ("security", "engineering"):
-        raise RuleError({"": "装修巡查由保安或工程人员登记"})
+        raise RuleError({"": gettext("装修巡查由保安或工程人员登记")})

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from flask_babel import gettext
 from peewee import BooleanField, CharField, Check, ForeignKeyField, IntegerField
 
 from models.base import (
@@ -28,43 +29,44 @@ from models.base import (
     utcnow,
 )
 from models.calendar import next_number
+from models.i18n import L_, N_
 from models.org import Unit, _same_estate
 from models.register import RegisterModel, StatefulMixin
 from models.users import User
 
-HOT_WORK_STATES = [("issued", "有效"), ("closed", "已完工"), ("cancelled", "已注销")]
-ISSUED_ONLY = "该动火证已是“{state}”状态"
+HOT_WORK_STATES = [("issued", L_("有效")), ("closed", L_("已完工")), ("cancelled", L_("已注销"))]
+ISSUED_ONLY = N_("该动火证已是“{state}”状态")
 
 
 class HotWorkPermit(StatefulMixin, RegisterModel):
     """动火证 (R-PASS-3): welding/gas-cutting operator, copies kept, red stamp, archived."""
 
-    voided_message = "该动火证已作废"
+    voided_message = N_("该动火证已作废")
 
-    number = CharField(max_length=20, default="", verbose_name="动火证编号")
-    operator_name = CharField(max_length=32, verbose_name="动火人")
+    number = CharField(max_length=20, default="", verbose_name=L_("动火证编号"))
+    operator_name = CharField(max_length=32, verbose_name=L_("动火人"))
     doc_type = DocTypeField()
-    id_number = DocumentNumberField(verbose_name="证件号码",
-                                    help_text="列表、导出和日志中只显示部分号码")
-    phone = PhoneField(default="", verbose_name="联系电话")
-    certificate_number = CharField(max_length=32, verbose_name="电气焊操作证号")
-    certificate_copy_kept = BooleanField(default=False, verbose_name="操作证复印件已存档")
-    id_copy_kept = BooleanField(default=False, verbose_name="身份证复印件已存档")
+    id_number = DocumentNumberField(verbose_name=L_("证件号码"),
+                                    help_text=L_("列表、导出和日志中只显示部分号码"))
+    phone = PhoneField(default="", verbose_name=L_("联系电话"))
+    certificate_number = CharField(max_length=32, verbose_name=L_("电气焊操作证号"))
+    certificate_copy_kept = BooleanField(default=False, verbose_name=L_("操作证复印件已存档"))
+    id_copy_kept = BooleanField(default=False, verbose_name=L_("身份证复印件已存档"))
     unit = ForeignKeyField(Unit, null=True, backref="+", on_delete="RESTRICT",
-                           verbose_name="房屋")
-    location = CharField(max_length=100, verbose_name="动火地点")
-    work_from = AwareDateTimeField(verbose_name="动火开始")
-    work_to = AwareDateTimeField(index=True, verbose_name="动火结束")
-    fire_watch = CharField(max_length=32, default="", verbose_name="监护人")
+                           verbose_name=L_("房屋"))
+    location = CharField(max_length=100, verbose_name=L_("动火地点"))
+    work_from = AwareDateTimeField(verbose_name=L_("动火开始"))
+    work_to = AwareDateTimeField(index=True, verbose_name=L_("动火结束"))
+    fire_watch = CharField(max_length=32, default="", verbose_name=L_("监护人"))
     stamped_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                                 verbose_name="盖章人")
-    stamped_at = AwareDateTimeField(null=True, verbose_name="盖章时间")
+                                 verbose_name=L_("盖章人"))
+    stamped_at = AwareDateTimeField(null=True, verbose_name=L_("盖章时间"))
     state = CharField(max_length=16, choices=HOT_WORK_STATES, default="issued", index=True,
-                      verbose_name="状态")
-    closed_at = AwareDateTimeField(null=True, verbose_name="完工时间")
+                      verbose_name=L_("状态"))
+    closed_at = AwareDateTimeField(null=True, verbose_name=L_("完工时间"))
     closed_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                                verbose_name="完工确认人")
-    cancel_note = CharField(max_length=200, default="", verbose_name="注销说明")
+                                verbose_name=L_("完工确认人"))
+    cancel_note = CharField(max_length=200, default="", verbose_name=L_("注销说明"))
 
     class Meta:
         table_name = "hot_work_permit"
@@ -80,14 +82,14 @@ class HotWorkPermit(StatefulMixin, RegisterModel):
     def validate(self):
         yield from _same_estate(self, "estate", ("unit",))
         if self.work_from and self.work_to and self.work_to <= self.work_from:
-            yield "work_to", "动火结束时间必须晚于开始时间"
+            yield "work_to", gettext("动火结束时间必须晚于开始时间")
         if self.id is None:
             if not self.certificate_copy_kept:
-                yield "certificate_copy_kept", "须复印电气焊操作证并存档（R-PASS-3）"
+                yield "certificate_copy_kept", gettext("须复印电气焊操作证并存档（R-PASS-3）")
             if not self.id_copy_kept:
-                yield "id_copy_kept", "须复印身份证并存档（R-PASS-3）"
+                yield "id_copy_kept", gettext("须复印身份证并存档（R-PASS-3）")
             if self.work_to and self.work_to < utcnow():
-                yield "work_to", "动火结束时间已经过去"
+                yield "work_to", gettext("动火结束时间已经过去")
 
     def before_create(self, user) -> None:
         self.number = next_number(self.estate_id, "DH",
@@ -100,15 +102,15 @@ class HotWorkPermit(StatefulMixin, RegisterModel):
               expected_version: int | None = None) -> None:
         """The hot work is over and the site checked."""
         self.require_state(("issued",), ISSUED_ONLY)
-        closed_at = check_moment(closed_at, field_name="closed_at", label="完工时间",
-                                 not_before=self.work_from, before_label="动火开始时间")
+        closed_at = check_moment(closed_at, field_name="closed_at", label=gettext("完工时间"),
+                                 not_before=self.work_from, before_label=gettext("动火开始时间"))
         self.transition(user, "closed", expected_version=expected_version,
                         closed_at=closed_at, closed_by=user.id if user else None)
 
     def cancel(self, user, *, note: str, expected_version: int | None = None) -> None:
         self.require_state(("issued",), ISSUED_ONLY)
         if not (note or "").strip():
-            raise RuleError({"note": "请填写注销说明"})
+            raise RuleError({"note": gettext("请填写注销说明")})
         self.transition(user, "cancelled", expected_version=expected_version,
                         cancel_note=note.strip()[:200])
 
@@ -120,12 +122,13 @@ class HotWorkPermit(StatefulMixin, RegisterModel):
 
 
 RELEASE_STATES = [
-    ("pending", "待业主确认"),
-    ("confirmed", "业主已确认"),
-    ("released", "已放行"),
-    ("refused", "业主未确认"),
+    ("pending", L_("待业主确认")),
+    ("confirmed", L_("业主已确认")),
+    ("released", L_("已放行")),
+    ("refused", L_("业主未确认")),
 ]
-CONFIRM_METHODS = [("phone", "电话"), ("in_person", "当面"), ("video", "视频"), ("written", "书面")]
+CONFIRM_METHODS = [("phone", L_("电话")), ("in_person", L_("当面")), ("video", L_("视频")),
+                   ("written", L_("书面"))]
 # "item [separator] quantity [unit]": 沙发 1 / 纸箱 × 5 个 / 冰箱，1台
 GOODS_LINE_RE = re.compile(
     r"^(?P<item>.+?)\s*(?:[x×*＊:：,，]\s*)?(?P<qty>\d+)\s*(?P<unit>[^\d\s]{0,4})$")
@@ -155,27 +158,27 @@ def parse_goods(text: str) -> list[tuple[str, int, str]]:
 class GoodsRelease(StatefulMixin, RegisterModel):
     """物品放行条 (R-PASS-5): goods leave only after the owner confirmed contents and quantity."""
 
-    voided_message = "该放行条已作废"
+    voided_message = N_("该放行条已作废")
 
-    number = CharField(max_length=20, default="", verbose_name="放行条编号")
-    bearer_name = CharField(max_length=32, verbose_name="办理人")
+    number = CharField(max_length=20, default="", verbose_name=L_("放行条编号"))
+    bearer_name = CharField(max_length=32, verbose_name=L_("办理人"))
     doc_type = DocTypeField()
-    id_number = DocumentNumberField(verbose_name="证件号码",
-                                    help_text="列表、导出和日志中只显示部分号码")
-    phone = PhoneField(default="", verbose_name="联系电话")
-    unit = ForeignKeyField(Unit, backref="+", on_delete="RESTRICT", verbose_name="搬出房屋")
+    id_number = DocumentNumberField(verbose_name=L_("证件号码"),
+                                    help_text=L_("列表、导出和日志中只显示部分号码"))
+    phone = PhoneField(default="", verbose_name=L_("联系电话"))
+    unit = ForeignKeyField(Unit, backref="+", on_delete="RESTRICT", verbose_name=L_("搬出房屋"))
     state = CharField(max_length=16, choices=RELEASE_STATES, default="pending", index=True,
-                      verbose_name="状态")
-    confirmed_with = CharField(max_length=32, default="", verbose_name="确认业主")
+                      verbose_name=L_("状态"))
+    confirmed_with = CharField(max_length=32, default="", verbose_name=L_("确认业主"))
     confirm_method = CharField(max_length=16, null=True, choices=CONFIRM_METHODS,
-                               verbose_name="确认方式")
-    confirmed_at = AwareDateTimeField(null=True, verbose_name="确认时间")
+                               verbose_name=L_("确认方式"))
+    confirmed_at = AwareDateTimeField(null=True, verbose_name=L_("确认时间"))
     confirmed_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                                   verbose_name="联系业主的客服")
-    confirm_note = CharField(max_length=200, default="", verbose_name="确认说明")
-    released_at = AwareDateTimeField(null=True, verbose_name="放行时间")
+                                   verbose_name=L_("联系业主的客服"))
+    confirm_note = CharField(max_length=200, default="", verbose_name=L_("确认说明"))
+    released_at = AwareDateTimeField(null=True, verbose_name=L_("放行时间"))
     released_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                                  verbose_name="放行人")
+                                  verbose_name=L_("放行人"))
 
     # The goods typed on the form, one per line; stored as GoodsLine rows.
     goods_text: str = ""
@@ -196,7 +199,7 @@ class GoodsRelease(StatefulMixin, RegisterModel):
         if self.id is None:
             try:
                 if not parse_goods(self.goods_text):
-                    yield "goods_text", "请填写放行物品及数量，每行一种"
+                    yield "goods_text", gettext("请填写放行物品及数量，每行一种")
             except ValueError as exc:
                 yield "goods_text", str(exc)
 
@@ -212,18 +215,19 @@ class GoodsRelease(StatefulMixin, RegisterModel):
                 confirmed_at: dt.datetime | None = None, note: str = "",
                 expected_version: int | None = None) -> None:
         """The handler reached the owner: contents and quantity confirmed, or not."""
-        self.require_state(("pending",), "当前状态为“{state}”，不能再登记业主确认")
+        self.require_state(("pending",), gettext("当前状态为“{state}”，不能再登记业主确认"))
         errors = {}
         if not (owner_name or "").strip():
-            errors["owner_name"] = "请填写确认的业主姓名"
+            errors["owner_name"] = gettext("请填写确认的业主姓名")
         if method not in dict(CONFIRM_METHODS):
-            errors["method"] = "请选择确认方式"
+            errors["method"] = gettext("请选择确认方式")
         if not confirmed and not (note or "").strip():
-            errors["note"] = "业主未确认时请说明情况"
+            errors["note"] = gettext("业主未确认时请说明情况")
         if errors:
             raise RuleError(errors)
-        confirmed_at = check_moment(confirmed_at, field_name="confirmed_at", label="确认时间",
-                                    not_before=self.created_at, before_label="登记时间")
+        confirmed_at = check_moment(confirmed_at, field_name="confirmed_at",
+                                    label=gettext("确认时间"),
+                                    not_before=self.created_at, before_label=gettext("登记时间"))
         self.transition(user, "confirmed" if confirmed else "refused",
                         expected_version=expected_version,
                         confirmed_with=owner_name.strip()[:32], confirm_method=method,
@@ -234,10 +238,11 @@ class GoodsRelease(StatefulMixin, RegisterModel):
                 expected_version: int | None = None) -> None:
         """Stamp, number, register and let the goods out — only after the owner confirmed."""
         if self.state in ("pending", "refused"):
-            raise RuleError({"": "业主尚未确认物品内容和数量，不能放行（R-PASS-5）"})
-        self.require_state(("confirmed",), "当前状态为“{state}”，不能放行")
-        released_at = check_moment(released_at, field_name="released_at", label="放行时间",
-                                   not_before=self.confirmed_at, before_label="业主确认时间")
+            raise RuleError({"": gettext("业主尚未确认物品内容和数量，不能放行（R-PASS-5）")})
+        self.require_state(("confirmed",), gettext("当前状态为“{state}”，不能放行"))
+        released_at = check_moment(released_at, field_name="released_at", label=gettext("放行时间"),
+                                   not_before=self.confirmed_at,
+                                   before_label=gettext("业主确认时间"))
         self.transition(user, "released", expected_version=expected_version,
                         released_at=released_at, released_by=user.id if user else None)
 
@@ -252,11 +257,11 @@ class GoodsLine(BaseModel):
     """One line of a goods release slip: what and how many (R-PASS-5)."""
 
     release = ForeignKeyField(GoodsRelease, backref="lines", on_delete="CASCADE",
-                              verbose_name="放行条")
-    position = IntegerField(default=1, verbose_name="序号")
-    item = CharField(max_length=64, verbose_name="物品")
-    quantity = IntegerField(verbose_name="数量")
-    unit_label = CharField(max_length=4, default="", verbose_name="单位")
+                              verbose_name=L_("放行条"))
+    position = IntegerField(default=1, verbose_name=L_("序号"))
+    item = CharField(max_length=64, verbose_name=L_("物品"))
+    quantity = IntegerField(verbose_name=L_("数量"))
+    unit_label = CharField(max_length=4, default="", verbose_name=L_("单位"))
 
     class Meta:
         table_name = "goods_line"

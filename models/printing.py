@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
+from flask_babel import gettext
 from peewee import BooleanField, CharField, ForeignKeyField, IntegerField
 
 from models.approvals import (
@@ -23,16 +24,17 @@ from models.approvals import (
 )
 from models.base import AwareDateTimeField, RuleError, check_moment, to_office, utcnow
 from models.calendar import next_number
+from models.i18n import L_
 from models.office import month_range, refuse_changes_after
 from models.org import Department, _same_estate
 from models.register import RegisterModel, StatefulMixin
 from models.users import User
 
 STATES = [
-    ("requested", "待审批"),
-    ("approved", "已批准"),
-    ("refused", "未批准"),
-    ("printed", "已打印"),
+    ("requested", L_("待审批")),
+    ("approved", L_("已批准")),
+    ("refused", L_("未批准")),
+    ("printed", L_("已打印")),
 ]
 STATE_LABELS = dict(STATES)
 MAX_COPIES, MAX_PAGES = 1000, 2000
@@ -51,29 +53,30 @@ class PrintJob(StatefulMixin, RegisterModel):
         "approve", "打印审批", rule=lambda row: department_rule(row.department.kind),
         reject="refuse", requester_may_approve=False, moment="at", describe=_describe_job)}
 
-    number = CharField(max_length=20, default="", index=True, verbose_name="编号")
+    number = CharField(max_length=20, default="", index=True, verbose_name=L_("编号"))
     department = ForeignKeyField(Department, backref="print_jobs", on_delete="RESTRICT",
-                                 verbose_name="部门")
-    title = CharField(max_length=100, verbose_name="文件名称")
-    copies = IntegerField(default=1, verbose_name="份数")
-    pages = IntegerField(default=1, verbose_name="每份页数")
-    total_pages = IntegerField(default=0, verbose_name="总页数", help_text="份数 × 每份页数")
+                                 verbose_name=L_("部门"))
+    title = CharField(max_length=100, verbose_name=L_("文件名称"))
+    copies = IntegerField(default=1, verbose_name=L_("份数"))
+    pages = IntegerField(default=1, verbose_name=L_("每份页数"))
+    total_pages = IntegerField(default=0, verbose_name=L_("总页数"),
+                               help_text=L_("份数 × 每份页数"))
     requested_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                                   verbose_name="申请人")
-    requested_at = AwareDateTimeField(default=utcnow, verbose_name="申请时间")
+                                   verbose_name=L_("申请人"))
+    requested_at = AwareDateTimeField(default=utcnow, verbose_name=L_("申请时间"))
     state = CharField(max_length=16, choices=STATES, default="requested", index=True,
-                      verbose_name="状态")
+                      verbose_name=L_("状态"))
     approved_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                                  verbose_name="审批人")
-    approved_at = AwareDateTimeField(null=True, verbose_name="审批时间")
-    approval_note = CharField(max_length=200, default="", verbose_name="审批意见")
-    printed_at = AwareDateTimeField(null=True, verbose_name="打印时间")
+                                  verbose_name=L_("审批人"))
+    approved_at = AwareDateTimeField(null=True, verbose_name=L_("审批时间"))
+    approval_note = CharField(max_length=200, default="", verbose_name=L_("审批意见"))
+    printed_at = AwareDateTimeField(null=True, verbose_name=L_("打印时间"))
     printed_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                                 verbose_name="打印人")
-    signed_name = CharField(max_length=32, default="", verbose_name="签收人",
-                            help_text="领取文件的人在打印登记簿上签名")
-    signed_confirmed = BooleanField(default=False, verbose_name="已签名确认")
-    notes = CharField(max_length=200, default="", verbose_name="备注")
+                                 verbose_name=L_("打印人"))
+    signed_name = CharField(max_length=32, default="", verbose_name=L_("签收人"),
+                            help_text=L_("领取文件的人在打印登记簿上签名"))
+    signed_confirmed = BooleanField(default=False, verbose_name=L_("已签名确认"))
+    notes = CharField(max_length=200, default="", verbose_name=L_("备注"))
 
     class Meta:
         table_name = "print_job"
@@ -90,14 +93,14 @@ class PrintJob(StatefulMixin, RegisterModel):
     def validate(self):
         yield from _same_estate(self, "estate", ("department",))
         if self.copies is not None and not 1 <= int(self.copies) <= MAX_COPIES:
-            yield "copies", f"份数应在 1 到 {MAX_COPIES} 之间"
+            yield "copies", gettext("份数应在 1 到 %(MAX_COPIES)s 之间", MAX_COPIES=MAX_COPIES)
         if self.pages is not None and not 1 <= int(self.pages) <= MAX_PAGES:
-            yield "pages", f"每份页数应在 1 到 {MAX_PAGES} 之间"
+            yield "pages", gettext("每份页数应在 1 到 %(MAX_PAGES)s 之间", MAX_PAGES=MAX_PAGES)
         # Stated on the row, not only in approve(): no form or import can bypass them.
         if self.approved_by_id and self.approved_by_id == self.requested_by_id:
-            yield "approved_by", "审批人不能是申请人本人，须由本部门主管或主任审批"
+            yield "approved_by", gettext("审批人不能是申请人本人，须由本部门主管或主任审批")
         if self.printed_at and (not self.approved_by_id or self.state == "refused"):
-            yield "printed_at", "未经主管审批的打印不能登记为已打印"
+            yield "printed_at", gettext("未经主管审批的打印不能登记为已打印")
 
     def before_create(self, user) -> None:
         if user is not None and not self.requested_by_id:
@@ -109,7 +112,7 @@ class PrintJob(StatefulMixin, RegisterModel):
     def before_update(self) -> None:
         refuse_changes_after(self, ("department", "title", "copies", "pages"),
                              lambda stored: stored.state != "requested",
-                             "已审批的打印申请不能再修改内容，请重新申请")
+                             gettext("已审批的打印申请不能再修改内容，请重新申请"))
         self.total_pages = int(self.copies or 0) * int(self.pages or 0)
 
     # -- steps ----------------------------------------------------------------------------
@@ -122,22 +125,25 @@ class PrintJob(StatefulMixin, RegisterModel):
                 at: dt.datetime | None = None, expected_version: int | None = None) -> None:
         """审批 by the department's supervisor, the director or the admin — never the requester —
         in their own login or at the desk (R-PRINT-1, R-REC-2)."""
-        self.require_state(("requested",), "该打印申请已{state}，不能再审批", doing="审批")
+        self.require_state(("requested",), gettext("该打印申请已{state}，不能再审批"),
+                           doing=gettext("审批"))
         approver = require_grant(self, "approve", grant)
-        at = check_moment(not_before_grant(at, grant), field_name="at", label="审批时间",
-                          not_before=self.requested_at, before_label="申请时间")
+        at = check_moment(not_before_grant(at, grant), field_name="at", label=gettext("审批时间"),
+                          not_before=self.requested_at, before_label=gettext("申请时间"))
         self.transition(user, "approved", expected_version=expected_version,
                         approved_by=approver.id, approved_at=at, approval_note=(note or "").strip())
 
     def refuse(self, approver, *, note: str, expected_version: int | None = None) -> None:
         """不批准: the approver's refusal with its reason (called when the request is rejected)."""
-        self.require_state(("requested",), "该打印申请已{state}，不能再审批", doing="审批")
+        self.require_state(("requested",), gettext("该打印申请已{state}，不能再审批"),
+                           doing=gettext("审批"))
         if not (note or "").strip():
-            raise RuleError({"note": "不批准时请填写原因"})
+            raise RuleError({"note": gettext("不批准时请填写原因")})
         if not satisfies(approver, department_rule(self.department.kind), self.estate_id) \
                 or approver.id == self.requested_by_id:
-            raise RuleError({"approver": f"只有{self.department.name}的主管或管理处主任可以审批，"
-                                         "且不能是申请人本人"})
+            raise RuleError({"approver": gettext("只有%(name)s的主管或管理处主任可以审批，且不能是"
+                                                 "申请人本人",
+                                                 name=self.department.name)})
         self.transition(approver, "refused", expected_version=expected_version,
                         approved_by=approver.id, approved_at=utcnow(), approval_note=note.strip())
 
@@ -145,20 +151,21 @@ class PrintJob(StatefulMixin, RegisterModel):
                      printed_at: dt.datetime | None = None,
                      expected_version: int | None = None) -> None:
         """打印并签收: only an approved job; the receiver signs the log (R-PRINT-1)."""
-        self.require_state(doing="登记打印")
+        self.require_state(doing=gettext("登记打印"))
         if self.state != "approved":
-            raise RuleError({"printed_at": "未经主管审批的打印不能登记为已打印"
+            raise RuleError({"printed_at": gettext("未经主管审批的打印不能登记为已打印")
                              if self.state == "requested"
-                             else f"该打印申请{self.state_label}，不能登记打印"})
+                             else gettext("该打印申请%(state)s，不能登记打印",
+                                          state=self.state_label)})
         errors = {}
         if not (signed_name or "").strip():
-            errors["signed_name"] = "请填写签收人姓名"
+            errors["signed_name"] = gettext("请填写签收人姓名")
         if not confirmed:
-            errors["confirmed"] = "签收人须在打印登记簿上签名确认"
+            errors["confirmed"] = gettext("签收人须在打印登记簿上签名确认")
         if errors:
             raise RuleError(errors)
-        printed_at = check_moment(printed_at, field_name="printed_at", label="打印时间",
-                                  not_before=self.approved_at, before_label="审批时间")
+        printed_at = check_moment(printed_at, field_name="printed_at", label=gettext("打印时间"),
+                                  not_before=self.approved_at, before_label=gettext("审批时间"))
         self.transition(user, "printed", expected_version=expected_version,
                         printed_at=printed_at, printed_by=user.id if user else None,
                         signed_name=signed_name.strip(), signed_confirmed=True)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from flask_babel import gettext
 from peewee import BooleanField, CharField, ForeignKeyField, IntegerField, TextField
 
 from models import deadlines
@@ -34,6 +35,7 @@ from models.calendar import next_number
 from models.decoration import Decoration
 from models.demands import Demand
 from models.emergencies import Emergency
+from models.i18n import L_, office_text
 from models.movein import MoveIn
 from models.office import refuse_changes_after
 from models.org import Building, Department, Unit, _same_estate
@@ -41,26 +43,26 @@ from models.register import RegisterModel, StatefulMixin
 from models.users import DESK, User
 
 SOURCES = [
-    ("move_in", "入伙验房整改单"),
-    ("decoration", "装修验收"),
-    ("emergency", "紧急事件措施"),
-    ("demand", "业户投诉/需求"),
-    ("inspection", "巡查发现"),
+    ("move_in", L_("入伙验房整改单")),
+    ("decoration", L_("装修验收")),
+    ("emergency", L_("紧急事件措施")),
+    ("demand", L_("业户投诉/需求")),
+    ("inspection", L_("巡查发现")),
 ]
 SOURCE_LABELS = dict(SOURCES)
 # The register each source row lives in (the field of the same name links the item to it).
 SOURCE_MODELS = {"move_in": MoveIn, "decoration": Decoration, "emergency": Emergency,
                  "demand": Demand}
 STATES = [
-    ("registered", "已登记（待交办）"),
-    ("assigned", "已交办（整改中）"),
-    ("done", "已整改（待回访）"),
-    ("closed", "已回访关闭"),
+    ("registered", L_("已登记（待交办）")),
+    ("assigned", L_("已交办（整改中）")),
+    ("done", L_("已整改（待回访）")),
+    ("closed", L_("已回访关闭")),
 ]
 STATE_LABELS = dict(STATES)
-CALLBACK_CHANNELS = [("phone", "电话"), ("visit", "上门")]
+CALLBACK_CHANNELS = [("phone", L_("电话")), ("visit", L_("上门"))]
 DEVELOPER = "developer"
-DEVELOPER_LABEL = "地产遗留（开发商）"
+DEVELOPER_LABEL = L_("地产遗留（开发商）")
 # The manual gives no number: the form starts here, the person handing it out may change it.
 DEFAULT_WORKING_DAYS = 5
 MAX_WORKING_DAYS = 60
@@ -85,61 +87,62 @@ def clean_working_days(value) -> int:
     except (TypeError, ValueError):
         days = 0
     if not 1 <= days <= MAX_WORKING_DAYS:
-        raise RuleError({"working_days": f"整改期限应为 1 到 {MAX_WORKING_DAYS} 个工作日"})
+        raise RuleError({"working_days": gettext("整改期限应为 1 到 %(MAX_WORKING_DAYS)s 个工作日",
+                                                 MAX_WORKING_DAYS=MAX_WORKING_DAYS)})
     return days
 
 
 class Rectification(StatefulMixin, RegisterModel):
     """One item to put right, from where it was found to the owner's callback."""
 
-    number = CharField(max_length=20, default="", index=True, verbose_name="编号")
+    number = CharField(max_length=20, default="", index=True, verbose_name=L_("编号"))
     source = CharField(max_length=16, choices=SOURCES, default="inspection", index=True,
-                       verbose_name="来源")
+                       verbose_name=L_("来源"))
     move_in = ForeignKeyField(MoveIn, null=True, backref="rectifications", on_delete="RESTRICT",
-                              verbose_name="入伙记录")
+                              verbose_name=L_("入伙记录"))
     decoration = ForeignKeyField(Decoration, null=True, backref="rectifications",
-                                 on_delete="RESTRICT", verbose_name="装修记录")
+                                 on_delete="RESTRICT", verbose_name=L_("装修记录"))
     emergency = ForeignKeyField(Emergency, null=True, backref="rectifications",
-                                on_delete="RESTRICT", verbose_name="紧急事件")
+                                on_delete="RESTRICT", verbose_name=L_("紧急事件"))
     demand = ForeignKeyField(Demand, null=True, backref="rectifications", on_delete="RESTRICT",
-                             verbose_name="业户需求")
+                             verbose_name=L_("业户需求"))
     building = ForeignKeyField(Building, null=True, backref="rectifications",
-                               on_delete="RESTRICT", verbose_name="楼栋",
-                               help_text="选了房屋可不填，按房屋所在楼栋")
+                               on_delete="RESTRICT", verbose_name=L_("楼栋"),
+                               help_text=L_("选了房屋可不填，按房屋所在楼栋"))
     unit = ForeignKeyField(Unit, null=True, backref="rectifications", on_delete="RESTRICT",
-                           verbose_name="房屋")
-    location = CharField(max_length=100, default="", verbose_name="部位",
-                         help_text="如 主卧窗框、5栋地下车库；公共部位不选房屋时必填")
-    description = TextField(verbose_name="整改内容")
+                           verbose_name=L_("房屋"))
+    location = CharField(max_length=100, default="", verbose_name=L_("部位"),
+                         help_text=L_("如 主卧窗框、5栋地下车库；公共部位不选房屋时必填"))
+    description = TextField(verbose_name=L_("整改内容"))
     state = CharField(max_length=16, choices=STATES, default="registered", index=True,
-                      verbose_name="状态")
+                      verbose_name=L_("状态"))
     department = ForeignKeyField(Department, null=True, backref="rectifications",
-                                 on_delete="RESTRICT", verbose_name="责任部门")
-    developer = BooleanField(default=False, verbose_name="地产遗留",
-                             help_text="交由开发商整改")
-    assigned_at = AwareDateTimeField(null=True, verbose_name="交办时间")
+                                 on_delete="RESTRICT", verbose_name=L_("责任部门"))
+    developer = BooleanField(default=False, verbose_name=L_("地产遗留"),
+                             help_text=L_("交由开发商整改"))
+    assigned_at = AwareDateTimeField(null=True, verbose_name=L_("交办时间"))
     assigned_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                                  verbose_name="交办人")
-    due_days = IntegerField(default=0, verbose_name="期限(工作日)")
-    due = AwareDateTimeField(null=True, verbose_name="整改期限",
-                             help_text="交办（或返工）之日起的第 N 个工作日结束")
-    original_due = AwareDateTimeField(null=True, verbose_name="首次承诺期限",
-                                      help_text="第一次交办时的期限，返工不改变它（R-REC-1）")
-    completed_at = AwareDateTimeField(null=True, verbose_name="完成时间")
+                                  verbose_name=L_("交办人"))
+    due_days = IntegerField(default=0, verbose_name=L_("期限(工作日)"))
+    due = AwareDateTimeField(null=True, verbose_name=L_("整改期限"),
+                             help_text=L_("交办（或返工）之日起的第 N 个工作日结束"))
+    original_due = AwareDateTimeField(null=True, verbose_name=L_("首次承诺期限"),
+                                      help_text=L_("第一次交办时的期限，返工不改变它（R-REC-1）"))
+    completed_at = AwareDateTimeField(null=True, verbose_name=L_("完成时间"))
     completed_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                                   verbose_name="完成登记人")
-    result = TextField(default="", verbose_name="整改结果")
-    rework_count = IntegerField(default=0, verbose_name="返工次数")
-    late_count = IntegerField(default=0, verbose_name="超期次数",
-                              help_text="完成晚于当时期限的次数，关闭后也保留")
-    callback_at = AwareDateTimeField(null=True, verbose_name="回访时间")
+                                   verbose_name=L_("完成登记人"))
+    result = TextField(default="", verbose_name=L_("整改结果"))
+    rework_count = IntegerField(default=0, verbose_name=L_("返工次数"))
+    late_count = IntegerField(default=0, verbose_name=L_("超期次数"),
+                              help_text=L_("完成晚于当时期限的次数，关闭后也保留"))
+    callback_at = AwareDateTimeField(null=True, verbose_name=L_("回访时间"))
     callback_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                                  verbose_name="回访人")
+                                  verbose_name=L_("回访人"))
     callback_channel = CharField(max_length=8, null=True, choices=CALLBACK_CHANNELS,
-                                 verbose_name="回访方式")
-    satisfied = BooleanField(null=True, verbose_name="业主满意")
-    callback_comments = TextField(default="", verbose_name="回访意见")
-    closed_at = AwareDateTimeField(null=True, verbose_name="关闭时间")
+                                 verbose_name=L_("回访方式"))
+    satisfied = BooleanField(null=True, verbose_name=L_("业主满意"))
+    callback_comments = TextField(default="", verbose_name=L_("回访意见"))
+    closed_at = AwareDateTimeField(null=True, verbose_name=L_("关闭时间"))
 
     class Meta:
         table_name = "rectification"
@@ -185,17 +188,17 @@ class Rectification(StatefulMixin, RegisterModel):
     def validate(self):
         yield from _same_estate(self, "estate", ("unit", "building", "department", *SOURCE_MODELS))
         if self.source not in SOURCE_LABELS:
-            yield "source", "请选择来源"
+            yield "source", gettext("请选择来源")
         elif self.source in SOURCE_MODELS and not self.__data__.get(self.source):
-            yield "source", "该来源的整改项目请在原登记上用“转整改”生成"
+            yield "source", gettext("该来源的整改项目请在原登记上用“转整改”生成")
         if not (self.unit_id or self.building_id or (self.location or "").strip()):
-            yield "unit", "请选择房屋或楼栋，公共部位请填写部位"
+            yield "unit", gettext("请选择房屋或楼栋，公共部位请填写部位")
         if self.unit_id and self.building_id:
             unit = Unit.get_or_none(Unit.id == self.unit_id)
             if unit is not None and unit.building_id != self.building_id:
-                yield "building", "所选房屋不在该楼栋"
+                yield "building", gettext("所选房屋不在该楼栋")
         if not (self.description or "").strip():
-            yield "description", "请填写整改内容"
+            yield "description", gettext("请填写整改内容")
 
     def _derive_building(self) -> None:
         if self.unit_id and not self.building_id:
@@ -209,7 +212,7 @@ class Rectification(StatefulMixin, RegisterModel):
         # R-REC-1: what was handed out is what the department is held to.
         refuse_changes_after(self, ("unit", "building", "location", "description"),
                              lambda stored: stored.state != "registered",
-                             "已交办的整改项目不能修改内容；登记有误请作废后重新登记")
+                             gettext("已交办的整改项目不能修改内容；登记有误请作废后重新登记"))
         self._derive_building()
 
     def after_create(self, user) -> None:
@@ -226,25 +229,27 @@ class Rectification(StatefulMixin, RegisterModel):
     def _responsible(self, responsible: str) -> tuple[dict, str]:
         """"developer" or a department id of the item's estate → the row's values, in words."""
         if responsible == DEVELOPER:
-            return {"developer": True, "department": None}, DEVELOPER_LABEL
+            return {"developer": True, "department": None}, office_text(DEVELOPER_LABEL)
         department = None
         if str(responsible or "").isdigit():
             department = Department.get_or_none(Department.id == int(responsible),
                                                 Department.estate == self.estate_id,
                                                 Department.voided == False)  # noqa: E712
         if department is None:
-            raise RuleError({"responsible": "请选择本小区的责任部门，或地产遗留"})
+            raise RuleError({"responsible": gettext("请选择本小区的责任部门，或地产遗留")})
         return {"developer": False, "department": department.id}, department.name
 
     def assign(self, user, *, responsible: str, working_days: int = DEFAULT_WORKING_DAYS,
                note: str = "", at: dt.datetime | None = None,
                expected_version: int | None = None) -> None:
         """交办: to a department or the developer, due in N working days (R-FRONT-2)."""
-        self.require_state(("registered",), "当前状态为“{state}”，不能交办", doing="交办")
+        self.require_state(("registered",), gettext("当前状态为“{state}”，不能交办"),
+                           doing=gettext("交办"))
         values, whom = self._responsible(responsible)
         days = clean_working_days(working_days)
-        at = check_moment(at, field_name="at", label="交办时间", not_before=self.created_at,
-                          before_label="登记时间")
+        at = check_moment(at, field_name="at", label=gettext("交办时间"),
+                          not_before=self.created_at,
+                          before_label=gettext("登记时间"))
         due = deadlines.add_working_days(at, days)
         self.transition(user, "assigned", action="assign",
                         note="；".join(t for t in (f"交{whom}", (note or "").strip()) if t),
@@ -255,13 +260,15 @@ class Rectification(StatefulMixin, RegisterModel):
     def complete(self, user, *, result: str, at: dt.datetime | None = None,
                  expected_version: int | None = None) -> None:
         """完成整改, by the responsible department (R-REC-4) or the desk for the developer."""
-        self.require_state(("assigned",), "当前状态为“{state}”，不能登记完成", doing="登记完成")
+        self.require_state(("assigned",), gettext("当前状态为“{state}”，不能登记完成"),
+                           doing=gettext("登记完成"))
         if not self.may_complete(user):
-            raise RuleError({"": "只有责任部门的人员或客服中心可以登记完成整改"})
+            raise RuleError({"": gettext("只有责任部门的人员或客服中心可以登记完成整改")})
         if not (result or "").strip():
-            raise RuleError({"result": "请填写整改结果"})
-        at = check_moment(at, field_name="at", label="完成时间", not_before=self.assigned_at,
-                          before_label="交办时间")
+            raise RuleError({"result": gettext("请填写整改结果")})
+        at = check_moment(at, field_name="at", label=gettext("完成时间"),
+                          not_before=self.assigned_at,
+                          before_label=gettext("交办时间"))
         late = self.due is not None and at > self.due
         self.transition(user, "done", action="complete", note=result.strip(),
                         expected_version=expected_version, completed_at=at,
@@ -289,24 +296,28 @@ class Rectification(StatefulMixin, RegisterModel):
     def reject(self, user, *, reason: str, working_days: int = DEFAULT_WORKING_DAYS,
                at: dt.datetime | None = None, expected_version: int | None = None) -> None:
         """复查不合格: the work is not right; back to the department with a new deadline."""
-        self.require_state(("done",), "当前状态为“{state}”，不能复查", doing="复查")
+        self.require_state(("done",), gettext("当前状态为“{state}”，不能复查"),
+                           doing=gettext("复查"))
         if not (reason or "").strip():
-            raise RuleError({"reason": "请填写复查不合格的原因"})
-        at = check_moment(at, field_name="at", label="复查时间", not_before=self.completed_at,
-                          before_label="完成时间")
+            raise RuleError({"reason": gettext("请填写复查不合格的原因")})
+        at = check_moment(at, field_name="at", label=gettext("复查时间"),
+                          not_before=self.completed_at,
+                          before_label=gettext("完成时间"))
         self._rework(user, "reject", reason.strip(), working_days, at, expected_version)
 
     def callback(self, user, *, satisfied: bool, channel: str = "phone", comments: str = "",
                  reason: str = "", working_days: int = DEFAULT_WORKING_DAYS,
                  at: dt.datetime | None = None, expected_version: int | None = None) -> None:
         """回访 (R-FRONT-2, as R-DEM-9): satisfied closes; not satisfied reopens the work."""
-        self.require_state(("done",), "当前状态为“{state}”，不能回访", doing="回访")
+        self.require_state(("done",), gettext("当前状态为“{state}”，不能回访"),
+                           doing=gettext("回访"))
         if channel not in dict(CALLBACK_CHANNELS):
-            raise RuleError({"channel": "请选择回访方式"})
+            raise RuleError({"channel": gettext("请选择回访方式")})
         if not satisfied and not (reason or "").strip():
-            raise RuleError({"reason": "业主不满意时请记录业主说明的原因"})
-        at = check_moment(at, field_name="at", label="回访时间", not_before=self.completed_at,
-                          before_label="完成时间")
+            raise RuleError({"reason": gettext("业主不满意时请记录业主说明的原因")})
+        at = check_moment(at, field_name="at", label=gettext("回访时间"),
+                          not_before=self.completed_at,
+                          before_label=gettext("完成时间"))
         heard = {"callback_at": at, "callback_by": user.id if user else None,
                  "callback_channel": channel, "satisfied": bool(satisfied),
                  "callback_comments": "；".join(t.strip() for t in (comments, reason)
@@ -338,8 +349,9 @@ class Rectification(StatefulMixin, RegisterModel):
 class RectificationStep(BaseModel):
     """Append-only history of an item: every step with who and when (R-FRONT-2)."""
 
-    ACTIONS = {"create": "登记", "assign": "交办", "complete": "完成整改", "reject": "复查不合格",
-               "callback": "回访", "reopen": "回访不满意，返工"}
+    ACTIONS = {"create": L_("登记"), "assign": L_("交办"), "complete": L_("完成整改"),
+               "reject": L_("复查不合格"),
+               "callback": L_("回访"), "reopen": L_("回访不满意，返工")}
 
     rectification = ForeignKeyField(Rectification, backref="steps", on_delete="CASCADE")
     user = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask_babel import gettext
 from peewee import JOIN, Case, fn
 
 from models.org import Building, Unit
@@ -38,10 +39,10 @@ def summary(estate_id: int, now: dt.datetime) -> list[dict]:
     codes = dict(Unit.select(Unit.id, Unit.code).where(Unit.id.in_(unit_ids)).tuples())
     result = []
     for building in buildings.values():
-        building["name"] = names.get(building["id"], "公共部位")
+        building["name"] = names.get(building["id"], gettext("公共部位"))
         units = list(building.pop("units").values())
         for unit in units:
-            unit["name"] = codes.get(unit["id"], "楼栋公共部位")
+            unit["name"] = codes.get(unit["id"], gettext("楼栋公共部位"))
         building["units"] = sorted(units, key=lambda u: (u["id"] is None, u["name"]))
         result.append(building)
     return sorted(result, key=lambda b: (b["id"] is None, b["name"]))

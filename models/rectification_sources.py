@@ -10,6 +10,8 @@ voiding its items).
 
 from __future__ import annotations
 
+from flask_babel import gettext
+
 from models.base import RuleError, write_transaction
 from models.movein import DONE
 from models.rectification import (
@@ -76,19 +78,20 @@ def can_transfer(row) -> bool:
 def from_source(row, user, *, items: str, location: str = "") -> list[Rectification]:
     """Make one item per line of `items` from `row`, linked back to it (one transaction)."""
     kind = source_kind(row)
-    row.require_state(doing="转整改")
+    row.require_state(doing=gettext("转整改"))
     problem = _not_ready(row)
     if problem:
         raise RuleError({"": problem})
     lines = split_items(items)
     if not lines:
-        raise RuleError({"items": "请逐行填写整改项目"})
+        raise RuleError({"items": gettext("请逐行填写整改项目")})
     if len(lines) > MAX_ITEMS:
-        raise RuleError({"items": f"一次最多转 {MAX_ITEMS} 项"})
+        raise RuleError({"items": gettext("一次最多转 %(MAX_ITEMS)s 项", MAX_ITEMS=MAX_ITEMS)})
     with write_transaction():
         done = [item.number for item in transferred(row).order_by(Rectification.id)]
         if done:
-            raise RuleError({"": f"已转整改（{'、'.join(done)}），不能重复转入"})
+            raise RuleError({"": gettext("已转整改（%(value)s），不能重复转入",
+                                         value='、'.join(done))})
         unit_id = getattr(row, "unit_id", None)
         return [save_record(Rectification(
             estate=row.estate_id, source=kind, unit=unit_id,

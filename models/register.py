@@ -11,6 +11,7 @@ import datetime as dt
 import decimal
 import json
 
+from flask_babel import gettext
 from peewee import (
     BooleanField,
     CharField,
@@ -33,6 +34,7 @@ from models.base import (
     write_transaction,
 )
 from models.estate import Estate
+from models.i18n import L_, N_, office_str
 from models.users import User, UserEstate
 
 # Fields that never leave the database in clear, not even into the audit log.
@@ -42,29 +44,29 @@ SECRET_FIELDS = {"password_hash", "approval_pin_hash"}
 class RegisterModel(VersionedModel):
     """Base of every register: belongs to an estate, is created by a user, voided not deleted."""
 
-    estate = ForeignKeyField(Estate, backref="+", on_delete="RESTRICT", verbose_name="小区")
+    estate = ForeignKeyField(Estate, backref="+", on_delete="RESTRICT", verbose_name=L_("小区"))
     created_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                                 verbose_name="登记人")
-    voided = BooleanField(default=False, index=True, verbose_name="已作废")
-    void_reason = CharField(max_length=200, default="", verbose_name="作废原因")
-    voided_at = AwareDateTimeField(null=True, verbose_name="作废时间")
+                                 verbose_name=L_("登记人"))
+    voided = BooleanField(default=False, index=True, verbose_name=L_("已作废"))
+    void_reason = CharField(max_length=200, default="", verbose_name=L_("作废原因"))
+    voided_at = AwareDateTimeField(null=True, verbose_name=L_("作废时间"))
     voided_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                                verbose_name="作废人")
+                                verbose_name=L_("作废人"))
 
 
 class AuditLog(BaseModel):
     """Append-only trail: who did what to which row, with field-level before/after."""
 
     user = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                           verbose_name="操作人")
-    username = CharField(max_length=32, default="", verbose_name="用户名")
-    action = CharField(max_length=16, index=True, verbose_name="操作")
-    table = CharField(max_length=64, default="", index=True, verbose_name="表")
-    row_id = IntegerField(null=True, verbose_name="记录号")
+                           verbose_name=L_("操作人"))
+    username = CharField(max_length=32, default="", verbose_name=L_("用户名"))
+    action = CharField(max_length=16, index=True, verbose_name=L_("操作"))
+    table = CharField(max_length=64, default="", index=True, verbose_name=L_("表"))
+    row_id = IntegerField(null=True, verbose_name=L_("记录号"))
     estate = ForeignKeyField(Estate, null=True, backref="+", on_delete="SET NULL",
-                             verbose_name="小区")
-    changes = TextField(default="", verbose_name="变更内容")
-    summary = CharField(max_length=255, default="", verbose_name="摘要")
+                             verbose_name=L_("小区"))
+    changes = TextField(default="", verbose_name=L_("变更内容"))
+    summary = CharField(max_length=255, default="", verbose_name=L_("摘要"))
 
     class Meta:
         table_name = "audit_log"
@@ -72,10 +74,11 @@ class AuditLog(BaseModel):
         indexes = ((("estate", "id"), False),)
 
     ACTION_LABELS = {
-        "create": "新增", "update": "修改", "void": "作废", "export": "导出",
-        "reveal": "查看证件号", "login": "登录", "logout": "退出", "password": "改密码",
-        "login_failed": "登录失败", "approve_failed": "前台审批验证失败", "pin": "设置审批PIN",
-        "attach": "上传附件", "file_view": "查看证件复印件",
+        "create": L_("新增"), "update": L_("修改"), "void": L_("作废"), "export": L_("导出"),
+        "reveal": L_("查看证件号"), "login": L_("登录"), "logout": L_("退出"),
+        "password": L_("改密码"), "login_failed": L_("登录失败"),
+        "approve_failed": L_("前台审批验证失败"), "pin": L_("设置审批PIN"),
+        "attach": L_("上传附件"), "file_view": L_("查看证件复印件"),
     }
 
     @classmethod
@@ -189,7 +192,7 @@ def snapshot(instance) -> dict:
 
 # Said when the database refuses a row for a constraint no check above knew (a partial unique
 # index, a race between two clerks): never a 500 (#13 item 7).
-CONFLICT = "保存失败：与已有记录重复或冲突，请核对后重试。"
+CONFLICT = N_("保存失败：与已有记录重复或冲突，请核对后重试。")
 
 
 def _unique_keys(model) -> list[tuple[str, ...]]:
@@ -216,7 +219,8 @@ def check_unique(instance) -> None:
         if query.exists():
             name = next((n for n in reversed(names) if n != "estate"), names[-1])
             label = model._meta.fields[name].verbose_name or name
-            raise RuleError({name: f"{label}“{instance.__data__.get(name)}”已存在，不能重复"})
+            raise RuleError({name: gettext("%(label)s“%(value)s”已存在，不能重复",
+                                           label=label, value=instance.__data__.get(name))})
 
 
 def save_record(instance, user, *, before: dict | None = None,
@@ -232,7 +236,7 @@ def save_record(instance, user, *, before: dict | None = None,
     try:
         return _save_record(instance, user, before=before, expected_version=expected_version)
     except IntegrityError:
-        raise RuleError(CONFLICT) from None
+        raise RuleError(gettext(CONFLICT)) from None
 
 
 def _save_record(instance, user, *, before, expected_version):
@@ -250,7 +254,7 @@ def _save_record(instance, user, *, before, expected_version):
             instance.before_create(user)
             instance.save(force_insert=True)
             audit(user, "create", instance=instance,
-                  changes=diff(model, {}, instance.__data__), summary=str(instance)[:200])
+                  changes=diff(model, {}, instance.__data__), summary=office_str(instance)[:200])
             instance.after_create(user)
             return instance
         before = before if before is not None else snapshot(model.get_by_id(instance._pk))
@@ -274,7 +278,8 @@ def _save_record(instance, user, *, before, expected_version):
         if updated != 1:
             raise StaleRecordError()
         instance.version = expected_version + 1
-        audit(user, "update", instance=instance, changes=changes, summary=str(instance)[:200])
+        audit(user, "update", instance=instance, changes=changes,
+              summary=office_str(instance)[:200])
         return instance
 
 
@@ -282,11 +287,11 @@ def void_record(instance, user, reason: str, *, expected_version: int | None = N
     """Void a row with a reason; it stays in the register, hidden by default, and is audited."""
     reason = (reason or "").strip()
     if not reason:
-        raise RuleError({"reason": "请填写作废原因"})
+        raise RuleError({"reason": gettext("请填写作废原因")})
     if len(reason) > 200:
-        raise RuleError({"reason": "作废原因不能超过 200 个字"})
+        raise RuleError({"reason": gettext("作废原因不能超过 200 个字")})
     if instance.voided:
-        raise RuleError({"": "该记录已经作废"})
+        raise RuleError({"": gettext("该记录已经作废")})
     model = type(instance)
     expected = instance.version if expected_version is None else expected_version
     now = utcnow()
@@ -304,7 +309,7 @@ def void_record(instance, user, reason: str, *, expected_version: int | None = N
         instance.voided_by = user.id if user else None
         instance.version = expected + 1
         audit(user, "void", instance=instance, changes={"void_reason": [None, reason]},
-              summary=str(instance)[:200])
+              summary=office_str(instance)[:200])
     return instance
 
 
@@ -328,7 +333,7 @@ class StatefulMixin:
 
     state_field = "state"
     # "{doing}" names the refused step (require_state's `doing`).
-    voided_message = "该记录已作废，不能再{doing}"
+    voided_message = N_("该记录已作废，不能再{doing}")
 
     @property
     def current_state_label(self) -> str:
@@ -336,16 +341,18 @@ class StatefulMixin:
         value = getattr(self, self.state_field)
         return dict(field.choices or ()).get(value, value)
 
-    def require_state(self, states=None, message: str = "当前状态为“{state}”，不能办理",
-                      doing: str = "操作") -> None:
+    def require_state(self, states=None, message: str = N_("当前状态为“{state}”，不能办理"),
+                      doing: str = N_("操作")) -> None:
         """Refuse (a RuleError on the form's top) unless the row is live and in `states`
         (None: any state; a voided row stays readable but takes no further steps)."""
         if getattr(self, "voided", False):  # the deposit ledger has no void columns
-            raise RuleError({"": self.voided_message.replace("{doing}", doing)})
+            raise RuleError({"": gettext(self.voided_message).replace("{doing}",
+                                                                      gettext(doing))})
         if states is not None and getattr(self, self.state_field) not in states:
-            label = self.current_state_label
+            label = str(self.current_state_label)
             # replace, not format: the message may quote what a person typed.
-            raise RuleError({"": message.replace("{state}", label).replace("{status}", label)})
+            raise RuleError({"": gettext(message).replace("{state}", label)
+                             .replace("{status}", label)})
 
     def transition(self, user, to_state: str | None = None, *, action: str = "",
                    note: str = "", expected_version: int | None = None, **values):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask_babel import gettext
 from peewee import JOIN, Case, fn
 
 from models.base import utcnow
@@ -58,7 +59,7 @@ def monthly_review(estate_ids: list[int], start: dt.datetime, end: dt.datetime) 
     def grouped(field, labels):
         rows = (base.select(field, fn.COUNT(Demand.id).alias("n")).group_by(field)
                 .order_by(fn.COUNT(Demand.id).desc()).tuples())
-        return [(labels.get(key, key or "（未派工）"), n) for key, n in rows]
+        return [(labels.get(key, key or gettext("（未派工）")), n) for key, n in rows]
 
     departments = {d.id: d.name for d in Department.select().where(
         Department.estate.in_(estate_ids))}
@@ -137,13 +138,13 @@ def assessment(estate_ids: list[int], start: dt.datetime, end: dt.datetime) -> d
     for key, total, replied, on_time, completed in base.select(
             Demand.department, fn.COUNT(Demand.id), _count_if(Demand.replied_at.is_null(False)),
             _count_if(on_time_condition()), _count_if(done)).group_by(Demand.department).tuples():
-        row = _assessed(departments, key, names.get(key, "（未派工）"))
+        row = _assessed(departments, key, names.get(key, gettext("（未派工）")))
         row.update(total=total, replied=replied, on_time=on_time, completed=completed)
     for key, calls, satisfied in (callbacks_made(estate_ids, start, end)
                                   .select(Demand.department, fn.COUNT(Callback.id),
                                           _count_if(Callback.satisfied == True))  # noqa: E712
                                   .join(Demand).group_by(Demand.department).tuples()):
-        row = _assessed(departments, key, names.get(key, "（未派工）"))
+        row = _assessed(departments, key, names.get(key, gettext("（未派工）")))
         row.update(callbacks=calls, satisfied=satisfied)
 
     workers: dict = {}
@@ -155,7 +156,7 @@ def assessment(estate_ids: list[int], start: dt.datetime, end: dt.datetime) -> d
                      WorkOrder.demand.in_(base.select(Demand.id)))
               .group_by(WorkOrder.assignee, User.display_name))
     for key, name, total, completed in orders.tuples():
-        row = _assessed(workers, key, name or "（未指定人员）")
+        row = _assessed(workers, key, name or gettext("（未指定人员）"))
         row.update(total=total, completed=completed)
     rated = (callbacks_made(estate_ids, start, end)
              .select(WorkOrder.assignee, User.display_name, fn.COUNT(Callback.id),
@@ -165,6 +166,6 @@ def assessment(estate_ids: list[int], start: dt.datetime, end: dt.datetime) -> d
              .where(WorkOrder.voided == False)  # noqa: E712
              .group_by(WorkOrder.assignee, User.display_name))
     for key, name, calls, satisfied in rated.tuples():
-        row = _assessed(workers, key, name or "（未指定人员）")
+        row = _assessed(workers, key, name or gettext("（未指定人员）"))
         row.update(callbacks=calls, satisfied=satisfied)
     return {"departments": _finish(departments), "workers": _finish(workers)}

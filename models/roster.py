@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask_babel import gettext
 from peewee import (
     SQL,
     CharField,
@@ -26,6 +27,7 @@ from peewee import (
 )
 
 from models.base import AwareDateTimeField, RuleError, check_moment, utcnow, write_transaction
+from models.i18n import L_
 from models.office import month_days, refuse_changes_after, user_or_none, works_for
 from models.register import RegisterModel, StatefulMixin, save_record
 from models.users import MANAGERS, User
@@ -69,12 +71,12 @@ def gaps(intervals) -> list[tuple[int, int]]:
 class Shift(RegisterModel):
     """A desk shift (班次): name and hours; edited by the office (R-SVC-1)."""
 
-    name = CharField(max_length=16, verbose_name="班次名称")
-    starts = TimeField(formats=["%H:%M:%S", "%H:%M"], verbose_name="开始时间")
-    ends = TimeField(formats=["%H:%M:%S", "%H:%M"], verbose_name="结束时间",
-                     help_text="00:00 表示到夜里 24 点；早于开始时间表示跨过午夜")
-    min_staff = IntegerField(default=1, verbose_name="最少人数",
-                             help_text="排班少于此人数时提醒")
+    name = CharField(max_length=16, verbose_name=L_("班次名称"))
+    starts = TimeField(formats=["%H:%M:%S", "%H:%M"], verbose_name=L_("开始时间"))
+    ends = TimeField(formats=["%H:%M:%S", "%H:%M"], verbose_name=L_("结束时间"),
+                     help_text=L_("00:00 表示到夜里 24 点；早于开始时间表示跨过午夜"))
+    min_staff = IntegerField(default=1, verbose_name=L_("最少人数"),
+                             help_text=L_("排班少于此人数时提醒"))
 
     class Meta:
         table_name = "shift"
@@ -100,15 +102,15 @@ class Shift(RegisterModel):
     def validate(self):
         if self.starts is not None and self.ends is not None \
                 and minutes(self.starts) == minutes(self.ends):
-            yield "ends", "结束时间不能与开始时间相同"
+            yield "ends", gettext("结束时间不能与开始时间相同")
         if self.min_staff is not None and not 0 <= int(self.min_staff) <= 50:
-            yield "min_staff", "最少人数应在 0 到 50 之间"
+            yield "min_staff", gettext("最少人数应在 0 到 50 之间")
         if self.name and self.estate_id:
             twin = Shift.live(self.estate_id).where(Shift.name == self.name.strip())
             if self.id:
                 twin = twin.where(Shift.id != self.id)
             if twin.exists():
-                yield "name", "该班次名称已存在"
+                yield "name", gettext("该班次名称已存在")
 
     @classmethod
     def live(cls, estate_id: int):
@@ -137,21 +139,23 @@ def _check_staff(estate_id, user_id, roles, field: str, what: str):
         return  # the required-field check speaks for it
     person = user_or_none(user_id)
     if person is None:
-        yield field, f"请选择{what}"
+        yield field, gettext("请选择%(what)s", what=what)
         return
     if person.role not in roles:
-        yield field, f"{person.display_name}（{person.role_label}）不能担任{what}"
+        yield field, gettext("%(display_name)s（%(role_label)s）不能担任%(what)s",
+                             display_name=person.display_name, role_label=person.role_label,
+                             what=what)
     elif not works_for(person, estate_id):
-        yield field, f"{person.display_name} 不属于该小区"
+        yield field, gettext("%(display_name)s 不属于该小区", display_name=person.display_name)
 
 
 class RosterEntry(RegisterModel):
     """One person on one shift of one day."""
 
-    day = DateField(verbose_name="日期")
-    shift = ForeignKeyField(Shift, backref="entries", on_delete="RESTRICT", verbose_name="班次")
-    staff = ForeignKeyField(User, backref="+", on_delete="RESTRICT", verbose_name="值班客服")
-    notes = CharField(max_length=100, default="", verbose_name="备注")
+    day = DateField(verbose_name=L_("日期"))
+    shift = ForeignKeyField(Shift, backref="entries", on_delete="RESTRICT", verbose_name=L_("班次"))
+    staff = ForeignKeyField(User, backref="+", on_delete="RESTRICT", verbose_name=L_("值班客服"))
+    notes = CharField(max_length=100, default="", verbose_name=L_("备注"))
 
     class Meta:
         table_name = "roster_entry"
@@ -164,7 +168,7 @@ class RosterEntry(RegisterModel):
     def validate(self):
         shift = Shift.get_or_none(Shift.id == self.shift_id) if self.shift_id else None
         if shift is not None and shift.estate_id != self.estate_id:
-            yield "shift", "所选班次不属于该小区"
+            yield "shift", gettext("所选班次不属于该小区")
         yield from _check_staff(self.estate_id, self.staff_id, ROSTER_ROLES, "staff", "值班客服")
         if self.day and self.shift_id and self.staff_id:
             twin = RosterEntry.select().where(
@@ -173,16 +177,16 @@ class RosterEntry(RegisterModel):
             if self.id:
                 twin = twin.where(RosterEntry.id != self.id)
             if twin.exists():
-                yield "staff", "该客服员当天已排在这个班次"
+                yield "staff", gettext("该客服员当天已排在这个班次")
 
 
 class DutyDirector(RegisterModel):
     """The duty director (值班主任) of one day — exactly one (R-SVC-2)."""
 
-    day = DateField(verbose_name="日期")
-    director = ForeignKeyField(User, backref="+", on_delete="RESTRICT", verbose_name="值班主任")
-    phone = CharField(max_length=32, default="", verbose_name="值班电话")
-    notes = CharField(max_length=100, default="", verbose_name="备注")
+    day = DateField(verbose_name=L_("日期"))
+    director = ForeignKeyField(User, backref="+", on_delete="RESTRICT", verbose_name=L_("值班主任"))
+    phone = CharField(max_length=32, default="", verbose_name=L_("值班电话"))
+    notes = CharField(max_length=100, default="", verbose_name=L_("备注"))
 
     class Meta:
         table_name = "duty_director"
@@ -201,8 +205,10 @@ class DutyDirector(RegisterModel):
                 twin = twin.where(DutyDirector.id != self.id)
             other = twin.first()
             if other is not None:
-                yield "day", (f"{self.day:%Y-%m-%d} 已有值班主任 {other.director.display_name}，"
-                              "一天只能有一位值班主任")
+                yield "day", (gettext("%(day)s 已有值班主任 %(display_name)s，一天只能有一位值班主"
+                                      "任",
+                                      day=format(self.day, '%Y-%m-%d'),
+                                      display_name=other.director.display_name))
 
 
 # The database says it too (R-SVC-2: never two duty directors on one day); a voided row steps
@@ -234,20 +240,21 @@ def rostered(estate_id: int, day: dt.date, shift_id: int) -> list[int]:
 class ShiftLog(StatefulMixin, RegisterModel):
     """The hand-over of one shift to the next: the outgoing note, the incoming acknowledgement."""
 
-    day = DateField(verbose_name="日期")
-    shift = ForeignKeyField(Shift, backref="logs", on_delete="RESTRICT", verbose_name="交班班次")
+    day = DateField(verbose_name=L_("日期"))
+    shift = ForeignKeyField(Shift, backref="logs", on_delete="RESTRICT",
+                            verbose_name=L_("交班班次"))
     written_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                                 verbose_name="交班人")
-    written_at = AwareDateTimeField(default=utcnow, verbose_name="交班时间")
-    handover_note = TextField(verbose_name="交接事项",
-                              help_text="未办完的事、待回访的业户、钥匙和物品、设备情况等")
-    incoming_day = DateField(null=True, verbose_name="接班日期")
+                                 verbose_name=L_("交班人"))
+    written_at = AwareDateTimeField(default=utcnow, verbose_name=L_("交班时间"))
+    handover_note = TextField(verbose_name=L_("交接事项"),
+                              help_text=L_("未办完的事、待回访的业户、钥匙和物品、设备情况等"))
+    incoming_day = DateField(null=True, verbose_name=L_("接班日期"))
     incoming_shift = ForeignKeyField(Shift, null=True, backref="+", on_delete="RESTRICT",
-                                     verbose_name="接班班次")
+                                     verbose_name=L_("接班班次"))
     acknowledged_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                                      verbose_name="接班人")
-    acknowledged_at = AwareDateTimeField(null=True, verbose_name="接班确认时间")
-    ack_note = CharField(max_length=200, default="", verbose_name="接班意见")
+                                      verbose_name=L_("接班人"))
+    acknowledged_at = AwareDateTimeField(null=True, verbose_name=L_("接班确认时间"))
+    ack_note = CharField(max_length=200, default="", verbose_name=L_("接班意见"))
 
     class Meta:
         table_name = "shift_log"
@@ -259,7 +266,7 @@ class ShiftLog(StatefulMixin, RegisterModel):
     def validate(self):
         shift = Shift.get_or_none(Shift.id == self.shift_id) if self.shift_id else None
         if shift is not None and shift.estate_id != self.estate_id:
-            yield "shift", "所选班次不属于该小区"
+            yield "shift", gettext("所选班次不属于该小区")
         if self.day and self.shift_id and self.estate_id:
             twin = ShiftLog.select().where(ShiftLog.estate == self.estate_id,
                                            ShiftLog.day == self.day,
@@ -268,9 +275,9 @@ class ShiftLog(StatefulMixin, RegisterModel):
             if self.id:
                 twin = twin.where(ShiftLog.id != self.id)
             if twin.exists():
-                yield "shift", "这个班次当天已有交班记录，请在原记录上补充"
+                yield "shift", gettext("这个班次当天已有交班记录，请在原记录上补充")
         if self.acknowledged_by_id and self.acknowledged_by_id == self.written_by_id:
-            yield "acknowledged_by", "接班确认须由接班人员进行，交班人不能自己确认"
+            yield "acknowledged_by", gettext("接班确认须由接班人员进行，交班人不能自己确认")
 
     def before_create(self, user) -> None:
         if user is not None and not self.written_by_id:
@@ -282,24 +289,26 @@ class ShiftLog(StatefulMixin, RegisterModel):
     def before_update(self) -> None:
         refuse_changes_after(self, ("handover_note", "day", "shift"),
                              lambda stored: stored.acknowledged_at is not None,
-                             "接班人已确认，交接内容不能再修改")
+                             gettext("接班人已确认，交接内容不能再修改"))
 
     def acknowledge(self, user, *, note: str = "", at: dt.datetime | None = None,
                     expected_version: int | None = None) -> None:
         """接班确认 by someone of the incoming shift (or a supervisor), never the writer."""
-        self.require_state(doing="确认")
+        self.require_state(doing=gettext("确认"))
         if self.acknowledged_at is not None:
-            raise RuleError({"": "该交班记录已经确认"})
+            raise RuleError({"": gettext("该交班记录已经确认")})
         if user is None or user.id == self.written_by_id:
-            raise RuleError({"": "接班确认须由接班人员进行，交班人不能自己确认"})
+            raise RuleError({"": gettext("接班确认须由接班人员进行，交班人不能自己确认")})
         if self.incoming_shift_id and user.role not in MANAGERS:
             expected = rostered(self.estate_id, self.incoming_day, self.incoming_shift_id)
             if expected and user.id not in expected:
-                raise RuleError({"": f"您不在 {self.incoming_day:%Y-%m-%d} "
-                                     f"{self.incoming_shift.name} 的排班中，"
-                                     "只有接班人员或主管可以确认"})
-        at = check_moment(at, field_name="at", label="确认时间", not_before=self.written_at,
-                          before_label="交班时间")
+                raise RuleError({"": gettext("您不在 %(incoming_day)s %(name)s 的排班中，只有接班"
+                                             "人员或主管可以确认",
+                                             incoming_day=format(self.incoming_day, '%Y-%m-%d'),
+                                             name=self.incoming_shift.name)})
+        at = check_moment(at, field_name="at", label=gettext("确认时间"),
+                          not_before=self.written_at,
+                          before_label=gettext("交班时间"))
         self.transition(user, expected_version=expected_version, acknowledged_by=user.id,
                         acknowledged_at=at, ack_note=(note or "").strip()[:200])
 
@@ -324,15 +333,15 @@ def fill_month(user, estate_id: int, year: int, month: int, *, clerk_ids, per_sh
     directors = [int(i) for i in director_ids]
     errors = {}
     if not shifts:
-        errors[""] = "请先设置班次"
+        errors[""] = gettext("请先设置班次")
     if not clerks:
-        errors["clerks"] = "请选择参加轮班的客服员"
+        errors["clerks"] = gettext("请选择参加轮班的客服员")
     try:
         per_shift = int(per_shift or 0)
     except (TypeError, ValueError):
         per_shift = 0
     if not 1 <= per_shift <= 20:
-        errors["per_shift"] = "每班人数应在 1 到 20 之间"
+        errors["per_shift"] = gettext("每班人数应在 1 到 20 之间")
     if errors:
         raise RuleError(errors)
     added, turn = 0, 0

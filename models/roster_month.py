@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
+from flask_babel import gettext
+
 from models.office import month_days, staff_of
 from models.roster import (
     DUTY_DIRECTOR_ROLES,
@@ -66,23 +68,26 @@ def month_coverage(estate_id: int, year: int, month: int) -> dict:
 def coverage_warnings(shifts, by_definition, rows) -> list[str]:
     warnings = []
     if not shifts:
-        warnings.append("尚未设置班次：全天无人值班")
+        warnings.append(gettext("尚未设置班次：全天无人值班"))
     elif by_definition:
         spans = "、".join(span_text(*g) for g in by_definition)
-        warnings.append(f"班次设置未覆盖 {spans}：每天这段时间客服中心无人值班"
-                        "（R-SVC-1 要求 24 小时值班），请调整班次")
+        warnings.append(gettext("班次设置未覆盖 %(spans)s：每天这段时间客服中心无人值班（R-SVC-1 要"
+                                "求 24 小时值班），请调整班次", spans=spans))
     no_director = [r["day"] for r in rows if r["director"] is None]
     if no_director:
-        warnings.append(f"{len(no_director)} 天没有值班主任：" + "、".join(
-            f"{d.day}日" for d in no_director))
+        warnings.append(gettext("%(count)s 天没有值班主任：%(days)s", count=len(no_director),
+                                days=gettext("、").join(gettext("%(day)s日", day=d.day)
+                                                        for d in no_director)))
     for row in rows:
         extra = [g for g in row["gaps"] if g not in by_definition]
         if extra and shifts:
-            warnings.append(f"{row['day'].month}月{row['day'].day}日 无人值班："
-                            + "、".join(span_text(*g) for g in extra))
+            warnings.append(gettext("%(month)s月%(day)s日 无人值班：%(spans)s",
+                                    month=row["day"].month, day=row["day"].day,
+                                    spans="、".join(span_text(*g) for g in extra)))
         elif row["short"]:
-            warnings.append(f"{row['day'].month}月{row['day'].day}日 人数不足："
-                            + "、".join(row["short"]))
+            warnings.append(gettext("%(month)s月%(day)s日 人数不足：%(shifts)s",
+                                    month=row["day"].month, day=row["day"].day,
+                                    shifts="、".join(row["short"])))
     return warnings
 
 

@@ -21,14 +21,16 @@ import re
 from pathlib import Path
 
 from flask import current_app, g, has_request_context
+from flask_babel import gettext
 
 from models.base import RuleError
+from models.i18n import N_
 
 # A key this module made: two hex characters, the SHA-256, an extension we write.
 KEY_RE = re.compile(r"[0-9a-f]{2}/[0-9a-f]{64}\.(jpg|png|pdf)")
 # What staff read when the store fails (S3 503 SlowDown, connection refused, a full disk): the
 # cause goes to the log, never to the page (it names hosts, buckets and paths).
-STORAGE_UNAVAILABLE = "附件存储暂时不可用，请稍后重试"
+STORAGE_UNAVAILABLE = N_("附件存储暂时不可用，请稍后重试")
 
 
 class StorageError(RuleError):
@@ -41,7 +43,7 @@ class StorageError(RuleError):
     """
 
     def __init__(self, detail: str = "", message: str = STORAGE_UNAVAILABLE):
-        super().__init__({"": message})
+        super().__init__({"": gettext(message)})  # in the reader's language (#12 item 2)
         self.detail = detail
 
 
@@ -72,7 +74,7 @@ class LocalStorage:
 
     def _path(self, key: str) -> Path:
         if not valid_key(key):
-            raise StorageError(key, "附件名称无效")
+            raise StorageError(key, N_("附件名称无效"))
         return self.folder / key
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
@@ -108,7 +110,7 @@ class S3Storage:
 
     def _name(self, key: str) -> str:
         if not valid_key(key):
-            raise StorageError(key, "附件名称无效")
+            raise StorageError(key, N_("附件名称无效"))
         return self.prefix + key
 
     def put(self, key: str, data: bytes, content_type: str) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 
+from flask_babel import gettext
 from peewee import (
     SQL,
     BooleanField,
@@ -26,18 +27,19 @@ from peewee import (
 from models.base import AwareDateTimeField, office_day, to_office, utcnow
 from models.callbacks import SCORES
 from models.demands import Demand
+from models.i18n import L_
 from models.office import DemandSource, month_start
 from models.org import Resident, Unit, _same_estate
 from models.register import RegisterModel
 from models.users import User
 
-CHANNELS = [("visit", "上门走访"), ("phone", "电话访问")]
+CHANNELS = [("visit", L_("上门走访")), ("phone", L_("电话访问"))]
 # The four things owners are asked to score (1–5), in the order of the paper form.
 SCORE_FIELDS = [
-    ("service_score", "客服服务"),
-    ("environment_score", "环境保洁"),
-    ("security_score", "安全秩序"),
-    ("engineering_score", "工程维修"),
+    ("service_score", L_("客服服务")),
+    ("environment_score", L_("环境保洁")),
+    ("security_score", L_("安全秩序")),
+    ("engineering_score", L_("工程维修")),
 ]
 
 
@@ -56,16 +58,19 @@ def lived_in_units_by_estate(estate_ids) -> dict[int, int]:
 class SurveyRound(RegisterModel):
     """One month's survey of an estate."""
 
-    month = DateField(verbose_name="月份", help_text="填该月任意一天，按月保存")
-    title = CharField(max_length=64, default="", verbose_name="主题",
-                      help_text="如 11月满意度访问（重点：冬季供暖）")
-    notes = CharField(max_length=200, default="", verbose_name="备注")
+    month = DateField(verbose_name=L_("月份"), help_text=L_("填该月任意一天，按月保存"))
+    title = CharField(max_length=64, default="", verbose_name=L_("主题"),
+                      help_text=L_("如 11月满意度访问（重点：冬季供暖）"))
+    notes = CharField(max_length=200, default="", verbose_name=L_("备注"))
 
     class Meta:
         table_name = "survey_round"
 
     def __str__(self) -> str:
-        return f"{self.month:%Y年%m月}满意度访问" if self.month else "满意度访问"
+        if not self.month:
+            return gettext("满意度访问")
+        return gettext("%(year)s年%(month)s月满意度访问", year=f"{self.month:%Y}",
+                       month=f"{self.month:%m}")
 
     @classmethod
     def date_range(cls, name: str):
@@ -151,29 +156,29 @@ class SurveyVisit(DemandSource, RegisterModel):
     demand_channel = "proactive"
 
     round = ForeignKeyField(SurveyRound, backref="visits", on_delete="RESTRICT",
-                            verbose_name="访问月份")
-    unit = ForeignKeyField(Unit, backref="+", on_delete="RESTRICT", verbose_name="房屋")
+                            verbose_name=L_("访问月份"))
+    unit = ForeignKeyField(Unit, backref="+", on_delete="RESTRICT", verbose_name=L_("房屋"))
     resident = ForeignKeyField(Resident, null=True, backref="+", on_delete="RESTRICT",
-                               verbose_name="受访业户")
-    visited_at = AwareDateTimeField(default=utcnow, verbose_name="访问时间")
+                               verbose_name=L_("受访业户"))
+    visited_at = AwareDateTimeField(default=utcnow, verbose_name=L_("访问时间"))
     visited_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                                 verbose_name="访问人")
-    channel = CharField(max_length=16, choices=CHANNELS, default="visit", verbose_name="方式")
-    service_score = SmallIntegerField(choices=SCORES, verbose_name="客服服务")
-    environment_score = SmallIntegerField(choices=SCORES, verbose_name="环境保洁")
-    security_score = SmallIntegerField(choices=SCORES, verbose_name="安全秩序")
-    engineering_score = SmallIntegerField(choices=SCORES, verbose_name="工程维修")
-    satisfied = BooleanField(default=True, verbose_name="总体满意")
-    needs = TextField(default="", verbose_name="业户需求/意见",
-                      help_text="业户提出的需求，可一键转为业户需求登记处理")
+                                 verbose_name=L_("访问人"))
+    channel = CharField(max_length=16, choices=CHANNELS, default="visit", verbose_name=L_("方式"))
+    service_score = SmallIntegerField(choices=SCORES, verbose_name=L_("客服服务"))
+    environment_score = SmallIntegerField(choices=SCORES, verbose_name=L_("环境保洁"))
+    security_score = SmallIntegerField(choices=SCORES, verbose_name=L_("安全秩序"))
+    engineering_score = SmallIntegerField(choices=SCORES, verbose_name=L_("工程维修"))
+    satisfied = BooleanField(default=True, verbose_name=L_("总体满意"))
+    needs = TextField(default="", verbose_name=L_("业户需求/意见"),
+                      help_text=L_("业户提出的需求，可一键转为业户需求登记处理"))
     demand = ForeignKeyField(Demand, null=True, backref="+", on_delete="RESTRICT",
-                             verbose_name="转入需求")
+                             verbose_name=L_("转入需求"))
 
     class Meta:
         table_name = "survey_visit"
 
     def __str__(self) -> str:
-        return f"{self.unit.code if self.unit_id else ''} 满意度访问"
+        return gettext("%(unit)s 满意度访问", unit=self.unit.code if self.unit_id else "")
 
     def demand_text(self) -> str:
         return f"满意度访问中业户提出：{self.needs.strip()}" if self.needs.strip() else ""
@@ -186,15 +191,15 @@ class SurveyVisit(DemandSource, RegisterModel):
         if self.resident_id and self.unit_id:
             resident = Resident.get_or_none(Resident.id == self.resident_id)
             if resident is not None and resident.unit_id != self.unit_id:
-                yield "resident", "所选业户不住在该房屋"
+                yield "resident", gettext("所选业户不住在该房屋")
         for name, label in SCORE_FIELDS:
             value = getattr(self, name)
             if value is not None and not 1 <= int(value) <= 5:
-                yield name, f"“{label}”评分应为 1 到 5 分"
+                yield name, gettext("“%(label)s”评分应为 1 到 5 分", label=label)
         survey = SurveyRound.get_or_none(SurveyRound.id == self.round_id) \
             if self.round_id else None
         if self.visited_at and self.visited_at > utcnow() + dt.timedelta(minutes=5):
-            yield "visited_at", "访问时间不能晚于现在"
+            yield "visited_at", gettext("访问时间不能晚于现在")
         elif survey is not None and self.visited_at \
                 and month_start(to_office(self.visited_at).date()) != survey.month:
             yield "visited_at", f"访问时间应在{survey.month:%Y年%m月}内"
@@ -205,7 +210,7 @@ class SurveyVisit(DemandSource, RegisterModel):
             if self.id:
                 twin = twin.where(SurveyVisit.id != self.id)
             if twin.exists():
-                yield "unit", "本月已访问过该房屋"
+                yield "unit", gettext("本月已访问过该房屋")
 
     def before_create(self, user) -> None:
         if user is not None and not self.visited_by_id:

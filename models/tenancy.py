@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask_babel import gettext
 from peewee import CharField, DateField, ForeignKeyField, TextField
 
 from models.base import (
@@ -20,6 +21,7 @@ from models.base import (
     office_day,
     write_transaction,
 )
+from models.i18n import L_
 from models.office import refuse_changes_after
 from models.org import Resident, Unit, _same_estate
 from models.register import RegisterModel, StatefulMixin, change_record, save_record
@@ -42,21 +44,21 @@ def _set_unit_state(unit_id: int, state: str, user) -> None:
 class Tenancy(StatefulMixin, RegisterModel):
     """A unit let to a tenant: who, for which period, under which contract."""
 
-    unit = ForeignKeyField(Unit, backref="tenancies", on_delete="RESTRICT", verbose_name="房屋")
+    unit = ForeignKeyField(Unit, backref="tenancies", on_delete="RESTRICT", verbose_name=L_("房屋"))
     landlord = ForeignKeyField(Resident, null=True, backref="+", on_delete="RESTRICT",
-                               verbose_name="出租业主")
-    tenant_name = CharField(max_length=32, verbose_name="租户姓名")
-    tenant_phone = PhoneField(verbose_name="租户电话")
+                               verbose_name=L_("出租业主"))
+    tenant_name = CharField(max_length=32, verbose_name=L_("租户姓名"))
+    tenant_phone = PhoneField(verbose_name=L_("租户电话"))
     doc_type = DocTypeField()
-    id_number = DocumentNumberField(null=True, verbose_name="证件号码",
-                                    help_text="列表、导出和日志中只显示部分号码")
-    starts = DateField(verbose_name="租期开始")
-    ends = DateField(verbose_name="租期结束")
-    contract_number = CharField(max_length=32, verbose_name="租赁合同编号")
+    id_number = DocumentNumberField(null=True, verbose_name=L_("证件号码"),
+                                    help_text=L_("列表、导出和日志中只显示部分号码"))
+    starts = DateField(verbose_name=L_("租期开始"))
+    ends = DateField(verbose_name=L_("租期结束"))
+    contract_number = CharField(max_length=32, verbose_name=L_("租赁合同编号"))
     tenant = ForeignKeyField(Resident, null=True, backref="+", on_delete="RESTRICT",
-                             verbose_name="租户登记")
-    ended_on = DateField(null=True, verbose_name="实际退租日期")
-    notes = CharField(max_length=200, default="", verbose_name="备注")
+                             verbose_name=L_("租户登记"))
+    ended_on = DateField(null=True, verbose_name=L_("实际退租日期"))
+    notes = CharField(max_length=200, default="", verbose_name=L_("备注"))
 
     class Meta:
         table_name = "tenancy"
@@ -69,24 +71,29 @@ class Tenancy(StatefulMixin, RegisterModel):
     def validate(self):
         yield from _same_estate(self, "estate", ("unit",))
         try:
-            check_date_order(self.starts, self.ends, "租期开始日期", "租期结束日期")
+            check_date_order(self.starts, self.ends, gettext("租期开始日期"),
+                             gettext("租期结束日期"))
         except ValueError as exc:
             yield "ends", str(exc)
         try:
-            check_date_order(self.starts, self.ended_on, "租期开始日期", "退租日期")
+            check_date_order(self.starts, self.ended_on, gettext("租期开始日期"),
+                             gettext("退租日期"))
         except ValueError as exc:
             yield "ended_on", str(exc)
         if self.landlord_id:
             landlord = Resident.get_or_none(Resident.id == self.landlord_id)
             if landlord is not None and (landlord.unit_id != self.unit_id
                                          or landlord.kind != "owner"):
-                yield "landlord", "出租业主须为该房屋的业主"
+                yield "landlord", gettext("出租业主须为该房屋的业主")
         if self.unit_id and self.starts and self.ends and self.ends >= self.starts:
             other = self._overlapping()
             if other is not None:
-                yield "starts", (f"该房屋 {other.starts:%Y-%m-%d} 至 "
-                                 f"{(other.ended_on or other.ends):%Y-%m-%d} 已有租约"
-                                 f"（{other.tenant_name}，合同 {other.contract_number}）")
+                yield "starts", (gettext("该房屋 %(starts)s 至 %(value)s 已有租约（%(tenant_name)s"
+                                         "，合同 %(contract_number)s）",
+                                         starts=format(other.starts, '%Y-%m-%d'),
+                                         value=format(other.ended_on or other.ends, '%Y-%m-%d'),
+                                         tenant_name=other.tenant_name,
+                                         contract_number=other.contract_number))
         if self.contract_number and self.estate_id:
             twin = Tenancy.select().where(Tenancy.estate == self.estate_id,
                                           Tenancy.contract_number == self.contract_number.strip(),
@@ -94,7 +101,7 @@ class Tenancy(StatefulMixin, RegisterModel):
             if self.id:
                 twin = twin.where(Tenancy.id != self.id)
             if twin.exists():
-                yield "contract_number", "该合同编号已登记"
+                yield "contract_number", gettext("该合同编号已登记")
 
     def _overlapping(self):
         end = self.ended_on or self.ends
@@ -116,19 +123,20 @@ class Tenancy(StatefulMixin, RegisterModel):
     def before_update(self) -> None:
         # The tenant's resident row was made from these; a wrong one is voided and re-entered.
         refuse_changes_after(self, ("unit", "tenant_name", "starts"), lambda stored: True,
-                             "登记后不能修改房屋、租户和起租日期；如有错误请作废后重新登记")
+                             gettext("登记后不能修改房屋、租户和起租日期；如有错误请作废后重新登记"))
 
     def end(self, user, *, on: dt.date | None = None,
             expected_version: int | None = None) -> None:
         """退租: the tenant moves out; the unit is no longer let unless another lease runs."""
-        self.require_state(doing="登记退租")
+        self.require_state(doing=gettext("登记退租"))
         if self.ended_on is not None:
-            raise RuleError({"": f"该租约已于 {self.ended_on:%Y-%m-%d} 退租"})
+            raise RuleError({"": gettext("该租约已于 %(ended_on)s 退租",
+                                         ended_on=format(self.ended_on, '%Y-%m-%d'))})
         on = on or office_day()
         if on < self.starts:
-            raise RuleError({"on": "退租日期不能早于租期开始日期"})
+            raise RuleError({"on": gettext("退租日期不能早于租期开始日期")})
         if on > office_day():
-            raise RuleError({"on": "退租日期不能晚于今天"})
+            raise RuleError({"on": gettext("退租日期不能晚于今天")})
         with write_transaction():
             self.transition(user, expected_version=expected_version, ended_on=on)
             if self.tenant_id:
@@ -145,20 +153,20 @@ class Tenancy(StatefulMixin, RegisterModel):
 class OwnershipTransfer(RegisterModel):
     """A unit changing owner: from whom, to whom, when, on which documents."""
 
-    unit = ForeignKeyField(Unit, backref="transfers", on_delete="RESTRICT", verbose_name="房屋")
+    unit = ForeignKeyField(Unit, backref="transfers", on_delete="RESTRICT", verbose_name=L_("房屋"))
     from_owner = ForeignKeyField(Resident, backref="+", on_delete="RESTRICT",
-                                 verbose_name="原业主")
-    to_name = CharField(max_length=32, verbose_name="新业主姓名")
-    to_phone = PhoneField(verbose_name="新业主电话")
+                                 verbose_name=L_("原业主"))
+    to_name = CharField(max_length=32, verbose_name=L_("新业主姓名"))
+    to_phone = PhoneField(verbose_name=L_("新业主电话"))
     doc_type = DocTypeField()
-    id_number = DocumentNumberField(null=True, verbose_name="新业主证件号码",
-                                    help_text="列表、导出和日志中只显示部分号码")
-    transfer_date = DateField(verbose_name="过户日期")
-    documents = TextField(verbose_name="过户资料",
-                          help_text="如 不动产权证书、买卖合同、双方身份证复印件")
+    id_number = DocumentNumberField(null=True, verbose_name=L_("新业主证件号码"),
+                                    help_text=L_("列表、导出和日志中只显示部分号码"))
+    transfer_date = DateField(verbose_name=L_("过户日期"))
+    documents = TextField(verbose_name=L_("过户资料"),
+                          help_text=L_("如 不动产权证书、买卖合同、双方身份证复印件"))
     new_owner = ForeignKeyField(Resident, null=True, backref="+", on_delete="RESTRICT",
-                                verbose_name="新业主登记")
-    notes = CharField(max_length=200, default="", verbose_name="备注")
+                                verbose_name=L_("新业主登记"))
+    notes = CharField(max_length=200, default="", verbose_name=L_("备注"))
 
     class Meta:
         table_name = "ownership_transfer"
@@ -171,20 +179,21 @@ class OwnershipTransfer(RegisterModel):
     def validate(self):
         yield from _same_estate(self, "estate", ("unit",))
         if self.transfer_date and self.transfer_date > office_day():
-            yield "transfer_date", "过户日期不能晚于今天，请在办完过户后登记"
+            yield "transfer_date", gettext("过户日期不能晚于今天，请在办完过户后登记")
         if self.from_owner_id and self.id is None:
             owner = Resident.get_or_none(Resident.id == self.from_owner_id)
             if owner is None or owner.unit_id != self.unit_id or owner.kind != "owner" \
                     or owner.moved_out is not None or owner.voided:
-                yield "from_owner", "所选原业主不是该房屋的现业主"
+                yield "from_owner", gettext("所选原业主不是该房屋的现业主")
             elif owner.moved_in and self.transfer_date and self.transfer_date < owner.moved_in:
-                yield "transfer_date", (f"过户日期不能早于原业主入住日期 "
-                                        f"{owner.moved_in:%Y-%m-%d}")
+                yield "transfer_date", (gettext("过户日期不能早于原业主入住日期 %(moved_in)s",
+                                                moved_in=format(owner.moved_in, '%Y-%m-%d')))
 
     def before_update(self) -> None:
         refuse_changes_after(self, ("unit", "from_owner", "to_name", "transfer_date"),
                              lambda stored: True,
-                             "过户登记后不能修改房屋、双方和过户日期；如有错误请由主管在住户登记中更正")
+                             gettext("过户登记后不能修改房屋、双方和过户日期；如有错误请由主管在住"
+                                     "户登记中更正"))
 
     def before_create(self, user) -> None:
         # The old owner moves out on the transfer date, the new one moves in.

@@ -10,30 +10,32 @@ import datetime as dt
 import functools
 import secrets
 
+from flask_babel import gettext
 from flask_login import UserMixin
 from peewee import BooleanField, CharField, ForeignKeyField, IntegerField
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from models.base import AwareDateTimeField, BaseModel, RuleError, VersionedModel, utcnow
 from models.estate import Estate
+from models.i18n import L_
 
 ROLES = [
-    ("admin", "系统管理员"),
-    ("director", "管理处主任"),
-    ("supervisor", "客服主管"),
-    ("clerk", "客服员"),
-    ("dept", "部门人员"),
-    ("viewer", "只读经理"),
+    ("admin", L_("系统管理员")),
+    ("director", L_("管理处主任")),
+    ("supervisor", L_("客服主管")),
+    ("clerk", L_("客服员")),
+    ("dept", L_("部门人员")),
+    ("viewer", L_("只读经理")),
 ]
 ROLE_LABELS = dict(ROLES)
 
 # Department kinds (R-DEM-4: the parties demands are dispatched to).
 DEPARTMENTS = [
-    ("cs", "客服"),
-    ("security", "保安"),
-    ("cleaning", "保洁"),
-    ("engineering", "工程维修"),
-    ("finance", "财务"),
+    ("cs", L_("客服")),
+    ("security", L_("保安")),
+    ("cleaning", L_("保洁")),
+    ("engineering", L_("工程维修")),
+    ("finance", L_("财务")),
 ]
 DEPARTMENT_LABELS = dict(DEPARTMENTS)
 
@@ -130,10 +132,10 @@ def require_department_work(user, row) -> None:
     order, however the request was made; the desk passes as `acts_for` says."""
     if user is not None and getattr(user, "role", None) != "dept":
         if not acts_for(user, None):
-            raise RuleError({"": "只读账号不能办理"})
+            raise RuleError({"": gettext("只读账号不能办理")})
         return
     if not any(acts_for(user, kind) for kind in department_kinds_of(row) or {None}):
-        raise RuleError({"": "这是其他部门的工作，只有该部门人员或客服中心可以办理"})
+        raise RuleError({"": gettext("这是其他部门的工作，只有该部门人员或客服中心可以办理")})
 
 
 def may_reassign(user, department_kind: str | None) -> bool:
@@ -148,28 +150,28 @@ def is_manager(user) -> bool:
 
 
 class User(UserMixin, VersionedModel):
-    username = CharField(max_length=32, unique=True, verbose_name="用户名")
-    display_name = CharField(max_length=32, verbose_name="姓名")
-    password_hash = CharField(max_length=256, verbose_name="密码散列")
-    role = CharField(max_length=16, choices=ROLES, verbose_name="角色")
-    department = CharField(max_length=16, null=True, choices=DEPARTMENTS, verbose_name="部门",
-                           help_text="部门人员（dept）必须选择所属部门")
-    dept_supervisor = BooleanField(default=False, verbose_name="部门主管",
-                                   help_text="部门人员中的本部门主管（如工程主管签署装修试验）")
-    phone = CharField(max_length=32, default="", verbose_name="电话")
+    username = CharField(max_length=32, unique=True, verbose_name=L_("用户名"))
+    display_name = CharField(max_length=32, verbose_name=L_("姓名"))
+    password_hash = CharField(max_length=256, verbose_name=L_("密码散列"))
+    role = CharField(max_length=16, choices=ROLES, verbose_name=L_("角色"))
+    department = CharField(max_length=16, null=True, choices=DEPARTMENTS, verbose_name=L_("部门"),
+                           help_text=L_("部门人员（dept）必须选择所属部门"))
+    dept_supervisor = BooleanField(default=False, verbose_name=L_("部门主管"),
+                                   help_text=L_("部门人员中的本部门主管（如工程主管签署装修试验）"))
+    phone = CharField(max_length=32, default="", verbose_name=L_("电话"))
     # WeChat Work application messages go to this account (#17; migration 020).
-    wecom_userid = CharField(max_length=64, default="", verbose_name="企业微信账号",
-                             help_text="企业微信通讯录中的账号（userid）；填写后本人的通知"
-                                       "也以企业微信应用消息发送")
-    active = BooleanField(default=True, verbose_name="启用")
-    can_reveal_id = BooleanField(default=False, verbose_name="可查看完整证件号",
-                                 help_text="查看完整证件号会写入审计日志")
-    last_login_at = AwareDateTimeField(null=True, verbose_name="最近登录")
+    wecom_userid = CharField(max_length=64, default="", verbose_name=L_("企业微信账号"),
+                             help_text=L_("企业微信通讯录中的账号（userid）；填写后本人的通知"
+                                          "也以企业微信应用消息发送"))
+    active = BooleanField(default=True, verbose_name=L_("启用"))
+    can_reveal_id = BooleanField(default=False, verbose_name=L_("可查看完整证件号"),
+                                 help_text=L_("查看完整证件号会写入审计日志"))
+    last_login_at = AwareDateTimeField(null=True, verbose_name=L_("最近登录"))
     # R-REC-2: a personal PIN an approver sets to approve at the desk on a clerk's screen.
-    approval_pin_hash = CharField(max_length=256, default="", verbose_name="审批PIN散列")
+    approval_pin_hash = CharField(max_length=256, default="", verbose_name=L_("审批PIN散列"))
     session_generation = IntegerField(
-        default=0, verbose_name="会话代数",
-        help_text="退出、改密码、停用或改角色时加一，此前登录的会话全部失效")
+        default=0, verbose_name=L_("会话代数"),
+        help_text=L_("退出、改密码、停用或改角色时加一，此前登录的会话全部失效"))
 
     class Meta:
         table_name = "app_user"
@@ -184,7 +186,8 @@ class User(UserMixin, VersionedModel):
 
     def set_password(self, password: str) -> None:
         if len(password or "") < MIN_PASSWORD_LENGTH:
-            raise RuleError({"password": f"密码至少 {MIN_PASSWORD_LENGTH} 位"})
+            raise RuleError({"password": gettext("密码至少 %(MIN_PASSWORD_LENGTH)s 位",
+                                                 MIN_PASSWORD_LENGTH=MIN_PASSWORD_LENGTH)})
         self.password_hash = generate_password_hash(password, method=_password_method)
 
     def check_password(self, password: str) -> bool:
@@ -194,7 +197,10 @@ class User(UserMixin, VersionedModel):
         """Set the personal approval PIN (6 to 12 digits), stored hashed like a password."""
         pin = (pin or "").strip()
         if not pin.isdigit() or not MIN_PIN_LENGTH <= len(pin) <= MAX_PIN_LENGTH:
-            raise RuleError({"pin": f"审批PIN须为 {MIN_PIN_LENGTH} 到 {MAX_PIN_LENGTH} 位数字"})
+            raise RuleError({"pin": gettext("审批PIN须为 %(MIN_PIN_LENGTH)s 到 %(MAX_PIN_LENGTH)s "
+                                            "位数字",
+                                            MIN_PIN_LENGTH=MIN_PIN_LENGTH,
+                                            MAX_PIN_LENGTH=MAX_PIN_LENGTH)})
         self.approval_pin_hash = generate_password_hash(pin, method=_password_method)
 
     def check_pin(self, pin: str) -> bool:
@@ -232,13 +238,14 @@ class User(UserMixin, VersionedModel):
 
     def validate(self):
         if self.role not in ROLE_LABELS:
-            yield "role", "请选择有效的角色"
+            yield "role", gettext("请选择有效的角色")
         if self.role == "dept" and not self.department:
-            yield "department", "部门人员必须选择所属部门"
+            yield "department", gettext("部门人员必须选择所属部门")
         if self.dept_supervisor and self.role != "dept":
-            yield "dept_supervisor", "只有部门人员可以设为部门主管（客服主管请选择角色“客服主管”）"
+            yield "dept_supervisor", gettext("只有部门人员可以设为部门主管（客服主管请选择角色“客"
+                                             "服主管”）")
         if self.username and not self.username.replace("_", "").replace(".", "").isalnum():
-            yield "username", "用户名只能包含字母、数字、_ 和 ."
+            yield "username", gettext("用户名只能包含字母、数字、_ 和 .")
         from models.validators import wecom_userid_problem
 
         self.wecom_userid = (self.wecom_userid or "").strip()
@@ -271,7 +278,7 @@ class User(UserMixin, VersionedModel):
 def check_user_estates(role: str, estate_ids) -> None:
     """Everyone but the system admin works for at least one estate (they see only its rows)."""
     if role != "admin" and not list(estate_ids or []):
-        raise RuleError({"estate_ids": "除系统管理员外，用户必须至少属于一个小区"})
+        raise RuleError({"estate_ids": gettext("除系统管理员外，用户必须至少属于一个小区")})
 
 
 class UserEstate(BaseModel):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask_babel import gettext
 from peewee import BooleanField, CharField, ForeignKeyField, TextField
 
 from models.base import (
@@ -21,6 +22,7 @@ from models.base import (
 )
 from models.calendar import next_number
 from models.demands import Demand, DemandStep
+from models.i18n import L_, N_
 from models.notify import on_work_order
 from models.org import Department
 from models.register import RegisterModel, StatefulMixin, save_record
@@ -31,39 +33,39 @@ from models.validators import clean_money
 DAY_SHIFT_HOURS = (9, 17)
 
 WORK_ORDER_STATES = [
-    ("open", "待到场"),
-    ("arrived", "已到场"),
-    ("completed", "已完工"),
+    ("open", L_("待到场")),
+    ("arrived", L_("已到场")),
+    ("completed", L_("已完工")),
 ]
 
 
 class WorkOrder(StatefulMixin, RegisterModel):
     """A work order (维修单) for a department (R-DEM-8)."""
 
-    voided_message = "该维修单已作废"
+    voided_message = N_("该维修单已作废")
 
-    number = CharField(max_length=20, default="", index=True, verbose_name="编号")
+    number = CharField(max_length=20, default="", index=True, verbose_name=L_("编号"))
     demand = ForeignKeyField(Demand, null=True, backref="work_orders", on_delete="RESTRICT",
-                             verbose_name="业户需求")
+                             verbose_name=L_("业户需求"))
     department = ForeignKeyField(Department, backref="work_orders", on_delete="RESTRICT",
-                                 verbose_name="部门")
-    what = TextField(verbose_name="工作内容")
-    location = CharField(max_length=64, default="", verbose_name="地点")
+                                 verbose_name=L_("部门"))
+    what = TextField(verbose_name=L_("工作内容"))
+    location = CharField(max_length=64, default="", verbose_name=L_("地点"))
     assignee = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                               verbose_name="维修人员")
-    dispatched_at = AwareDateTimeField(default=utcnow, verbose_name="派工时间")
+                               verbose_name=L_("维修人员"))
+    dispatched_at = AwareDateTimeField(default=utcnow, verbose_name=L_("派工时间"))
     dispatched_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
-                                    verbose_name="派工人")
-    arrived_at = AwareDateTimeField(null=True, verbose_name="到场时间")
-    completed_at = AwareDateTimeField(null=True, verbose_name="完工时间")
-    result = TextField(default="", verbose_name="完成情况")
-    materials = CharField(max_length=200, default="", verbose_name="用料")
-    cost = MoneyField(null=True, verbose_name="费用(元)")
+                                    verbose_name=L_("派工人"))
+    arrived_at = AwareDateTimeField(null=True, verbose_name=L_("到场时间"))
+    completed_at = AwareDateTimeField(null=True, verbose_name=L_("完工时间"))
+    result = TextField(default="", verbose_name=L_("完成情况"))
+    materials = CharField(max_length=200, default="", verbose_name=L_("用料"))
+    cost = MoneyField(null=True, verbose_name=L_("费用(元)"))
     state = CharField(max_length=16, choices=WORK_ORDER_STATES, default="open", index=True,
-                      verbose_name="状态")
-    needs_callback = BooleanField(default=False, verbose_name="待回访",
-                                  help_text="下班时间完工的，由次日白班回访")
-    callback_done = BooleanField(default=False, verbose_name="已回访")
+                      verbose_name=L_("状态"))
+    needs_callback = BooleanField(default=False, verbose_name=L_("待回访"),
+                                  help_text=L_("下班时间完工的，由次日白班回访"))
+    callback_done = BooleanField(default=False, verbose_name=L_("已回访"))
 
     class Meta:
         table_name = "work_order"
@@ -81,15 +83,15 @@ class WorkOrder(StatefulMixin, RegisterModel):
 
     def validate(self):
         if self.arrived_at and self.dispatched_at and self.arrived_at < self.dispatched_at:
-            yield "arrived_at", "到场时间不能早于派工时间"
+            yield "arrived_at", gettext("到场时间不能早于派工时间")
         if self.completed_at and self.dispatched_at and self.completed_at < self.dispatched_at:
-            yield "completed_at", "完工时间不能早于派工时间"
+            yield "completed_at", gettext("完工时间不能早于派工时间")
         if self.completed_at and self.arrived_at and self.completed_at < self.arrived_at:
-            yield "completed_at", "完工时间不能早于到场时间"
+            yield "completed_at", gettext("完工时间不能早于到场时间")
         if self.department_id and self.estate_id:
             department = Department.get_or_none(Department.id == self.department_id)
             if department is not None and department.estate_id != self.estate_id:
-                yield "department", "所选部门不属于该小区"
+                yield "department", gettext("所选部门不属于该小区")
             elif department is not None and self.assignee_id and self._assignee_changed():
                 problem = assignee_problem(self.assignee_id, self.estate_id, department.kind)
                 if problem:
@@ -137,7 +139,7 @@ class WorkOrder(StatefulMixin, RegisterModel):
                        expected_version: int | None = None) -> None:
         """The worker arrived on site."""
         self.require_department(user)
-        self.require_state(("open",), "该维修单已登记到场或已完工")
+        self.require_state(("open",), gettext("该维修单已登记到场或已完工"))
         self.transition(user, "arrived", expected_version=expected_version,
                         arrived_at=arrived_at or utcnow())
 
@@ -145,9 +147,9 @@ class WorkOrder(StatefulMixin, RegisterModel):
                  materials: str = "", cost=None, expected_version: int | None = None) -> None:
         """The department reports completion to the centre (R-DEM-8); the last open order of a
         demand completes the demand. `cost` is yuan as typed ("" for none) or a Decimal."""
-        self.require_state(("open", "arrived"), "该维修单已经完工")
+        self.require_state(("open", "arrived"), gettext("该维修单已经完工"))
         if not (result or "").strip():
-            raise RuleError({"result": "请填写完成情况"})
+            raise RuleError({"result": gettext("请填写完成情况")})
         cost = _cost(cost)
         completed_at = completed_at or utcnow()
         with write_transaction():
@@ -169,12 +171,12 @@ class WorkOrder(StatefulMixin, RegisterModel):
         """Hand the order to another person of its department: the desk's managers or the
         department's own supervisor (R-REC-4, #11 item 5)."""
         if not may_reassign(user, self.department_kind):
-            raise RuleError({"": "只有本部门主管或客服主管、管理处主任可以改派"})
-        self.require_state(("open", "arrived"), "该维修单已完工，不能改派")
+            raise RuleError({"": gettext("只有本部门主管或客服主管、管理处主任可以改派")})
+        self.require_state(("open", "arrived"), gettext("该维修单已完工，不能改派"))
         if not assignee_id:
-            raise RuleError({"assignee_id": "请选择改派给谁"})
+            raise RuleError({"assignee_id": gettext("请选择改派给谁")})
         if assignee_id == self.assignee_id:
-            raise RuleError({"assignee_id": "该维修单已由此人负责，请选择另一位人员"})
+            raise RuleError({"assignee_id": gettext("该维修单已由此人负责，请选择另一位人员")})
         problem = assignee_problem(assignee_id, self.estate_id, self.department_kind)
         if problem:
             raise RuleError({"assignee_id": problem})
@@ -194,16 +196,16 @@ def dispatch_demand(demand: Demand, user, *, department_id: int | None, what: st
                     expected_version: int | None = None) -> WorkOrder:
     """Send a demand to a department with a work order (R-DEM-4, R-DEM-8): the order, the
     demand's move to 处理中 and both history steps in one transaction."""
-    demand.require_state(("open", "dispatched"), "当前状态为“{status}”，不能派工")
+    demand.require_state(("open", "dispatched"), gettext("当前状态为“{status}”，不能派工"))
     if not department_id:
-        raise RuleError({"department": "派工必须选择责任部门"})
+        raise RuleError({"department": gettext("派工必须选择责任部门")})
     department = Department.get_or_none(Department.id == department_id,
                                         Department.estate == demand.estate_id)
     if department is None:
-        raise RuleError({"department": "所选部门不属于该小区"})
+        raise RuleError({"department": gettext("所选部门不属于该小区")})
     dispatched_at = dispatched_at or utcnow()
     if dispatched_at < demand.received_at:
-        raise RuleError({"dispatched_at": "派工时间不能早于受理时间"})
+        raise RuleError({"dispatched_at": gettext("派工时间不能早于受理时间")})
     with write_transaction():
         order = WorkOrder(estate=demand.estate_id, demand=demand.id, department=department.id,
                           what=(what or demand.description)[:500],
@@ -227,8 +229,9 @@ def refuse_open_orders(demand: Demand, doing: str) -> None:
         WorkOrder.demand == demand.id, WorkOrder.state != "completed",
         WorkOrder.voided == False).order_by(WorkOrder.id).tuples()]  # noqa: E712
     if numbers:
-        raise RuleError({"": f"维修单 {'、'.join(numbers)} 尚未完工，不能{doing}："
-                             "请部门先完工登记，或由主管作废该维修单（填写原因）"})
+        raise RuleError({"": gettext("维修单 %(value)s 尚未完工，不能%(doing)s：请部门先完工登记，"
+                                     "或由主管作废该维修单（填写原因）",
+                                     value='、'.join(numbers), doing=doing)})
 def assignee_problem(user_id, estate_id: int, department_kind: str) -> str | None:
     """Why a person cannot be given a department's work (None: they can): an active member of
     that department working for the row's estate (#11 item 5: no other estate's staff)."""

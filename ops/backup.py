@@ -31,11 +31,12 @@ from flask import Flask
 
 from models import MIGRATIONS_DIR
 from models.base import db, is_sqlite, to_office, utcnow
+from models.i18n import N_
 
 BACKUP_RE = re.compile(r"^desk-(\d{8}-\d{6})(?:-(\d+))?\.(sqlite3|dump)$")
 ASIDE_PREFIX = "before-restore-"
-ATTACHMENTS_NOTE = ("附件文件（照片、扫描件、平面图）随每次备份增量复制到备份目录的 files/ 下；"
-                    "使用对象存储（S3）时，附件由对象存储自身备份。")
+ATTACHMENTS_NOTE = N_("附件文件（照片、扫描件、平面图）随每次备份增量复制到备份目录的 files/ 下；"
+                       "使用对象存储（S3）时，附件由对象存储自身备份。")
 FILES_DIR = "files"
 DEFAULT_KEEP = {"BACKUP_KEEP_DAILY": 7, "BACKUP_KEEP_WEEKLY": 4, "BACKUP_KEEP_MONTHLY": 12}
 # A running scheduler beats every minute: a beat this recent means the instance is not stopped.

@@ -24,6 +24,7 @@ from gspread.exceptions import APIError
 
 from models.base import db, to_office, utcnow, write_transaction
 from models.estate import Estate
+from models.i18n import office_language
 from sync import edge, lock, registers
 from sync.http import DEFAULT_REQUESTS_PER_MINUTE, emulator_host_from_env, make_client
 from sync.layout import layout_of, pack, unpack
@@ -81,6 +82,8 @@ def mirrors_for(target: SheetTarget, register: str | None = None) -> list[Mirror
             if m.name not in disabled and (register is None or m.name == register)]
 
 
+# What the office keeps is in its language, whoever asked (#12 item 2).
+@office_language()
 def run_sync(estate_code: str | None = None, register: str | None = None,
              dry_run: bool = False, *, client=None) -> SyncReport:
     """Mirror the registers of one estate (or of every configured one) to their spreadsheets.

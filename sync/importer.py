@@ -33,6 +33,7 @@ from models.base import (
     office_tz,
     write_transaction,
 )
+from models.i18n import office_text
 from models.register import save_record
 from sync.mapping import KEY_HEADER, Mirror, header_of, resolve
 
@@ -96,10 +97,10 @@ def header_aliases(mirror: Mirror) -> dict[str, str]:
     for name, f in fields.items():
         aliases[name] = name
         if f.verbose_name:
-            aliases[f.verbose_name] = name
+            aliases[office_text(f.verbose_name)] = name
         if isinstance(f, ForeignKeyField):
             lookup = f.rel_model._meta.fields[mirror.lookups[name]]
-            aliases.setdefault(lookup.verbose_name or lookup.name, name)
+            aliases.setdefault(office_text(lookup.verbose_name) or lookup.name, name)
     for column in mirror.columns:
         if column.render is not None:
             continue  # a computed column (超期) is shown, never imported
@@ -187,7 +188,7 @@ def find_header(mirror: Mirror, values: list[list[str]], mapping: dict[str, str]
 
 def _label(mirror: Mirror, name: str) -> str:
     f = mirror.model._meta.fields[name]
-    return f.verbose_name or name
+    return office_text(f.verbose_name) or name
 
 
 class _Converter:
@@ -204,7 +205,7 @@ class _Converter:
         if isinstance(f, ForeignKeyField):
             return self.lookup(f, text)
         if f.choices:
-            by_label = {str(label): code for code, label in f.choices}
+            by_label = {office_text(label): code for code, label in f.choices}
             codes = {str(code) for code, _ in f.choices}
             if text in codes:
                 return text

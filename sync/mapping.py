@@ -21,6 +21,7 @@ from decimal import Decimal
 from peewee import BooleanField, DateField, DecimalField, Field, ForeignKeyField
 
 from models.base import DocumentNumberField, PhoneField, to_office
+from models.i18n import office_text
 from models.validators import mask_id_number, mask_phone
 
 # Column A: the record's id. The header doubles as the note that the tab belongs to the mirror
@@ -105,7 +106,7 @@ def header_of(model, column: Column) -> str:
         return column.header
     hops, last = resolve(model, column.path)
     labelled = hops[-1] if hops else last
-    return labelled.verbose_name or labelled.name
+    return office_text(labelled.verbose_name) or labelled.name
 
 
 def formatter(field_: Field) -> Callable[[object], str]:
@@ -115,7 +116,7 @@ def formatter(field_: Field) -> Callable[[object], str]:
     if isinstance(field_, PhoneField):
         return lambda v: mask_phone(str(v)) if v else ""
     if field_.choices:
-        labels = {str(k): str(label) for k, label in field_.choices}
+        labels = {str(k): office_text(label) for k, label in field_.choices}
         return lambda v: "" if v is None else labels.get(str(v), str(v))
     if isinstance(field_, BooleanField):
         return lambda v: "" if v is None else ("是" if v else "否")

@@ -8,6 +8,7 @@ from flask import current_app
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
+from models.i18n import office_language
 from sync.engine import mirrors_for
 from sync.plan import TabTarget
 from sync.projection import DEFAULT_TAB_CELL_LIMIT, project, tab_targets
@@ -17,6 +18,8 @@ from sync.state import SheetTarget
 _BAD_XLSX_TITLE = str.maketrans({c: "_" for c in "[]:*?/\\"})
 
 
+# What the office keeps is in its language, whoever asked (#12 item 2).
+@office_language()
 def preview_targets(estate_id: int, target: SheetTarget | None = None) -> list[TabTarget]:
     """The tabs a sync would write for an estate, split and masked exactly as the sync does."""
     mirrors = mirrors_for(target) if target is not None else list(MIRRORS.values())

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from peewee import JOIN
 
+from models.i18n import office_language
 from sync.mapping import Mirror, formatter, resolve, year_of
 from sync.plan import TabTarget
 
@@ -31,6 +32,8 @@ class Row:
     changed_at: dt.datetime | None
 
 
+# What the office keeps is in its language, whoever asked (#12 item 2).
+@office_language()
 def project(mirror: Mirror, estate_id: int) -> list[Row]:
     """The register's rows for one estate as the sheet shows them, in key order."""
     model = mirror.model

@@ -27,6 +27,7 @@ from models.base import (
     write_transaction,
 )
 from models.estate import Estate
+from models.i18n import L_
 from models.register import audit
 from sync.registers import MIRRORS
 
@@ -38,23 +39,23 @@ class SheetTarget(VersionedModel):
     """Where an estate's registers are mirrored: one Google spreadsheet per estate."""
 
     estate = ForeignKeyField(Estate, unique=True, backref="+", on_delete="CASCADE",
-                             verbose_name="小区")
-    spreadsheet_id = CharField(max_length=128, unique=True, verbose_name="表格 ID",
-                               help_text="Google 表格网址中 /d/ 与 /edit 之间的一串字符")
-    credentials_file = CharField(max_length=255, default="", verbose_name="凭据文件",
-                                 help_text="服务账号 JSON 密钥文件的路径；留空则用全局设置 "
-                                           "SHEETS_CREDENTIALS_FILE")
+                             verbose_name=L_("小区"))
+    spreadsheet_id = CharField(max_length=128, unique=True, verbose_name=L_("表格 ID"),
+                               help_text=L_("Google 表格网址中 /d/ 与 /edit 之间的一串字符"))
+    credentials_file = CharField(max_length=255, default="", verbose_name=L_("凭据文件"),
+                                 help_text=L_("服务账号 JSON 密钥文件的路径；留空则用全局设置 "
+                                           "SHEETS_CREDENTIALS_FILE"))
     # Kept by the sync itself, never edited by people: the hidden marker tab every structural
     # write swaps (see sync/plan.py), and a lease so two syncs of one spreadsheet never overlap.
-    marker_sheet_id = BigIntegerField(null=True, verbose_name="同步标记工作表")
-    locked_until = AwareDateTimeField(null=True, verbose_name="同步占用至")
+    marker_sheet_id = BigIntegerField(null=True, verbose_name=L_("同步标记工作表"))
+    locked_until = AwareDateTimeField(null=True, verbose_name=L_("同步占用至"))
     # The lock's holder (host:pid:token) and its heartbeat, renewed while the sync works: a
     # holder that stopped beating, or whose process is gone, is taken over (sync/lock.py).
-    lock_holder = CharField(max_length=96, default="", verbose_name="同步进程")
-    heartbeat_at = AwareDateTimeField(null=True, verbose_name="同步心跳")
+    lock_holder = CharField(max_length=96, default="", verbose_name=L_("同步进程"))
+    heartbeat_at = AwareDateTimeField(null=True, verbose_name=L_("同步心跳"))
     # Since when syncs have been skipped and why (None: the last sync ran). Never "success".
-    skipped_since = AwareDateTimeField(null=True, verbose_name="跳过自")
-    skip_reason = CharField(max_length=300, default="", verbose_name="跳过原因")
+    skipped_since = AwareDateTimeField(null=True, verbose_name=L_("跳过自"))
+    skip_reason = CharField(max_length=300, default="", verbose_name=L_("跳过原因"))
 
     class Meta:
         table_name = "sheet_target"
@@ -71,8 +72,8 @@ class SheetRegister(BaseModel):
     """A register switched on or off for one estate's spreadsheet (no row: mirrored)."""
 
     target = ForeignKeyField(SheetTarget, backref="registers", on_delete="CASCADE")
-    register = CharField(max_length=32, verbose_name="登记簿")
-    enabled = BooleanField(default=True, verbose_name="镜像")
+    register = CharField(max_length=32, verbose_name=L_("登记簿"))
+    enabled = BooleanField(default=True, verbose_name=L_("镜像"))
 
     class Meta:
         table_name = "sheet_register"
@@ -83,29 +84,29 @@ class SheetTab(BaseModel):
     """One mirrored tab and how its last syncs went (no personal data in `last_error`)."""
 
     target = ForeignKeyField(SheetTarget, backref="tabs", on_delete="CASCADE")
-    register = CharField(max_length=32, verbose_name="登记簿")
-    title = CharField(max_length=100, verbose_name="工作表")
-    sheet_id = BigIntegerField(null=True, verbose_name="工作表 ID")
-    rows = IntegerField(default=0, verbose_name="行数")
-    last_attempt_at = AwareDateTimeField(null=True, verbose_name="上次尝试")
+    register = CharField(max_length=32, verbose_name=L_("登记簿"))
+    title = CharField(max_length=100, verbose_name=L_("工作表"))
+    sheet_id = BigIntegerField(null=True, verbose_name=L_("工作表 ID"))
+    rows = IntegerField(default=0, verbose_name=L_("行数"))
+    last_attempt_at = AwareDateTimeField(null=True, verbose_name=L_("上次尝试"))
     # The moment the last good sync read the register: later changes are the register's own.
-    last_success_at = AwareDateTimeField(null=True, verbose_name="上次成功同步")
-    lag_seconds = IntegerField(null=True, verbose_name="滞后(秒)",
-                               help_text="本次同步带上的最早一条登记簿改动，到写入表格时经过的秒数")
-    last_error = CharField(max_length=300, default="", verbose_name="上次错误")
-    last_error_at = AwareDateTimeField(null=True, verbose_name="出错时间")
-    last_request_count = IntegerField(default=0, verbose_name="上次请求数")
-    last_cells_written = IntegerField(default=0, verbose_name="上次写入单元格")
-    last_hand_edits = IntegerField(default=0, verbose_name="上次覆盖的手工修改")
+    last_success_at = AwareDateTimeField(null=True, verbose_name=L_("上次成功同步"))
+    lag_seconds = IntegerField(null=True, verbose_name=L_("滞后(秒)"),
+                               help_text=L_("本次同步带上的最早一条登记簿改动，到写入表格时经过的秒数"))
+    last_error = CharField(max_length=300, default="", verbose_name=L_("上次错误"))
+    last_error_at = AwareDateTimeField(null=True, verbose_name=L_("出错时间"))
+    last_request_count = IntegerField(default=0, verbose_name=L_("上次请求数"))
+    last_cells_written = IntegerField(default=0, verbose_name=L_("上次写入单元格"))
+    last_hand_edits = IntegerField(default=0, verbose_name=L_("上次覆盖的手工修改"))
     # Found by sheet id: the title people see (they may rename it; the mirror keeps updating).
-    sheet_title = CharField(max_length=100, default="", verbose_name="表格中的名称")
-    grid_rows = IntegerField(default=0, verbose_name="网格行数")
-    grid_cols = IntegerField(default=0, verbose_name="网格列数")
+    sheet_title = CharField(max_length=100, default="", verbose_name=L_("表格中的名称"))
+    grid_rows = IntegerField(default=0, verbose_name=L_("网格行数"))
+    grid_cols = IntegerField(default=0, verbose_name=L_("网格列数"))
     # zlib of the sheet's keys and row fingerprints in sheet order (sync/layout.py).
-    layout = BlobField(null=True, verbose_name="行布局")
-    verify_cursor = IntegerField(default=0, verbose_name="核对位置")
-    hand_note = CharField(max_length=300, default="", verbose_name="手工修改")
-    hand_note_at = AwareDateTimeField(null=True, verbose_name="发现手工修改时间")
+    layout = BlobField(null=True, verbose_name=L_("行布局"))
+    verify_cursor = IntegerField(default=0, verbose_name=L_("核对位置"))
+    hand_note = CharField(max_length=300, default="", verbose_name=L_("手工修改"))
+    hand_note_at = AwareDateTimeField(null=True, verbose_name=L_("发现手工修改时间"))
 
     class Meta:
         table_name = "sheet_tab"

@@ -6,6 +6,7 @@ import io
 
 from flask import abort, current_app, flash, redirect, request, send_file, url_for
 from flask_admin import expose
+from flask_babel import gettext
 from flask_login import current_user
 
 from models.base import RuleError, utcnow
@@ -74,7 +75,7 @@ class SheetsStatusView(SecurePage):
         except RuleError as exc:
             flash("；".join(exc.errors.values()), "error")
         else:
-            flash(f"已保存{estate.name}的镜像表格设置。", "success")
+            flash(gettext("已保存%(name)s的镜像表格设置。", name=estate.name), "success")
         return redirect(url_for(".index"))
 
     @expose("/sync", methods=("POST",))

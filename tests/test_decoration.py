@@ -15,6 +15,7 @@ from attachment_support import PDF, post_files
 from attachment_support import png as make_png
 from conftest import csrf_token
 from flask import Flask, has_app_context
+from flask_babel import Babel
 from test_records import form_data
 
 from models import approvals
@@ -77,8 +78,11 @@ def apply(estate, user, tmp_path, *, unit_code="1-1-101", applied_at=None, data=
 
 def files_context(tmp_path):
     """An app context whose attachment store is the test app's own folder (conftest puts the
-    app's instance folder at tmp_path/instance), for model calls that keep files."""
-    return Flask("files", instance_path=str(tmp_path / "instance")).app_context()
+    app's instance folder at tmp_path/instance), for model calls that keep files. Flask-Babel is
+    set up as in the app: the models' messages and office_language() go through it (#12 item 2)."""
+    app = Flask("files", instance_path=str(tmp_path / "instance"))
+    Babel(app, default_locale="zh_Hans_CN")
+    return app.app_context()
 
 
 def to_signed(decoration: Decoration, staff, at_=None) -> Decoration:

@@ -132,7 +132,9 @@ def test_a_director_sets_the_spreadsheet_and_the_registers(login_as, estate):
     assert entry.action == "create" and entry.username == "director"
     html = client.get(PAGE).get_data(as_text=True)
     assert "已保存测试花园的镜像表格设置" in html
-    assert "<h5>住户 " in html and "<h5>房屋 " not in html  # the preview follows the switches
+    # the preview follows the switches (a tab's name is the sheet's: marked lang=zh, #12 item 2)
+    assert '<h5><span lang="zh">住户</span> ' in html
+    assert '<h5><span lang="zh">房屋</span> ' not in html
 
     client.post("/admin/sheets/configure", data={
         "estate": estate.id, "spreadsheet": "not an id", "csrf_token": csrf_token(client, PAGE)})

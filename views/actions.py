@@ -36,6 +36,7 @@ from typing import Any
 
 from flask import abort, current_app, flash, redirect, request
 from flask_admin import expose
+from flask_babel import gettext
 from flask_login import current_user
 from wtforms import Form, PasswordField, StringField
 from wtforms.validators import Length, Optional
@@ -43,11 +44,12 @@ from wtforms.validators import Length, Optional
 from models import approvals
 from models.approval_desk import verify_at_desk
 from models.base import RuleError, to_office, utcnow
+from models.i18n import L_, office_text
 from models.users import User, UserEstate
 from views.attachments import AttachmentsMixin
 from views.base import SecureModelView
 from views.fields import QueryFilter
-from views.i18n import FORM_META
+from views.i18n import FORM_META, N_
 from views.scoping import scope_to_department
 
 
@@ -129,17 +131,17 @@ class DeskApproval(Form):
     """An approver beside the clerk approves on the clerk's screen with their own secret."""
 
     approver_username = StringField(
-        "现场审批人用户名", validators=[Optional(), Length(max=32)],
-        description="审批人在场时由其本人输入；留空则提交到审批人的“待我审批”队列")
-    approver_secret = PasswordField("审批人密码或审批PIN",
+        L_("现场审批人用户名"), validators=[Optional(), Length(max=32)],
+        description=L_("审批人在场时由其本人输入；留空则提交到审批人的“待我审批”队列"))
+    approver_secret = PasswordField(L_("审批人密码或审批PIN"),
                                     validators=[Optional(), Length(max=128)])
 
 
 DESK_FIELDS = ("approver_username", "approver_secret")
 LIMITS = ("LOGIN_MAX_FAILURES", "LOGIN_LOCK_MINUTES", "LOGIN_ADDRESS_MAX_FAILURES",
           "LOGIN_ADDRESS_LOCK_MINUTES")
-QUEUED = "{title}：已提交审批，等待{approver}在“待我审批”中批准，批准前不生效"
-ALREADY_QUEUED = "{title}：已在{approver}的“待我审批”队列中，批准前不生效"
+QUEUED = N_("{title}：已提交审批，等待{approver}在“待我审批”中批准，批准前不生效")
+ALREADY_QUEUED = N_("{title}：已在{approver}的“待我审批”队列中，批准前不生效")
 
 
 def _action_endpoint(action: RowAction):
@@ -147,7 +149,7 @@ def _action_endpoint(action: RowAction):
         return self.run_action(action)
 
     view.__name__ = action.endpoint
-    view.__doc__ = action.label if isinstance(action.label, str) else action.name
+    view.__doc__ = office_text(action.label) if not callable(action.label) else action.name
     methods = ("GET", "POST") if action.form is not None else ("POST",)
     return expose(f"/{action.url or action.name}/", methods=methods)(view)
 
@@ -169,14 +171,14 @@ class RegisterView(AttachmentsMixin, SecureModelView):
     details_extra = ""
     # The printed document of a row ("" for none) and the print button's label.
     print_template = ""
-    print_label = "打印"
+    print_label = L_("打印")
     # Staff pick-lists: field name → roles offered (only people of the user's estates).
     user_fields: dict[str, frozenset[str]] = {}
     # The register's named questions (overdue, pending…), one drop-down filter on the grid:
     # {key: (label, query)} where query is a callable(now) → rows, or the name of such a
     # classmethod of the view's model.
     queues: dict[str, tuple[str, Callable | str]] = {}
-    queue_label = "工作队列"
+    queue_label = L_("工作队列")
     # A new row's form starts with these when empty: field name → callable giving the value
     # (the moment of an incident, of a visit…: "now" unless the clerk says otherwise).
     create_defaults: dict[str, Callable[[], Any]] = {}
@@ -253,7 +255,7 @@ class RegisterView(AttachmentsMixin, SecureModelView):
                 if action.approval and approvals.needs_approval(row, action.approval, values):
                     done, result = self.run_with_approval(action, row, form, values)
                     if not done:
-                        flash(result.format(title=title,
+                        flash(gettext(result).format(title=title,
                                             approver=approvals.rule_label(
                                                 approvals.spec_of(row, action.approval)
                                                 .rule(row))), "info")

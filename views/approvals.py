@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
+from flask_babel import gettext
 from flask_login import current_user
 from markupsafe import Markup
 from wtforms import Form, StringField
@@ -18,6 +19,7 @@ from wtforms.validators import Length, Optional
 from models import approvals
 from models.approvals import ApprovalRequest
 from models.base import RuleError
+from models.i18n import L_
 from models.users import EVERYONE
 from views.actions import RegisterView, current
 from views.base import SecureModelView
@@ -55,13 +57,13 @@ def _row_cell(view, context, model, name):
 
 
 def _decide_cell(view, context, model, name):
-    return Markup('<a class="btn btn-sm btn-primary" href="{}">审批</a>').format(
+    return Markup(gettext('<a class="btn btn-sm btn-primary" href="{}">审批</a>')).format(
         view.get_url(".decide_view", id=model.id))
 
 
 class DecideForm(Form):
-    note = StringField("审批意见/驳回原因", validators=[Optional(), Length(max=200)],
-                       description="驳回时必须填写原因，申请人会在记录上看到")
+    note = StringField(L_("审批意见/驳回原因"), validators=[Optional(), Length(max=200)],
+                       description=L_("驳回时必须填写原因，申请人会在记录上看到"))
 
 
 class ApprovalQueueAdmin(RegisterView):
@@ -71,7 +73,7 @@ class ApprovalQueueAdmin(RegisterView):
     endpoint_actions = {"decide_view": "list"}
     can_view_details = False
     column_list = ("requested_at", "label", "summary", "requested_by", "rule", "decide")
-    column_labels = {"decide": "操作"}
+    column_labels = {"decide": L_("操作")}
     column_formatters = {"summary": _row_cell, "decide": _decide_cell,
                          "rule": lambda v, c, m, n: m.rule_label}
     column_default_sort = ("requested_at", False)
@@ -95,10 +97,10 @@ class ApprovalQueueAdmin(RegisterView):
             try:
                 if request.form.get("decision") == "approve":
                     approvals.approve(pending, current(), note=form.note.data or "")
-                    flash(f"已批准：{pending.label}，已生效", "success")
+                    flash(gettext("已批准：%(label)s，已生效", label=pending.label), "success")
                 else:
                     approvals.reject(pending, current(), note=form.note.data or "")
-                    flash(f"已驳回：{pending.label}", "success")
+                    flash(gettext("已驳回：%(label)s", label=pending.label), "success")
             except RuleError as error:
                 self.attach_errors(form, error)
             else:

@@ -19,6 +19,7 @@ import io
 
 from flask import abort, flash, redirect, request, send_file
 from flask_admin import expose
+from flask_babel import gettext
 from flask_login import current_user
 
 from models.attachments import Attachment, AttachmentKind, check_file
@@ -99,7 +100,7 @@ class AttachmentsMixin:
         if not kinds:
             abort(404 if not self.attachment_kinds else 403)
         if getattr(row, "voided", False):
-            flash("该记录已作废，不能再上传附件", "error")
+            flash(gettext("该记录已作废，不能再上传附件"), "error")
             return redirect(self.get_url(".details_view", id=row.id))
         back = self.get_url(".details_view", id=row.id)
         errors: dict[str, list[str]] = {}
@@ -109,18 +110,20 @@ class AttachmentsMixin:
                 abort(403)
             try:
                 if not chosen.open_for(row):
-                    raise RuleError({"file": chosen.closed_message
-                                     or f"当前状态下不能再上传{chosen.label}"})
+                    raise RuleError({"file": str(chosen.closed_message)
+                                     or gettext("当前状态下不能再上传%(label)s",
+                                                label=chosen.label)})
                 checked = check_uploads(chosen, request.files.getlist("file"))
                 if not checked:
-                    raise RuleError({"file": "请选择要上传的文件"})
+                    raise RuleError({"file": gettext("请选择要上传的文件")})
                 for kind, item in checked:
                     self.keep_attachment(row, kind, item)
             except RuleError as error:  # a refused file, or the store failing (503)
                 for name, message in error.errors.items():
                     errors.setdefault(name or "file", []).append(message)
             else:
-                flash(f"{chosen.label}：已上传 {len(checked)} 个文件", "success")
+                flash(gettext("%(label)s：已上传 %(value)s 个文件",
+                              label=chosen.label, value=len(checked)), "success")
                 return redirect(back)
         return self.render("admin/attach_form.html", row=row, kinds=kinds, chosen=chosen,
                            errors=errors, cancel_url=back)

@@ -17,6 +17,7 @@ from flask_admin.contrib.peewee import ModelView
 from flask_admin.contrib.peewee.filters import FilterEqual, FilterNotEqual
 from flask_admin.helpers import is_form_submitted
 from flask_admin.model.template import BaseListRowAction, EditRowAction, ViewRowAction
+from flask_babel import gettext
 from flask_login import current_user
 from jinja2 import pass_context
 from markupsafe import Markup, escape
@@ -30,6 +31,7 @@ from models.base import (
     RuleError,
     StaleRecordError,
 )
+from models.i18n import L_
 from models.register import save_record, snapshot, void_record
 from models.users import DESK, EVERYONE, MANAGERS
 from views.blanks import blank_required_choices
@@ -234,7 +236,7 @@ class SecureModelView(SecureMixin, DisplayMixin, ModelView):
             actions.append(PageLink(".edit_view", "fa fa-pencil glyphicon glyphicon-pencil",
                                     EditRowAction().title))
         if self.can_void:
-            actions.append(PageLink(".void_view", "fa fa-ban", "作废", return_url=False))
+            actions.append(PageLink(".void_view", "fa fa-ban", gettext("作废"), return_url=False))
         return actions
 
     # -- scoping ------------------------------------------------------------------------------
@@ -402,7 +404,7 @@ class SecureModelView(SecureMixin, DisplayMixin, ModelView):
         return form_class
 
     def _create_ajax_loader(self, name, options):
-        options = {"placeholder": "输入关键字搜索", "minimum_input_length": 1, **options}
+        options = {"placeholder": L_("输入关键字搜索"), "minimum_input_length": 1, **options}
         return ScopedAjaxLoader(name, getattr(self.model, name).rel_model, **options)
 
     def search_placeholder(self):
@@ -410,7 +412,7 @@ class SecureModelView(SecureMixin, DisplayMixin, ModelView):
             return None
         names = [self.get_column_name(c) for c in self.column_searchable_list
                  if isinstance(c, str)]
-        return "搜索：" + "、".join(names)
+        return gettext("搜索：%(columns)s", columns="、".join(map(str, names)))
 
     def _scope_form(self, form):
         """Offer only the user's estates, and related rows of those estates, in pick-lists."""
@@ -516,6 +518,6 @@ class SecureModelView(SecureMixin, DisplayMixin, ModelView):
             except RuleError as exc:
                 error = "；".join(exc.errors.values())
             else:
-                flash(f"已作废：{row}", "success")
+                flash(gettext("已作废：%(row)s", row=row), "success")
                 return redirect(return_url)
         return self.render("admin/void.html", row=row, error=error, return_url=return_url)

@@ -8,11 +8,13 @@ The rules live in models/batches.py; this module declares both grids and their r
 
 from __future__ import annotations
 
+from flask_babel import gettext
 from wtforms import Form, RadioField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import InputRequired, Length, Optional
 
 from models.base import utcnow
 from models.batches import NOTICE_METHODS, ServiceBatch, ServiceRegistration, notice_days
+from models.i18n import L_
 from models.org import Unit
 from models.users import DESK
 from views.actions import RegisterView, RowAction, add_views
@@ -22,24 +24,25 @@ from views.forms import choices
 
 
 class AddToBatchForm(Form):
-    registrations = SelectMultipleField("加入的登记", coerce=int, validate_choice=False,
-                                        description="只列出同一服务项目、尚未安排的登记")
+    registrations = SelectMultipleField(L_("加入的登记"), coerce=int, validate_choice=False,
+                                        description=L_("只列出同一服务项目、尚未安排的登记"))
 
 
 class NoticeForm(Form):
-    notice_method = SelectField("通知方式", choices=choices([("", "—— 请选择 ——"),
+    notice_method = SelectField(L_("通知方式"), choices=choices([("", L_("—— 请选择 ——")),
                                                           *NOTICE_METHODS]),
                                 validate_choice=False)
-    notice_at = when_field("通知时间")
-    notice_content = StringField("通知内容", validators=[Optional(), Length(max=200)])
+    notice_at = when_field(L_("通知时间"))
+    notice_content = StringField(L_("通知内容"), validators=[Optional(), Length(max=200)])
 
 
 class CompleteUnitForm(Form):
-    done = RadioField("结果", choices=choices([("1", "已完成"), ("0", "未完成（退回待安排）")]),
-                      default="1", validators=[InputRequired("请选择结果")],
+    done = RadioField(L_("结果"),
+                      choices=choices([("1", L_("已完成")), ("0", L_("未完成（退回待安排）"))]),
+                      default="1", validators=[InputRequired(L_("请选择结果"))],
                       validate_choice=False)
-    result = StringField("完成情况/未完成原因", validators=[Optional(), Length(max=200)])
-    at = when_field("完成时间")
+    result = StringField(L_("完成情况/未完成原因"), validators=[Optional(), Length(max=200)])
+    at = when_field(L_("完成时间"))
 
 
 def _offer_pending(view, row, form):
@@ -76,20 +79,21 @@ class ServiceBatchAdmin(RegisterView):
     form_edit_columns = ("day", "team", "gas_company", "gas_appointment", "gas_contact",
                          "notes")
     row_actions = (
-        RowAction("add", "加入登记", "add", form=AddToBatchForm, when=("planned", "notified"),
-                  permission="handle", title=lambda row, form: f"加入批次 {row}",
+        RowAction("add", L_("加入登记"), "add", form=AddToBatchForm, when=("planned", "notified"),
+                  permission="handle", title=lambda row, form: gettext("加入批次 %(row)s", row=row),
                   prepare=_offer_pending, versioned=False,
                   values=lambda form: {"registration_ids": form.registrations.data}),
         # 提前通知业户: how and when, at least the configured number of days before.
-        RowAction("notice", "登记提前通知", "record_notice", form=NoticeForm, when=("planned",),
+        RowAction("notice", L_("登记提前通知"), "record_notice", form=NoticeForm, when=("planned",),
                   permission="handle", css="btn-info", values=_notice_values),
     )
 
     def create_form(self, obj=None):
         form = super().create_form(obj)
         if "day" in form:
-            form.day.description = ("锁芯/猫眼和可视对讲只能安排在周六、周日；"
-                                    f"须至少提前 {notice_days()} 天通知业户")
+            form.day.description = gettext("锁芯/猫眼和可视对讲只能安排在周六、周日；须至少提前 "
+                                           "%(days)s 天通知业户",
+                                           days=notice_days())
         return form
 
 
@@ -109,7 +113,7 @@ class ServiceRegistrationAdmin(RegisterView):
     create_defaults = {"registered_at": utcnow}
     row_actions = (
         # 完成情况 of this unit on the batch day (not done: back to the queue).
-        RowAction("complete", "登记完成情况", "complete", form=CompleteUnitForm,
+        RowAction("complete", L_("登记完成情况"), "complete", form=CompleteUnitForm,
                   when=("scheduled",), permission="handle", css="btn-success",
                   values=lambda form: {"done": form.done.data == "1",
                                        "result": form.result.data, "at": form.at.data}),

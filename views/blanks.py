@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from wtfpeewee.fields import SelectChoicesField, SelectQueryField
 
-PLEASE_CHOOSE = "—— 请选择 ——"
+from models.i18n import L_
+
+PLEASE_CHOOSE = L_("—— 请选择 ——")
 
 
 def blank_required_choices(form, model) -> None:

@@ -8,6 +8,7 @@ from flask import request
 from flask_login import current_user
 
 from models.calendar import CalendarOverride, CalendarYear
+from models.i18n import L_
 from models.users import MANAGERS
 from views.base import SecureModelView
 
@@ -19,7 +20,7 @@ class CalendarOverrideAdmin(SecureModelView):
     column_list = ("day", "estate", "is_workday", "note")
     column_default_sort = ("day", False)
     column_filters = ("day", "estate")
-    column_labels = {"estate": "适用范围"}
+    column_labels = {"estate": L_("适用范围")}
     column_formatters = {"estate": lambda v, c, m, n: m.scope_label}
     form_columns = ("estate", "day", "is_workday", "note")
 

@@ -16,6 +16,7 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from models.callbacks import CALLBACK_CHANNELS, SCORES, Callback
 from models.demands import Demand
+from models.i18n import L_
 from models.org import Department, Unit
 from models.users import DESK
 from models.work_orders import WorkOrder
@@ -31,15 +32,16 @@ def _score_field(label):
 
 
 class CallbackForm(Form):
-    channel = SelectField("回访方式", choices=choices(CALLBACK_CHANNELS), default="phone")
-    on_time = _score_field("准时到场")
-    attitude = _score_field("服务态度")
-    skill = _score_field("维修技能")
-    etiquette = _score_field("礼节礼貌")
-    satisfied = RadioField("总体满意", choices=choices([("1", "满意"), ("0", "不满意")]),
-                           validators=[InputRequired("请选择业户是否满意")])
-    comments = StringField("业户意见", validators=[Optional(), Length(max=200)],
-                           description="不满意时请记录原因，需求将重新处理")
+    channel = SelectField(L_("回访方式"), choices=choices(CALLBACK_CHANNELS), default="phone")
+    on_time = _score_field(L_("准时到场"))
+    attitude = _score_field(L_("服务态度"))
+    skill = _score_field(L_("维修技能"))
+    etiquette = _score_field(L_("礼节礼貌"))
+    satisfied = RadioField(L_("总体满意"),
+                           choices=choices([("1", L_("满意")), ("0", L_("不满意"))]),
+                           validators=[InputRequired(L_("请选择业户是否满意"))])
+    comments = StringField(L_("业户意见"), validators=[Optional(), Length(max=200)],
+                           description=L_("不满意时请记录原因，需求将重新处理"))
 
 
 def callback_values(form) -> dict:

@@ -16,6 +16,7 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from models.base import office_day
 from models.committee import ITEM_KINDS, CommitteeContact, CommitteeItem
+from models.i18n import L_
 from models.users import DESK
 from views.actions import RegisterView, RowAction, add_views, current
 from views.base import SecureModelView
@@ -25,11 +26,11 @@ from views.forms import choices
 
 
 class CommitteeItemForm(Form):
-    kind = SelectField("类型", choices=choices(ITEM_KINDS), validate_choice=False)
-    content = TextAreaField("内容", validators=[InputRequired("请填写业主提出的内容"),
+    kind = SelectField(L_("类型"), choices=choices(ITEM_KINDS), validate_choice=False)
+    content = TextAreaField(L_("内容"), validators=[InputRequired(L_("请填写业主提出的内容")),
                                               Length(max=2000)])
-    unit_code = StringField("涉及房屋", validators=[Optional(), Length(max=32)],
-                            description="房屋编号，如 3-1-502；不涉及具体房屋可留空")
+    unit_code = StringField(L_("涉及房屋"), validators=[Optional(), Length(max=32)],
+                            description=L_("房屋编号，如 3-1-502；不涉及具体房屋可留空"))
 
 
 class CommitteeContactAdmin(RegisterView):
@@ -56,7 +57,7 @@ class CommitteeContactAdmin(RegisterView):
         "attendees", "topics", "committee_opinions", "follow_up", "follow_up_result")}
     row_actions = (
         # An owners' suggestion, complaint or opinion raised in this contact.
-        RowAction("item", "登记业主建议/投诉", "add_item", form=CommitteeItemForm,
+        RowAction("item", L_("登记业主建议/投诉"), "add_item", form=CommitteeItemForm,
                   permission="item", versioned=False),
     )
 

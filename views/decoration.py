@@ -12,6 +12,7 @@ approver's own login or at the desk, R-REC-2 —, 不批准, 发放装修许可�
 from __future__ import annotations
 
 from flask import request
+from flask_babel import gettext
 from flask_login import current_user
 from markupsafe import Markup
 from wtforms import BooleanField, DateField, FileField, Form, RadioField, StringField, TextAreaField
@@ -22,6 +23,7 @@ from models.base import office_day, utcnow
 from models.decoration import FLOOR_PLAN, Decoration
 from models.decoration_steps import BEFORE_APPROVAL
 from models.heating import in_heating_season
+from models.i18n import L_, LazyText
 from models.org import Unit
 from models.patrols import DecorationPatrol
 from models.users import DESK, MANAGERS, supervises
@@ -41,58 +43,60 @@ from views.rectification_source import TO_RECTIFICATION
 
 
 class ApproveForm(Form):
-    note = StringField("审批意见", validators=[Optional(), Length(max=200)])
-    approved_at = when_field("审批时间")
+    note = StringField(L_("审批意见"), validators=[Optional(), Length(max=200)])
+    approved_at = when_field(L_("审批时间"))
 
 
 class DatesForm(Form):
-    works_start = DateField("计划开工日期", validators=[InputRequired("请填写计划开工日期")],
+    works_start = DateField(L_("计划开工日期"),
+                            validators=[InputRequired(L_("请填写计划开工日期"))],
                             format=DATE_FORMAT)
-    works_end = DateField("计划完工日期", validators=[InputRequired("请填写计划完工日期")],
-                          format=DATE_FORMAT, description="装修许可证有效至此日")
-    reason = StringField("变更原因", validators=[InputRequired("请填写变更工期的原因"),
+    works_end = DateField(L_("计划完工日期"), validators=[InputRequired(L_("请填写计划完工日期"))],
+                          format=DATE_FORMAT, description=L_("装修许可证有效至此日"))
+    reason = StringField(L_("变更原因"), validators=[InputRequired(L_("请填写变更工期的原因")),
                                                Length(max=100)])
 
 
 class RejectForm(Form):
-    note = TextAreaField("不批准原因", validators=[InputRequired("不批准时请填写原因"),
+    note = TextAreaField(L_("不批准原因"), validators=[InputRequired(L_("不批准时请填写原因")),
                                                 Length(max=200)])
 
 
-RESULT = [("1", "合格"), ("0", "不合格")]
+RESULT = [("1", L_("合格")), ("0", L_("不合格"))]
 
 
 class TestsForm(Form):
-    water_passed = RadioField("闭水试验", choices=choices(RESULT),
-                              validators=[InputRequired("请登记闭水试验结果")])
-    pressure_passed = RadioField("打压试验", choices=choices([*RESULT, ("", "未做")]),
+    water_passed = RadioField(L_("闭水试验"), choices=choices(RESULT),
+                              validators=[InputRequired(L_("请登记闭水试验结果"))])
+    pressure_passed = RadioField(L_("打压试验"), choices=choices([*RESULT, ("", L_("未做"))]),
                                  default="", validators=[Optional()])
-    skip_pressure = BooleanField("供暖期，暖气免做打压")
-    owner_confirmed_name = StringField("业主确认签字", validators=[Optional(), Length(max=32)],
-                                       description="试验合格须业主确认签字，填写签字业主姓名")
-    tested_at = when_field("试验时间")
-    notes = StringField("试验说明", validators=[Optional(), Length(max=200)])
+    skip_pressure = BooleanField(L_("供暖期，暖气免做打压"))
+    owner_confirmed_name = StringField(L_("业主确认签字"), validators=[Optional(), Length(max=32)],
+                                       description=L_("试验合格须业主确认签字，填写签字业主姓名"))
+    tested_at = when_field(L_("试验时间"))
+    notes = StringField(L_("试验说明"), validators=[Optional(), Length(max=200)])
 
 
 class SignForm(Form):
-    signed_at = when_field("签字时间")
+    signed_at = when_field(L_("签字时间"))
 
 
 class PermitForm(Form):
-    issued_at = when_field("发证时间")
+    issued_at = when_field(L_("发证时间"))
 
 
 class AcceptForm(Form):
-    passed = RadioField("验收结果", choices=choices([("1", "验收合格"), ("0", "需整改")]),
-                        validators=[InputRequired("请选择验收结果")])
-    defects = TextAreaField("整改项目", validators=[Optional(), Length(max=2000)])
-    rectify_by = DateField("整改期限", validators=[Optional()], format=DATE_FORMAT)
-    accepted_at = when_field("验收时间")
+    passed = RadioField(L_("验收结果"),
+                        choices=choices([("1", L_("验收合格")), ("0", L_("需整改"))]),
+                        validators=[InputRequired(L_("请选择验收结果"))])
+    defects = TextAreaField(L_("整改项目"), validators=[Optional(), Length(max=2000)])
+    rectify_by = DateField(L_("整改期限"), validators=[Optional()], format=DATE_FORMAT)
+    accepted_at = when_field(L_("验收时间"))
 
 
 def _mention_heating(view, row, form):
     if request.method == "GET" and in_heating_season(office_day()):
-        form.skip_pressure.description = "今天在供暖期内，可免做打压"
+        form.skip_pressure.description = gettext("今天在供暖期内，可免做打压")
 
 
 def _tests_values(form) -> dict:
@@ -117,7 +121,7 @@ def _deadline_cell(view, context, model, name):
     text = view._shown_value(model, name, value)
     waiting = {"approval_due": BEFORE_APPROVAL, "tests_due": ("applied",)}[name]
     if model.state in waiting and value < utcnow():
-        return Markup('<span class="badge badge-danger">超期</span> {}').format(text)
+        return Markup(gettext('<span class="badge badge-danger">超期</span> {}')).format(text)
     return text
 
 
@@ -129,8 +133,8 @@ class DecorationAdmin(RegisterView):
     permissions = {**SecureModelView.permissions, "approve": DESK, "reject": MANAGERS,
                    "accept": MANAGERS, "handle": DESK, "sign": DESK_AND_DEPT}
     attachment_kinds = (FLOOR_PLAN,  # R-DECO-1, #16: the newest is the plan in force
-                        photos("inspection", "巡查/验收照片", permission="sign"),  # #16
-                        scans("documents", "申请资料扫描件", permission="handle"))
+                        photos("inspection", L_("巡查/验收照片"), permission="sign"),  # #16
+                        scans("documents", L_("申请资料扫描件"), permission="handle"))
     details_template = "admin/deco_details.html"
     print_template = "admin/deco_permit_print.html"
     column_list = ("number", "applied_at", "unit", "owner_name", "contractor", "state",
@@ -149,40 +153,43 @@ class DecorationAdmin(RegisterView):
     form_edit_columns = ("owner_name", "owner_phone", "contractor_licence", "contractor_contact",
                          "contractor_phone", "plan_summary", "works_start", "works_end")
     form_extra_fields = {"floor_plan_upload": FileField(
-        FLOOR_PLAN.label, description=f"必须上传：{FLOOR_PLAN.described}",
+        FLOOR_PLAN.label,
+        description=LazyText(lambda: gettext("必须上传：%(what)s", what=FLOOR_PLAN.described)),
         render_kw={"accept": FLOOR_PLAN.accept})}
     form_ajax_refs = {"unit": UNIT_LOOKUP,
-                      "owner": {**RESIDENT_LOOKUP, "placeholder": "输入业主姓名或电话搜索"}}
+                      "owner": {**RESIDENT_LOOKUP, "placeholder": L_("输入业主姓名或电话搜索")}}
     form_widget_args = {"plan_summary": {"rows": 3}}
-    queues = {"approval_overdue": ("审批超期", "approval_overdue"),
-              "tests_overdue": ("试验超期", "tests_overdue"),
-              "acceptance_pending": ("待验收", "acceptance_pending")}
+    queues = {"approval_overdue": (L_("审批超期"), "approval_overdue"),
+              "tests_overdue": (L_("试验超期"), "tests_overdue"),
+              "acceptance_pending": (L_("待验收"), "acceptance_pending")}
     row_actions = (
         # 闭水/打压试验 with the owner's signature, inside the approval window (R-PASS-4).
-        RowAction("tests", "登记闭水/打压试验", "record_tests", form=TestsForm,
+        RowAction("tests", L_("登记闭水/打压试验"), "record_tests", form=TestsForm,
                   when=("applied",), permission="handle", css="btn-info",
                   prepare=_mention_heating, values=_tests_values),
         # 工程主管签字 on the passed tests: the engineering supervisor only (R-DECO-2, R-REC-4).
-        RowAction("sign", "工程主管签字", "engineering_sign", form=SignForm, when=("tested",),
+        RowAction("sign", L_("工程主管签字"), "engineering_sign", form=SignForm, when=("tested",),
                   permission="sign", css="btn-info"),
         # 审批通过 within the window, by a manager in their own login or at the desk (R-REC-2).
-        RowAction("approve", "审批通过", "approve", form=ApproveForm, when=("signed",),
-                  permission="approve", approval="approve", done="{title}：已批准"),
+        RowAction("approve", L_("审批通过"), "approve", form=ApproveForm, when=("signed",),
+                  permission="approve", approval="approve", done=L_("{title}：已批准")),
         # 不批准: deposits are dropped or made refundable.
-        RowAction("reject", "不批准", "reject", form=RejectForm, when=BEFORE_APPROVAL,
+        RowAction("reject", L_("不批准"), "reject", form=RejectForm, when=BEFORE_APPROVAL,
                   permission="reject", css="btn-outline-secondary"),
         # 发放装修许可证 (numbered) only after the approval, once both deposits are paid.
-        RowAction("permit", "发放装修许可证", "issue_permit", form=PermitForm, when=("approved",),
+        RowAction("permit", L_("发放装修许可证"), "issue_permit", form=PermitForm,
+                  when=("approved",),
                   permission="handle", css="btn-success"),
         # 变更工期 of an approved decoration is a re-approval (#11 item 5).
-        RowAction("dates", "变更工期（重新审批）", "change_dates", form=DatesForm,
+        RowAction("dates", L_("变更工期（重新审批）"), "change_dates", form=DatesForm,
                   when=("approved", "permitted", "defects"), permission="handle",
-                  css="btn-outline-primary", title="变更装修工期", prepare=_prepare_dates,
-                  approval="change_dates", done="{title}：已批准并生效"),
+                  css="btn-outline-primary", title=L_("变更装修工期"), prepare=_prepare_dates,
+                  approval="change_dates", done=L_("{title}：已批准并生效")),
         # 验收: passed releases the deposits; defects get a list and a deadline (R-DECO-3).
-        RowAction("accept", "验收", "accept", form=AcceptForm, when=("permitted", "defects"),
-                  permission="accept", css="btn-warning", title="装修验收",
+        RowAction("accept", L_("验收"), "accept", form=AcceptForm, when=("permitted", "defects"),
+                  permission="accept", css="btn-warning", title=L_("装修验收"),
                   values=_accept_values),
+
         # 转整改: the acceptance defects become rectification items (R-DECO-3, R-FRONT-2).
         TO_RECTIFICATION,
     )

@@ -15,15 +15,16 @@ from wtforms.validators import Length, Optional
 
 from models.committee import DEMAND_KIND
 from models.demands import CATEGORIES, KINDS
+from models.i18n import L_
 from views.actions import RowAction
 from views.forms import choices
 
 
 class ToDemandForm(Form):
-    kind = SelectField("需求类型", choices=choices(KINDS), validate_choice=False)
-    category = SelectField("需求类别", choices=choices([("", "—— 请选择 ——"), *CATEGORIES]),
+    kind = SelectField(L_("需求类型"), choices=choices(KINDS), validate_choice=False)
+    category = SelectField(L_("需求类别"), choices=choices([("", L_("—— 请选择 ——")), *CATEGORIES]),
                            validate_choice=False)
-    description = TextAreaField("需求内容", validators=[Optional(), Length(max=2000)])
+    description = TextAreaField(L_("需求内容"), validators=[Optional(), Length(max=2000)])
 
 
 def _suggest(view, row, form):
@@ -37,9 +38,9 @@ def can_become_demand(row) -> bool:
     return not row.demand_id and bool(row.demand_text())
 
 
-TO_DEMAND = RowAction("demand", "转为业户需求", "to_demand", form=ToDemandForm,
+TO_DEMAND = RowAction("demand", L_("转为业户需求"), "to_demand", form=ToDemandForm,
                       when=can_become_demand, permission="demand", prepare=_suggest,
-                      done="已转为业户需求 {result.number}")
+                      done=L_("已转为业户需求 {result.number}"))
 
 
 def demand_cell(view, context, model, name):

@@ -23,6 +23,7 @@ from models.attachments import photos
 from models.base import utcnow
 from models.demand_promise import CAUSE_MAX, REASON_MAX
 from models.demands import Demand, DemandStep
+from models.i18n import L_
 from models.org import Department, Resident, Unit
 from models.search import DemandSearchIndex, apply_search
 from models.users import DESK, EVERYONE, MANAGERS
@@ -37,11 +38,11 @@ from views.scoping import may_act_on, scope_to_user
 
 # The front desk's questions (R-FRONT-1): the 工作队列 grid filter and the home page's counts.
 QUEUE_QUERIES = {
-    "overdue": ("已超期", Demand.overdue),
-    "due_soon": ("即将到期", Demand.due_soon),
-    "awaiting_dispatch": ("待派工", lambda now: Demand.awaiting_dispatch()),
-    "awaiting_callback": ("待回访", lambda now: Demand.awaiting_callback()),
-    "answered_late": ("曾超时答复", lambda now: Demand.answered_late()),
+    "overdue": (L_("已超期"), Demand.overdue),
+    "due_soon": (L_("即将到期"), Demand.due_soon),
+    "awaiting_dispatch": (L_("待派工"), lambda now: Demand.awaiting_dispatch()),
+    "awaiting_callback": (L_("待回访"), lambda now: Demand.awaiting_callback()),
+    "answered_late": (L_("曾超时答复"), lambda now: Demand.answered_late()),
 }
 QUEUES = tuple((name, label) for name, (label, _query) in QUEUE_QUERIES.items())
 
@@ -58,13 +59,13 @@ def _due_cell(view, context, model, name):
     text = format_datetime(model.reply_due)
     late = model.late_by()
     if late and model.replied_at is None and model.status in ("open", "dispatched"):
-        return Markup('<span class="badge badge-danger">超期</span> {}').format(text)
+        return Markup(gettext('<span class="badge badge-danger">超期</span> {}')).format(text)
     if model.missed_replies:
-        text = Markup('{} <span class="badge badge-warning">曾超时 {} 分钟</span>').format(
+        text = Markup(gettext('{} <span class="badge badge-warning">曾超时 {} 分钟</span>')).format(
             text, model.late_minutes)
     if model.revised:
         # R-REC-1: a revised deadline always shows the original promise beside it.
-        text = Markup('{} <span class="badge badge-info">已修订，原 {}</span>').format(
+        text = Markup(gettext('{} <span class="badge badge-info">已修订，原 {}</span>')).format(
             text, format_datetime(model.original_reply_due))
     return text
 
@@ -76,55 +77,56 @@ def _description_cell(view, context, model, name):
 
 def _cause_field(description: str):
     # Required by the model unless already recorded (then shown filled in: see _fill_cause).
-    return TextAreaField("原因分析", validators=[Optional(), Length(max=CAUSE_MAX)],
+    return TextAreaField(L_("原因分析"), validators=[Optional(), Length(max=CAUSE_MAX)],
                          description=description)
 
 
 class ReplyForm(Form):
-    replied_at = LocalDateTimeField("答复时间", validators=[Optional()],
-                                    description="留空表示现在；格式 2026-11-26 14:30")
-    content = TextAreaField("答复内容", validators=[InputRequired("请填写答复内容"),
+    replied_at = LocalDateTimeField(L_("答复时间"), validators=[Optional()],
+                                    description=L_("留空表示现在；格式 2026-11-26 14:30"))
+    content = TextAreaField(L_("答复内容"), validators=[InputRequired(L_("请填写答复内容")),
                                                   Length(max=2000)])
-    cause = _cause_field("分析问题产生的原因（R-DEM-6，必填）")
-    measures = TextAreaField("处理措施", validators=[Optional(), Length(max=2000)])
+    cause = _cause_field(L_("分析问题产生的原因（R-DEM-6，必填）"))
+    measures = TextAreaField(L_("处理措施"), validators=[Optional(), Length(max=2000)])
 
 
 class DispatchForm(Form):
-    department = SelectField("责任部门", coerce=int,
-                             validators=[InputRequired("派工必须选择责任部门")])
-    assignee = SelectField("维修人员", coerce=int, validators=[Optional()])
-    what = TextAreaField("工作内容", validators=[Optional(), Length(max=500)],
-                         description="留空则使用需求内容")
-    location = StringField("地点", validators=[Optional(), Length(max=64)])
+    department = SelectField(L_("责任部门"), coerce=int,
+                             validators=[InputRequired(L_("派工必须选择责任部门"))])
+    assignee = SelectField(L_("维修人员"), coerce=int, validators=[Optional()])
+    what = TextAreaField(L_("工作内容"), validators=[Optional(), Length(max=500)],
+                         description=L_("留空则使用需求内容"))
+    location = StringField(L_("地点"), validators=[Optional(), Length(max=64)])
 
 
 class InvalidForm(Form):
-    reason = TextAreaField("无效原因", validators=[InputRequired("判定无效时请填写原因"),
+    reason = TextAreaField(L_("无效原因"), validators=[InputRequired(L_("判定无效时请填写原因")),
                                                 Length(max=200)],
-                           description="1 个工作日内礼貌告知业户原因（R-DEM-6）")
-    cause = _cause_field("分析问题产生的原因（R-DEM-6，必填）")
+                           description=L_("1 个工作日内礼貌告知业户原因（R-DEM-6）"))
+    cause = _cause_field(L_("分析问题产生的原因（R-DEM-6，必填）"))
 
 
 class CompleteForm(Form):
-    completed_at = LocalDateTimeField("完成时间", validators=[Optional()],
-                                      description="留空表示现在")
-    result = TextAreaField("处理结果", validators=[InputRequired("请填写处理结果"),
+    completed_at = LocalDateTimeField(L_("完成时间"), validators=[Optional()],
+                                      description=L_("留空表示现在"))
+    result = TextAreaField(L_("处理结果"), validators=[InputRequired(L_("请填写处理结果")),
                                                 Length(max=2000)])
-    cause = _cause_field("分析问题产生的原因（R-DEM-6；尚未答复业户时必填）")
+    cause = _cause_field(L_("分析问题产生的原因（R-DEM-6；尚未答复业户时必填）"))
 
 
 class ReviseForm(Form):
     """What the deadline is computed from, as a supervisor revises it (R-REC-1)."""
 
-    serious = BooleanField("严重")
-    urgent = BooleanField("紧急",
-                          description="紧急：2 小时内答复；否则 2 个工作日内答复（R-DEM-7）")
+    serious = BooleanField(L_("严重"))
+    urgent = BooleanField(L_("紧急"),
+                          description=L_("紧急：2 小时内答复；否则 2 个工作日内答复（R-DEM-7）"))
     requested_reply_at = LocalDateTimeField(
-        "业户要求答复时间", validators=[Optional()],
-        description="业户指定了时间则以此为准；格式 2026-11-26 14:30")
-    reason = TextAreaField("修订原因", validators=[InputRequired("修订答复期限必须说明原因"),
+        L_("业户要求答复时间"), validators=[Optional()],
+        description=L_("业户指定了时间则以此为准；格式 2026-11-26 14:30"))
+    reason = TextAreaField(L_("修订原因"),
+                           validators=[InputRequired(L_("修订答复期限必须说明原因")),
                                                Length(max=REASON_MAX)],
-                           description="原承诺期限和已发生的超时保留在记录中（R-REC-1）")
+                           description=L_("原承诺期限和已发生的超时保留在记录中（R-REC-1）"))
 
 
 def _fill_cause(view, row, form):
@@ -144,7 +146,7 @@ def _offer_departments(view, row, form):
     """The estate's departments and its maintenance staff; the unit as the default place."""
     departments = Department.select().where(Department.estate == row.estate_id,
                                             Department.voided == False)  # noqa: E712
-    form.department.choices = choices([(0, "—— 请选择 ——")]
+    form.department.choices = choices([(0, L_("—— 请选择 ——"))]
                                       + [(d.id, d.name) for d in departments])
     form.assignee.choices = department_staff_choices(row.estate_id)  # this estate's (#11)
     if request.method == "GET":
@@ -158,7 +160,7 @@ def _dispatch_values(form) -> dict:
 
 def _reply_label(row) -> str:
     # R-DEM-6: for an invalid demand the "reply" is telling the owner why.
-    return "已告知无效原因" if row.status == "invalid" else "答复业户"
+    return gettext("已告知无效原因") if row.status == "invalid" else gettext("答复业户")
 
 
 class DemandAdmin(RegisterView):
@@ -168,7 +170,7 @@ class DemandAdmin(RegisterView):
     department_scoped = True  # department staff: their own department's demands (R-REC-4)
     permissions = {**SecureModelView.permissions, "callback": DESK, "print": EVERYONE,
                    "handle": DESK_AND_DEPT, "revise": MANAGERS}
-    attachment_kinds = (photos("owner", "业主照片"),)  # #16: the owner's photos
+    attachment_kinds = (photos("owner", L_("业主照片")),)  # #16: the owner's photos
     details_template = "admin/demand_details.html"
     create_template = "admin/demand_create.html"  # the caller lookup above the form (#12 item 8)
     # column_details_list below names every field shown, the void reason among them.
@@ -176,24 +178,24 @@ class DemandAdmin(RegisterView):
     state_field = "status"
     print_template = "admin/demand_print.html"
     row_actions = (
-        RowAction("dispatch", "派工", "dispatch", form=DispatchForm,
+        RowAction("dispatch", L_("派工"), "dispatch", form=DispatchForm,
                   when=("open", "dispatched"), prepare=_offer_departments,
                   values=_dispatch_values),
-        RowAction("reply", _reply_label, "reply", form=ReplyForm, title="答复业户",
+        RowAction("reply", _reply_label, "reply", form=ReplyForm, title=L_("答复业户"),
                   when=lambda row: (row.status in ("open", "dispatched", "completed", "invalid")
                                     and row.replied_at is None),
                   permission="handle", allowed=may_act_on, css="btn-info", prepare=_fill_cause),
-        RowAction("complete", "登记处理结果", "complete", form=CompleteForm,
+        RowAction("complete", L_("登记处理结果"), "complete", form=CompleteForm,
                   when=("open", "dispatched"), permission="handle", allowed=may_act_on,
                   css="btn-success", prepare=_fill_cause),
-        RowAction("invalid", "判定无效", "mark_invalid", form=InvalidForm,
+        RowAction("invalid", L_("判定无效"), "mark_invalid", form=InvalidForm,
                   when=("open", "dispatched"), css="btn-outline-secondary",
                   prepare=_fill_cause),
         # R-REC-1: the deadline's basis changes only here, by a supervisor, with a reason.
-        RowAction("revise", "修订答复期限", "revise_deadline", form=ReviseForm,
+        RowAction("revise", L_("修订答复期限"), "revise_deadline", form=ReviseForm,
                   when=lambda row: row.status in ("open", "dispatched") and row.replied_at is None,
                   permission="revise", css="btn-outline-danger", prepare=_fill_basis),
-        RowAction("callback", "回访", "record_callback", form=CallbackForm, when=("completed",),
+        RowAction("callback", L_("回访"), "record_callback", form=CallbackForm, when=("completed",),
                   permission="callback", css="btn-warning", values=callback_values),
         # 转整改: what the owner reported becomes a rectification item (R-FRONT-2, #11).
         TO_RECTIFICATION,
@@ -226,7 +228,7 @@ class DemandAdmin(RegisterView):
     form_ajax_refs = {
         "unit": UNIT_LOOKUP,
         "resident": {"fields": ("name", "phone"), "page_size": 20,
-                     "placeholder": "输入业户姓名或电话搜索"},
+                     "placeholder": L_("输入业户姓名或电话搜索")},
     }
     form_widget_args = {"description": {"rows": 4}, "reply_content": {"rows": 3}}
 
@@ -258,7 +260,7 @@ class DemandAdmin(RegisterView):
 
     def flag_history(self, row) -> list[dict]:
         """The row's 超时 flags, raised and cleared, with how and by whom (R-REC-5)."""
-        how_labels = {**DemandStep.ACTIONS, "void": "作废", "": "定时检查：已不再超时"}
+        how_labels = {**DemandStep.ACTIONS, "void": L_("作废"), "": L_("定时检查：已不再超时")}
         return [{"rule": RULE_LABELS.get(flag.rule, flag.rule), "raised_at": flag.raised_at,
                  "cleared_at": flag.cleared_at,
                  "how": how_labels.get(flag.cleared_how, flag.cleared_how)

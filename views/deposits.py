@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import request
 from flask_admin import expose
+from flask_babel import gettext
 from flask_login import current_user
 from wtforms import DateField, Form, StringField
 from wtforms.validators import InputRequired, Length, Optional
@@ -16,6 +17,7 @@ from wtforms.validators import InputRequired, Length, Optional
 from models.base import RuleError
 from models.decoration import Decoration
 from models.deposits import KINDS, Deposit
+from models.i18n import L_
 from models.money import amount_in_words
 from models.passes import WorkerPass
 from models.users import EVERYONE, MANAGERS, in_department
@@ -32,34 +34,36 @@ from views.forms import choices
 
 
 class CollectForm(Form):
-    collected_at = when_field("收款时间")
+    collected_at = when_field(L_("收款时间"))
 
 
 class RefundForm(Form):
     # Amount and payee are checked by the refund rule with the date and the kept part, so one
     # submit reports them all (#12 item 3); an empty amount is the full deposit.
-    amount = StringField("退还金额(元)", validators=[Optional()],
-                         description="默认全额；少退的部分作为扣留，须填写原因并经主管批准")
-    to = StringField("领款人", validators=[Optional(), Length(max=64)])
-    refunded_at = when_field("退款时间")
-    forfeit_reason = StringField("扣留原因", validators=[Optional(), Length(max=200)])
+    amount = StringField(L_("退还金额(元)"), validators=[Optional()],
+                         description=L_("默认全额；少退的部分作为扣留，须填写原因并经主管批准"))
+    to = StringField(L_("领款人"), validators=[Optional(), Length(max=64)])
+    refunded_at = when_field(L_("退款时间"))
+    forfeit_reason = StringField(L_("扣留原因"), validators=[Optional(), Length(max=200)])
 
 
 class ForfeitForm(Form):
-    forfeit_reason = StringField("没收原因", validators=[InputRequired("没收押金时请填写原因"),
+    forfeit_reason = StringField(L_("没收原因"),
+                                 validators=[InputRequired(L_("没收押金时请填写原因")),
                                                      Length(max=200)])
-    forfeited_at = when_field("没收时间")
+    forfeited_at = when_field(L_("没收时间"))
 
 
 class CancelDepositForm(Form):
-    reason = StringField("取消原因", validators=[InputRequired("请填写取消原因"),
+    reason = StringField(L_("取消原因"), validators=[InputRequired(L_("请填写取消原因")),
                                                Length(max=200)])
 
 
 class RefundableForm(Form):
-    on = DateField("可退日期", validators=[Optional()], format=DATE_FORMAT,
-                   description="留空为今天")
-    note = StringField("原因", validators=[InputRequired("请填写可退原因"), Length(max=200)])
+    on = DateField(L_("可退日期"), validators=[Optional()], format=DATE_FORMAT,
+                   description=L_("留空为今天"))
+    note = StringField(L_("原因"),
+                       validators=[InputRequired(L_("请填写可退原因")), Length(max=200)])
 
 
 def _prepare_refund(view, row, form):
@@ -100,28 +104,28 @@ class DepositAdmin(RegisterView):
                          "refundable_on": date_cell}
     form_create_columns = ("estate", "kind", "payer", "payer_phone", "amount", "purpose", "note")
     form_args = {"kind": {"choices": choices(KINDS)}}
-    queues = {"refundable_late": ("可退超过 30 天未退",
+    queues = {"refundable_late": (L_("可退超过 30 天未退"),
                                   lambda now: Deposit.refundable_not_refunded(now, 30)),
-              "uncollected": ("超过 3 天未收款", lambda now: Deposit.uncollected(now, 3))}
+              "uncollected": (L_("超过 3 天未收款"), lambda now: Deposit.uncollected(now, 3))}
     row_actions = (
         # 财务收款: the numbered receipt is issued.
-        RowAction("collect", "财务收款", "collect", form=CollectForm, when=("due",),
+        RowAction("collect", L_("财务收款"), "collect", form=CollectForm, when=("due",),
                   permission="collect"),
         # 退款: when, to whom, by whom; once. A part kept waits for a manager's approval.
-        RowAction("refund", "退款", "refund", form=RefundForm, when=("refundable",),
-                  permission="refund", css="btn-success", title="退还押金",
+        RowAction("refund", L_("退款"), "refund", form=RefundForm, when=("refundable",),
+                  permission="refund", css="btn-success", title=L_("退还押金"),
                   prepare=_prepare_refund, values=_refund_values, approval="refund"),
         # 没收 with a reason, once a manager has approved (R-DEP-2, R-REC-2).
-        RowAction("forfeit", "没收", "forfeit", form=ForfeitForm, when=("held", "refundable"),
-                  permission="refund", css="btn-outline-danger", title="没收押金",
+        RowAction("forfeit", L_("没收"), "forfeit", form=ForfeitForm, when=("held", "refundable"),
+                  permission="refund", css="btn-outline-danger", title=L_("没收押金"),
                   values=_forfeit_values, approval="forfeit"),
         # 改为可退 (e.g. a key deposit whose key came back).
-        RowAction("refundable", "改为可退", "make_refundable", form=RefundableForm,
+        RowAction("refundable", L_("改为可退"), "make_refundable", form=RefundableForm,
                   when=lambda row: row.state == "held" and not row.is_fee, permission="release",
                   css="btn-outline-secondary"),
         # 取消 money asked for but never collected.
-        RowAction("cancel", "取消（未收款）", "cancel", form=CancelDepositForm, when=("due",),
-                  permission="release", css="btn-outline-secondary", title="取消未收款项"),
+        RowAction("cancel", L_("取消（未收款）"), "cancel", form=CancelDepositForm, when=("due",),
+                  permission="release", css="btn-outline-secondary", title=L_("取消未收款项")),
     )
 
     def allowed(self, action: str) -> bool:
@@ -139,12 +143,13 @@ class DepositAdmin(RegisterView):
         decoration = Decoration.get_or_none((Decoration.owner_deposit == row.id)
                                             | (Decoration.contractor_deposit == row.id))
         if decoration is not None:
-            return f"装修申请 {decoration.number}", self.get_url("decoration.details_view",
+            return gettext("装修申请 %(number)s",
+                           number=decoration.number), self.get_url("decoration.details_view",
                                                                id=decoration.id)
         card = WorkerPass.get_or_none((WorkerPass.deposit == row.id)
                                       | (WorkerPass.card_fee == row.id))
         if card is not None:
-            label = f"装修工人出入证 {card.number or '申请'}"
+            label = gettext("装修工人出入证 %(number)s", number=card.number or gettext("申请"))
             return label, self.get_url("worker_pass.details_view", id=card.id)
         return None
 

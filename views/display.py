@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from flask import Response, abort, current_app, request, stream_with_context
 from flask_admin import expose
+from flask_babel import gettext
 from flask_login import current_user
 from markupsafe import Markup
 from peewee import DateTimeField, ForeignKeyField
@@ -22,6 +23,7 @@ from models.base import (
     to_office,
     utcnow,
 )
+from models.i18n import office_language, office_text
 from models.register import audit
 from models.validators import mask_phone
 from views.exports import XLSX_MIMETYPE, csv_chunks, row_batches, xlsx_chunks
@@ -111,12 +113,13 @@ class DisplayMixin:
         if isinstance(value, dt.datetime):
             return format_datetime(value)
         if isinstance(value, bool):
-            return "是" if value else "否"
+            return gettext("是") if value else gettext("否")
         return value
 
     def _get_list_value(self, context, model, name, column_formatters, column_type_formatters):
         if name in ("state", "status") and getattr(model, "voided", False):
-            return "已作废"  # #12 item 9: a voided pass is not 有效, whatever its state says
+            # #12 item 9: a voided pass is not 有效, whatever its state says
+            return gettext("已作废")
         value = super()._get_list_value(context, model, name, column_formatters,
                                         column_type_formatters)
         if isinstance(value, Markup):
@@ -181,7 +184,7 @@ class DisplayMixin:
         codes = [e.code for e in current_user.estates()]
         estate = "-".join(codes) if 0 < len(codes) <= 3 else "全部小区"
         stamp = to_office(utcnow()).strftime("%Y%m%d-%H%M")
-        name = re.sub(r'[\\/:*?"<>|\s]+', "-", f"{self.name}_{estate}_{stamp}.{kind}")
+        name = re.sub(r'[\\/:*?"<>|\s]+', "-", f"{office_text(self.name)}_{estate}_{stamp}.{kind}")
         fallback = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{self.endpoint}_{estate}_{stamp}.{kind}")
         return name, fallback
 
@@ -221,9 +224,10 @@ class DisplayMixin:
                   changes={"format": kind, "search": view_args.search,
                            "filters": [list(map(str, f)) for f in (view_args.filters or [])],
                            "estates": estates, "revealed": revealed, "limit": limit or None},
-                  summary=f"导出 {self.name}（{kind.upper()}）"
+                  summary=f"导出 {office_text(self.name)}（{kind.upper()}）"
                           + ("，含完整号码" if revealed else ""))
-        headers = [header for header, _read in plan]
+        # Exports are the office's files: Chinese headers and labels whatever the screen shows.
+        headers = [office_text(header) for header, _read in plan]
         readers = [read for _header, read in plan]
         related = [name for name, _h in self._export_columns
                    if isinstance(self.model._meta.fields.get(name), ForeignKeyField)]
@@ -237,7 +241,8 @@ class DisplayMixin:
                         yield [f"已达导出上限 {limit} 行，其余记录未导出；请加筛选条件分批导出。"]
                         return
                     written += 1
-                    yield [read(row) for read in readers]
+                    with office_language():
+                        yield [office_text(read(row)) for read in readers]
 
         name, fallback = self.export_file_name(kind)
         disposition = (f'attachment; filename="{fallback}"; '
@@ -245,7 +250,7 @@ class DisplayMixin:
         if kind == "csv":
             body, mimetype = csv_chunks(headers, rows()), "text/csv; charset=utf-8"
         else:
-            body, mimetype = xlsx_chunks(str(self.name), headers, rows()), XLSX_MIMETYPE
+            body, mimetype = xlsx_chunks(office_text(self.name), headers, rows()), XLSX_MIMETYPE
         return Response(stream_with_context(body), mimetype=mimetype,
                         headers={"Content-Disposition": disposition,
                                  "X-Accel-Buffering": "no"})

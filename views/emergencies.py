@@ -9,6 +9,7 @@ kind of step, and 结案.
 from __future__ import annotations
 
 from flask import request
+from flask_babel import gettext
 from markupsafe import Markup
 from wtforms import Form, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
@@ -16,6 +17,7 @@ from wtforms.validators import Length, Optional
 from models.attachments import photos, scans
 from models.base import utcnow
 from models.emergencies import CLOSING_ROLES, STEP_KINDS, Emergency, EmergencyStep
+from models.i18n import L_
 from views.actions import RegisterView, RowAction, add_views
 from views.base import SecureModelView
 from views.fields import DESK_AND_DEPT, NOBODY, when_field
@@ -24,23 +26,23 @@ from views.rectification_source import TO_RECTIFICATION
 
 
 class EmergencyStepForm(Form):
-    kind = SelectField("环节", choices=choices(STEP_KINDS), validate_choice=False)
-    who = StringField("人员", validators=[Optional(), Length(max=32)],
-                      description="报告给谁、由谁处理，或求援的单位（如 119 消防）")
-    note = TextAreaField("内容/结果", validators=[Optional(), Length(max=2000)])
-    at = when_field("时间")
+    kind = SelectField(L_("环节"), choices=choices(STEP_KINDS), validate_choice=False)
+    who = StringField(L_("人员"), validators=[Optional(), Length(max=32)],
+                      description=L_("报告给谁、由谁处理，或求援的单位（如 119 消防）"))
+    note = TextAreaField(L_("内容/结果"), validators=[Optional(), Length(max=2000)])
+    at = when_field(L_("时间"))
 
 
 class CloseForm(Form):
-    at = when_field("结案时间")
+    at = when_field(L_("结案时间"))
 
 
 def _prepare_step(view, row, form):
     """On opening, the kind the button asked for; outside help tells who must consent."""
     if form.kind.data == "outside_help" or request.args.get("kind") == "outside_help":
-        form.kind.description = ("社会求援须经管理处主任本人同意：主任本人登录办理，或在场时"
-                                 "由主任输入本人密码/审批PIN；否则提交主任审批，同意后生效"
-                                 "（R-EMG-2）")
+        form.kind.description = gettext("社会求援须经管理处主任本人同意：主任本人登录办理，或在场"
+                                        "时由主任输入本人密码/审批PIN；否则提交主任审批，同意后生"
+                                        "效（R-EMG-2）")
     if request.method == "GET":
         form.kind.data = request.args.get("kind") or "reported"
         if form.kind.data == "gm":
@@ -48,7 +50,7 @@ def _prepare_step(view, row, form):
 
 
 def _step_title(row, form) -> str:
-    return "社会求援" if form.kind.data == "outside_help" else "登记处理过程"
+    return gettext("社会求援") if form.kind.data == "outside_help" else gettext("登记处理过程")
 
 
 def _not_closed(row) -> bool:
@@ -66,11 +68,11 @@ class EmergencyAdmin(RegisterView):
 
     permissions = {**SecureModelView.permissions, "step": DESK_AND_DEPT,
                    "close": frozenset(CLOSING_ROLES)}
-    attachment_kinds = (photos("scene", "现场照片", permission="step"),  # #16, R-EMG-3
-                        scans("register", "登记表扫描件"))
+    attachment_kinds = (photos("scene", L_("现场照片"), permission="step"),  # #16, R-EMG-3
+                        scans("register", L_("登记表扫描件")))
     details_extra = "admin/office_emergency_steps.html"
     print_template = "admin/office_emergency_print.html"
-    print_label = "打印登记表"
+    print_label = L_("打印登记表")
     column_list = ("number", "occurred_at", "kind", "place", "reported_by", "state",
                    "stabilised_at", "responsible_person", "closed_at")
     column_filters = ("state", "kind", "occurred_at")
@@ -91,16 +93,16 @@ class EmergencyAdmin(RegisterView):
     row_actions = (
         # 处理过程: who was told or did what, when; outside help needs the director (R-EMG-2).
         # The endpoint stays open on a closed incident for its implementation results.
-        RowAction("step", "登记处理过程", "add_step", form=EmergencyStepForm, when=_not_closed,
+        RowAction("step", L_("登记处理过程"), "add_step", form=EmergencyStepForm, when=_not_closed,
                   permission="step", title=_step_title, prepare=_prepare_step,
                   versioned=False, approval="add_step"),
-        RowAction("outside_help", "社会求援（须主任同意）", target="step",
+        RowAction("outside_help", L_("社会求援（须主任同意）"), target="step",
                   args={"kind": "outside_help"}, when=_not_closed, css="btn-warning"),
-        RowAction("result", "登记措施落实结果", target="step", args={"kind": "result"},
+        RowAction("result", L_("登记措施落实结果"), target="step", args={"kind": "result"},
                   when=("closed",), css="btn-info"),
         # 结案: only with the cause, the responsible person and the measures (R-EMG-3).
-        RowAction("close", "结案", "close", form=CloseForm, when=_not_closed,
-                  permission="close", css="btn-success", title="紧急事件结案"),
+        RowAction("close", L_("结案"), "close", form=CloseForm, when=_not_closed,
+                  permission="close", css="btn-success", title=L_("紧急事件结案")),
         # 转整改: the measures become rectification items (R-EMG-4, R-FRONT-2, #11 item 10).
         TO_RECTIFICATION,
     )

@@ -29,6 +29,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext
 from flask_login import current_user
 
 from jobs.flags import flagged_ids
@@ -166,7 +167,7 @@ def arrive(order_id: int):
         arrive_once(order, _user(), key=request.form.get("key", ""))
     except RuleError as error:
         return _refused(order, error, 409 if isinstance(error, StaleRecordError) else 400)
-    return _answer(order, f"{order.number} 已登记到场")
+    return _answer(order, gettext("%(number)s 已登记到场", number=order.number))
 
 
 @bp.post("/order/<int:order_id>/complete")
@@ -186,7 +187,7 @@ def complete(order_id: int):
         return _refused(order, error, 503)
     except RuleError as error:
         return _refused(order, error, 409 if isinstance(error, StaleRecordError) else 400)
-    return _answer(order, f"{order.number} 已完工")
+    return _answer(order, gettext("%(number)s 已完工", number=order.number))
 
 
 @bp.post("/order/<int:order_id>/reassign")
@@ -198,8 +199,9 @@ def reassign_order(order_id: int):
         reassign(order, _user(), assignee)
     except RuleError as error:
         return _refused(order, error)
-    return _answer(order, f"{order.number} 已改派")
+    return _answer(order, gettext("%(number)s 已改派", number=order.number))
 
 
 # The patrol pages are routes of this blueprint too (registered before any app uses it).
+
 from views import field_patrols  # noqa: E402,F401

@@ -13,6 +13,7 @@ import datetime as dt
 import secrets
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from jobs.rules import days_setting
@@ -93,7 +94,7 @@ def record(decoration_id: int):
         if _wants_json():
             return jsonify({"ok": False, "errors": errors}), status
         return _render(decoration, errors, status)
-    message = f"{decoration.number} 巡查已登记"
+    message = gettext("%(number)s 巡查已登记", number=decoration.number)
     flash(message, "success")
     target = url_for("field.patrols")
     if _wants_json():
@@ -107,4 +108,4 @@ def _date(text: str | None):
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise RuleError({"rectify_by": "整改期限格式应为 年-月-日"}) from None
+        raise RuleError({"rectify_by": gettext("整改期限格式应为 年-月-日")}) from None

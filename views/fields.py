@@ -6,11 +6,13 @@ from collections.abc import Callable
 
 from flask import request
 from flask_admin.contrib.peewee.filters import BasePeeweeFilter
+from flask_babel import gettext
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
 from models.base import utcnow
+from models.i18n import L_
 from models.money import yuan
 from models.office import staff_of
 from models.users import DESK, MANAGERS, User, UserEstate
@@ -20,14 +22,14 @@ NOBODY = frozenset()
 DESK_AND_DEPT = DESK | {"dept"}
 DATE_FORMAT = "%Y-%m-%d"
 UNIT_LOOKUP = {"fields": ("code",), "page_size": 20,
-               "placeholder": "输入房屋编号搜索，如 3-1-502"}
+               "placeholder": L_("输入房屋编号搜索，如 3-1-502")}
 RESIDENT_LOOKUP = {"fields": ("name", "phone"), "page_size": 20,
-                   "placeholder": "输入住户姓名或电话搜索"}
+                   "placeholder": L_("输入住户姓名或电话搜索")}
 
 
 def when_field(label: str) -> LocalDateTimeField:
     """A moment of an action, "now" when left empty."""
-    return LocalDateTimeField(label, validators=[Optional()], description="留空表示现在")
+    return LocalDateTimeField(label, validators=[Optional()], description=L_("留空表示现在"))
 
 
 def managers_choices(estate_id: int) -> list[SelectChoice]:
@@ -36,18 +38,18 @@ def managers_choices(estate_id: int) -> list[SelectChoice]:
     linked = UserEstate.select(UserEstate.user).where(UserEstate.estate == estate_id)
     people = User.select().where(User.active == True, User.role.in_(sorted(MANAGERS)),  # noqa: E712
                                  User.id.in_(linked))
-    return choices([(0, "—— 请选择 ——")] + [(u.id, f"{u.display_name}（{u.role_label}）")
+    return choices([(0, L_("—— 请选择 ——"))] + [(u.id, f"{u.display_name}（{u.role_label}）")
                                            for u in people.order_by(User.display_name)])
 
 
-def people_choices(estate_id: int, roles, empty: str = "—— 请选择 ——") -> list[SelectChoice]:
+def people_choices(estate_id: int, roles, empty: str = L_("—— 请选择 ——")) -> list[SelectChoice]:
     """Active staff of the estate in `roles`, for pick-lists of people."""
     return choices([(0, empty)] + [(u.id, f"{u.display_name}（{u.role_label}）")
                                    for u in staff_of(estate_id, roles)])
 
 
 def department_staff_choices(estate_id: int, department_kind: str | None = None,
-                             empty: str = "（不指定）") -> list[SelectChoice]:
+                             empty: str = L_("（不指定）")) -> list[SelectChoice]:
     """Department staff of the row's estate (of one department when given), for dispatch and
     reassignment (#11 item 5: never another estate's people; the model refuses them too)."""
     people = [u for u in staff_of(estate_id, {"dept"})
@@ -78,7 +80,7 @@ class QueryFilter(BasePeeweeFilter):
         return query.where(self.model.id.in_(rows.select(self.model.id)))
 
     def operation(self):
-        return "为"
+        return gettext("为")
 
 
 def money_cell(view, context, model, name):

@@ -36,12 +36,14 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext
 
 from jobs.outbox import send_now
 from models.attachments import Attachment, attach
 from models.base import RuleError, to_office, utcnow, write_transaction
 from models.callbacks import OWNER_RATING, call_back_demand
 from models.demands import CATEGORIES, Demand
+from models.i18n import L_
 from models.org import Unit
 from models.owners import CODE_SENT, owner_unit_ids, request_code, residents_of, verify_code
 from models.register import save_record
@@ -53,10 +55,11 @@ from views.form_bounds import parse_bounded_int
 
 bp = Blueprint("h5", __name__, url_prefix="/h5")
 
-OWNER_KINDS = [("help", "报事报修"), ("complaint", "投诉"), ("suggestion", "建议")]
-PROGRESS = ("已受理", "已派工", "处理中", "已完成", "已回访")
-SCORE_FIELDS = (("on_time", "准时到场"), ("attitude", "服务态度"), ("skill", "维修技能"),
-                ("etiquette", "礼节礼貌"))
+OWNER_KINDS = [("help", L_("报事报修")), ("complaint", L_("投诉")), ("suggestion", L_("建议"))]
+PROGRESS = (L_("已受理"), L_("已派工"), L_("处理中"), L_("已完成"), L_("已回访"))
+SCORE_FIELDS = (("on_time", L_("准时到场")), ("attitude", L_("服务态度")),
+                ("skill", L_("维修技能")),
+                ("etiquette", L_("礼节礼貌")))
 SESSION_KEY = "h5_owner"
 # Photos an owner may add to one report (issue #17), kept as the desk's 业主照片.
 MAX_PHOTOS = 4
@@ -103,7 +106,7 @@ def login():
             errors = error.errors
         else:
             session["h5_pending"] = phone.strip()[:20]
-            flash(CODE_SENT, "info")
+            flash(gettext(CODE_SENT), "info")
             response = redirect(url_for("h5.verify"))
             if message is not None:
                 # Sent after the answer has gone out: registered or not, it answers as fast.
@@ -171,8 +174,11 @@ def new_demand(phone):
         except RuleError as error:
             errors = error.errors
         else:
-            flash(f"已受理，编号 {demand.number}，我们将在 "
-                  f"{to_office(demand.reply_due):%m月%d日 %H:%M} 前答复您。", "success")
+            due = to_office(demand.reply_due)
+            flash(gettext("已受理，编号 %(number)s，我们将在 %(month)s月%(day)s日 %(time)s 前答复"
+                          "您。",
+                          number=demand.number, month=f"{due:%m}", day=f"{due:%d}",
+                          time=f"{due:%H:%M}"), "success")
             return redirect(url_for("h5.demand", demand_id=demand.id))
     return render_template("h5/new.html", units=units, kinds=OWNER_KINDS,
                            categories=CATEGORIES, errors=errors, form=form, kind=PHOTO_KIND,
@@ -183,34 +189,37 @@ def _checked_photos(files):
     """The report's photos, checked before anything is written; RuleError next to the field."""
     chosen = [item for item in files if item is not None and getattr(item, "filename", "")]
     if len(chosen) > MAX_PHOTOS:
-        raise RuleError({"photos": f"最多上传 {MAX_PHOTOS} 张照片，您选择了 {len(chosen)} 张"})
+        raise RuleError({"photos": gettext("最多上传 %(most)s 张照片，您选择了 %(chosen)s 张",
+                                           most=MAX_PHOTOS, chosen=len(chosen))})
     try:
         return check_uploads(PHOTO_KIND, chosen, field="photos")
     except RuleError as error:
         message = next(iter(error.errors.values()))
-        raise RuleError({"photos": f"{message}（照片需重新选择）"}) from None
+        raise RuleError({"photos": gettext("%(message)s（照片需重新选择）",
+                                           message=message)}) from None
 
 
 def _create(phone: str, units, form, files=()) -> Demand:
     unit = next((u for u in units if str(u.id) == form.get("unit")), None)
     if unit is None:
-        raise RuleError({"unit": "请选择房屋"})
+        raise RuleError({"unit": gettext("请选择房屋")})
     kind = form.get("kind")
     if kind not in dict(OWNER_KINDS):
-        raise RuleError({"kind": "请选择类型"})
+        raise RuleError({"kind": gettext("请选择类型")})
     category = form.get("category")
     if category not in dict(CATEGORIES):
-        raise RuleError({"category": "请选择类别"})
+        raise RuleError({"category": gettext("请选择类别")})
     description = (form.get("description") or "").strip()
     if not description:
-        raise RuleError({"description": "请描述您的问题或建议"})
+        raise RuleError({"description": gettext("请描述您的问题或建议")})
     if len(description) > 1000:
-        raise RuleError({"description": "内容不能超过 1000 个字"})
+        raise RuleError({"description": gettext("内容不能超过 1000 个字")})
     limit = int(current_app.config.get("H5_DEMANDS_PER_DAY", 10))
     recent = Demand.select().where(Demand.channel == "owner_self", Demand.contact_phone == phone,
                                    Demand.received_at > utcnow() - dt.timedelta(days=1))
     if recent.count() >= limit:
-        raise RuleError({"": f"每个号码每天最多提交 {limit} 条，请致电客服中心"})
+        raise RuleError({"": gettext("每个号码每天最多提交 %(limit)s 条，请致电客服中心",
+                                     limit=limit)})
     resident = residents_of(phone).where(Unit.id == unit.id).first()
     requested = _requested(form.get("requested"))
     photos = _checked_photos(files)
@@ -231,7 +240,7 @@ def _requested(text: str | None) -> dt.datetime | None:
     try:
         moment = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise RuleError({"requested_reply_at": "请按“年-月-日 时:分”填写时间"}) from None
+        raise RuleError({"requested_reply_at": gettext("请按“年-月-日 时:分”填写时间")}) from None
     return to_office(moment)
 
 
@@ -298,18 +307,19 @@ def rate(phone, demand_id):
     try:
         scores = {name: _score(form.get(name), name) for name, _ in SCORE_FIELDS}
         if form.get("satisfied") not in ("1", "0"):
-            raise RuleError({"satisfied": "请选择是否满意"})
+            raise RuleError({"satisfied": gettext("请选择是否满意")})
         call_back_demand(row, None, channel=OWNER_RATING[0], satisfied=form["satisfied"] == "1",
                          comments=(form.get("comments") or "").strip()[:200], **scores)
     except RuleError as error:
         return _render_demand(row, error.errors), 400
-    flash("感谢您的评价" + ("，我们将重新处理" if form["satisfied"] == "0" else ""), "success")
+    flash(gettext("感谢您的评价，我们将重新处理") if form["satisfied"] == "0"
+          else gettext("感谢您的评价"), "success")
     return redirect(url_for("h5.demand", demand_id=row.id))
 
 
 def _score(value, name: str) -> int:
     if value not in ("1", "2", "3", "4", "5"):
-        raise RuleError({name: "请选择 1 到 5 分"})
+        raise RuleError({name: gettext("请选择 1 到 5 分")})
     return int(value)
 
 

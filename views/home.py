@@ -6,6 +6,7 @@ import datetime as dt
 
 from flask import current_app, url_for
 from flask_admin import expose
+from flask_babel import gettext
 from flask_login import current_user
 
 from jobs.backup import backup_warning
@@ -39,7 +40,8 @@ def calendar_warnings(today: dt.date) -> list[str]:
     missing = years_lacking_data([today.year, today.year + 1])
     if not missing:
         return []
-    return [deadlines.fallback_warning(missing) + "，录入完毕后在「节假日年度」中标记该年已完整"]
+    return [gettext("%(warning)s，录入完毕后在「节假日年度」中标记该年已完整",
+                    warning=deadlines.fallback_warning(missing))]
 
 
 def queue_url(name: str) -> str:

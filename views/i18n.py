@@ -26,8 +26,15 @@ from pathlib import Path
 from flask import Flask
 from flask_admin.form import BaseForm
 from flask_babel import Domain, LazyString, gettext
-from markupsafe import escape
 from wtforms.i18n import messages_path
+
+from models.i18n import (  # noqa: F401 (re-exported)
+    L_,
+    N_,
+    LazyText,
+    office_language,
+    office_text,
+)
 
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 # The interface languages (the session's choice, the 中文/English switch).
@@ -37,11 +44,6 @@ DEFAULT_LANGUAGE = "zh_Hans_CN"
 # WTForms' own first, then ours: a merge lets the later win, so ours fills its gaps and words
 # a few of its messages the way the office says them (请从列表中选择).
 _wtforms_domain = Domain([messages_path(), str(TRANSLATIONS)], domain="wtforms")
-
-
-def N_(text: str) -> str:  # noqa: N802 (gettext's name for "mark only")
-    """Mark a string for the catalogue where it is declared; it is translated where shown."""
-    return text
 
 
 class FormTranslations:
@@ -84,11 +86,8 @@ def translate_menu(admin) -> None:
             child.name = _lazy(child.name)
 
 
-class MenuName(LazyString):
-    """A name looked up when drawn; escaped like any string (LazyString passes as markup)."""
-
-    def __html__(self):
-        return escape(str(self))
+# A name looked up when drawn (models.i18n: the one lazy string of the desk).
+MenuName = LazyText
 
 
 def _lazy(text):

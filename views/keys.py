@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from flask import abort, g, request
 from flask_admin import expose
+from flask_babel import gettext
 from markupsafe import Markup
 from wtforms import BooleanField, Form, SelectField, StringField
 from wtforms.validators import InputRequired, Length, Optional
 
 from models.base import to_office, utcnow
+from models.i18n import L_
 from models.keys import BORROWER_TYPES, KeyMovement, KeySet
 from models.org import Unit
 from models.users import DESK
@@ -23,45 +25,47 @@ from views.forms import LocalDateTimeField, choices
 
 
 class IssueKeyForm(Form):
-    owner_name = StringField("领取业主", validators=[InputRequired("请填写领取钥匙的业主姓名"),
+    owner_name = StringField(L_("领取业主"),
+                             validators=[InputRequired(L_("请填写领取钥匙的业主姓名")),
                                                  Length(max=64)])
-    at = when_field("交付时间")
+    at = when_field(L_("交付时间"))
 
 
 class KeepKeyForm(Form):
-    consent_by = StringField("同意留存的业主", validators=[InputRequired("请填写同意的业主姓名"),
+    consent_by = StringField(L_("同意留存的业主"),
+                             validators=[InputRequired(L_("请填写同意的业主姓名")),
                                                     Length(max=32)],
-                             description="业主同意后留存钥匙以备整改，系统生成收条编号（R-KEY-1）")
-    at = when_field("留存时间")
+                             description=L_("业主同意后留存钥匙以备整改，系统生成收条编号（R-KEY-1）"))
+    at = when_field(L_("留存时间"))
 
 
 class CollectKeyForm(Form):
-    receipt_number = StringField("收条编号", validators=[InputRequired("请填写收条编号"),
+    receipt_number = StringField(L_("收条编号"), validators=[InputRequired(L_("请填写收条编号")),
                                                      Length(max=20)],
-                                 description="业主出示的盖章收条上的编号，如 YS-2026-00001")
-    collector_name = StringField("领取人", validators=[InputRequired("请填写领取人姓名"),
+                                 description=L_("业主出示的盖章收条上的编号，如 YS-2026-00001"))
+    collector_name = StringField(L_("领取人"), validators=[InputRequired(L_("请填写领取人姓名")),
                                                     Length(max=64)])
-    at = when_field("领取时间")
+    at = when_field(L_("领取时间"))
 
 
 class LendKeyForm(Form):
-    borrower_name = StringField("借用人", validators=[InputRequired("请填写借用人姓名"),
+    borrower_name = StringField(L_("借用人"), validators=[InputRequired(L_("请填写借用人姓名")),
                                                    Length(max=64)])
-    borrower_phone = StringField("借用人电话", validators=[Optional(), Length(max=32)])
-    borrower_type = SelectField("借用人类别", choices=choices(BORROWER_TYPES), default="owner",
-                                description="其他人员须经主管批准（R-KEY-3）")
-    purpose = StringField("借用事由", validators=[InputRequired("请填写借用事由"),
+    borrower_phone = StringField(L_("借用人电话"), validators=[Optional(), Length(max=32)])
+    borrower_type = SelectField(L_("借用人类别"), choices=choices(BORROWER_TYPES), default="owner",
+                                description=L_("其他人员须经主管批准（R-KEY-3）"))
+    purpose = StringField(L_("借用事由"), validators=[InputRequired(L_("请填写借用事由")),
                                                 Length(max=100)])
-    expected_return = LocalDateTimeField("预计归还时间",
-                                         validators=[InputRequired("请填写预计归还时间")])
-    signed = BooleanField("借用人已在登记簿上签名")
-    at = when_field("借出时间")
+    expected_return = LocalDateTimeField(L_("预计归还时间"),
+                                         validators=[InputRequired(L_("请填写预计归还时间"))])
+    signed = BooleanField(L_("借用人已在登记簿上签名"))
+    at = when_field(L_("借出时间"))
 
 
 class ReturnKeyForm(Form):
-    returned_by_name = StringField("归还人", validators=[Optional(), Length(max=64)],
-                                   description="留空为原借用人")
-    at = when_field("归还时间")
+    returned_by_name = StringField(L_("归还人"), validators=[Optional(), Length(max=64)],
+                                   description=L_("留空为原借用人"))
+    at = when_field(L_("归还时间"))
 
 
 def _open_loans(model) -> dict:
@@ -81,7 +85,7 @@ def _location_cell(view, context, model, name):
     loan = _open_loans(model).get(model.id) if model.location == "lent" else None
     text = model.location_label
     if loan is not None and loan.is_overdue():
-        return Markup('{} <span class="badge badge-danger">逾期未还</span>').format(text)
+        return Markup(gettext('{} <span class="badge badge-danger">逾期未还</span>')).format(text)
     return text
 
 
@@ -100,23 +104,23 @@ class KeySetAdmin(RegisterView):
     form_create_columns = ("estate", "unit", "label", "count", "hook", "notes")
     form_edit_columns = ("label", "count", "hook", "notes")
     form_ajax_refs = {"unit": UNIT_LOOKUP}
-    queue_label = "借用"
-    queues = {"overdue": ("逾期未还", lambda now: KeySet.select().where(KeySet.id.in_(
+    queue_label = L_("借用")
+    queues = {"overdue": (L_("逾期未还"), lambda now: KeySet.select().where(KeySet.id.in_(
         KeyMovement.overdue_loans(now).select(KeyMovement.key_set))))}
     row_actions = (
-        RowAction("issue", "交付业主", "issue_to_owner", form=IssueKeyForm, when=("office",),
+        RowAction("issue", L_("交付业主"), "issue_to_owner", form=IssueKeyForm, when=("office",),
                   permission="move"),
-        RowAction("keep", "留存整改", "keep_for_rectification", form=KeepKeyForm,
+        RowAction("keep", L_("留存整改"), "keep_for_rectification", form=KeepKeyForm,
                   when=("office", "owner"), permission="move", css="btn-info",
-                  title="留存整改钥匙"),
-        RowAction("collect", "凭收条领取", "collect", form=CollectKeyForm, when=("kept",),
-                  permission="move", css="btn-success", title="凭收条领取钥匙"),
-        RowAction("lend", "借出", "lend", form=LendKeyForm, when=("office", "kept"),
-                  permission="move", css="btn-warning", title="借出钥匙",
+                  title=L_("留存整改钥匙")),
+        RowAction("collect", L_("凭收条领取"), "collect", form=CollectKeyForm, when=("kept",),
+                  permission="move", css="btn-success", title=L_("凭收条领取钥匙")),
+        RowAction("lend", L_("借出"), "lend", form=LendKeyForm, when=("office", "kept"),
+                  permission="move", css="btn-warning", title=L_("借出钥匙"),
                   # R-KEY-3, R-REC-2: "other" borrowers wait for a supervisor's approval.
-                  approval="lend", done="{title}：已登记"),
-        RowAction("return", "归还", "return_loan", form=ReturnKeyForm, when=("lent",),
-                  permission="move", css="btn-success", title="钥匙归还"),
+                  approval="lend", done=L_("{title}：已登记")),
+        RowAction("return", L_("归还"), "return_loan", form=ReturnKeyForm, when=("lent",),
+                  permission="move", css="btn-success", title=L_("钥匙归还")),
     )
 
     @expose("/receipt/")
@@ -135,7 +139,7 @@ def _expected_return_cell(view, context, model, name):
         return ""
     text = view._shown_value(model, name, model.expected_return)
     if model.is_overdue():
-        return Markup('{} <span class="badge badge-danger">逾期</span>').format(text)
+        return Markup(gettext('{} <span class="badge badge-danger">逾期</span>')).format(text)
     return text
 
 
@@ -149,9 +153,9 @@ class KeyMovementAdmin(RegisterView):
     column_searchable_list = ("person", "number")
     column_default_sort = ("at", True)
     column_formatters = {"expected_return": _expected_return_cell}
-    queue_label = "借用"
-    queues = {"overdue": ("逾期未还", "overdue_loans"),
-              "open": ("借出未还", lambda now: KeyMovement.select().where(
+    queue_label = L_("借用")
+    queues = {"overdue": (L_("逾期未还"), "overdue_loans"),
+              "open": (L_("借出未还"), lambda now: KeyMovement.select().where(
                   KeyMovement.kind == "lend", KeyMovement.returned_at.is_null()))}
 
 

@@ -7,11 +7,13 @@ next step of the checklist, whose form and label follow the row's step (fees at 
 
 from __future__ import annotations
 
+from flask_babel import gettext
 from markupsafe import Markup
 from wtforms import BooleanField, Form, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from models.attachments import scans
+from models.i18n import L_
 from models.movein import DONE, STEPS, MoveIn, may_do_step
 from models.org import Unit
 from views.actions import RegisterView, RowAction, add_views
@@ -21,31 +23,31 @@ from views.rectification_source import TO_RECTIFICATION
 
 
 class StepForm(Form):
-    at = when_field("办理时间")
+    at = when_field(L_("办理时间"))
 
 
 class Step2Form(StepForm):
-    id_copied = BooleanField("已复印业主身份证")
+    id_copied = BooleanField(L_("已复印业主身份证"))
 
 
 class Step3Form(StepForm):
-    agreements_signed = BooleanField("业主已签消防安全协议书和精神文明公约")
+    agreements_signed = BooleanField(L_("业主已签消防安全协议书和精神文明公约"))
 
 
 class Step5Form(StepForm):
-    property_fee = StringField("物业费(元)", validators=[Optional()])
-    property_fee_receipt = StringField("物业费收据号", validators=[Optional(), Length(max=32)])
-    maintenance_fund = StringField("维修基金(元)", validators=[Optional()])
-    maintenance_fund_receipt = StringField("维修基金收据号",
+    property_fee = StringField(L_("物业费(元)"), validators=[Optional()])
+    property_fee_receipt = StringField(L_("物业费收据号"), validators=[Optional(), Length(max=32)])
+    maintenance_fund = StringField(L_("维修基金(元)"), validators=[Optional()])
+    maintenance_fund_receipt = StringField(L_("维修基金收据号"),
                                            validators=[Optional(), Length(max=32)])
 
 
 class Step6Form(StepForm):
-    inspection_notes = TextAreaField("验房情况（收楼书）", validators=[Optional()])
-    rectification_items = TextAreaField("整改单", validators=[Optional()],
-                                        description="没有整改项目可留空")
-    keys_count = StringField("交付钥匙(把)", validators=[Optional()])
-    key_receipt_signed = BooleanField("业主已在钥匙回执上签字")
+    inspection_notes = TextAreaField(L_("验房情况（收楼书）"), validators=[Optional()])
+    rectification_items = TextAreaField(L_("整改单"), validators=[Optional()],
+                                        description=L_("没有整改项目可留空"))
+    keys_count = StringField(L_("交付钥匙(把)"), validators=[Optional()])
+    key_receipt_signed = BooleanField(L_("业主已在钥匙回执上签字"))
 
 
 STEP_FORMS = {1: StepForm, 2: Step2Form, 3: Step3Form, 4: StepForm, 5: Step5Form, 6: Step6Form}
@@ -57,12 +59,13 @@ def _step(row) -> int:
 
 
 def _step_label(row) -> str:
-    return f"登记第{row.current_step}步：{STEPS[_step(row) - 1][1]}"
+    return gettext("登记第%(n)s步：%(name)s",
+                   n=row.current_step, name=gettext(STEPS[_step(row) - 1][1]))
 
 
 def _step_title(row, form) -> str:
     n, name, text = STEPS[_step(row) - 1]
-    return f"第{n}步 {name}：{text}"
+    return gettext("第%(n)s步 %(name)s：%(text)s", n=n, name=gettext(name), text=gettext(text))
 
 
 def _do_step(row, user, *, at=None, expected_version=None, **details):
@@ -71,7 +74,7 @@ def _do_step(row, user, *, at=None, expected_version=None, **details):
 
 def _progress_cell(view, context, model, name):
     if model.current_step >= DONE:
-        return Markup('<span class="badge badge-success">已完成</span>')
+        return Markup(gettext('<span class="badge badge-success">已完成</span>'))
     return Markup('<span class="badge badge-warning">{}</span>').format(model.progress_label)
 
 
@@ -80,7 +83,8 @@ class MoveInAdmin(RegisterView):
     stuck at which step (R-MOVE-1/2)."""
 
     permissions = {**SecureModelView.permissions, "step": DESK_AND_DEPT}
-    attachment_kinds = (scans("receipts", "签收回执扫描件", permission="step"),)  # R-MOVE-1, #16
+    attachment_kinds = (scans("receipts", L_("签收回执扫描件"),
+                              permission="step"),)  # R-MOVE-1, #16
     details_extra = "admin/office_movein_steps.html"
     column_list = ("number", "unit", "owner_name", "current_step", "step1_at", "completed_at",
                    "keys_count")
@@ -90,7 +94,7 @@ class MoveInAdmin(RegisterView):
     column_formatters = {"current_step": _progress_cell}
     # The export carries the badge's words (#12 item 4: data, not screen HTML).
     column_formatters_export = {"current_step": lambda v, c, m, n: m.progress_label}
-    column_labels = {"current_step": "进度（卡在第几步）"}
+    column_labels = {"current_step": L_("进度（卡在第几步）")}
     form_create_columns = ("estate", "unit", "owner", "owner_name", "owner_phone", "notes")
     form_edit_columns = ("owner_name", "owner_phone", "notes")
     form_ajax_refs = {"unit": UNIT_LOOKUP, "owner": RESIDENT_LOOKUP}

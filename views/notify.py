@@ -11,10 +11,12 @@ import segno
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.peewee.filters import FilterEqual
+from flask_babel import gettext
 from flask_login import current_user
 from markupsafe import Markup
 
 from models.base import utcnow
+from models.i18n import L_
 from models.org import Building
 from models.outbox import (
     CHANNELS,
@@ -38,7 +40,9 @@ NOTICES_PER_PAGE = 50
 def _event_cell(view, context, row, name):
     audience, label, default, names = EVENTS.get(row.event, ("", row.event, "", ()))
     params = "、".join("{" + n + "}" for n in names)
-    return Markup('{}<br><small class="text-muted">默认：{}（参数 {}）</small>').format(
+    # The default text is what owners and staff receive: Chinese whatever the screen says.
+    return Markup(gettext('{}<br><small class="text-muted">默认：<span lang="zh">{}</span>'
+                          '（参数 {}）</small>')).format(
         label, default, params)
 
 
@@ -77,13 +81,13 @@ class OutboxAdmin(SecureModelView):
     column_display_actions = False
     column_list = ("created_at", "estate", "event", "channel", "recipient", "state", "attempts",
                    "sent_at", "answer", "note")
-    column_labels = {"created_at": "生成时间"}
+    column_labels = {"created_at": L_("生成时间")}
     column_formatters = {"recipient": _recipient_cell}
     column_default_sort = ("id", True)
     column_filters = [
-        FilterEqual(OutboxMessage.state, "状态", options=STATES),
-        FilterEqual(OutboxMessage.channel, "渠道", options=CHANNELS),
-        FilterEqual(OutboxMessage.event, "通知事项", options=EVENT_CHOICES),
+        FilterEqual(OutboxMessage.state, L_("状态"), options=STATES),
+        FilterEqual(OutboxMessage.channel, L_("渠道"), options=CHANNELS),
+        FilterEqual(OutboxMessage.event, L_("通知事项"), options=EVENT_CHOICES),
     ]
 
 
@@ -108,7 +112,7 @@ class NoticeView(SecurePage):
         OutboxMessage.update(read_at=utcnow()).where(
             OutboxMessage.channel == "inapp", OutboxMessage.user == current_user.id,
             OutboxMessage.read_at.is_null()).execute()
-        flash("已全部标为已读", "success")
+        flash(gettext("已全部标为已读"), "success")
         return redirect(self.get_url(".index"))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from models.i18n import L_
 from models.org import Unit
 from models.users import MANAGERS
 from views.base import SecureModelView
@@ -59,4 +60,4 @@ class ResidentAdmin(SecureModelView):
     column_searchable_list = ("name", "phone", Unit.code)
     column_filters = ("kind", "moved_in")
     form_ajax_refs = {"unit": {"fields": ("code",), "page_size": 20,
-                               "placeholder": "输入房屋编号搜索，如 3-1-502"}}
+                               "placeholder": L_("输入房屋编号搜索，如 3-1-502")}}

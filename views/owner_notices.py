@@ -3,6 +3,7 @@ read by signed-in owners on the H5 (views/h5_info.py). The rules are in models/n
 
 from __future__ import annotations
 
+from models.i18n import L_
 from models.notices import Notice
 from views.actions import RegisterView, add_views
 from views.base import SecureModelView
@@ -13,7 +14,7 @@ class NoticeAdmin(RegisterView):
 
     permissions = {**SecureModelView.permissions, "void": SecureModelView.permissions["edit"]}
     column_list = ("estate", "title", "buildings", "publish_on", "expire_on", "created_at")
-    column_labels = {"created_at": "登记时间"}
+    column_labels = {"created_at": L_("登记时间")}
     column_searchable_list = ("title",)
     column_filters = ("publish_on", "expire_on")
     column_default_sort = ("publish_on", True)

@@ -7,11 +7,13 @@ The rules live in models/passes.py; this module declares the grids and the row a
 
 from __future__ import annotations
 
+from flask_babel import gettext
 from markupsafe import Markup
 from wtforms import Form, SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from models.attachments import id_copies
+from models.i18n import L_
 from models.org import Unit
 from models.passes import CANCEL_REASONS, TemporaryPass, WorkerPass
 from models.users import DESK
@@ -22,22 +24,23 @@ from views.forms import choices
 
 
 class IssuePassForm(Form):
-    issued_at = when_field("发证时间")
+    issued_at = when_field(L_("发证时间"))
 
 
 class ReturnPassForm(Form):
-    returned_at = when_field("交回时间")
+    returned_at = when_field(L_("交回时间"))
 
 
 class CancelPassForm(Form):
-    reason = SelectField("注销原因", choices=choices(CANCEL_REASONS))
-    note = StringField("说明", validators=[Optional(), Length(max=200)])
+    reason = SelectField(L_("注销原因"), choices=choices(CANCEL_REASONS))
+    note = StringField(L_("说明"), validators=[Optional(), Length(max=200)])
 
 
 def _valid_to_cell(view, context, model, name):
     text = date_cell(view, context, model, name)
     if model.state == "issued" and model.is_expired():
-        return Markup('{} <span class="badge badge-danger">已过期未交回</span>').format(text)
+        return Markup(gettext('{} <span class="badge badge-danger">已过期未交回</span>')
+                      ).format(text)
     return text
 
 
@@ -50,15 +53,15 @@ class PassAdmin(RegisterView):
     column_default_sort = ("issued_at", True)
     column_formatters = {"valid_to": _valid_to_cell, "valid_from": date_cell}
     column_filters = ("state", "valid_to", "issued_at")
-    queues = {"expired": ("已过期未交回", "expired_not_returned")}
+    queues = {"expired": (L_("已过期未交回"), "expired_not_returned")}
     row_actions = (
         # 交回: the pass is struck off (a worker's card makes its deposit refundable).
-        RowAction("return", "交回", "return_pass", form=ReturnPassForm, when=("issued",),
-                  permission="handle", css="btn-success", title="证件交回"),
+        RowAction("return", L_("交回"), "return_pass", form=ReturnPassForm, when=("issued",),
+                  permission="handle", css="btn-success", title=L_("证件交回")),
         # 注销: lost or otherwise not coming back.
-        RowAction("cancel", "注销（遗失等）", "cancel", form=CancelPassForm,
+        RowAction("cancel", L_("注销（遗失等）"), "cancel", form=CancelPassForm,
                   when=("issued", "applied"), permission="handle", css="btn-outline-secondary",
-                  title="注销证件"),
+                  title=L_("注销证件")),
     )
 
     def printable(self, row) -> bool:
@@ -70,8 +73,8 @@ class WorkerPassAdmin(PassAdmin):
     """装修工人出入证: ≤ 3 months, within the decoration permit, 50 deposit + 5 fee (R-PASS-1)."""
 
     print_template = "admin/pass_worker_print.html"
-    attachment_kinds = (id_copies("id_copy", "身份证复印件"),  # R-PASS-1, #16: sensitive
-                        id_copies("residence_permit", "暂住证复印件"))
+    attachment_kinds = (id_copies("id_copy", L_("身份证复印件")),  # R-PASS-1, #16: sensitive
+                        id_copies("residence_permit", L_("暂住证复印件")))
     column_list = ("number", "holder_name", "id_number", "unit", "employer", "trade",
                    "valid_from", "valid_to", "state", "deposit")
     column_searchable_list = ("number", "holder_name", "employer", Unit.code)
@@ -82,13 +85,13 @@ class WorkerPassAdmin(PassAdmin):
     form_ajax_refs = {"unit": UNIT_LOOKUP}
     # 发证 once finance has recorded the deposit and the card fee (R-REC-3, R-PASS-1).
     row_actions = (
-        RowAction("issue", "发证（财务已收款）", "issue", form=IssuePassForm, when=("applied",),
-                  permission="handle", css="btn-primary", title="发放装修工人出入证",
-                  done="出入证已发放"),
+        RowAction("issue", L_("发证（财务已收款）"), "issue", form=IssuePassForm, when=("applied",),
+                  permission="handle", css="btn-primary", title=L_("发放装修工人出入证"),
+                  done=L_("出入证已发放")),
         *PassAdmin.row_actions,
     )
-    form_args = {"valid_from": {"description": "留空为今天"},
-                 "valid_to": {"description": "留空则取 3 个月与装修许可证到期日中较早者"}}
+    form_args = {"valid_from": {"description": L_("留空为今天")},
+                 "valid_to": {"description": L_("留空则取 3 个月与装修许可证到期日中较早者")}}
     column_formatters = {**PassAdmin.column_formatters,
                          "deposit": lambda v, c, m, n: m.deposit.state_label if m.deposit else ""}
 

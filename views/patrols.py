@@ -7,9 +7,11 @@ lists its patrols (admin/deco_patrols.html).
 
 from __future__ import annotations
 
+from flask_babel import gettext
 from markupsafe import Markup
 
 from models.attachments import photos
+from models.i18n import L_
 from models.patrols import DecorationPatrol
 from models.users import MANAGERS
 from views.actions import RegisterView
@@ -20,7 +22,7 @@ from views.fields import DESK_AND_DEPT, NOBODY
 def _violations_cell(view, context, model, name):
     labels = model.violation_labels
     if not labels:
-        return "无"
+        return gettext("无")
     return Markup(" ").join(Markup('<span class="badge badge-danger">{}</span>').format(label)
                             for label in labels)
 
@@ -30,7 +32,7 @@ class DecorationPatrolAdmin(RegisterView):
 
     permissions = {**SecureModelView.permissions, "create": NOBODY, "edit": NOBODY,
                    "void": MANAGERS, "patrol": DESK_AND_DEPT}
-    attachment_kinds = (photos("photos", "巡查照片", permission="patrol"),)  # #16
+    attachment_kinds = (photos("photos", L_("巡查照片"), permission="patrol"),)  # #16
     column_list = ("patrolled_at", "decoration", "patrolled_by", "violations", "follow_up",
                    "rectify_by", "deduction_amount")
     column_filters = ("patrolled_at", "follow_up")

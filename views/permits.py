@@ -7,12 +7,14 @@ The rules live in models/permits.py; this module declares the grids and the row 
 
 from __future__ import annotations
 
+from flask_babel import gettext
 from markupsafe import Markup
 from wtforms import Form, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from models.attachments import id_copies, scans
 from models.base import utcnow
+from models.i18n import L_
 from models.org import Unit
 from models.permits import CONFIRM_METHODS, GoodsRelease, HotWorkPermit
 from models.users import DESK
@@ -23,17 +25,19 @@ from views.forms import choices
 
 
 class CloseHotWorkForm(Form):
-    closed_at = when_field("完工时间")
+    closed_at = when_field(L_("完工时间"))
 
 
 class CancelNoteForm(Form):
-    note = StringField("注销说明", validators=[InputRequired("请填写注销说明"), Length(max=200)])
+    note = StringField(L_("注销说明"),
+                       validators=[InputRequired(L_("请填写注销说明")), Length(max=200)])
 
 
 def _work_to_cell(view, context, model, name):
     text = view._shown_value(model, name, model.work_to)
     if model.state == "issued" and model.work_to < utcnow():
-        return Markup('{} <span class="badge badge-danger">已过期未完工</span>').format(text)
+        return Markup(gettext('{} <span class="badge badge-danger">已过期未完工</span>')
+                      ).format(text)
     return text
 
 
@@ -43,8 +47,8 @@ class HotWorkPermitAdmin(RegisterView):
     permissions = {**SecureModelView.permissions, "handle": DESK}
     details_template = "admin/pass_details.html"
     print_template = "admin/pass_hot_work_print.html"
-    attachment_kinds = (id_copies("operator_cert", "操作证复印件"),  # R-PASS-3, #16: sensitive
-                        id_copies("id_copy", "身份证复印件"))
+    attachment_kinds = (id_copies("operator_cert", L_("操作证复印件")),  # R-PASS-3, #16: sensitive
+                        id_copies("id_copy", L_("身份证复印件")))
     column_list = ("number", "operator_name", "certificate_number", "location", "work_from",
                    "work_to", "state", "stamped_by")
     column_filters = ("state", "work_from")
@@ -56,28 +60,28 @@ class HotWorkPermitAdmin(RegisterView):
                            "location", "work_from", "work_to", "fire_watch")
     form_edit_columns = ("phone", "fire_watch")
     form_ajax_refs = {"unit": UNIT_LOOKUP}
-    queues = {"expired": ("已过期未完工", "expired_not_closed")}
+    queues = {"expired": (L_("已过期未完工"), "expired_not_closed")}
     row_actions = (
         # 完工: the hot work is over and the site checked.
-        RowAction("close", "完工", "close", form=CloseHotWorkForm, when=("issued",),
-                  permission="handle", css="btn-success", title="动火完工"),
-        RowAction("cancel", "注销", "cancel", form=CancelNoteForm, when=("issued",),
-                  permission="handle", css="btn-outline-secondary", title="注销动火证"),
+        RowAction("close", L_("完工"), "close", form=CloseHotWorkForm, when=("issued",),
+                  permission="handle", css="btn-success", title=L_("动火完工")),
+        RowAction("cancel", L_("注销"), "cancel", form=CancelNoteForm, when=("issued",),
+                  permission="handle", css="btn-outline-secondary", title=L_("注销动火证")),
     )
 
 
 class ConfirmGoodsForm(Form):
-    confirmed = RadioField("业主确认", choices=choices([("1", "内容数量无误，同意放行"),
-                                                      ("0", "业主不同意或联系不上")]),
-                           validators=[InputRequired("请选择业主确认结果")])
-    owner_name = StringField("确认业主", validators=[Optional(), Length(max=32)])
-    method = SelectField("确认方式", choices=choices(CONFIRM_METHODS))
-    confirmed_at = when_field("确认时间")
-    note = StringField("说明", validators=[Optional(), Length(max=200)])
+    confirmed = RadioField(L_("业主确认"), choices=choices([("1", L_("内容数量无误，同意放行")),
+                                                      ("0", L_("业主不同意或联系不上"))]),
+                           validators=[InputRequired(L_("请选择业主确认结果"))])
+    owner_name = StringField(L_("确认业主"), validators=[Optional(), Length(max=32)])
+    method = SelectField(L_("确认方式"), choices=choices(CONFIRM_METHODS))
+    confirmed_at = when_field(L_("确认时间"))
+    note = StringField(L_("说明"), validators=[Optional(), Length(max=200)])
 
 
 class ReleaseGoodsForm(Form):
-    released_at = when_field("放行时间")
+    released_at = when_field(L_("放行时间"))
 
 
 def _confirm_values(form) -> dict:
@@ -90,7 +94,7 @@ class GoodsReleaseAdmin(RegisterView):
     permissions = {**SecureModelView.permissions, "handle": DESK}
     details_template = "admin/pass_details.html"
     print_template = "admin/pass_goods_print.html"
-    attachment_kinds = (scans("slip", "放行条/物品照片"),)  # R-PASS-5, #16
+    attachment_kinds = (scans("slip", L_("放行条/物品照片")),)  # R-PASS-5, #16
     column_list = ("number", "created_at", "unit", "bearer_name", "state", "confirmed_with",
                    "released_at")
     column_filters = ("state", "created_at")
@@ -100,16 +104,16 @@ class GoodsReleaseAdmin(RegisterView):
                            "goods_text")
     form_edit_columns = ("phone",)
     form_extra_fields = {"goods_text": TextAreaField(
-        "物品清单", description="每行一种：物品 数量，如：沙发 1、纸箱 × 5 个")}
+        L_("物品清单"), description=L_("每行一种：物品 数量，如：沙发 1、纸箱 × 5 个"))}
     form_ajax_refs = {"unit": UNIT_LOOKUP}
     form_widget_args = {"goods_text": {"rows": 5}}
     row_actions = (
         # 联系业主: contents and quantity confirmed (who, how, when) — or not.
-        RowAction("confirm", "联系业主确认", "confirm", form=ConfirmGoodsForm,
-                  when=("pending",), permission="handle", title="业主确认",
+        RowAction("confirm", L_("联系业主确认"), "confirm", form=ConfirmGoodsForm,
+                  when=("pending",), permission="handle", title=L_("业主确认"),
                   values=_confirm_values),
         # 放行: stamped, numbered, registered — only after the owner confirmed.
-        RowAction("release", "放行", "release", form=ReleaseGoodsForm, when=("confirmed",),
+        RowAction("release", L_("放行"), "release", form=ReleaseGoodsForm, when=("confirmed",),
                   permission="handle", css="btn-success"),
     )
 

@@ -15,6 +15,7 @@ from wtforms.validators import InputRequired, Length, Optional
 from models import approvals
 from models.approvals import ApprovalRequest
 from models.base import office_day, to_office, utcnow
+from models.i18n import L_
 from models.office import parse_month, this_month
 from models.printing import PrintJob
 from views.actions import RegisterView, RowAction, add_views, current
@@ -23,20 +24,20 @@ from views.fields import DESK_AND_DEPT, chosen_estate, when_field
 
 
 class ApprovePrintForm(Form):
-    note = StringField("审批意见", validators=[Optional(), Length(max=200)])
-    at = when_field("审批时间")
+    note = StringField(L_("审批意见"), validators=[Optional(), Length(max=200)])
+    at = when_field(L_("审批时间"))
 
 
 class RefusePrintForm(Form):
-    note = StringField("不批准原因", validators=[InputRequired("不批准时请填写原因"),
+    note = StringField(L_("不批准原因"), validators=[InputRequired(L_("不批准时请填写原因")),
                                               Length(max=200)])
 
 
 class PrintedForm(Form):
-    signed_name = StringField("签收人", validators=[Optional(), Length(max=32)],
-                              description="领取文件的人")
-    confirmed = BooleanField("签收人已在打印登记簿上签名")
-    printed_at = when_field("打印时间")
+    signed_name = StringField(L_("签收人"), validators=[Optional(), Length(max=32)],
+                              description=L_("领取文件的人"))
+    confirmed = BooleanField(L_("签收人已在打印登记簿上签名"))
+    printed_at = when_field(L_("打印时间"))
 
 
 def _approver_here(row) -> bool:
@@ -73,16 +74,16 @@ class PrintJobAdmin(RegisterView):
     row_actions = (
         # 审批: the department's supervisor, the director or the admin, never the requester: in
         # their own login (here or 待我审批) or at the desk with their password/PIN (R-PRINT-1).
-        RowAction("approve", "审批", "approve", form=ApprovePrintForm, when=("requested",),
-                  permission="approve", title="打印审批", approval="approve",
-                  done="{title}：已批准"),
-        RowAction("refuse", "不批准", _refuse, form=RefusePrintForm, when=_approver_here,
-                  permission="approve", css="btn-outline-secondary", title="打印不批准",
-                  versioned=False, done="{title}：已记录"),
+        RowAction("approve", L_("审批"), "approve", form=ApprovePrintForm, when=("requested",),
+                  permission="approve", title=L_("打印审批"), approval="approve",
+                  done=L_("{title}：已批准")),
+        RowAction("refuse", L_("不批准"), _refuse, form=RefusePrintForm, when=_approver_here,
+                  permission="approve", css="btn-outline-secondary", title=L_("打印不批准"),
+                  versioned=False, done=L_("{title}：已记录")),
         # 打印并签收: only an approved job.
-        RowAction("printed", "登记打印并签收", "mark_printed", form=PrintedForm,
+        RowAction("printed", L_("登记打印并签收"), "mark_printed", form=PrintedForm,
                   when=("approved",), permission="print_job", css="btn-success",
-                  title="登记打印"),
+                  title=L_("登记打印")),
     )
 
     @expose("/monthly/")

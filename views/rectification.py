@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import abort, request
 from flask_admin import expose
+from flask_babel import gettext
 from flask_login import current_user
 from markupsafe import Markup
 from wtforms import Form, RadioField, SelectField, StringField, TextAreaField
@@ -17,6 +18,7 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from models.attachments import photos
 from models.base import to_office, utcnow
+from models.i18n import L_
 from models.org import Building, Department, Unit
 from models.rectification import (
     CALLBACK_CHANNELS,
@@ -37,50 +39,53 @@ from views.forms import choices, format_datetime
 # Choice checking is the model's (validate_choice=False): its Chinese message sits by the field.
 
 
-def _days_field(label: str = "整改期限（工作日）") -> StringField:
+def _days_field(label: str = L_("整改期限（工作日）")) -> StringField:
     return StringField(label, default=str(DEFAULT_WORKING_DAYS),
-                       validators=[InputRequired("请填写整改期限")],
-                       description="从今天起第 N 个工作日结束前完成（按节假日安排计算）")
+                       validators=[InputRequired(L_("请填写整改期限"))],
+                       description=L_("从今天起第 N 个工作日结束前完成（按节假日安排计算）"))
 
 
 class AssignForm(Form):
-    responsible = SelectField("责任方", validate_choice=False,
-                              description="本小区的部门，或地产遗留（交开发商）")
+    responsible = SelectField(L_("责任方"), validate_choice=False,
+                              description=L_("本小区的部门，或地产遗留（交开发商）"))
     working_days = _days_field()
-    note = StringField("交办说明", validators=[Optional(), Length(max=200)])
-    at = when_field("交办时间")
+    note = StringField(L_("交办说明"), validators=[Optional(), Length(max=200)])
+    at = when_field(L_("交办时间"))
 
 
 class CompleteForm(Form):
-    result = TextAreaField("整改结果", validators=[InputRequired("请填写整改结果"),
+    result = TextAreaField(L_("整改结果"), validators=[InputRequired(L_("请填写整改结果")),
                                                 Length(max=2000)])
-    at = when_field("完成时间")
+    at = when_field(L_("完成时间"))
 
 
 class RejectForm(Form):
-    reason = TextAreaField("复查不合格原因", validators=[InputRequired("请填写复查不合格的原因"),
+    reason = TextAreaField(L_("复查不合格原因"),
+                           validators=[InputRequired(L_("请填写复查不合格的原因")),
                                                    Length(max=200)])
-    working_days = _days_field("返工期限（工作日）")
-    at = when_field("复查时间")
+    working_days = _days_field(L_("返工期限（工作日）"))
+    at = when_field(L_("复查时间"))
 
 
 class CallbackForm(Form):
-    channel = SelectField("回访方式", choices=choices(CALLBACK_CHANNELS), default="phone",
+    channel = SelectField(L_("回访方式"), choices=choices(CALLBACK_CHANNELS), default="phone",
                           validate_choice=False)
-    satisfied = RadioField("业主是否满意", choices=choices([("1", "满意"), ("0", "不满意")]),
-                           validators=[InputRequired("请选择业主是否满意")], validate_choice=False)
-    comments = StringField("回访意见", validators=[Optional(), Length(max=200)])
-    reason = StringField("不满意原因", validators=[Optional(), Length(max=200)],
-                         description="不满意时必填，整改项目退回责任方返工")
-    working_days = _days_field("返工期限（工作日）")
-    at = when_field("回访时间")
+    satisfied = RadioField(L_("业主是否满意"),
+                           choices=choices([("1", L_("满意")), ("0", L_("不满意"))]),
+                           validators=[InputRequired(L_("请选择业主是否满意"))],
+                           validate_choice=False)
+    comments = StringField(L_("回访意见"), validators=[Optional(), Length(max=200)])
+    reason = StringField(L_("不满意原因"), validators=[Optional(), Length(max=200)],
+                         description=L_("不满意时必填，整改项目退回责任方返工"))
+    working_days = _days_field(L_("返工期限（工作日）"))
+    at = when_field(L_("回访时间"))
 
 
 def _offer_responsible(view, row, form):
     departments = (Department.select().where(Department.estate == row.estate_id,
                                              Department.voided == False)  # noqa: E712
                    .order_by(Department.name))
-    form.responsible.choices = choices([("", "—— 请选择 ——")]
+    form.responsible.choices = choices([("", L_("—— 请选择 ——"))]
                                        + [(str(d.id), d.name) for d in departments]
                                        + [(DEVELOPER, DEVELOPER_LABEL)])
 
@@ -94,9 +99,9 @@ def _due_cell(view, context, model, name):
         return ""
     text = format_datetime(model.due)
     if model.is_overdue():
-        return Markup('<span class="badge badge-danger">超期</span> {}').format(text)
+        return Markup(gettext('<span class="badge badge-danger">超期</span> {}')).format(text)
     if model.late_count:
-        return Markup('{} <span class="badge badge-warning">曾超期 {} 次</span>').format(
+        return Markup(gettext('{} <span class="badge badge-warning">曾超期 {} 次</span>')).format(
             text, model.late_count)
     return text
 
@@ -122,13 +127,13 @@ class RectificationAdmin(RegisterView):
     endpoint_actions = {"summary_view": "list", "building_print_view": "list"}
     # #16: the problem as found (the desk, at the inspection) and the work as done (the
     # responsible department's staff, who may complete the item).
-    attachment_kinds = (photos("problem", "问题照片"),
-                        photos("fixed", "整改后照片", permission="complete"))
+    attachment_kinds = (photos("problem", L_("问题照片")),
+                        photos("fixed", L_("整改后照片"), permission="complete"))
     list_template = "admin/rectification_list.html"
     details_extra = "admin/rectification_steps.html"
     column_list = ("number", "created_at", "source", "building", "unit", "location",
                    "description", "department", "state", "due")
-    column_labels = {"department": "责任方", "created_at": "登记时间"}
+    column_labels = {"department": L_("责任方"), "created_at": L_("登记时间")}
     column_filters = ("state", "source", "department", "developer", "building", "due",
                       "created_at")
     column_searchable_list = ("number", "description", "location", Unit.code)
@@ -142,22 +147,22 @@ class RectificationAdmin(RegisterView):
     form_edit_columns = ("location", "description")
     form_ajax_refs = {"unit": UNIT_LOOKUP}
     form_widget_args = {"description": {"rows": 3}}
-    queue_label = "整改队列"
+    queue_label = L_("整改队列")
     queues = {
-        "registered": ("待交办", lambda now: Rectification.in_state("registered")),
-        "assigned": ("整改中", lambda now: Rectification.in_state("assigned")),
-        "overdue": ("已超期", "overdue"),
-        "done": ("待回访", lambda now: Rectification.in_state("done")),
+        "registered": (L_("待交办"), lambda now: Rectification.in_state("registered")),
+        "assigned": (L_("整改中"), lambda now: Rectification.in_state("assigned")),
+        "overdue": (L_("已超期"), "overdue"),
+        "done": (L_("待回访"), lambda now: Rectification.in_state("done")),
     }
     row_actions = (
-        RowAction("assign", "交办", "assign", form=AssignForm, when=("registered",),
-                  permission="assign", prepare=_offer_responsible, title="交办整改"),
-        RowAction("complete", "完成整改", "complete", form=CompleteForm, when=("assigned",),
-                  permission="complete", css="btn-success", title="登记整改完成"),
-        RowAction("reject", "复查不合格", "reject", form=RejectForm, when=("done",),
-                  permission="callback", css="btn-outline-danger", title="复查不合格，返工"),
-        RowAction("callback", "回访", "callback", form=CallbackForm, when=("done",),
-                  permission="callback", css="btn-warning", title="整改回访",
+        RowAction("assign", L_("交办"), "assign", form=AssignForm, when=("registered",),
+                  permission="assign", prepare=_offer_responsible, title=L_("交办整改")),
+        RowAction("complete", L_("完成整改"), "complete", form=CompleteForm, when=("assigned",),
+                  permission="complete", css="btn-success", title=L_("登记整改完成")),
+        RowAction("reject", L_("复查不合格"), "reject", form=RejectForm, when=("done",),
+                  permission="callback", css="btn-outline-danger", title=L_("复查不合格，返工")),
+        RowAction("callback", L_("回访"), "callback", form=CallbackForm, when=("done",),
+                  permission="callback", css="btn-warning", title=L_("整改回访"),
                   values=_callback_values),
     )
 

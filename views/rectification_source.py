@@ -12,6 +12,7 @@ from flask import request
 from wtforms import Form, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
+from models.i18n import L_
 from models.rectification_sources import (
     can_transfer,
     from_source,
@@ -22,10 +23,10 @@ from views.actions import RowAction
 
 
 class ToRectificationForm(Form):
-    items = TextAreaField("整改项目", validators=[Optional(), Length(max=5000)],
-                          description="一行一项，每项生成一条整改登记")
-    location = StringField("部位", validators=[Optional(), Length(max=100)],
-                           description="没有房屋时必填，如 5栋地下车库")
+    items = TextAreaField(L_("整改项目"), validators=[Optional(), Length(max=5000)],
+                          description=L_("一行一项，每项生成一条整改登记"))
+    location = StringField(L_("部位"), validators=[Optional(), Length(max=100)],
+                           description=L_("没有房屋时必填，如 5栋地下车库"))
 
 
 def _suggest(view, row, form):
@@ -39,7 +40,7 @@ def _transfer(row, user, **values) -> str:
     return "、".join(item.number for item in from_source(row, user, **values))
 
 
-TO_RECTIFICATION = RowAction("rectify", "转整改", _transfer, form=ToRectificationForm,
+TO_RECTIFICATION = RowAction("rectify", L_("转整改"), _transfer, form=ToRectificationForm,
                              when=can_transfer, permission="edit", css="btn-outline-warning",
-                             prepare=_suggest, versioned=False, title="转整改",
-                             done="已转整改：{result}")
+                             prepare=_suggest, versioned=False, title=L_("转整改"),
+                             done=L_("已转整改：{result}"))

@@ -13,6 +13,7 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from models.base import office_tz, to_office, utcnow
+from models.i18n import office_language
 from models.register import audit
 from models.review import assessment, month_on_month, monthly_review
 from models.users import MANAGERS
@@ -129,22 +130,25 @@ class ReviewView(SecurePage):
             kind = "csv"
         estates, ids, chosen, _error, first, start, end = self._selection()
         review = monthly_review(ids, start, end)
-        assessed = assessment(ids, start, end)
-        rows = [[gettext("总计"), gettext("受理"), review["total"]]]
-        for key, label in GROUPS:
-            rows.extend([gettext(label), name, count] for name, count in review[key])
-        for key, label, _base in RATES:
-            rate = review[key]
-            rows.append([gettext("比率"), gettext(label), "" if rate is None else f"{rate}%"])
-        for group, people in ((gettext("部门考核"), assessed["departments"]),
-                              (gettext("维修人员考核"), assessed["workers"])):
-            for row in people:
-                rows.append([group, row["name"],
-                             gettext("受理 %(total)s，完成 %(completed)s，按时答复率 %(on_time)s，"
-                                     "满意率 %(satisfied)s", total=row["total"],
-                                     completed=row["completed"],
-                                     on_time=_percent(row["on_time_rate"]),
-                                     satisfied=_percent(row["satisfaction_rate"]))])
+        with office_language():  # the file is kept by the office: in its language (#12 item 2)
+            assessed = assessment(ids, start, end)
+            rows = [[gettext("总计"), gettext("受理"), review["total"]]]
+            for key, label in GROUPS:
+                rows.extend([gettext(label), name, count] for name, count in review[key])
+            for key, label, _base in RATES:
+                rate = review[key]
+                rows.append([gettext("比率"), gettext(label), "" if rate is None else f"{rate}%"])
+            for group, people in ((gettext("部门考核"), assessed["departments"]),
+                                  (gettext("维修人员考核"), assessed["workers"])):
+                for row in people:
+                    rows.append([group, row["name"],
+                                 gettext("受理 %(total)s，完成 %(completed)s，按时答复率 "
+                                         "%(on_time)s，满意率 %(satisfied)s", total=row["total"],
+                                         completed=row["completed"],
+                                         on_time=_percent(row["on_time_rate"]),
+                                         satisfied=_percent(row["satisfaction_rate"]))])
+            headers = [gettext("分组"), gettext("项目"), gettext("数量")]
+            title = gettext("需求分析")
         for estate_id in ids or [None]:  # each estate's review belongs to it (#11 item 7)
             audit(current_user._get_current_object(), "export", table="demand",
                   estate_id=estate_id,
@@ -153,10 +157,8 @@ class ReviewView(SecurePage):
         codes = [e.code for e in estates if e.id in ids]
         place = "-".join(codes) if 0 < len(codes) <= 3 else gettext("全部小区")
         stamp = to_office(utcnow()).strftime("%Y%m%d-%H%M")
-        title = gettext("需求分析")
         name = re.sub(r'[\\/:*?"<>|\s]+', "-", f"{title}{first:%Y-%m}_{place}_{stamp}.{kind}")
         fallback = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"review-{first:%Y-%m}_{stamp}.{kind}")
-        headers = [gettext("分组"), gettext("项目"), gettext("数量")]
         if kind == "csv":
             body, mimetype = csv_chunks(headers, rows), "text/csv; charset=utf-8"
         else:

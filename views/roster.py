@@ -12,11 +12,13 @@ import datetime as dt
 
 from flask import abort, flash, redirect, request
 from flask_admin import expose
+from flask_babel import gettext
 from markupsafe import Markup
 from wtforms import Form, SelectMultipleField, StringField
 from wtforms.validators import InputRequired, Length, Optional
 
 from models.base import RuleError, office_day, to_office, utcnow
+from models.i18n import L_
 from models.office import parse_month, this_month
 from models.roster import (
     DUTY_DIRECTOR_ROLES,
@@ -48,7 +50,7 @@ class ShiftAdmin(RegisterView):
     column_list = ("name", "starts", "min_staff")
     column_default_sort = ("starts", False)
     column_formatters = {"starts": lambda v, c, m, n: m.hours}
-    column_labels = {"starts": "时段"}
+    column_labels = {"starts": L_("时段")}
     form_create_columns = ("estate", "name", "starts", "ends", "min_staff")
     form_edit_columns = ("name", "starts", "ends", "min_staff")
 
@@ -67,7 +69,7 @@ class ShiftAdmin(RegisterView):
         if estate is None:
             abort(404)
         ensure_default_shifts(estate.id, current())
-        flash(f"{estate.name}：已设置默认班次", "success")
+        flash(gettext("%(name)s：已设置默认班次", name=estate.name), "success")
         return redirect(self.get_url(".index_view"))
 
 
@@ -96,11 +98,11 @@ class DutyDirectorAdmin(RegisterView):
 
 
 class FillMonthForm(Form):
-    month = StringField("月份", validators=[InputRequired("请填写月份")],
-                        description="如 2026-12")
-    clerks = SelectMultipleField("轮班客服员", coerce=int, validate_choice=False)
-    per_shift = StringField("每班人数", default="3")
-    directors = SelectMultipleField("轮值的值班主任", coerce=int, validators=[Optional()],
+    month = StringField(L_("月份"), validators=[InputRequired(L_("请填写月份"))],
+                        description=L_("如 2026-12"))
+    clerks = SelectMultipleField(L_("轮班客服员"), coerce=int, validate_choice=False)
+    per_shift = StringField(L_("每班人数"), default="3")
+    directors = SelectMultipleField(L_("轮值的值班主任"), coerce=int, validators=[Optional()],
                                     validate_choice=False)
 
 
@@ -125,14 +127,14 @@ class RosterView(SecurePage):
         return self.render("admin/office_roster.html", estate=estate, estates=estates,
                            coverage=coverage, first=first, can_fill=current().role in MANAGERS,
                            previous=f"{previous:%Y-%m}", following=f"{following:%Y-%m}",
-                           weekdays="一二三四五六日")
+                           weekdays=gettext("一二三四五六日"))
 
     @expose("/print/")
     def print_view(self):
         """The month's roster on one A4 landscape page, with its warnings."""
         estate, _, coverage = self._month()
         return self.render("admin/office_roster_print.html", estate=estate, coverage=coverage,
-                           now=to_office(utcnow()), weekdays="一二三四五六日")
+                           now=to_office(utcnow()), weekdays=gettext("一二三四五六日"))
 
     @staticmethod
     def _fill_choices(form, estate_id):
@@ -157,7 +159,7 @@ class RosterView(SecurePage):
             try:
                 parsed = parse_month(form.month.data)
                 if parsed is None:
-                    raise RuleError({"month": "月份格式应为 2026-12"})
+                    raise RuleError({"month": gettext("月份格式应为 2026-12")})
                 year, month = parsed
                 added = fill_month(current(), estate.id, year, month,
                                    clerk_ids=form.clerks.data, per_shift=form.per_shift.data,
@@ -165,21 +167,21 @@ class RosterView(SecurePage):
             except RuleError as error:
                 SecureModelView.attach_errors(form, error)
             else:
-                flash(f"已排班 {added} 条", "success")
+                flash(gettext("已排班 %(added)s 条", added=added), "success")
                 return redirect(self.get_url(".index", estate=estate.id,
                                              month=f"{year}-{month:02d}"))
-        return self.render("admin/action_form.html", form=form, title="按轮换排满一个月",
+        return self.render("admin/action_form.html", form=form, title=L_("按轮换排满一个月"),
                            row=estate, cancel_url=self.get_url(".index", estate=estate.id))
 
 
 class AcknowledgeForm(Form):
-    note = StringField("接班意见", validators=[Optional(), Length(max=200)])
-    at = when_field("确认时间")
+    note = StringField(L_("接班意见"), validators=[Optional(), Length(max=200)])
+    at = when_field(L_("确认时间"))
 
 
 def _ack_cell(view, context, model, name):
     if model.acknowledged_at is None:
-        return Markup('<span class="badge badge-warning">待接班确认</span>')
+        return Markup(gettext('<span class="badge badge-warning">待接班确认</span>'))
     who = model.acknowledged_by.display_name if model.acknowledged_by_id else ""
     return f"{who} {view._shown_value(model, 'acknowledged_at', model.acknowledged_at)}"
 
@@ -200,7 +202,7 @@ class ShiftLogAdmin(RegisterView):
     create_defaults = {"day": office_day}
     row_actions = (
         # 接班确认 by the incoming shift (not the writer).
-        RowAction("ack", "接班确认", "acknowledge", form=AcknowledgeForm,
+        RowAction("ack", L_("接班确认"), "acknowledge", form=AcknowledgeForm,
                   when=lambda row: row.acknowledged_at is None, permission="ack"),
     )
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from flask_admin.contrib.peewee.ajax import QueryAjaxModelLoader
 from flask_admin.contrib.peewee.filters import BasePeeweeFilter, FilterEqual
+from flask_babel import gettext
 from flask_login import current_user
 from peewee import Case
 
+from models.i18n import L_
 from models.org import Department
 from models.users import acts_for, department_kinds_of
 from views.form_bounds import parse_bounded_int
@@ -91,8 +93,9 @@ class VoidStateFilter(BasePeeweeFilter):
     """作废状态: valid rows are the default; this filter shows voided ones too or only."""
 
     def __init__(self, column):
-        super().__init__(column, "作废状态",
-                         options=(("valid", "有效"), ("voided", "已作废"), ("all", "全部")))
+        super().__init__(column, L_("作废状态"),
+                         options=(("valid", L_("有效")), ("voided", L_("已作废")),
+                                  ("all", L_("全部"))))
 
     def apply(self, query, value):
         if value == "voided":
@@ -102,4 +105,4 @@ class VoidStateFilter(BasePeeweeFilter):
         return query
 
     def operation(self):
-        return "为"
+        return gettext("为")

@@ -7,7 +7,10 @@ The rules live in models/surveys.py; the visit's one row action is the shared �
 
 from __future__ import annotations
 
+from flask_babel import gettext
+
 from models.base import utcnow
+from models.i18n import L_
 from models.org import Unit
 from models.surveys import SurveyRound, SurveyVisit
 from models.users import DESK
@@ -36,14 +39,15 @@ class SurveyRoundAdmin(RegisterView):
     details_extra = "admin/office_survey_stats.html"
     column_list = ("month", "title", "visits", "coverage", "satisfaction", "needs")
     column_default_sort = ("month", True)
-    column_labels = {"visits": "访问户数", "coverage": "覆盖率", "satisfaction": "满意率",
-                     "needs": "需求(已转)"}
+    column_labels = {"visits": L_("访问户数"), "coverage": L_("覆盖率"),
+                     "satisfaction": L_("满意率"),
+                     "needs": L_("需求(已转)")}
     column_formatters = {
         "month": lambda v, c, m, n: f"{m.month:%Y-%m}",
         "visits": lambda v, c, m, n: _stats(m)["visits"],
         "coverage": lambda v, c, m, n: _percent(_stats(m)["coverage"]),
         "satisfaction": lambda v, c, m, n: _percent(_stats(m)["satisfaction"]),
-        "needs": lambda v, c, m, n: "{needs}（已转 {demands}）".format(**_stats(m)),
+        "needs": lambda v, c, m, n: gettext("%(needs)s（已转 %(demands)s）", **_stats(m)),
     }
     form_create_columns = ("estate", "month", "title", "notes")
     form_edit_columns = ("title", "notes")

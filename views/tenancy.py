@@ -10,6 +10,7 @@ from __future__ import annotations
 from wtforms import DateField, Form
 from wtforms.validators import Optional
 
+from models.i18n import L_
 from models.org import Unit
 from models.tenancy import OwnershipTransfer, Tenancy
 from models.users import DESK
@@ -19,8 +20,8 @@ from views.fields import DATE_FORMAT, RESIDENT_LOOKUP, UNIT_LOOKUP, date_cell
 
 
 class EndTenancyForm(Form):
-    on = DateField("退租日期", validators=[Optional()], format=DATE_FORMAT,
-                   description="留空为今天")
+    on = DateField(L_("退租日期"), validators=[Optional()], format=DATE_FORMAT,
+                   description=L_("留空为今天"))
 
 
 class TenancyAdmin(RegisterView):
@@ -40,7 +41,7 @@ class TenancyAdmin(RegisterView):
     form_ajax_refs = {"unit": UNIT_LOOKUP, "landlord": RESIDENT_LOOKUP}
     row_actions = (
         # 退租: the tenant moves out of the unit's residents.
-        RowAction("end", "登记退租", "end", form=EndTenancyForm,
+        RowAction("end", L_("登记退租"), "end", form=EndTenancyForm,
                   when=lambda row: row.ended_on is None, permission="handle", css="btn-warning"),
     )
 

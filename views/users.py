@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, request
 from flask_admin import expose
+from flask_babel import gettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectMultipleField
@@ -11,6 +12,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from models.base import RuleError, write_transaction
 from models.estate import Estate
+from models.i18n import L_
 from models.register import AuditLog, audit
 from models.users import MANAGERS, MIN_PASSWORD_LENGTH, User, UserEstate, check_user_estates
 from views.base import SecureModelView, SecurePage
@@ -34,11 +36,12 @@ class UserAdmin(SecureModelView):
                              "version", "last_login_at", "session_generation")
     form_extra_fields = {
         # The length is checked with the other fields (#12 item 3), beside this field.
-        "new_password": PasswordField("设置新密码", validators=[
+        "new_password": PasswordField(L_("设置新密码"), validators=[
             Optional(), Length(min=MIN_PASSWORD_LENGTH,
                                message=f"密码至少 {MIN_PASSWORD_LENGTH} 位")],
-                                      description="新建用户必填；修改时留空表示不变（至少 8 位）"),
-        "estate_ids": SelectMultipleField("所属小区", coerce=int),
+                                      description=L_(
+                                          "新建用户必填；修改时留空表示不变（至少 8 位）")),
+        "estate_ids": SelectMultipleField(L_("所属小区"), coerce=int),
     }
 
     form_error_fields = {"password": "new_password", "password_hash": "new_password"}
@@ -62,7 +65,7 @@ class UserAdmin(SecureModelView):
         if password:
             model.set_password(password)
         elif is_created:
-            raise RuleError({"new_password": "新建用户必须设置密码"})
+            raise RuleError({"new_password": gettext("新建用户必须设置密码")})
 
     def create_model(self, form):
         self._form_password = form.new_password.data
@@ -98,7 +101,7 @@ class AuditLogAdmin(SecureModelView):
     column_searchable_list = ("username", "summary", "table")
     column_filters = ("action", "table", "username", "estate", "created_at")
     column_default_sort = ("id", True)
-    column_labels = {"created_at": "时间"}
+    column_labels = {"created_at": L_("时间")}
     column_formatters = {
         "action": lambda v, c, m, n: AuditLog.ACTION_LABELS.get(m.action, m.action),
     }
@@ -110,11 +113,13 @@ class AuditLogAdmin(SecureModelView):
 
 
 class PinForm(FlaskForm):
-    password = PasswordField("当前登录密码", validators=[DataRequired("请输入当前登录密码"),
+    password = PasswordField(L_("当前登录密码"), validators=[DataRequired(L_("请输入当前登录密码")),
                                                    Length(max=128)])
-    pin = PasswordField("新的审批PIN", validators=[DataRequired("请输入审批PIN"), Length(max=12)],
-                        description="6 到 12 位数字；在前台现场审批时代替密码输入，只有本人知道")
-    confirm = PasswordField("再输入一次", validators=[DataRequired("请再输入一次审批PIN"),
+    pin = PasswordField(L_("新的审批PIN"),
+                        validators=[DataRequired(L_("请输入审批PIN")), Length(max=12)],
+                        description=L_(
+                            "6 到 12 位数字；在前台现场审批时代替密码输入，只有本人知道"))
+    confirm = PasswordField(L_("再输入一次"), validators=[DataRequired(L_("请再输入一次审批PIN")),
                                                   Length(max=12)])
 
 
@@ -129,9 +134,9 @@ class PinView(SecurePage):
         if form.validate_on_submit():
             user = User.get_by_id(current_user.id)
             if not user.check_password(form.password.data):
-                form.password.errors = ["当前登录密码不正确"]
+                form.password.errors = [gettext("当前登录密码不正确")]
             elif form.pin.data != form.confirm.data:
-                form.confirm.errors = ["两次输入的审批PIN不一致"]
+                form.confirm.errors = [gettext("两次输入的审批PIN不一致")]
             else:
                 try:
                     user.set_pin(form.pin.data)
@@ -143,7 +148,7 @@ class PinView(SecurePage):
                             User.id == user.id).execute()
                         audit(user, "pin", table="app_user", row_id=user.id,
                               summary="设置审批PIN")
-                    flash("审批PIN 已设置", "success")
+                    flash(gettext("审批PIN 已设置"), "success")
                     return redirect(request.path)
         return self.render("admin/approval_pin.html", form=form,
                            has_pin=bool(User.get_by_id(current_user.id).approval_pin_hash))

@@ -14,6 +14,7 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from models.attachments import Attachment, photos
 from models.callbacks import callback_work_order
+from models.i18n import L_
 from models.org import Department
 from models.users import DESK, EVERYONE, MANAGERS, may_reassign
 from models.work_orders import WorkOrder
@@ -26,17 +27,17 @@ from views.scoping import may_act_on
 
 
 class OrderCompleteForm(Form):
-    completed_at = LocalDateTimeField("完工时间", validators=[Optional()],
-                                      description="留空表示现在")
-    result = TextAreaField("完成情况", validators=[InputRequired("请填写完成情况"),
+    completed_at = LocalDateTimeField(L_("完工时间"), validators=[Optional()],
+                                      description=L_("留空表示现在"))
+    result = TextAreaField(L_("完成情况"), validators=[InputRequired(L_("请填写完成情况")),
                                                 Length(max=2000)])
-    materials = StringField("用料", validators=[Optional(), Length(max=200)])
-    cost = StringField("费用(元)", validators=[Optional()])
+    materials = StringField(L_("用料"), validators=[Optional(), Length(max=200)])
+    cost = StringField(L_("费用(元)"), validators=[Optional()])
 
 
 class ReassignForm(Form):
     # The model says in Chinese why a person cannot take the order (another department…).
-    assignee_id = SelectField("改派给", coerce=int, validate_choice=False)
+    assignee_id = SelectField(L_("改派给"), coerce=int, validate_choice=False)
 
 
 def _offer_department_staff(view, row, form):
@@ -67,25 +68,25 @@ class WorkOrderAdmin(RegisterView):
     department_scoped = True
     user_fields = {"assignee": frozenset({"dept"})}
     # #16: before/after photos and the owner's signature, added by the department on site.
-    attachment_kinds = (photos("before", "维修前照片", permission="handle"),
-                        photos("after", "完工照片", permission="handle"),
-                        photos("signature", "业主签字", max_mb=2, permission="handle"))
+    attachment_kinds = (photos("before", L_("维修前照片"), permission="handle"),
+                        photos("after", L_("完工照片"), permission="handle"),
+                        photos("signature", L_("业主签字"), max_mb=2, permission="handle"))
     print_template = "admin/work_order_print.html"
-    print_label = "打印维修单"
+    print_label = L_("打印维修单")
     row_actions = (
-        RowAction("arrive", "登记到场", "record_arrival", when=("open",), permission="handle",
-                  allowed=may_act_on, css="btn-info", done="{row.number} 已登记到场"),
-        RowAction("complete", "完工登记", "complete", form=OrderCompleteForm,
+        RowAction("arrive", L_("登记到场"), "record_arrival", when=("open",), permission="handle",
+                  allowed=may_act_on, css="btn-info", done=L_("{row.number} 已登记到场")),
+        RowAction("complete", L_("完工登记"), "complete", form=OrderCompleteForm,
                   when=("open", "arrived"), permission="handle", allowed=may_act_on,
                   css="btn-success"),
         # 改派: the department's supervisor (or the desk's managers), within the department.
-        RowAction("reassign", "改派", "reassign", form=ReassignForm, when=("open", "arrived"),
+        RowAction("reassign", L_("改派"), "reassign", form=ReassignForm, when=("open", "arrived"),
                   permission="reassign", allowed=_may_reassign, prepare=_offer_department_staff,
-                  css="btn-outline-secondary", title="改派维修人员",
+                  css="btn-outline-secondary", title=L_("改派维修人员"),
                   values=lambda form: {"assignee_id": form.assignee_id.data or None}),
         # Stand-alone orders only (the model says so too); the version is not checked, as
         # before: a callback adds a row and marks the order, it does not edit what was seen.
-        RowAction("callback", "回访", callback_work_order, form=CallbackForm,
+        RowAction("callback", L_("回访"), callback_work_order, form=CallbackForm,
                   when=lambda row: row.state == "completed" and not row.callback_done,
                   permission="callback", css="btn-warning", prepare=_callback_on_demand,
                   values=callback_values, versioned=False),

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from datetime import date, datetime
 
-from models.validators.text import _compact, _mask_middle, _office_today
+from models.validators.text import N_, _compact, _mask_middle, _office_today, translated
 
 # ---------------------------------------------------------------------------
 # Resident ID numbers (GB 11643-1999)
@@ -31,14 +31,14 @@ _PROVINCE_CODES = frozenset(
 # Nobody registering at a property desk was born before 1900; such a date is a typo.
 MIN_BIRTH_DATE = date(1900, 1, 1)
 
-_MSG_ID_EMPTY = "请输入身份证号码"
-_MSG_ID_LENGTH = "身份证号码应为18位，当前输入为{n}位，请核对后重新输入"
-_MSG_ID_CHARS = "身份证号码前17位只能是数字，最后一位是数字或字母X，请核对后重新输入"
-_MSG_ID_REGION = "身份证号码前两位（省份代码）不正确，请核对后重新输入"
-_MSG_ID_BIRTH_INVALID = "身份证号码中的出生日期（第7至14位）不是有效日期，请核对后重新输入"
-_MSG_ID_BIRTH_FUTURE = "身份证号码中的出生日期晚于今天，请核对后重新输入"
-_MSG_ID_BIRTH_TOO_EARLY = "身份证号码中的出生日期早于1900年，请核对后重新输入"
-_MSG_ID_CHECK = "身份证号校验位不正确，请核对后重新输入"
+_MSG_ID_EMPTY = N_("请输入身份证号码")
+_MSG_ID_LENGTH = N_("身份证号码应为18位，当前输入为{n}位，请核对后重新输入")
+_MSG_ID_CHARS = N_("身份证号码前17位只能是数字，最后一位是数字或字母X，请核对后重新输入")
+_MSG_ID_REGION = N_("身份证号码前两位（省份代码）不正确，请核对后重新输入")
+_MSG_ID_BIRTH_INVALID = N_("身份证号码中的出生日期（第7至14位）不是有效日期，请核对后重新输入")
+_MSG_ID_BIRTH_FUTURE = N_("身份证号码中的出生日期晚于今天，请核对后重新输入")
+_MSG_ID_BIRTH_TOO_EARLY = N_("身份证号码中的出生日期早于1900年，请核对后重新输入")
+_MSG_ID_CHECK = N_("身份证号校验位不正确，请核对后重新输入")
 
 
 def id_check_digit(first17: str) -> str:
@@ -67,23 +67,23 @@ def clean_id_number(s: str | None, *, today: date | None = None) -> str:
     """
     value = _compact(s).upper()
     if not value:
-        raise ValueError(_MSG_ID_EMPTY)
+        raise ValueError(translated(_MSG_ID_EMPTY))
     if len(value) != 18:
-        raise ValueError(_MSG_ID_LENGTH.format(n=len(value)))
+        raise ValueError(translated(_MSG_ID_LENGTH).format(n=len(value)))
     if not _ID_SHAPE_RE.fullmatch(value):
-        raise ValueError(_MSG_ID_CHARS)
+        raise ValueError(translated(_MSG_ID_CHARS))
     if int(value[:2]) not in _PROVINCE_CODES:
-        raise ValueError(_MSG_ID_REGION)
+        raise ValueError(translated(_MSG_ID_REGION))
     try:
         birth = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
-        raise ValueError(_MSG_ID_BIRTH_INVALID) from None
+        raise ValueError(translated(_MSG_ID_BIRTH_INVALID)) from None
     if birth < MIN_BIRTH_DATE:
-        raise ValueError(_MSG_ID_BIRTH_TOO_EARLY)
+        raise ValueError(translated(_MSG_ID_BIRTH_TOO_EARLY))
     if birth > (today or _office_today()):
-        raise ValueError(_MSG_ID_BIRTH_FUTURE)
+        raise ValueError(translated(_MSG_ID_BIRTH_FUTURE))
     if id_check_digit(value[:17]) != value[17]:
-        raise ValueError(_MSG_ID_CHECK)
+        raise ValueError(translated(_MSG_ID_CHECK))
     return value
 
 
@@ -100,7 +100,7 @@ def is_valid_id_number(s: str | None, *, today: date | None = None) -> bool:
 # Identity documents
 # ---------------------------------------------------------------------------
 
-DOC_TYPES: list[tuple[str, str]] = [("resident_id", "居民身份证"), ("other", "其他证件")]
+DOC_TYPES: list[tuple[str, str]] = [("resident_id", N_("居民身份证")), ("other", N_("其他证件"))]
 
 _OTHER_DOC_RE = re.compile(r"[A-Z0-9-]{4,32}")
 

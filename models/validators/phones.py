@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from models.validators.text import _WHITESPACE_RE, _as_text, _compact, _mask_middle
+from models.validators.text import _WHITESPACE_RE, N_, _as_text, _compact, _mask_middle, translated
 
 # ---------------------------------------------------------------------------
 # Telephone numbers
@@ -24,7 +24,7 @@ _SERVICE_RE = re.compile(
 )
 _HOTLINE_RE = re.compile(r"([48]00)([0-9]{3})([0-9]{4})")  # 400/800 company hotlines
 
-_MSG_PHONE = "电话号码格式不正确：手机号为11位（1开头），固话如 0755-88886666"
+_MSG_PHONE = N_("电话号码格式不正确：手机号为11位（1开头），固话如 0755-88886666")
 
 
 def clean_mobile(s: str | None) -> str:
@@ -69,7 +69,7 @@ def _split_landline(s: str | None) -> tuple[str, str, str]:
 
     parts = text.split("-")
     if any(not p.isascii() or not p.isdigit() for p in parts):
-        raise ValueError(_MSG_PHONE)
+        raise ValueError(translated(_MSG_PHONE))
     candidates: list[tuple[str, str]] = []
     if not ext and len(parts) >= 2 and len(parts[-1]) <= 6:
         # "010-12345678-123": a trailing group is an extension only if what precedes it is
@@ -80,7 +80,7 @@ def _split_landline(s: str | None) -> tuple[str, str, str]:
         m = _LANDLINE_RE.fullmatch(digits)
         if m:
             return m.group(1), m.group(2), extension
-    raise ValueError(_MSG_PHONE)
+    raise ValueError(translated(_MSG_PHONE))
 
 
 def clean_landline(s: str | None) -> str:
@@ -125,7 +125,7 @@ def clean_phone(s: str | None) -> str:
             return cleaner(s)
         except ValueError:
             continue
-    raise ValueError(_MSG_PHONE)
+    raise ValueError(translated(_MSG_PHONE))
 
 
 def mask_phone(s: str | None) -> str:
@@ -164,5 +164,6 @@ def wecom_userid_problem(value: str | None) -> str:
     """Why a WeChat Work userid is unusable ("" when it is fine or left empty)."""
     value = (value or "").strip()
     if value and not _WECOM_USERID_RE.fullmatch(value):
-        return "企业微信账号只能由字母、数字和 _ - @ . 组成，最多 64 位（见企业微信通讯录）"
+        return translated(N_("企业微信账号只能由字母、数字和 _ - @ . 组成，最多 64 位"
+                             "（见企业微信通讯录）"))
     return ""

@@ -8,6 +8,21 @@ from typing import TypeVar
 
 _T = TypeVar("_T")
 
+
+# Messages are Chinese, marked for the catalogue here and translated by the app's gettext,
+# which models.i18n plugs in: the validators themselves stay standard-library only.
+def N_(text: str) -> str:  # noqa: N802 (gettext's name for "mark only")
+    """Mark a message for the catalogue (#12 item 2)."""
+    return text
+
+
+translator = None
+
+
+def translated(message: str) -> str:
+    """The message in the reader's language once the app's translator is plugged in."""
+    return translator(message) if translator is not None else message
+
 # ---------------------------------------------------------------------------
 # Shared text normalisation
 # ---------------------------------------------------------------------------

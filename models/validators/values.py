@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import overload
 
-from models.validators.text import _T, _as_text
+from models.validators.text import _T, N_, _as_text, translated
 
 # ---------------------------------------------------------------------------
 # Money
@@ -85,7 +85,8 @@ def check_date_order(
         a = a.date() if isinstance(a, datetime) else a
         b = b.date() if isinstance(b, datetime) else b
     if b < a:
-        raise ValueError(f"{later_label}不能早于{earlier_label}")
+        raise ValueError(translated(N_("{later}不能早于{earlier}")).format(later=later_label,
+                                                                        earlier=earlier_label))
 
 
 # ---------------------------------------------------------------------------
@@ -121,7 +122,7 @@ def neutralise_formula(text: object) -> object:
 # Control characters other than tab, newline and carriage return (a textarea posts CRLF):
 # PostgreSQL refuses NUL and openpyxl refuses the rest (FINDINGS), so no text may hold them.
 CONTROL_CHARS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_MSG_CONTROL = "不能包含控制字符（如从别处粘贴带入的不可见字符），请删除后重新输入"
+_MSG_CONTROL = N_("不能包含控制字符（如从别处粘贴带入的不可见字符），请删除后重新输入")
 
 # Column widths by kind: what the database can store, both on SQLite and PostgreSQL.
 INT_RANGES = {
@@ -137,7 +138,7 @@ DATE_RANGE = (date(1900, 1, 1), date(2100, 12, 31))
 def check_plain_text(value: object) -> str | None:
     """The Chinese message for text holding a control character, or None when it is clean."""
     if isinstance(value, str) and CONTROL_CHARS_RE.search(value):
-        return _MSG_CONTROL
+        return translated(_MSG_CONTROL)
     return None
 
 
