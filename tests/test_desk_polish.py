@@ -56,7 +56,7 @@ def test_the_jobs_and_mirror_pages_speak_the_office_language(app, login_as, esta
         assert "SHEETS_EMULATOR_HOST" not in html and "进程" not in html, url
     jobs_page = client.get("/admin/jobs/").get_data(as_text=True)
     for job in JOBS:
-        assert f">{job.id}<" not in jobs_page and job.label in jobs_page
+        assert f">{job.id}<" not in jobs_page and str(job.label) in jobs_page
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     assert "jobs run" in readme and "sheets configure" in readme and "db restore" in readme
 
