@@ -52,9 +52,10 @@ def _copy_table(source: sqlite3.Connection, cursor, table: str, columns: list[st
         copied += len(chunk)
 
 
-def load_postgres(url: str, sqlite_path: Path, stamp: str) -> None:
+def load_postgres(url: str, sqlite_path: Path, stamp: str, empty=SWEEP_WRITES) -> None:
     """Migrate the database at `url` and copy every row of the SQLite database into it (or
-    reuse it when it already holds this data)."""
+    reuse it when it already holds this data, emptying the tables in `empty`: the page bench
+    keeps the flags its database was made with)."""
     import models
     from app import create_app
     from models.base import db
@@ -66,9 +67,10 @@ def load_postgres(url: str, sqlite_path: Path, stamp: str) -> None:
         db.execute_sql("CREATE TABLE IF NOT EXISTS bench_jobs_stamp (stamp TEXT)")
         held = db.execute_sql("SELECT stamp FROM bench_jobs_stamp").fetchone()
         if held and held[0] == stamp:
-            print("   PostgreSQL: reusing the copied rows; emptying what the sweep writes",
-                  flush=True)
-            db.execute_sql(f"TRUNCATE {', '.join(SWEEP_WRITES)}")
+            print("   PostgreSQL: reusing the copied rows"
+                  + ("; emptying what the sweep writes" if empty else ""), flush=True)
+            if empty:
+                db.execute_sql(f"TRUNCATE {', '.join(empty)}")
             return
         started = time.perf_counter()
         source = sqlite3.connect(sqlite_path)
