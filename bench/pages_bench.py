@@ -6,7 +6,9 @@ the other registers at scale 1), the overdue sweep run, callbacks and decoration
 to search. Each request goes through the real stack, the Flask test client (not a socket),
 logged in as a supervisor of every estate by a real POST to /login; each request opens and
 closes its own database connection as in production. Per case: the median of BENCH_REPEAT
-requests after one warm-up, and the SQL statements one request ran.
+requests after one warm-up, and the SQL statements one request ran. The sizes are measured
+side by side (each round asks every size once in turn), so the ratio between two sizes is not
+the load of the shared machine changing between two runs.
 
 Cases: for the demand, work order, callback, key, pass, decoration and deposit grids their first
 page, a deep page (page 20 of 50 rows), a filter, a search and a sort, and one row's details;
@@ -17,7 +19,8 @@ its 100k figure.
 
 Environment:
   BENCH_PAGES_SCALES="0.001,0.1"  jobs_bench scales (0.001 = 1,000 demands, 1 = 1,000,000)
-  BENCH_PG_URL=postgresql://…      also PostgreSQL (a database of its own: it is overwritten)
+  BENCH_PG_URL=postgresql://…/NAME also PostgreSQL: NAME for 1M, NAME_100k, NAME_1k beside it (own
+                                   databases, made with createdb first: they are overwritten)
   BENCH_PAGES_ENGINES=sqlite,pg    restrict the engines
   BENCH_PAGES_CASES=demand,home    only the cases whose name contains one of these
   BENCH_REPEAT=7                   timed requests per case
@@ -142,24 +145,42 @@ def case_urls(app, client) -> dict[str, str]:
     return urls
 
 
-def measure(app, repeat: int, wanted: list[str]) -> dict[str, dict]:
-    client = logged_in_client(app)
-    results = {}
-    for name, url in case_urls(app, client).items():
+def measure(apps: dict[float, object], repeat: int, wanted: list[str]) -> dict:
+    """Every case on every size, paired: each round requests the case once per size in turn,
+    so a change in the machine's load falls on all sizes alike (the cores are shared)."""
+    import models
+
+    clients, urls = {}, {}
+    for scale, app in apps.items():
+        models.bind(app)
+        clients[scale] = logged_in_client(app)
+        urls[scale] = case_urls(app, clients[scale])
+    names = list(dict.fromkeys(n for scale in apps for n in urls[scale]))
+    results = {scale: {} for scale in apps}
+    for name in names:
         if wanted and not any(w in name for w in wanted):
             continue
-        status = client.get(url).status_code
-        if status != 200:  # a register a supervisor may not open (users, audit …)
-            print(f"   {name:<48} skipped: HTTP {status}", flush=True)
-            continue
-        count = statements(client, url)  # the warm-up, counting its statements
-        samples = []
+        present = {}
+        for scale, app in apps.items():
+            if name not in urls[scale]:
+                continue
+            models.bind(app)
+            status = clients[scale].get(urls[scale][name]).status_code
+            if status == 200:  # else a register a supervisor may not open (users …)
+                present[scale] = statements(clients[scale], urls[scale][name])
+        samples = {scale: [] for scale in present}
         for _ in range(repeat):
-            started = time.perf_counter()
-            get(client, url)
-            samples.append((time.perf_counter() - started) * 1000)
-        results[name] = {"ms": statistics.median(samples), "sql": count, "url": url}
-        print(f"   {name:<48} {results[name]['ms']:8.1f} ms  {count:3d} statements", flush=True)
+            for scale in present:
+                models.bind(apps[scale])
+                started = time.perf_counter()
+                get(clients[scale], urls[scale][name])
+                samples[scale].append((time.perf_counter() - started) * 1000)
+        for scale, count in present.items():
+            results[scale][name] = {"ms": statistics.median(samples[scale]), "sql": count,
+                                    "url": urls[scale][name]}
+        print(f"   {name:<44} " + "  ".join(
+            f"{_label(scale)} {results[scale][name]['ms']:7.1f} ms ({present[scale]:2d} SQL)"
+            for scale in present), flush=True)
     return results
 
 
@@ -215,7 +236,14 @@ def print_table(held: dict) -> None:
               + "; ".join(missed))
 
 
+def _pg_url(base: str, scale: float) -> str:
+    """One PostgreSQL database per size (the sizes are measured side by side): the URL's
+    database for the largest, `<name>_<size>` beside it for the others."""
+    return base if scale >= 1 else f"{base}_{_label(scale).lower()}"
+
+
 def main() -> None:
+    from app import create_app
     from bench.jobs_bench_pg import load_postgres
     from models.base import db
 
@@ -225,24 +253,28 @@ def main() -> None:
     repeat = int(os.environ.get("BENCH_REPEAT", "7"))
     pg_url = os.environ.get("BENCH_PG_URL")
     print(f"   machine: {machine()}", flush=True)
+    paths = {scale: build_pages(scale) for scale in scales}
     held = {}
-    for scale in scales:
-        path = build_pages(scale)
-        runs = [("SQLite", f"sqlite:///{path}")] if "sqlite" in engines else []
-        if pg_url and "pg" in engines:
-            runs.append(("PostgreSQL", pg_url))
-        for engine, url in runs:
-            if engine == "PostgreSQL":
+    for engine in ("SQLite", "PostgreSQL"):
+        if engine == "SQLite" and "sqlite" not in engines:
+            continue
+        if engine == "PostgreSQL" and not (pg_url and "pg" in engines):
+            continue
+        apps = {}
+        for scale, path in paths.items():
+            if engine == "SQLite":
+                apps[scale] = _sqlite_app(path)
+            else:
+                url = _pg_url(pg_url, scale)
                 load_postgres(url, path, path.with_suffix(".done").read_text(), empty=())
                 db.close()
-            app = _sqlite_app(path) if engine == "SQLite" else None
-            if app is None:
-                from app import create_app
-
-                app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench"})
-            load = tuple(round(x, 1) for x in os.getloadavg())
-            print(f"== {engine}, scale {scale:g}; load average {load}", flush=True)
-            results = measure(app, repeat, wanted)
-            db.close()
-            held = _keep(engine, scale, results, load)
-    print_table(held or json.loads(_results_file().read_text()))
+                apps[scale] = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench"})
+        load = tuple(round(x, 1) for x in os.getloadavg())
+        print(f"== {engine}, scales {', '.join(f'{s:g}' for s in scales)}; load average {load}",
+              flush=True)
+        results = measure(apps, repeat, wanted)
+        db.close()
+        for scale in scales:
+            held = _keep(engine, scale, results[scale], load)
+    if held or _results_file().exists():
+        print_table(held or json.loads(_results_file().read_text()))

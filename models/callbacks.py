@@ -121,3 +121,11 @@ def call_back_demand(demand: Demand, user, *, channel: str, on_time: int, attitu
                               expected_version=expected_version, reopen_count=reopened,
                               replied_at=None, completed_at=None, closed_at=None, **promise)
     return callback
+
+
+# The grid's newest-first page for a user of several estates, and the monthly review's callbacks
+# counted from the index alone (migration 024, #14).
+Callback.add_index(Callback.index(Callback.voided, Callback.called_at, name="callback_list_order"))
+Callback.add_index(Callback.index(Callback.estate, Callback.voided, Callback.called_at,
+                                  Callback.demand, Callback.satisfied,
+                                  name="callback_month_review"))

@@ -425,3 +425,9 @@ Demand.add_index(Demand.index(Demand.status, Demand.replied_at, Demand.reply_due
                               name="demand_reply_sweep"))
 Demand.add_index(Demand.index(Demand.status, Demand.completed_at, Demand.voided, Demand.estate,
                               Demand.id, name="demand_callback_sweep"))
+# A user of several estates: the grid's newest-first page read in this order, stopping after
+# the page; the monthly review's month counted from the index alone (migration 024, #14).
+Demand.add_index(Demand.index(Demand.voided, Demand.received_at, name="demand_list_order"))
+Demand.add_index(Demand.index(Demand.estate, Demand.voided, Demand.received_at, Demand.replied_at,
+                              Demand.missed_replies, Demand.revision_count,
+                              Demand.original_reply_due, name="demand_month_review"))

@@ -312,3 +312,7 @@ class KeyMovement(VersionedModel):
         """Keys lent and not back by their expected return (R-KEY-3)."""
         return cls.select().where(cls.kind == "lend", cls.returned_at.is_null(),
                                   cls.expected_return < now)
+
+
+# The movements grid's newest-first page for a user of several estates (migration 024, #14).
+KeyMovement.add_index(KeyMovement.index(KeyMovement.at, name="key_movement_list_order"))

@@ -325,3 +325,6 @@ class TemporaryPass(IssuedPass):
 TemporaryPass.add_index(TemporaryPass.index(TemporaryPass.state, TemporaryPass.valid_to,
                                             TemporaryPass.voided, TemporaryPass.estate,
                                             TemporaryPass.id, name="temporary_pass_sweep"))
+# The grid's newest-first page for a user of several estates (migration 024, #14).
+TemporaryPass.add_index(TemporaryPass.index(TemporaryPass.voided, TemporaryPass.issued_at,
+                                            name="temporary_pass_list_order"))

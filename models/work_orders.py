@@ -262,3 +262,7 @@ WorkOrder.add_index(WorkOrder.index(WorkOrder.needs_callback, WorkOrder.callback
                                     WorkOrder.state, WorkOrder.completed_at, WorkOrder.voided,
                                     WorkOrder.estate, WorkOrder.id,
                                     name="work_order_callback_sweep"))
+# The phone page and the open-order filter read an estate's open orders, not all of its orders
+# (migration 024, #14).
+WorkOrder.add_index(WorkOrder.index(WorkOrder.estate, WorkOrder.voided, WorkOrder.state,
+                                    name="work_order_open"))
