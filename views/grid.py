@@ -28,6 +28,13 @@ class CappedCount(int):
         return f"{int(self)}+"
 
 
+def capped_count(query, cap: int) -> int:
+    """The query's rows counted up to cap + 1 (one statement: SELECT COUNT(1) FROM
+    (SELECT 1 … LIMIT cap + 1)); past the cap, a CappedCount."""
+    found = query.order_by().limit(cap + 1).offset(None).count()
+    return CappedCount(cap) if found > cap else found
+
+
 class PageLink(BaseListRowAction):
     """A grid row's icon link (details, edit, void). Its URL is built once per page with a
     stand-in id and the row's id put in its place: url_for per row and icon was a sixth of a
@@ -137,8 +144,7 @@ class GridMixin:
     def capped_count(self, page_query) -> int:
         """The rows the page's query matches, counted up to count_cap + 1 (one statement:
         SELECT COUNT(1) FROM (SELECT 1 … LIMIT cap + 1))."""
-        found = page_query.order_by().limit(self.count_cap + 1).offset(None).count()
-        return CappedCount(self.count_cap) if found > self.count_cap else found
+        return capped_count(page_query, self.count_cap)
 
     def render(self, template, **kwargs):
         if isinstance(kwargs.get("count"), CappedCount):
