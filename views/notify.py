@@ -14,6 +14,7 @@ from flask_admin.contrib.peewee.filters import FilterEqual
 from flask_babel import gettext
 from flask_login import current_user
 from markupsafe import Markup
+from peewee import JOIN
 
 from models.base import utcnow
 from models.i18n import L_
@@ -28,7 +29,7 @@ from models.outbox import (
     SmsOptOut,
     delivery_log,
 )
-from models.users import DESK, EVERYONE, MANAGERS
+from models.users import DESK, EVERYONE, MANAGERS, User
 from views.actions import RegisterView, add_views
 from views.base import SecureModelView, SecurePage
 from views.fields import RESIDENT_LOOKUP, chosen_estate
@@ -84,6 +85,13 @@ class OutboxAdmin(SecureModelView):
     column_labels = {"created_at": L_("生成时间")}
     column_formatters = {"recipient": _recipient_cell}
     column_default_sort = ("id", True)
+
+    def get_query(self):
+        # An in-app or WeCom message's recipient is a user: the name is joined, not loaded
+        # once per row (#14: 26 statements for a 50-row page at 100,000 demands).
+        return (super().get_query().select_extend(User.id, User.display_name)
+                .join_from(OutboxMessage, User, JOIN.LEFT_OUTER,
+                           on=(OutboxMessage.user == User.id)))
     column_filters = [
         FilterEqual(OutboxMessage.state, L_("状态"), options=STATES),
         FilterEqual(OutboxMessage.channel, L_("渠道"), options=CHANNELS),

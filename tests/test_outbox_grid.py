@@ -1,0 +1,53 @@
+"""The outbox grid (通知发送记录) names each in-app message's recipient without a query per row
+(#14: bench/pages_bench.py found 26 user lookups on a 50-row page)."""
+
+from __future__ import annotations
+
+import logging
+
+from models.outbox import OutboxMessage
+
+
+class _Statements(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.sql: list[str] = []
+
+    def emit(self, record):
+        self.sql.append(record.getMessage())
+
+
+def _page(client) -> tuple[str, list[str]]:
+    logger = logging.getLogger("peewee")
+    handler, saved = _Statements(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        response = client.get("/admin/outbox/")
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(saved)
+    assert response.status_code == 200
+    return response.get_data(as_text=True), handler.sql
+
+
+def _messages(estate, users, start: int) -> None:
+    for i, user in enumerate(users, start):
+        OutboxMessage.create(estate=estate, key=f"test-{i}", event="work_order_new",
+                             channel="inapp", audience="staff", user=user, text="新维修单")
+
+
+def _user_lookups(sql: list[str]) -> int:
+    return sum(1 for s in sql if 'FROM "app_user"' in s)
+
+
+def test_recipients_are_named_without_a_query_per_row(login_as, make_user, conn, estate):
+    client = login_as("supervisor")
+    _messages(estate, [make_user("worker0", "dept", estate)], 0)
+    html, sql = _page(client)
+    one = _user_lookups(sql)
+    workers = [make_user(f"worker{i}", "dept", estate) for i in range(1, 6)]
+    _messages(estate, workers, 1)
+    html, sql = _page(client)
+    assert all(f"worker{i}" in html for i in range(6))  # display_name = username here
+    assert _user_lookups(sql) == one
