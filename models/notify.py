@@ -14,8 +14,9 @@ from peewee import JOIN
 
 from models.base import to_office, utcnow
 from models.i18n import office_text
+from models.notify_settings import mobile_or_empty
 from models.org import Department, Resident
-from models.outbox import enqueue, enqueue_many, mobile_or_empty
+from models.outbox import enqueue, enqueue_many
 from models.users import User, UserEstate
 
 # The owner's SMS for each step of a demand (R-DEM-4); other steps tell the owner nothing.

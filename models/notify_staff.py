@@ -35,7 +35,8 @@ from flask import current_app, has_app_context
 from peewee import fn
 
 from models.base import to_office
-from models.outbox import OutboxMessage, enqueue, mobile_or_empty
+from models.notify_settings import mobile_or_empty
+from models.outbox import OutboxMessage, enqueue
 
 DEFAULT_WARN_LEAD_MINUTES = 30
 DEFAULT_WARN_LEAD_DAY_HOURS = 12

@@ -19,8 +19,9 @@ from jobs.overdue import mark_overdue
 from models.batches import ServiceBatch, ServiceRegistration
 from models.demands import Demand
 from models.emergencies import Emergency
+from models.notify_settings import NotifyTemplate
 from models.org import Department, Unit
-from models.outbox import NotifyTemplate, OutboxMessage
+from models.outbox import OutboxMessage
 from models.register import save_record
 from models.work_orders import WorkOrder
 

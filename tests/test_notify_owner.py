@@ -19,8 +19,9 @@ from models.base import RuleError, office_day, utcnow
 from models.batches import ServiceBatch, ServiceRegistration
 from models.decoration import Decoration
 from models.notify_owner import owner_reminders
+from models.notify_settings import NotifyTemplate, SmsOptOut
 from models.org import Resident, Unit
-from models.outbox import NotifyTemplate, OutboxMessage, SmsOptOut
+from models.outbox import OutboxMessage
 from models.register import save_record
 
 OWNER = "13800138000"  # every resident of the TEST estate (conftest)
