@@ -9,8 +9,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from decoration_support import apply, approve, make_staff, to_permit, to_signed
 from sms_fake import SmsFake
-from test_decoration import apply, approve, make_staff, to_permit, to_signed
 from test_outbox import office_at, run
 from test_passes import worker
 
@@ -24,7 +24,7 @@ from models.outbox import NotifyTemplate, OutboxMessage, SmsOptOut
 from models.register import save_record
 
 OWNER = "13800138000"  # every resident of the TEST estate (conftest)
-CONTRACTOR = "13912345678"  # the contractor's phone in test_decoration.apply
+CONTRACTOR = "13912345678"  # the contractor's phone in decoration_support.apply
 EVENTS = ("gas_appointment", "pass_expiring", "deposit_refundable", "decoration_approved",
           "decoration_rejected")
 

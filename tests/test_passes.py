@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 from conftest import PG_URL
-from test_decoration import SHANGHAI, apply, errors_of, make_staff, post, to_permit
+from decoration_support import SHANGHAI, apply, errors_of, make_staff, post, to_permit
 from test_records import form_data
 
 from models import approvals, deadlines
