@@ -14,7 +14,7 @@ from sync import run_sync
 from sync.http import make_client
 from sync.state import SheetTarget
 from tests.sheets_fake import FakeSheets
-from tests.sheets_helpers import SHEET_ID, expected_values, keys_in_column_a
+from tests.sheets_helpers import SHEET_ID, expected_values, keys_in_column_a, mirrored_columns
 
 
 @pytest.fixture(scope="module")
@@ -67,24 +67,11 @@ def tab(report, title):
     return next(t for t in report.tabs if t.title == title)
 
 
-def mirrored(values, width):
-    """A tab's mirrored columns only: columns people add to the right stay (#15)."""
-    out = []
-    for row in values:
-        row = row[:width]
-        while row and row[-1] == "":
-            row.pop()
-        out.append(row)
-    while out and not out[-1]:
-        out.pop()
-    return out
-
-
 def assert_mirrored(fake, estate):
     """The tabs equal the registers; every key exactly once (nothing lost, nothing doubled)."""
     for register, title in (("residents", "住户"), ("units", "房屋")):
         want = expected_values(estate.id, register)
-        got = mirrored(fake.values(SHEET_ID, title), len(want[0]))
+        got = mirrored_columns(fake.values(SHEET_ID, title), len(want[0]))
         assert got == want, title
         rows, cols = fake.grid_size(SHEET_ID, title)
         assert rows == max(2, len(want)) and cols >= len(want[0])
