@@ -10,9 +10,9 @@ import datetime as dt
 
 import pytest
 from decoration_support import apply, approve, make_staff, to_permit, to_signed
+from passes_support import worker
 from sms_fake import SmsFake
 from test_outbox import office_at, run
-from test_passes import worker
 
 from jobs.overdue import mark_overdue
 from models.base import RuleError, office_day, utcnow
