@@ -133,26 +133,6 @@ def _warned_of_deadline():
         fn.SUBSTR(OutboxMessage.key, 1, fn.LENGTH(prefix)) == prefix)
 
 
-def demand_people(demand) -> list:
-    """Who answers for a demand: its handler, its open orders' assignees, the supervisors."""
-    from models.notify import estate_staff
-    from models.org import Department
-    from models.users import User
-    from models.work_orders import WorkOrder
-
-    ids = [demand.handler_id] if demand.handler_id else []
-    ids += [order.assignee_id for order in WorkOrder.select(WorkOrder.assignee).where(
-        WorkOrder.demand == demand.id, WorkOrder.voided == False,  # noqa: E712
-        WorkOrder.state.in_(("open", "arrived")), WorkOrder.assignee.is_null(False))]
-    people = list(User.select().where(User.id.in_(ids), User.active == True)  # noqa: E712
-                  .order_by(User.id)) if ids else []
-    people += estate_staff(demand.estate_id, roles=("supervisor",))
-    if demand.department_id:
-        kind = Department.get_by_id(demand.department_id).kind
-        people += estate_staff(demand.estate_id, department=kind, supervisors_only=True)
-    return people
-
-
 def staff_messages(event: str, users, *, estate_id: int, key: str, subject, params: dict,
                    wecom: bool, sms: bool = False, urgent: bool = False) -> list[dict]:
     """What `tell_staff` queues for each person (in-app; WeChat Work for those with an account;
@@ -226,8 +206,8 @@ def on_deadlines_near(now: dt.datetime) -> int:
 
     wecom, messages, warned = wecom_on(), [], 0
     for demand in demands:
-        # As demand_people: the handler and the open orders' assignees (by id), then the
-        # supervisors of the desk and of the demand's department.
+        # Who answers for the demand: the handler and the open orders' assignees (by id),
+        # then the supervisors of the desk and of the demand's department.
         own = {demand.handler_id} if demand.handler_id else set()
         own |= assignees.get(demand.id, set())
         people = [users[i] for i in sorted(own) if i in users]
