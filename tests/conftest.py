@@ -300,6 +300,18 @@ def make_user(conn):
     return make
 
 
+def insert_old_estate() -> None:
+    """Branch 老分公司 and its estate OLD written in raw SQL, as an older schema stored them
+    (today's models know newer columns): the rows the upgrade tests carry over."""
+    db.execute_sql("INSERT INTO branch (created_at, updated_at, version, name,"
+                   " general_manager, phone) VALUES ('2025-01-01 00:00:00',"
+                   " '2025-01-01 00:00:00', 1, '老分公司', '', '')")
+    db.execute_sql("INSERT INTO estate (created_at, updated_at, version, branch_id, code,"
+                   " name, address, office_phone, active) VALUES ('2025-01-01 00:00:00',"
+                   " '2025-01-01 00:00:00', 1, (SELECT id FROM branch), 'OLD', '老小区',"
+                   " '', '', TRUE)")
+
+
 CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 
 

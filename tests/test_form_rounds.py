@@ -12,7 +12,7 @@ import re
 
 from conftest import csrf_token
 from decoration_support import make_staff
-from test_deposits import refundable
+from deposits_support import refundable
 from test_records import form_data
 
 from models.base import office_day

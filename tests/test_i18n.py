@@ -21,10 +21,10 @@ from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
 from conftest import csrf_token, login
 from decoration_support import make_staff
+from deposits_support import refundable
 from flask import session
 from peewee import CharField, TextField
 from sheets_mirror_support import add_resident, fake, server  # noqa: F401 (fixtures)
-from test_deposits import refundable
 from test_form_rounds import banners, field_errors
 from test_records import form_data
 

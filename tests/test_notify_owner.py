@@ -171,7 +171,9 @@ def test_switched_off_opted_out_and_quiet_hours(app, sms_fake, templates, staff,
         staff["supervisor"], note="资料不全")
     waiting = owner_sms("decoration_rejected")[-1]
     assert waiting.state == "pending"
-    # 23:00 is quiet for owners: deferred to the morning, then sent.
+    # 23:00 is quiet for owners: deferred to the morning, then sent. A message made between
+    # 00:00 and 08:30 is over 48 hours old by then and would expire instead (jobs.outbox.max_age).
+    app.config["OUTBOX_MAX_AGE_HOURS"] = 72
     run(app, office_at(1, 23))
     assert sms_fake.sent == [] and OutboxMessage.get_by_id(waiting.id).state == "pending"
     run(app, office_at(2, 8, 30))
