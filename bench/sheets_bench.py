@@ -112,6 +112,13 @@ def fingerprint(values: list[list[str]]) -> str:
     return hashlib.sha256(json.dumps(values, ensure_ascii=False).encode()).hexdigest()
 
 
+def resident_mb() -> float:
+    """This process's resident memory now (Linux), against the peak the runs print."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        line = next(line for line in status if line.startswith("VmRSS:"))
+    return int(line.split()[1]) / 1024
+
+
 def trimmed(cells: list[str]) -> list[str]:
     while cells and cells[-1] == "":
         cells.pop()
@@ -254,6 +261,8 @@ def bench_size(total: int) -> None:
     fake = Fake()  # forked before the rows exist: its memory is its own
     rng = random.Random(2026)
     estates = estates_of(total, rng)
+    print(f"the bench's memory with the {total:,} rows made, before any sync: "
+          f"{resident_mb():,.0f} MB", flush=True)
     # A generous timeout: the fake shares the cores with the bench (and, here, other work).
     client = make_client(emulator_host=fake.host, timeout=900)
     http = client.http_client
