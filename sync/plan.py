@@ -192,14 +192,19 @@ def _update_properties(sheet_id: int, properties: dict, fields: list[str]) -> di
                                       "fields": ",".join(fields)}}
 
 
+def grid_after(target: TabTarget, snap: TabSnapshot | None) -> tuple[int, int]:
+    """The tab's grid once synced: header and rows, and every column (#15: columns people added
+    to the right stay, the grid never narrows below them)."""
+    return target.grid_rows, max(target.width, snap.cols) if snap else target.width
+
+
 def plan_tab(target: TabTarget, snap: TabSnapshot | None, sheet_id: int) -> TabPlan:
     """Plan one tab (see the module docstring)."""
-    width, want_rows = target.width, target.grid_rows
+    width = target.width
+    want_rows, want_cols = grid_after(target, snap)
     header = trimmed(target.header)
     old_header: Sequence[str] = snap.values[0] if snap and snap.values else ()
     data = snap.values[1:] if snap else []
-    # Columns people added to the right stay: the grid never narrows below them (#15).
-    want_cols = max(width, snap.cols) if snap else width
 
     position = {key: i for i, (key, _) in enumerate(target.rows)}
     candidates: list[tuple[int, int]] = []
@@ -320,6 +325,16 @@ def plan_sync(targets: Sequence[TabTarget], snapshot: SheetSnapshot, *,
     more (e.g. "住户" after the register was split by year); they are deleted in the last step.
     `noted_at` is the time written beside each hand change kept in the 手工修改 tab.
     """
+    # Checked before any row is planned: a register too large for the file is refused without
+    # planning its millions of cells first, every few minutes.
+    total = snapshot.other_cells + sum(
+        rows * cols for rows, cols in (grid_after(t, snapshot.tabs.get(t.title)) for t in targets))
+    if total > MAX_SPREADSHEET_CELLS:
+        # Splitting a register by year moves its cells between tabs but never reduces the
+        # file's total, so it is not offered as a way out (#15).
+        raise PlanError(f"镜像需要 {total:,} 个单元格，超过 Google 表格每个文件 1000 万单元格的"
+                        "上限；请在“镜像设置”中停用部分登记簿的镜像，或删除表格里不属于镜像的"
+                        "其他工作表。")
     taken = set(snapshot.taken_ids)
     tabs: list[TabPlan] = []
     for target in targets:
@@ -333,14 +348,6 @@ def plan_sync(targets: Sequence[TabTarget], snapshot: SheetSnapshot, *,
     retiring = [TabPlan(title=title, register=register, action="delete", sheet_id=sheet_id,
                         requests=[{"deleteSheet": {"sheetId": sheet_id}}])
                 for title, register, sheet_id in obsolete]
-    total = snapshot.other_cells + sum(t.grid_after[0] * t.grid_after[1]
-                                       for t in tabs if t.grid_after)
-    if total > MAX_SPREADSHEET_CELLS:
-        # Splitting a register by year moves its cells between tabs but never reduces the
-        # file's total, so it is not offered as a way out (#15).
-        raise PlanError(f"镜像需要 {total:,} 个单元格，超过 Google 表格每个文件 1000 万单元格的"
-                        "上限；请在“镜像设置”中停用部分登记簿的镜像，或删除表格里不属于镜像的"
-                        "其他工作表。")
 
     plan = Plan(tabs=tabs + retiring, marker_id=snapshot.marker_id, structural=[], values=[])
     marker = snapshot.marker_id

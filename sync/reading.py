@@ -7,14 +7,20 @@ left). Then one `values:batchGet`:
 
 * a tab whose grid is as the mirror left it and whose rows it remembers (sync/layout.py) is read
   in part: its header, the rows the register changed or dropped since the last good sync, and a
-  rolling window of `verify_rows` rows that catches hand edits anywhere in turn. The rows not
-  read are known: they hold what the mirror wrote, which the register has not changed since;
+  rolling window that catches hand edits anywhere in turn. The rows not read are known: they
+  hold what the mirror wrote, which the register has not changed since;
 * any other tab (first sync, a grid changed by hand, no layout yet) is read whole.
+
+The windows of all tabs read in part share `verify_rows` rows per sync, in proportion to the
+tabs' rows (at least one each), so the unchanged sync costs the same whether a register is one
+tab or split into one per year, and however many registers the spreadsheet mirrors (#15: at
+1,000,000 rows a window per tab made a spreadsheet of three year tabs read three windows). Every
+tab then takes the same number of syncs for a full round: all rows / `verify_rows`.
 
 At 100,000 rows an unchanged sync then downloads the metadata and a few hundred rows instead of
 the whole tab (61 MB). A hand edit in a row outside the window is found when the window reaches
-it (the 镜像状态 page says how long a full round takes); every row the mirror is about to
-overwrite or delete is always read first, so nothing people typed is overwritten unseen.
+it; every row the mirror is about to overwrite or delete is always read first, so nothing people
+typed is overwritten unseen.
 """
 
 from __future__ import annotations
@@ -36,7 +42,8 @@ from sync.plan import (
     quote_title,
 )
 
-# Rows checked for hand edits per tab and sync (~0.5 MB at the widest register).
+# Rows checked for hand edits per sync, shared by the spreadsheet's tabs (~0.5 MB at the widest
+# register).
 VERIFY_ROWS = 800
 # More scattered ranges than this in one tab: read it whole. Ranges go RANGES_PER_REQUEST to
 # a batchGet (URLs stay ~10 KB); reads have their own, larger quota than writes.
@@ -70,19 +77,31 @@ def _grid(props: dict) -> tuple[int, int]:
     return grid.get("rowCount", 0), grid.get("columnCount", 0)
 
 
-def _partial(target: TabTarget, memory: Remembered | None, sheet_id: int, grid: tuple[int, int],
-             verify_rows: int) -> tuple[list[tuple[int, int]], tuple[int, int]] | None:
+def _known(target: TabTarget, memory: Remembered | None, sheet_id: int,
+           grid: tuple[int, int]) -> bool:
+    """Whether the tab is as the mirror left it, its rows remembered: it can be read in part."""
+    return not (memory is None or memory.keys is None or memory.prints is None
+                or target.fresh is None or memory.sheet_id != sheet_id or memory.grid != grid
+                or len(memory.keys) != grid[0] - 1)
+
+
+def window_shares(sizes: Mapping[str, int], verify_rows: int) -> dict[str, int]:
+    """Rows of the window per tab: `verify_rows` in all, by the tabs' sizes, at least one each."""
+    total = sum(sizes.values())
+    return {title: min(n, max(1, -(-verify_rows * n // total))) if total else 0
+            for title, n in sizes.items()}
+
+
+def _partial(target: TabTarget, memory: Remembered, window: int
+             ) -> tuple[list[tuple[int, int]], tuple[int, int]] | None:
     """Runs of data positions to read, and the window checked; None: read the whole tab."""
-    if (memory is None or memory.keys is None or memory.prints is None
-            or target.fresh is None or memory.sheet_id != sheet_id or memory.grid != grid
-            or len(memory.keys) != grid[0] - 1):
-        return None
+    assert memory.keys is not None and target.fresh is not None
     wanted = {key for key, _ in target.rows}
     need = {pos for pos, key in enumerate(memory.keys)
             if key is not None and (key in target.fresh or key not in wanted)}
     n = len(memory.keys)
     start = memory.cursor % n if n else 0
-    size = min(verify_rows, n)
+    size = min(window, n)
     need.update((start + i) % n for i in range(size))
     spans = runs(sorted(need))
     if len(spans) > MAX_RANGES_PER_TAB:
@@ -114,15 +133,24 @@ def read_spreadsheet(http, spreadsheet_id: str, targets: Sequence[TabTarget],
     ours = claimed | set(retired_ids) | ({int(marker["sheetId"])} if marker else set())
     other_cells = sum(r * c for r, c in (_grid(p) for p in props if int(p["sheetId"]) not in ours))
 
+    known: dict[str, int] = {}  # tabs that can be read in part -> their data rows
+    for target in targets:
+        tab_props, memory = found.get(target.title), remembered.get(target.title)
+        if tab_props is not None and memory is not None and _known(
+                target, memory, int(tab_props["sheetId"]), _grid(tab_props)):
+            known[target.title] = len(memory.keys or ())
+    shares = window_shares(known, verify_rows)
     reads: list[_Read] = []
     ranges: list[str] = []
     for target in targets:
         tab_props = found.get(target.title)
         if tab_props is None:
             continue
-        sheet_id, grid = int(tab_props["sheetId"]), _grid(tab_props)
+        grid = _grid(tab_props)
         quoted = quote_title(tab_props["title"])
-        part = _partial(target, remembered.get(target.title), sheet_id, grid, verify_rows)
+        part = None
+        if target.title in shares:
+            part = _partial(target, remembered[target.title], shares[target.title])
         first = len(ranges)
         if part is None:
             ranges.append(quoted)

@@ -1,4 +1,5 @@
-"""Files and rows for the attachment and phone-page tests (#16)."""
+"""Files and rows for the attachment and phone-page tests (#16): pictures and scans as phones
+and scanners make them, a demand and a dispatched work order, and posting files to a row."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import io
 import re
 from pathlib import Path
 
+import pytest
+from conftest import csrf_token
 from PIL import Image
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
@@ -69,6 +72,21 @@ def post_files(client, url: str, data: dict, **kwargs):
     boundary, body = encode_multipart(fields)
     return client.post(url, data=body, content_type=f"multipart/form-data; boundary={boundary}",
                        **kwargs)
+
+
+@pytest.fixture
+def demand(conn, estate, make_user):
+    clerk = make_user("desk1", "clerk", estate)
+    return save_record(Demand(estate=estate.id, category="engineering", description="墙面渗水"),
+                       clerk)
+
+
+def upload(client, endpoint: str, row_id: int, kind: str, *files):
+    """Files of one kind added to a row through its admin attach form."""
+    token = csrf_token(client, f"/admin/{endpoint}/attach/?id={row_id}&kind={kind}")
+    return post_files(client, f"/admin/{endpoint}/attach/?id={row_id}",
+                      {"csrf_token": token, "kind": kind,
+                       "file": [(data, name) for name, data in files]})
 
 
 def page_key(html: str) -> str:

@@ -2,7 +2,7 @@
 
 The machine that runs the tests cannot reach Google, so the mirror is exercised through gspread's
 real client code against this server.  It implements the part of Sheets v4 the mirror uses, with
-the real API's shapes (checked against recorded traffic in ``tests/test_sheets_fake.py``):
+the real API's shapes (checked against recorded traffic in ``tests/test_sheets_fake_contract.py``):
 
 * ``GET  /v4/spreadsheets/{id}``                          spreadsheet metadata
 * ``POST /v4/spreadsheets/{id}:batchUpdate``              addSheet, deleteSheet,
@@ -40,7 +40,7 @@ import json
 import random
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -259,8 +259,12 @@ class TabSpec:
 class _Tab:
     # Sheet properties exactly as the API returns them, minus the derived "index".
     props: dict[str, Any]
-    # Sparse cells: (row, col) 0-based -> JSON value.  Empty cells are absent.
-    cells: dict[tuple[int, int], Any] = field(default_factory=dict)
+    # The cells, row-major: lines[r] is None (an empty row) or a list whose item c is the JSON
+    # value of column c, None where the cell is empty; no longer than the grid. Kept by row so
+    # that a read, a write or an inserted row costs what it touches, not the whole tab (the
+    # mirror's benchmark keeps a million rows here). Inside a batchUpdate a row's list is
+    # replaced, never changed in place, so the batch's undo record can share them (_Undo).
+    lines: list[list[Any] | None] = field(default_factory=list)
 
     @property
     def sheet_id(self) -> int:
@@ -278,9 +282,77 @@ class _Tab:
     def cols(self) -> int:
         return int(self.props["gridProperties"].get("columnCount", 0))
 
-    def trim_to_grid(self) -> None:
-        rows, cols = self.rows, self.cols
-        self.cells = {k: v for k, v in self.cells.items() if k[0] < rows and k[1] < cols}
+    def cells(
+        self, r0: int = 0, r1: int | None = None, c0: int = 0, c1: int | None = None
+    ) -> Iterator[tuple[int, int, Any]]:
+        """(row, col, value) of every non-empty cell in rows r0..r1, columns c0..c1 (ends open)."""
+        lines = self.lines
+        for r in range(r0, len(lines) if r1 is None else min(r1, len(lines))):
+            line = lines[r]
+            if line:
+                for c in range(c0, len(line) if c1 is None else min(c1, len(line))):
+                    value = line[c]
+                    if value is not None:
+                        yield r, c, value
+
+    def put(self, r: int, c: int, value: Any) -> None:
+        """Set one cell in place ("" empties it); values writes only, never in a batchUpdate."""
+        lines = self.lines
+        if value == "":
+            line = lines[r] if r < len(lines) else None
+            if line is not None and c < len(line):
+                line[c] = None
+            return
+        if r >= len(lines):
+            lines.extend([None] * (r + 1 - len(lines)))
+        line = lines[r]
+        if line is None:
+            line = lines[r] = []
+        if c >= len(line):
+            line.extend([None] * (c + 1 - len(line)))
+        line[c] = value
+
+    def clear(self, r0: int, r1: int, c0: int, c1: int) -> None:
+        """Empty a block of cells in place (values clears only, never in a batchUpdate)."""
+        lines = self.lines
+        for r in range(r0, min(r1, len(lines))):
+            line = lines[r]
+            if not line:
+                continue
+            if c0 == 0 and c1 >= len(line):
+                lines[r] = None
+            else:
+                line[c0:min(c1, len(line))] = [None] * (min(c1, len(line)) - min(c0, len(line)))
+
+    def insert_lines(self, dimension_rows: bool, start: int, count: int) -> None:
+        """Shift the cells at and after `start` by `count` empty rows or columns."""
+        lines = self.lines
+        if dimension_rows:
+            if start < len(lines):
+                lines[start:start] = [None] * count
+            return
+        for r, line in enumerate(lines):
+            if line is not None and len(line) > start:
+                lines[r] = line[:start] + [None] * count + line[start:]
+
+    def delete_lines(self, dimension_rows: bool, start: int, end: int) -> None:
+        """Drop rows or columns start..end (end open) and close the gap."""
+        lines = self.lines
+        if dimension_rows:
+            del lines[start:end]
+            return
+        for r, line in enumerate(lines):
+            if line is not None and len(line) > start:
+                lines[r] = line[:start] + line[end:]
+
+    def trim_to_grid(self, cols_before: int) -> None:
+        """Drop cells outside a grid that may have shrunk (columns scanned only if they did)."""
+        del self.lines[self.rows:]
+        cols = self.cols
+        if cols < cols_before:
+            for r, line in enumerate(self.lines):
+                if line is not None and len(line) > cols:
+                    self.lines[r] = line[:cols]
 
 
 @dataclass
@@ -340,6 +412,29 @@ def _bad_value(field_path: str, type_name: str, value: Any) -> _ApiError:
     )
 
 
+class _Undo:
+    """What a batchUpdate changed, to put back if a later request in it fails (it is atomic).
+
+    A tab is recorded the first time a request is about to change it: its properties (a deep
+    copy, small) and its list of rows (a shallow copy; the rows themselves are never changed in
+    place inside a batch). A batch costs what it touches, not a copy of the whole spreadsheet.
+    """
+
+    def __init__(self, book: _Spreadsheet) -> None:
+        self.props = copy.deepcopy(book.props)
+        self.tabs = list(book.tabs)
+        self.saved: dict[int, tuple[_Tab, dict[str, Any], list[list[Any] | None]]] = {}
+
+    def record(self, tab: _Tab) -> None:
+        if id(tab) not in self.saved:
+            self.saved[id(tab)] = (tab, copy.deepcopy(tab.props), list(tab.lines))
+
+    def restore(self, book: _Spreadsheet) -> None:
+        book.props, book.tabs = self.props, self.tabs
+        for tab, props, lines in self.saved.values():
+            tab.props, tab.lines = props, lines
+
+
 class _Spreadsheet:
     def __init__(self, spreadsheet_id: str, title: str, rng: random.Random) -> None:
         self.id = spreadsheet_id
@@ -351,6 +446,12 @@ class _Spreadsheet:
         }
         self.tabs: list[_Tab] = []
         self._rng = rng
+        # Set while a batchUpdate runs: every request records a tab before changing it.
+        self.undo: _Undo | None = None
+
+    def will_change(self, tab: _Tab) -> None:
+        if self.undo is not None:
+            self.undo.record(tab)
 
     # -- lookups ------------------------------------------------------------------------------
 
@@ -484,8 +585,7 @@ def _read(window: _Window, major: str, render: str) -> dict[str, Any]:
     height, width = window.r1 - window.r0, window.c1 - window.c0
     present = {
         (r - window.r0, c - window.c0): v
-        for (r, c), v in window.tab.cells.items()
-        if window.r0 <= r < window.r1 and window.c0 <= c < window.c1
+        for r, c, v in window.tab.cells(window.r0, window.r1, window.c0, window.c1)
     }
     result: dict[str, Any] = {"range": window.a1(), "majorDimension": major}
     if not present:
@@ -600,11 +700,9 @@ def _plan_write(
 
 
 def _apply_write(write: _Write) -> None:
-    for key, value in write.cells.items():
-        if value == "":
-            write.window.tab.cells.pop(key, None)
-        else:
-            write.window.tab.cells[key] = value
+    tab = write.window.tab
+    for (r, c), value in write.cells.items():
+        tab.put(r, c, value)
 
 
 def _update_response(book: _Spreadsheet, write: _Write) -> dict[str, Any]:
@@ -867,15 +965,13 @@ class FakeSheets:
         """The whole tab as formatted text, trimmed like the API (for assertions)."""
         with self._lock:
             t = self._tab(spreadsheet_id, tab)
-            if not t.cells:
-                return []
             window = _Window(t, 0, 0, t.rows, t.cols)
             return _read(window, "ROWS", "FORMATTED_VALUE").get("values", [])  # type: ignore[no-any-return]
 
     def raw_cells(self, spreadsheet_id: str, tab: str) -> dict[tuple[int, int], Any]:
         """Stored cell values with their JSON types, keyed by 0-based (row, col)."""
         with self._lock:
-            return dict(self._tab(spreadsheet_id, tab).cells)
+            return {(r, c): v for r, c, v in self._tab(spreadsheet_id, tab).cells()}
 
     def set_values(
         self,
@@ -899,12 +995,8 @@ class FakeSheets:
             grid["columnCount"] = max(t.cols, c0 + width)
             for i, row in enumerate(values):
                 for j, cell in enumerate(row):
-                    if cell is None:
-                        continue
-                    if cell == "":
-                        t.cells.pop((r0 + i, c0 + j), None)
-                    else:
-                        t.cells[(r0 + i, c0 + j)] = cell
+                    if cell is not None:
+                        t.put(r0 + i, c0 + j, cell)
 
     def rename_tab(self, spreadsheet_id: str, old: str, new: str) -> None:
         """Simulate a manager renaming a tab by hand."""
@@ -1198,12 +1290,7 @@ class FakeSheets:
 
     def _clear_window(self, book: _Spreadsheet, range_text: str) -> str:
         window = book.read_window(range_text)
-        tab = window.tab
-        tab.cells = {
-            (r, c): v
-            for (r, c), v in tab.cells.items()
-            if not (window.r0 <= r < window.r1 and window.c0 <= c < window.c1)
-        }
+        window.tab.clear(window.r0, window.r1, window.c0, window.c1)
         return window.a1()
 
     def _values_clear(
@@ -1229,8 +1316,8 @@ class FakeSheets:
     def _batch_update(self, book: _Spreadsheet, *, query: dict[str, list[str]], body: Any) -> Any:
         if not isinstance(body, dict) or not isinstance(body.get("requests"), list):
             raise _ApiError(400, "Invalid JSON payload received.")
-        # The real batchUpdate is atomic: snapshot, and restore on any error.
-        snapshot = (copy.deepcopy(book.props), copy.deepcopy(book.tabs))
+        # The real batchUpdate is atomic: what it changes is recorded, and put back on any error.
+        book.undo = undo = _Undo(book)
         replies: list[dict[str, Any]] = []
         try:
             for i, request in enumerate(body["requests"]):
@@ -1250,8 +1337,10 @@ class FakeSheets:
                     raise err from None
                 replies.append(reply)
         except _ApiError:
-            book.props, book.tabs = snapshot
+            undo.restore(book)
             raise
+        finally:
+            book.undo = None
         out: dict[str, Any] = {"spreadsheetId": book.id, "replies": replies}
         if body.get("includeSpreadsheetInResponse"):
             out["updatedSpreadsheet"] = book.metadata()
@@ -1340,8 +1429,10 @@ class FakeSheets:
             raise _ApiError(400, "You can't hide all the sheets in a document.")
         new_index = target.pop("index", old_index)
         _drop_defaults(target)
+        book.will_change(tab)
+        cols_before = tab.cols
         tab.props = target
-        tab.trim_to_grid()
+        tab.trim_to_grid(cols_before)
         if new_index != old_index:
             # Indexes count "before the move", as in the API: moving 0 -> 2 among three tabs
             # places the tab between the other two.
@@ -1385,14 +1476,8 @@ class FakeSheets:
                 f"{'rows' if rows else 'columns'}",
             )
         n = end - start
-        shifted: dict[tuple[int, int], Any] = {}
-        for (r, c), v in tab.cells.items():
-            if rows and r >= start:
-                r += n
-            elif not rows and c >= start:
-                c += n
-            shifted[(r, c)] = v
-        tab.cells = shifted
+        book.will_change(tab)
+        tab.insert_lines(rows, start, n)
         tab.props["gridProperties"]["rowCount" if rows else "columnCount"] = size + n
         return {}
 
@@ -1410,15 +1495,8 @@ class FakeSheets:
                 400, f"You can't delete all the {'rows' if rows else 'columns'} on the sheet."
             )
         n = end - start
-        moved: dict[tuple[int, int], Any] = {}
-        for (r, c), v in tab.cells.items():
-            pos = r if rows else c
-            if start <= pos < end:
-                continue
-            if pos >= end:
-                pos -= n
-            moved[(pos, c) if rows else (r, pos)] = v
-        tab.cells = moved
+        book.will_change(tab)
+        tab.delete_lines(rows, start, end)
         tab.props["gridProperties"]["rowCount" if rows else "columnCount"] = size - n
         return {}
 
@@ -1431,6 +1509,7 @@ class FakeSheets:
         if not isinstance(length, int) or length < 1:
             raise _ApiError(400, "length must be greater than 0")
         key = "rowCount" if dimension == "ROWS" else "columnCount"
+        book.will_change(tab)
         tab.props["gridProperties"][key] += length
         return {}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import PG_URL
+from conftest import PG_URL, insert_old_estate
 from peewee import IntegrityError
 from peewee_migrate import Router
 
@@ -74,13 +74,7 @@ def test_upgrade_keeps_the_data_of_an_older_schema(tmp_path):
         assert router.done == [first]
         assert "audit_log" not in db.get_tables()
         # Rows written with the old schema (raw SQL: today's models know newer columns).
-        db.execute_sql("INSERT INTO branch (created_at, updated_at, version, name,"
-                       " general_manager, phone) VALUES ('2025-01-01 00:00:00',"
-                       " '2025-01-01 00:00:00', 1, '老分公司', '', '')")
-        db.execute_sql("INSERT INTO estate (created_at, updated_at, version, branch_id, code,"
-                       " name, address, office_phone, active) VALUES ('2025-01-01 00:00:00',"
-                       " '2025-01-01 00:00:00', 1, (SELECT id FROM branch), 'OLD', '老小区',"
-                       " '', '', TRUE)")
+        insert_old_estate()
     db.close()
 
     applied = models.upgrade()

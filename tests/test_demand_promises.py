@@ -7,7 +7,7 @@ import datetime as dt
 import re
 
 import pytest
-from conftest import PG_URL
+from conftest import PG_URL, insert_old_estate
 from peewee_migrate import Router
 from test_demand_loop import intake, post_action
 from test_records import form_data
@@ -334,13 +334,7 @@ def test_migration_014_makes_existing_deadlines_the_original_promises(tmp_path):
             db.execute_sql("CREATE SCHEMA public")
         Router(db.obj, migrate_dir=models.MIGRATIONS_DIR).run("013_department_supervisor")
         assert "original_reply_due" not in {c.name for c in db.get_columns("demand")}
-        db.execute_sql("INSERT INTO branch (created_at, updated_at, version, name,"
-                       " general_manager, phone) VALUES ('2025-01-01 00:00:00',"
-                       " '2025-01-01 00:00:00', 1, '老分公司', '', '')")
-        db.execute_sql("INSERT INTO estate (created_at, updated_at, version, branch_id, code,"
-                       " name, address, office_phone, active) VALUES ('2025-01-01 00:00:00',"
-                       " '2025-01-01 00:00:00', 1, (SELECT id FROM branch), 'OLD', '老小区',"
-                       " '', '', TRUE)")
+        insert_old_estate()
         for number, urgent, requested, due, reopens in (
                 ("XQ-2026-00001", "TRUE", "'2026-11-04 02:00:00'", "'2026-11-04 02:00:00'", 0),
                 ("XQ-2026-00002", "FALSE", "NULL", "'2026-11-09 03:00:00'", 1)):

@@ -11,8 +11,8 @@ import datetime as dt
 import re
 
 from conftest import csrf_token
-from test_decoration import make_staff
-from test_deposits import refundable
+from decoration_support import make_staff
+from deposits_support import refundable
 from test_records import form_data
 
 from models.base import office_day

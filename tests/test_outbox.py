@@ -17,7 +17,8 @@ from jobs import outbox as outbox_job
 from jobs.outbox import claim, send_outbox
 from models.base import write_transaction
 from models.demands import Demand
-from models.outbox import DeliveryAttempt, NotifyTemplate, OutboxMessage, SmsOptOut
+from models.notify_settings import NotifyTemplate, SmsOptOut
+from models.outbox import DeliveryAttempt, OutboxMessage
 from models.register import save_record
 
 PHONE = "13912345678"
@@ -186,6 +187,9 @@ def test_two_senders_never_claim_one_message(app, fake, templates, clerk, estate
 
 
 def test_quiet_hours_defer_owner_sms_until_morning(app, fake, templates, clerk, estate):
+    # Made between 00:00 and 08:00 office time, the message is over 48 hours old at 08:00 two
+    # days on and would expire instead (OUTBOX_MAX_AGE_HOURS): this test is about quiet hours.
+    app.config["OUTBOX_MAX_AGE_HOURS"] = 72
     received(clerk, estate)
     run(app, office_at(1, 23, 10))
     (message,) = sms_messages()
