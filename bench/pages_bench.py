@@ -42,7 +42,7 @@ from urllib.parse import urlencode
 from bench.demand_data import SEARCH_TERM
 from bench.demand_report import machine
 from bench.demands_bench import get, logged_in_client
-from bench.jobs_bench import _data_dir, _sqlite_app
+from bench.jobs_data import _data_dir, sqlite_app
 from bench.pages_data import build_pages
 
 GOAL_MS, GOAL_RATIO = 150.0, 1.3
@@ -265,7 +265,7 @@ def main() -> None:
         apps = {}
         for scale, path in paths.items():
             if engine == "SQLite":
-                apps[scale] = _sqlite_app(path)
+                apps[scale] = sqlite_app(path)
             else:
                 url = _pg_url(pg_url, scale)
                 load_postgres(url, path, path.with_suffix(".done").read_text(), empty=())

@@ -1,9 +1,9 @@
 """The databases the page bench reads (bench/pages_bench.py, #14): as production keeps them.
 
-They start from bench/jobs_bench.py's data (1,000,000 demands, 200,000 work orders, 200,000
-temporary passes, 100,000 key loans and 100,000 rows across the other registers at scale 1;
-JOBS_BENCH_SCALE-style scales give a tenth, a thousandth …) and add what a working office has
-beside it:
+They start from the sweep bench's data (bench/jobs_data.py: 1,000,000 demands, 200,000 work
+orders, 200,000 temporary passes, 100,000 key loans and 100,000 rows across the other registers
+at scale 1; JOBS_BENCH_SCALE-style scales give a tenth, a thousandth …) and add what a working
+office has beside it:
 
 - the overdue sweep has run (mark_overdue through the real job, as of the data's moment), so
   the 超时 flags exist (119,468 at scale 1);
@@ -14,7 +14,7 @@ beside it:
 - decorations: one application for a fifth of the units, most of them accepted long ago;
 - the users the bench logs in as: a supervisor of every estate.
 
-Each scale's database is made once from jobs_bench's kept database (a copy, so that one stays
+Each scale's database is made once from the sweep bench's kept database (a copy, so that one stays
 as jobs_bench left it) and kept beside it (`pages_<scale>.db`, a `.done` stamp naming the data).
 """
 
@@ -28,7 +28,8 @@ import time
 from pathlib import Path
 
 from bench.demand_data import LEAKS, LOCATIONS, PASSWORD, PROBLEMS, SURNAMES, TAILS
-from bench.jobs_bench import NOW, _sqlite_app, _sweep, _timed, build_sqlite
+from bench.jobs_bench import sweep
+from bench.jobs_data import NOW, build_sqlite, sqlite_app, timed
 
 SUPERVISOR = "bench_supervisor"
 DECORATED_UNITS = 5  # one unit in five has a decoration
@@ -187,15 +188,15 @@ def _add_supervisor() -> None:
 def _top_up(path: Path) -> None:
     from models.base import db
 
-    app = _sqlite_app(path)
+    app = sqlite_app(path)
     with app.app_context():
-        flags, _ = _timed("the overdue sweep (flags raised, cleared)", lambda: _sweep(app))
+        flags, _ = timed("the overdue sweep (flags raised, cleared)", lambda: sweep(app))
         with db.connection_context():
             db.execute_sql("PRAGMA cache_size = -262144")
             with db.atomic():
-                _timed("demand texts, contacts, units; search index", _fill_demands)
-                added, _ = _timed("callbacks", _add_callbacks)
-                decorations, _ = _timed("decorations", _add_decorations)
+                timed("demand texts, contacts, units; search index", _fill_demands)
+                added, _ = timed("callbacks", _add_callbacks)
+                decorations, _ = timed("decorations", _add_decorations)
                 _add_supervisor()
             db.execute_sql("ANALYZE")
             db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -215,7 +216,7 @@ def build_pages(scale: float) -> Path:
     stamp = json.dumps({"jobs": pristine.with_suffix(".done").read_text(),
                         "layout": PAGES_LAYOUT})
     if path.exists() and done.exists() and done.read_text() == stamp:
-        with _sqlite_app(path).app_context():
+        with sqlite_app(path).app_context():
             applied = models.upgrade()
             if applied:
                 with db.connection_context():
