@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?=
 HOST ?=
 
-.PHONY: run dev prepare test test-pg bench lint venv venv-test clean translations \
+.PHONY: run dev prepare test test-pg bench lint venv venv-test venv-bench clean translations \
 	translations-extract translations-update translations-compile
 
 # Re-install only when pyproject.toml changed since the last install (idempotent and quick).
@@ -22,8 +22,14 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(VENV)/.installed $@
 
+# The benches also compare with Django admin (bench/compare_bench.py): the `bench` extra.
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $(VENV)/.installed $(VENV)/.installed-test $@
+
 venv: $(VENV)/.installed
 venv-test: $(VENV)/.installed-test
+venv-bench: $(VENV)/.installed-bench
 
 # Production server (gunicorn, gunicorn.conf.py) with the scheduler beside it as its own
 # process; Ctrl-C stops both. Settings: WEB_* in instance/config.py or the environment.
@@ -47,7 +53,7 @@ test-pg: venv-test
 	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: venv-test
+bench: venv-bench
 	$(BIN)/python -m bench $(BENCH)
 
 lint: venv-test

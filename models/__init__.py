@@ -16,6 +16,7 @@ import os
 import click
 from flask import Flask, g, request
 
+from models import deadlines
 from models.approvals import ApprovalRequest
 from models.attachments import Attachment
 from models.base import db, open_database, set_office_timezone
@@ -147,11 +148,13 @@ def init_app(app: Flask) -> None:
             db.connect()
             g.db_opened = True
         if request.endpoint != "static" and not request.path.startswith("/admin/static"):
-            # Deadlines computed in this request see the office's latest calendar overrides.
-            load_overrides()
+            # Deadlines computed in this request see the office's latest calendar overrides,
+            # read when the first one is computed (most pages compute none).
+            deadlines.load_overrides_when_used(load_overrides)
 
     @app.teardown_request
     def _close(_exc):
+        deadlines.load_overrides_when_used(None)
         if g.pop("db_opened", False) and not db.is_closed():
             db.close()
 

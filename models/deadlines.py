@@ -11,6 +11,8 @@ Definitions (SPEC "Deadline arithmetic"):
   weekends (调休补班), via ``chinese_calendar``. The company-wide overrides win over the package
   (``set_overrides``), and an estate's own dated closures win for that estate alone
   (``set_estate_overrides``; every working-day function takes an optional ``estate`` id, #11).
+  A web request does not read them up front: ``load_overrides_when_used`` defers the reading
+  to the request's first working-day question (most pages ask none; #14 throughput).
   For a year the package has no data for, fall back to Monday-Friday and
   never fail (``is_workday``); ``years_without_data``/``fallback_warning`` let a page say so.
 * "Within N days" -- calendar days, end of the N-th day after the start day (``add_days``).
@@ -34,7 +36,8 @@ from __future__ import annotations
 
 import calendar
 import functools
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -52,6 +55,7 @@ __all__ = [
     "has_official_data",
     "invalid_notice_due",
     "is_workday",
+    "load_overrides_when_used",
     "office_timezone",
     "reply_due",
     "set_estate_overrides",
@@ -73,6 +77,9 @@ INVALID_NOTICE_WORKING_DAYS = 1
 _overrides: dict[date, bool] = {}
 # Per estate id, its own dated closures (or other exceptions), which win for that estate only.
 _estate_overrides: dict[int, dict[date, bool]] = {}
+# A loader this thread runs before its next working-day question (a web request's: each request
+# is served by one thread, and the maps above are replaced wholesale, so threads do not mix).
+_pending = threading.local()
 
 
 def set_office_timezone(name: str) -> None:
@@ -98,8 +105,22 @@ def set_overrides(mapping: Mapping[date, bool]) -> None:
     _overrides = new
 
 
+def load_overrides_when_used(loader: Callable[[], object] | None) -> None:
+    """Have this thread run `loader` (which calls the two setters) before its next override
+    lookup, once; None forgets a loader not needed (the request ended without asking)."""
+    _pending.loader = loader
+
+
+def _refresh() -> None:
+    loader = getattr(_pending, "loader", None)
+    if loader is not None:
+        _pending.loader = None
+        loader()
+
+
 def get_overrides() -> dict[date, bool]:
     """Return a copy of the current override map."""
+    _refresh()
     return dict(_overrides)
 
 
@@ -199,6 +220,7 @@ def is_workday(d: date | datetime, estate=None) -> bool:
     raises for lack of data.
     """
     day = _local_day(d)
+    _refresh()
     override = _estate_overrides.get(_estate_id(estate), {}).get(day)
     if override is None:
         override = _overrides.get(day)

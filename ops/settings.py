@@ -27,7 +27,9 @@ SERVER_DEFAULTS = {
     "WEB_PORT": 5000,
     "WEB_WORKERS": None,  # None: default_workers()
     "WEB_THREADS": 4,
-    # Above the longest legitimate request: FINDINGS measured a 100k-row XLSX export at 46 s.
+    # gunicorn restarts a worker whose main thread stops reporting for this long. gthread runs
+    # requests in other threads, so a streamed export longer than this is not killed
+    # (bench/export_bench.py: 154 s under 30 s); it guards against a wedged worker.
     "WEB_TIMEOUT": 120,
     "LOG_DIR": None,  # None: instance/logs
 }

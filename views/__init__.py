@@ -47,6 +47,7 @@ from views import (
     h5,
     i18n,
     keys,
+    menu,
     movein,
     notify,
     owner_notices,
@@ -161,6 +162,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(field.bp)
     h5.init_app(app)  # the owners' H5 under /h5 (issue #17)
     build_admin(app)
+    menu.init_app(app)
 
     for code, (title, message) in ERROR_PAGES.items():
         app.register_error_handler(code, _error_page(code, title, message))

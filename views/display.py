@@ -14,7 +14,7 @@ from flask_admin import expose
 from flask_babel import gettext
 from flask_login import current_user
 from markupsafe import Markup
-from peewee import DateTimeField, ForeignKeyField
+from peewee import DateTimeField, Field, ForeignKeyField
 
 from models.base import (
     DocumentNumberField,
@@ -81,6 +81,11 @@ def shown_relations(view) -> list[str]:
     fields = view.model._meta.fields
     return [name for name, _label in view._list_columns
             if isinstance(fields.get(name), ForeignKeyField)]
+
+
+def cap_notice(limit: int) -> str:
+    """The last line of an export that reached EXPORT_MAX_ROWS (also said on the grid)."""
+    return f"已达导出上限 {limit} 行，其余记录未导出；请加筛选条件分批导出。"
 
 
 class DisplayMixin:
@@ -188,12 +193,30 @@ class DisplayMixin:
         fallback = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{self.endpoint}_{estate}_{stamp}.{kind}")
         return name, fallback
 
+    def export_fields(self) -> frozenset[str] | None:
+        """The model's fields an export reads, when every exported column is one of them (the
+        readers above then need nothing else); None when a column or the view needs the whole
+        row. #14 item 4: a demand has about 45 columns and its export shows 10; peewee turning
+        the other 35 into values was most of a 1M-row export's CPU."""
+        fields = self.model._meta.fields
+        if (getattr(type(self), "column_formatters_export", None)
+                or type(self).prepare_rows is not DisplayMixin.prepare_rows
+                or any(name not in fields for name, _h in self._export_columns)):
+            return None
+        wanted = {self.model._meta.primary_key.name, *(n for n, _h in self._export_columns)}
+        return frozenset(wanted | ({"voided"} & set(fields)))
+
     def _export_query(self):
         view_args = self._get_list_extra_args()
         sort = self._get_column_by_idx(view_args.sort)
         _count, query = self.get_list(0, sort[0] if sort else None, view_args.sort_desc,
                                       view_args.search, view_args.filters, execute=False,
                                       page_size=0)
+        wanted = self.export_fields()
+        if wanted is not None:
+            # The joined tables' columns the grid selects (a demand's unit code) stay.
+            query = query.select(*[c for c in query.selected_columns if not (
+                isinstance(c, Field) and c.model is self.model and c.name not in wanted)])
         return query, view_args
 
     def _export_csv(self, return_url):
@@ -235,14 +258,15 @@ class DisplayMixin:
         def rows():
             written = 0
             for batch in row_batches(query):
-                self.prepare_rows(batch, related)
-                for row in batch:
-                    if limit and written == limit:
-                        yield [f"已达导出上限 {limit} 行，其余记录未导出；请加筛选条件分批导出。"]
-                        return
-                    written += 1
-                    with office_language():
-                        yield [office_text(read(row)) for read in readers]
+                kept = batch[:limit - written] if limit else batch
+                self.prepare_rows(kept, related)
+                with office_language():  # once per batch: entering it costs a locale parse
+                    values = [[office_text(read(row)) for read in readers] for row in kept]
+                yield from values
+                written += len(kept)
+                if len(kept) < len(batch):
+                    yield [cap_notice(limit)]
+                    return
 
         name, fallback = self.export_file_name(kind)
         disposition = (f'attachment; filename="{fallback}"; '

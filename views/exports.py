@@ -153,6 +153,7 @@ def xlsx_chunks(title: str, headers: list[str], rows: Iterable[list]) -> Iterato
     sheet._writer.write_top()
     finished = False
     try:
+        yield sink.take()  # the first bytes leave before any row is read (#14 item 4)
         sheet.append([clean_text(h) for h in headers])
         for batch in _batched(rows):
             for row in batch:
