@@ -47,7 +47,7 @@ from models.base import (
     AwareDateTimeField,
     RuleError,
     StaleRecordError,
-    db,
+    rehearsal,
     utcnow,
     write_transaction,
 )
@@ -286,6 +286,8 @@ def trial(row, action: str, requester, values: dict) -> None:
     """Try the step as if approved, and undo it: what the rules refuse now (a refunded deposit,
     a key already out, dates that do not fit) is refused before anyone is asked to approve."""
     spec = spec_of(row, action)
+    if spec.check is not None:
+        spec.check(row, values)
     approver = next((user for user in approvers(spec.rule(row), row.estate_id)
                      if spec.requester_may_approve or requester is None
                      or user.id != requester.id), None)
@@ -295,10 +297,8 @@ def trial(row, action: str, requester, values: dict) -> None:
                                      label=spec.label, value=rule_label(spec.rule(row)))})
     fresh = type(row).get_by_id(row.id)
     stand_in = ApprovalRequest(register=row._meta.table_name, row_id=row.id, action=action)
-    with write_transaction():
-        with db.atomic() as attempt:
-            _call(fresh, spec, requester, Grant(stand_in, approver, utcnow()), dict(values))
-            attempt.rollback()
+    with rehearsal():
+        _call(fresh, spec, requester, Grant(stand_in, approver, utcnow()), dict(values))
 
 
 def approvers(rule: str, estate_id: int) -> list[User]:
@@ -319,12 +319,12 @@ def request(row, action: str, requester, values: dict | None = None, *,
     if ApprovalRequest.pending_for(row, action) is not None:
         raise RuleError({"": gettext("该记录已有待审批的“%(label)s”申请，请等待审批结果",
                                      label=spec.label)})
-    if spec.check is not None:
-        spec.check(row, values)
     if try_first:
         if expected_version is not None and expected_version != row.version:
             raise StaleRecordError()
         trial(row, action, requester, values)
+    elif spec.check is not None:
+        spec.check(row, values)
     pending = ApprovalRequest(
         estate=row.estate_id, register=row._meta.table_name, row_id=row.id, action=action,
         label=spec.label, summary=_summary(row, spec, values), payload=dump_values(values),

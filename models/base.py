@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext
@@ -83,6 +85,20 @@ class StaleRecordError(RuleError):
         )
 
 
+def gather(errors: dict[str, str], check: Callable[..., Any], *args, **kwargs) -> Any:
+    """`check(*args, **kwargs)`'s value; or None when it refuses, its messages added to
+    `errors` (a field keeps its first). A step gathers every refusal of what it was given
+    and raises them together, so one submit reports every problem (#12 item 3)."""
+    try:
+        return check(*args, **kwargs)
+    except StaleRecordError:
+        raise
+    except RuleError as error:
+        for name, message in error.errors.items():
+            errors.setdefault(name, message)
+        return None
+
+
 def office_day(moment: dt.datetime | dt.date | None = None) -> dt.date:
     """The office's calendar day of a moment (today when None); a date is returned as is."""
     if isinstance(moment, dt.date) and not isinstance(moment, dt.datetime):
@@ -141,6 +157,17 @@ def write_transaction():
     if is_sqlite():
         return db.atomic("IMMEDIATE")
     return db.atomic()
+
+
+@contextmanager
+def rehearsal():
+    """Run a block for what its rules refuse (the RuleError it raises) and keep nothing it
+    wrote: a step tried before its approver is asked (models.approvals.trial), a form's rules
+    tried on what a refused form holds (views.forms.refused_form_rules, #12 item 3)."""
+    with write_transaction():
+        with db.atomic() as attempt:
+            yield  # a refusal (or any error) rolls back on its way out
+            attempt.rollback()
 
 
 # --- fields -----------------------------------------------------------------------------------

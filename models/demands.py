@@ -24,6 +24,7 @@ from models.base import (
     BaseModel,
     PhoneField,
     RuleError,
+    gather,
     to_office,
     utcnow,
     write_transaction,
@@ -269,14 +270,17 @@ class Demand(PromiseMixin, StatefulMixin, RegisterModel):
         require_department_work(user, self)  # R-REC-4: one's own department's work only
         self.require_state(("open", "dispatched", "completed", "invalid"),
                            gettext("当前状态为“{status}”，不能登记答复"))
+        errors = {}
         if not (content or "").strip():
-            raise RuleError({"content": gettext("请填写答复内容")})
-        cause = require_cause(cause, self.cause)
+            errors["content"] = gettext("请填写答复内容")
+        cause = gather(errors, require_cause, cause, self.cause)
         replied_at = replied_at or utcnow()
         if replied_at < self.received_at:
-            raise RuleError({"replied_at": gettext("答复时间不能早于受理时间")})
-        if replied_at > utcnow() + dt.timedelta(minutes=5):
-            raise RuleError({"replied_at": gettext("答复时间不能晚于现在")})
+            errors["replied_at"] = gettext("答复时间不能早于受理时间")
+        elif replied_at > utcnow() + dt.timedelta(minutes=5):
+            errors["replied_at"] = gettext("答复时间不能晚于现在")
+        if errors:
+            raise RuleError(errors)
         with write_transaction():
             if self.status == "invalid":
                 # R-DEM-6: the owner has been told why; the demand is finished. The reply
@@ -309,9 +313,12 @@ class Demand(PromiseMixin, StatefulMixin, RegisterModel):
         """
         require_department_work(user, self)  # R-REC-4: one's own department's work only
         self.require_state(("open", "dispatched"), gettext("当前状态为“{status}”，不能判定无效"))
+        errors = {}
         if not (reason or "").strip():
-            raise RuleError({"reason": gettext("判定无效时请填写原因")})
-        cause = require_cause(cause, self.cause)
+            errors["reason"] = gettext("判定无效时请填写原因")
+        cause = gather(errors, require_cause, cause, self.cause)
+        if errors:
+            raise RuleError(errors)
         refuse_open_orders(self, "判定无效")
         now = utcnow()
         misses = {} if self.replied_at else self.miss_values(now, self.reply_due)
@@ -336,15 +343,19 @@ class Demand(PromiseMixin, StatefulMixin, RegisterModel):
         """
         require_department_work(user, self)  # R-REC-4: one's own department's work only
         self.require_state(("open", "dispatched"), gettext("当前状态为“{status}”，不能登记完成"))
+        errors = {}
         if not (result or "").strip():
-            raise RuleError({"result": gettext("请填写处理结果")})
-        refuse_open_orders(self, "登记处理结果")
+            errors["result"] = gettext("请填写处理结果")
         completed_at = completed_at or utcnow()
         if completed_at < self.received_at:
-            raise RuleError({"completed_at": gettext("完成时间不能早于受理时间")})
-        values = {"result": result.strip(), "completed_at": completed_at, "valid": True}
+            errors["completed_at"] = gettext("完成时间不能早于受理时间")
+        values = {"completed_at": completed_at, "valid": True}
         if cause is not None and (self.replied_at is None or cause.strip()):
-            values["cause"] = require_cause(cause, self.cause)
+            values["cause"] = gather(errors, require_cause, cause, self.cause)
+        if errors:
+            raise RuleError(errors)
+        refuse_open_orders(self, "登记处理结果")
+        values["result"] = result.strip()
         with write_transaction():
             if self.replied_at is None:
                 # Telling the owner the result answers them, on time or not.

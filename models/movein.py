@@ -21,6 +21,7 @@ from models.base import (
     PhoneField,
     RuleError,
     check_moment,
+    gather,
     office_day,
     to_office,
     utcnow,
@@ -179,10 +180,14 @@ class MoveIn(StatefulMixin, RegisterModel):
             # R-MOVE-1 (5), R-REC-3: finance collects the fees and stamps, nobody else.
             raise RuleError({"": gettext("第5步（收取物业费和维修基金）由财务人员办理")})
         previous = getattr(self, f"step{n - 1}_at") if n > 1 else None
-        at = check_moment(at, field_name="at", label=gettext("办理时间"), not_before=previous,
-                          before_label=gettext("第%(value)s步的时间", value=n - 1))
+        errors = {}
+        at = gather(errors, check_moment, at, field_name="at", label=gettext("办理时间"),
+                    not_before=previous,
+                    before_label=gettext("第%(value)s步的时间", value=n - 1))
         handler = getattr(self, f"_step{n}_values", None)
-        values = handler(user, at, **details) if handler else {}
+        values = (gather(errors, handler, user, at, **details) if handler else None) or {}
+        if errors:
+            raise RuleError(errors)
         values.update({f"step{n}_at": at, f"step{n}_by": user.id if user else None})
         if n == 6:
             values["completed_at"] = at

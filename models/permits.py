@@ -25,6 +25,7 @@ from models.base import (
     PhoneField,
     RuleError,
     check_moment,
+    gather,
     to_office,
     utcnow,
 )
@@ -223,11 +224,11 @@ class GoodsRelease(StatefulMixin, RegisterModel):
             errors["method"] = gettext("请选择确认方式")
         if not confirmed and not (note or "").strip():
             errors["note"] = gettext("业主未确认时请说明情况")
+        confirmed_at = gather(errors, check_moment, confirmed_at, field_name="confirmed_at",
+                              label=gettext("确认时间"),
+                              not_before=self.created_at, before_label=gettext("登记时间"))
         if errors:
             raise RuleError(errors)
-        confirmed_at = check_moment(confirmed_at, field_name="confirmed_at",
-                                    label=gettext("确认时间"),
-                                    not_before=self.created_at, before_label=gettext("登记时间"))
         self.transition(user, "confirmed" if confirmed else "refused",
                         expected_version=expected_version,
                         confirmed_with=owner_name.strip()[:32], confirm_method=method,

@@ -16,6 +16,8 @@ from models.base import (
     AwareDateTimeField,
     MoneyField,
     RuleError,
+    check_moment,
+    gather,
     to_office,
     utcnow,
     write_transaction,
@@ -148,10 +150,16 @@ class WorkOrder(StatefulMixin, RegisterModel):
         """The department reports completion to the centre (R-DEM-8); the last open order of a
         demand completes the demand. `cost` is yuan as typed ("" for none) or a Decimal."""
         self.require_state(("open", "arrived"), gettext("该维修单已经完工"))
+        errors = {}
         if not (result or "").strip():
-            raise RuleError({"result": gettext("请填写完成情况")})
-        cost = _cost(cost)
-        completed_at = completed_at or utcnow()
+            errors["result"] = gettext("请填写完成情况")
+        cost = gather(errors, _cost, cost)
+        completed_at = gather(
+            errors, check_moment, completed_at, field_name="completed_at",
+            label=gettext("完工时间"), not_before=self.arrived_at or self.dispatched_at,
+            before_label=gettext("到场时间") if self.arrived_at else gettext("派工时间"))
+        if errors:
+            raise RuleError(errors)
         with write_transaction():
             self.transition(user, "completed", expected_version=expected_version,
                             result=result.strip(), completed_at=completed_at,

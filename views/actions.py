@@ -49,6 +49,7 @@ from models.users import User, UserEstate
 from views.attachments import AttachmentsMixin
 from views.base import SecureModelView
 from views.fields import QueryFilter
+from views.forms import passed_values, refused_form_rules
 from views.i18n import FORM_META, N_
 from views.scoping import scope_to_department
 
@@ -272,8 +273,35 @@ class RegisterView(AttachmentsMixin, SecureModelView):
             else:
                 flash(action.done.format(title=title, row=row, result=result), "success")
                 return redirect(back)
+        elif request.method == "POST":
+            # One round of errors (#12 item 3): the step's rules on what passed the form's own
+            # checks, beside their fields after the form's own messages.
+            self.attach_errors(form, RuleError(self.rule_errors(action, row, form)),
+                               keep_first=True)
         return self.render("admin/action_form.html", form=form, title=title, row=row,
                            cancel_url=back)
+
+    def rule_errors(self, action: RowAction, row, form) -> dict[str, str]:
+        """What the step's rules refuse in a form its own checks refused, nothing kept
+        (views.forms.refused_form_rules): the step tried on a fresh copy of the row with what
+        passed, as approved when it needs an approval (models.approvals.trial; nobody's
+        secret is checked)."""
+        values = passed_values(form, action.values)
+        for name in DESK_FIELDS:
+            values.pop(name, None)
+        user = current()
+
+        def rehearse():
+            fresh = type(row).get_by_id(row.id)
+            if action.approval and approvals.needs_approval(fresh, action.approval, values):
+                approvals.trial(fresh, action.approval,
+                                approvals.requester_of(fresh, action.approval, user), values)
+            elif callable(action.call):
+                action.call(fresh, user, **values)
+            else:
+                getattr(fresh, action.call)(user, **values)
+
+        return refused_form_rules(form, rehearse)
 
     def action_form_class(self, action: RowAction, row):
         """The action's form, with the desk-approval fields when the user is not the approver."""

@@ -45,8 +45,9 @@ class CallbackForm(Form):
 
 
 def callback_values(form) -> dict:
-    """The callback form's answers as the model takes them (satisfied as a yes/no)."""
-    return {**form.data, "satisfied": form.satisfied.data == "1"}
+    """A callback form's answers as the model takes them: satisfied as a yes/no, None while
+    not chosen (a refused form's rules then leave what depends on it alone, #12 item 3)."""
+    return {**form.data, "satisfied": {"1": True, "0": False}.get(form.satisfied.data)}
 
 
 class CallbackAdmin(SecureModelView):

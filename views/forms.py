@@ -4,8 +4,10 @@ Chinese "required" check and the model converter that knows our field types."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
-from flask import flash
+from flask import current_app, flash
 from flask_admin.contrib.peewee.form import CustomModelConverter
 from flask_babel import gettext, lazy_gettext
 from markupsafe import Markup
@@ -18,6 +20,7 @@ from models.base import (
     DocumentNumberField,
     RuleError,
     office_tz,
+    rehearsal,
     to_office,
 )
 
@@ -124,15 +127,46 @@ def _plain(row, name: str, field) -> str:
         return gettext("是") if value else gettext("否")
     return str(value)
 
-def rule_errors(form, model_class, stored=None) -> dict[str, str]:
-    """The model's rules on what a refused form holds, without saving anything (#12 item 3).
+def refused_form_rules(form, rehearse: Callable[[], Any]) -> dict[str, str]:
+    """What the rules say about a form its own checks refused, nothing saved (#12 item 3).
 
-    Flask-Admin stops at the form's own checks, so an empty required field hid a bad phone, a
-    bad ID number, reversed dates or negative money until the next submit. This runs the
-    model's `full_clean` on a copy of the row (`stored` for an edit, never the row itself)
-    filled from the form's accepted fields, and returns its messages by field, so one submit
-    reports them all.
+    A form's own checks (a required field, a malformed date) used to stop the submit before
+    the rules ran, so an empty required field hid a bad phone, reversed dates, negative money
+    or a step's rule until the next submit. `rehearse` applies the rules to what passed the
+    form's checks (a create or edit form: the model's `full_clean` on a copy of the row, see
+    `rule_errors`; a row action: its step on a fresh copy of the row, views.actions) inside a
+    rehearsal that keeps nothing; its messages come back by field, for `attach_rule_errors`
+    with keep_first. A rule that fails otherwise on a half-filled form is logged, not shown:
+    the form's own messages stand, and the real submit runs every rule again.
     """
+    try:
+        with rehearsal():
+            rehearse()
+    except RuleError as error:
+        return dict(error.errors)
+    except Exception:
+        current_app.logger.exception("the rules of a refused form could not run")
+    return {}
+
+
+def passed_values(form, convert: Callable[[Any], dict] | None = None) -> dict:
+    """The form's values (`convert(form)`, or its data), a refused field's as empty ("" for
+    text, else None): a value the form refused is already reported and must not reach a rule
+    or its query."""
+    refused = {name: field.data for name, field in form._fields.items() if field.errors}
+    try:
+        for name in refused:
+            form[name].data = "" if isinstance(form[name], wtf_fields.StringField) else None
+        return convert(form) if convert is not None else dict(form.data)
+    finally:
+        for name, data in refused.items():
+            form[name].data = data
+
+
+def rule_errors(form, model_class, stored=None) -> dict[str, str]:
+    """The model's rules on what a refused create or edit form holds (`refused_form_rules`):
+    its `full_clean` on a copy of the row (`stored` for an edit, never the row itself) filled
+    from the form's accepted fields."""
     row = model_class()
     if stored is not None:
         row.__data__ = dict(stored.__data__)
@@ -146,13 +180,14 @@ def rule_errors(form, model_class, stored=None) -> dict[str, str]:
             files.add(name)
         elif not field.errors:
             field.populate_obj(row, name)
-    try:
+
+    def rehearse():
         if stored is not None:
             row.before_update()
         row.full_clean()
-    except RuleError as error:
-        return {name: message for name, message in error.errors.items() if name not in files}
-    return {}
+
+    return {name: message for name, message in refused_form_rules(form, rehearse).items()
+            if name not in files}
 
 
 class ModelConverter(CustomModelConverter):
