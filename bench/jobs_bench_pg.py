@@ -113,7 +113,8 @@ def load_postgres(url: str, sqlite_path: Path, stamp: str) -> None:
 def run_postgres(url: str, scale: float, sqlite_path: Path, stamp: str) -> None:
     """The full sweep (first run) and an unchanged sweep on PostgreSQL, as on SQLite."""
     from app import create_app
-    from bench.jobs_bench import _sweep, _timed
+    from bench.jobs_bench import sweep
+    from bench.jobs_data import timed
     from models.base import db
 
     load_postgres(url, sqlite_path, stamp)
@@ -124,8 +125,8 @@ def run_postgres(url: str, scale: float, sqlite_path: Path, stamp: str) -> None:
             version = db.execute_sql("SHOW server_version").fetchone()[0]
         print(f"   PostgreSQL {version}, scale {scale:g}; load average "
               f"{os.getloadavg()[0]:.2f}", flush=True)
-        (first, first_s) = _timed("PostgreSQL: full sweep (first run)", lambda: _sweep(app))
-        (again, again_s) = _timed("PostgreSQL: unchanged sweep (re-run)", lambda: _sweep(app))
+        (first, first_s) = timed("PostgreSQL: full sweep (first run)", lambda: sweep(app))
+        (again, again_s) = timed("PostgreSQL: unchanged sweep (re-run)", lambda: sweep(app))
         print(f"   PostgreSQL flags raised/cleared: first {first}, re-run {again}")
         print(f"   PostgreSQL: full sweep {first_s:.2f} s (goal 10 s), unchanged sweep "
               f"{again_s:.2f} s (goal 2 s); load average {os.getloadavg()[0]:.2f}", flush=True)

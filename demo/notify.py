@@ -8,8 +8,8 @@ import datetime as dt
 
 from models.base import office_day
 from models.notices import Notice
+from models.notify_settings import EVENTS, NotifyTemplate
 from models.org import Building
-from models.outbox import EVENTS, NotifyTemplate
 from models.register import save_record
 
 

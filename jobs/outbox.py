@@ -33,14 +33,8 @@ from jobs.sms import PROVIDER_LABELS, ProviderAnswer, SmsNotConfigured, provider
 from jobs.webhook import RobotRefused, post_markdown, webhook_for
 from jobs.wecom import WecomNotConfigured, send_app_message, wecom_enabled
 from models.base import to_office, utcnow, write_transaction
-from models.outbox import (
-    EVENTS,
-    SECRET_PARAMS,
-    DeliveryAttempt,
-    OutboxMessage,
-    mask_phone,
-    opted_out,
-)
+from models.notify_settings import EVENTS, SECRET_PARAMS, opted_out
+from models.outbox import DeliveryAttempt, OutboxMessage, mask_phone
 
 log = logging.getLogger("jobs")
 

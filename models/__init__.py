@@ -33,8 +33,9 @@ from models.guide import GuideCategory, GuideEntry
 from models.keys import KeyMovement, KeySet
 from models.movein import MoveIn
 from models.notices import Notice
+from models.notify_settings import NotifyTemplate, SmsOptOut
 from models.org import Building, Cluster, Department, Resident, Unit
-from models.outbox import DeliveryAttempt, NotifyTemplate, OutboxMessage, SmsOptOut
+from models.outbox import DeliveryAttempt, OutboxMessage
 from models.owners import OwnerAttempt, OwnerCode
 from models.passes import TemporaryPass, WorkerPass
 from models.patrols import DecorationPatrol

@@ -28,16 +28,15 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 from flask_babel import gettext
 from peewee import CharField, ForeignKeyField, IntegerField, TextField
 
-from models.approval_rules import (  # noqa: F401 (the registers' rules, re-exported)
+from models.approval_rules import (  # noqa: F401 (the registers' declarations, re-exported)
     DIRECTOR,
     MANAGER,
+    Approval,
+    Grant,
     department_rule,
     rule_label,
     rules_of,
@@ -60,41 +59,6 @@ STATE_LABELS = dict(STATES)
 HOW = [("login", L_("审批人本人登录审批")), ("desk", L_("审批人在前台输入本人密码/PIN")),
        ("legacy", L_("旧记录：由申请人代为登记"))]
 HOW_LABELS = dict(HOW)
-
-
-@dataclass(frozen=True)
-class Approval:
-    """A model step that needs an approver (declared in the model's `approvals`)."""
-
-    # The model method applied on approval: row.<action>(requester, grant=…, **values).
-    action: str
-    # What is asked, for the queue (借钥匙给其他人员, 打印审批…).
-    label: str
-    # callable(row) -> rule (MANAGER, DIRECTOR, department_rule(kind)).
-    rule: Callable[[Any], str]
-    # callable(row, values) -> whether these values need approval at all.
-    needed: Callable[[Any, dict], bool] = lambda row, values: True
-    # The row's own refusal, called as row.<reject>(approver, note=reason) on rejection; empty:
-    # a rejection leaves the row unchanged. With one, the approval is the row's own step and
-    # the approver does it (row.<action>(approver, …)); without, the requester's step is done.
-    reject: str = ""
-    # May the requester approve their own request (a print job: never, R-PRINT-1)?
-    requester_may_approve: bool = True
-    # The value holding the step's moment: never before the approval (nothing before it).
-    moment: str = ""
-    # callable(row, values) -> words for the queue (who, what, how much).
-    describe: Callable[[Any, dict], str] | None = None
-    # callable(row, values) raising RuleError: what can be refused before the request waits.
-    check: Callable[[Any, dict], None] | None = None
-
-
-@dataclass(frozen=True)
-class Grant:
-    """An approval given: made only by this module once the approver has approved."""
-
-    request: ApprovalRequest
-    approver: User
-    at: dt.datetime
 
 
 # --- the request row ------------------------------------------------------------------------

@@ -14,8 +14,9 @@ from peewee import JOIN
 
 from models.base import to_office, utcnow
 from models.i18n import office_text
+from models.notify_settings import mobile_or_empty
 from models.org import Department, Resident
-from models.outbox import enqueue, enqueue_many, mobile_or_empty
+from models.outbox import enqueue, enqueue_many
 from models.users import User, UserEstate
 
 # The owner's SMS for each step of a demand (R-DEM-4); other steps tell the owner nothing.
@@ -50,28 +51,16 @@ def tell_staff(event: str, users, *, estate_id: int, key: str, subject, params: 
                robot: bool = False, sms: bool = False, urgent: bool = False) -> None:
     """In-app notices to each person (WeChat Work too, and their mobile for urgent news);
     one robot post."""
-    from models.notify_staff import tell_by_wecom
+    from models.estate import Estate
+    from models.notify_staff import staff_messages, wecom_on
 
-    seen = set()
-    for user in users:
-        if user.id in seen:
-            continue
-        seen.add(user.id)
-        enqueue(event, estate_id=estate_id, channel="inapp", key=f"{key}:inapp:{user.id}",
-                user_id=user.id, subject=subject, params=params, urgent=urgent)
-        tell_by_wecom(event, user, estate_id=estate_id, key=key, subject=subject,
-                      params=params, urgent=urgent)
-        mobile = mobile_or_empty(user.phone) if sms else ""
-        if mobile:
-            enqueue(event, estate_id=estate_id, channel="sms", key=f"{key}:sms:{user.id}",
-                    recipient=mobile, user_id=user.id, subject=subject,
-                    params=params, urgent=urgent)
+    messages = staff_messages(event, users, estate_id=estate_id, key=key, subject=subject,
+                              params=params, wecom=wecom_on(), sms=sms, urgent=urgent)
     if robot:
-        from models.estate import Estate
-
-        code = Estate.get_by_id(estate_id).code
-        enqueue(event, estate_id=estate_id, channel="robot", key=f"{key}:robot",
-                recipient=code, subject=subject, params=params, urgent=urgent)
+        messages.append(dict(event=event, estate_id=estate_id, channel="robot",
+                             key=f"{key}:robot", recipient=Estate.get_by_id(estate_id).code,
+                             subject=subject, params=params, urgent=urgent))
+    enqueue_many(messages)
 
 
 def owner_phone(demand) -> tuple[str, int | None]:

@@ -22,8 +22,9 @@ import datetime as dt
 from peewee import JOIN
 
 from models.base import office_day, utcnow
+from models.notify_settings import mobile_or_empty
 from models.org import Resident
-from models.outbox import OutboxMessage, enqueue, mobile_or_empty
+from models.outbox import OutboxMessage, enqueue
 
 # A deposit refundable longer ago than this is not announced by the sweep any more (one that
 # became refundable before these messages existed is the desk's to tell).

@@ -5,7 +5,7 @@ sweep sends and the staff channels:
 
 * **WeChat Work application messages** (企业微信应用消息): every staff notice also goes to the
   person's WeChat Work account when an admin filled it and the installation set WECOM_APP
-  (`tell_by_wecom`, called by `tell_staff`).
+  (`staff_messages`, which `tell_staff` and the sweep's bulk notices both use).
 * **A deadline about to be missed** (`on_deadlines_near`): a demand still owed its reply
   NOTIFY_WARN_LEAD_MINUTES (30) before a deadline of hours (R-DEM-7's 2 hours, or a time the
   owner named), NOTIFY_WARN_LEAD_DAY_HOURS (12) before a working-day deadline (those end at
@@ -35,7 +35,8 @@ from flask import current_app, has_app_context
 from peewee import fn
 
 from models.base import to_office
-from models.outbox import OutboxMessage, enqueue, mobile_or_empty
+from models.notify_settings import mobile_or_empty
+from models.outbox import OutboxMessage, enqueue
 
 DEFAULT_WARN_LEAD_MINUTES = 30
 DEFAULT_WARN_LEAD_DAY_HOURS = 12
@@ -54,16 +55,6 @@ def wecom_on() -> bool:
     """Whether this installation sends WeChat Work application messages (WECOM_APP.corp_id)."""
     settings = _setting("WECOM_APP", None) or {}
     return isinstance(settings, dict) and bool(settings.get("corp_id"))
-
-
-def tell_by_wecom(event: str, user, *, estate_id: int, key: str, subject, params: dict,
-                  urgent: bool = False) -> None:
-    """The same notice as an application message to the person's WeChat Work account."""
-    userid = (getattr(user, "wecom_userid", "") or "").strip()
-    if userid and wecom_on():
-        enqueue(event, estate_id=estate_id, channel="wecom", key=f"{key}:wecom:{user.id}",
-                recipient=userid, user_id=user.id, subject=subject, params=params,
-                urgent=urgent)
 
 
 def duty_directors(estate_id: int, now: dt.datetime) -> list:
@@ -143,10 +134,12 @@ def demand_people(demand) -> list:
 
 
 def staff_messages(event: str, users, *, estate_id: int, key: str, subject, params: dict,
-                   wecom: bool) -> list[dict]:
-    """What `tell_staff` queues for each person (in-app, and WeChat Work for those with an
-    account), as `enqueue_many` rows: the sweep writes thousands at once (#15's bench)."""
-    common = dict(event=event, estate_id=estate_id, subject=subject, params=params)
+                   wecom: bool, sms: bool = False, urgent: bool = False) -> list[dict]:
+    """What `tell_staff` queues for each person (in-app; WeChat Work for those with an account;
+    their mobile with `sms`), as `enqueue_many` rows: the sweep writes thousands at once
+    (#15's bench)."""
+    common = dict(event=event, estate_id=estate_id, subject=subject, params=params,
+                  urgent=urgent)
     messages, seen = [], set()
     for user in users:
         if user.id in seen:
@@ -158,6 +151,10 @@ def staff_messages(event: str, users, *, estate_id: int, key: str, subject, para
         if userid and wecom:
             messages.append(dict(common, channel="wecom", key=f"{key}:wecom:{user.id}",
                                  recipient=userid, user_id=user.id))
+        mobile = mobile_or_empty(user.phone) if sms else ""
+        if mobile:
+            messages.append(dict(common, channel="sms", key=f"{key}:sms:{user.id}",
+                                 recipient=mobile, user_id=user.id))
     return messages
 
 

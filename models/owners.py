@@ -27,8 +27,9 @@ from peewee import BooleanField, CharField, IntegerField
 
 from models.base import AwareDateTimeField, BaseModel, RuleError, utcnow, write_transaction
 from models.i18n import N_
+from models.notify_settings import mobile_or_empty
 from models.org import Resident, Unit
-from models.outbox import enqueue, mobile_or_empty
+from models.outbox import enqueue
 
 # What the owner is told in every case: registered or not, sent or rate-limited per number.
 CODE_SENT = N_("如该号码已登记为本小区住户，验证码已通过短信发送，5 分钟内有效。")

@@ -191,6 +191,16 @@ def app(shared_app, template_db, tmp_path):
         db.close()
 
 
+@pytest.fixture
+def sms_fake(app):
+    """The SMS providers' local fake, the app sending owners' SMS through Aliyun to it."""
+    from sms_fake import SmsFake
+
+    with SmsFake() as fake:
+        app.config.update(SMS_PROVIDER="aliyun", SMS_ALIYUN=fake.aliyun_config())
+        yield fake
+
+
 @pytest.fixture(scope="session")
 def _seeded_files(tmp_path_factory):
     return {}, tmp_path_factory.mktemp("seeded")

@@ -23,8 +23,8 @@ from jobs.outbox import send_outbox
 from models.attachments import Attachment
 from models.base import utcnow
 from models.demands import Demand
+from models.notify_settings import NotifyTemplate
 from models.org import Resident, Unit
-from models.outbox import NotifyTemplate
 from models.storage import storage
 from models.work_orders import WorkOrder
 

@@ -14,8 +14,9 @@ from jobs.outbox import send_outbox
 from models.base import utcnow
 from models.callbacks import Callback
 from models.demands import Demand
+from models.notify_settings import NotifyTemplate
 from models.org import Department, Resident, Unit
-from models.outbox import NotifyTemplate, OutboxMessage
+from models.outbox import OutboxMessage
 from models.owners import OwnerAttempt, OwnerCode
 from models.work_orders import WorkOrder
 

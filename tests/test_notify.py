@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sms_fake import SmsFake
 from test_jobs_support import OFFICE, Robot
 from test_outbox import PHONE, office_at, received, run, sms_messages
 
@@ -19,8 +18,9 @@ from jobs.overdue import mark_overdue
 from models.batches import ServiceBatch, ServiceRegistration
 from models.demands import Demand
 from models.emergencies import Emergency
+from models.notify_settings import NotifyTemplate
 from models.org import Department, Unit
-from models.outbox import NotifyTemplate, OutboxMessage
+from models.outbox import OutboxMessage
 from models.register import save_record
 from models.work_orders import WorkOrder
 
@@ -28,13 +28,6 @@ from models.work_orders import WorkOrder
 @pytest.fixture
 def clerk(make_user, estate):
     return make_user("clerk1", "clerk", estate)
-
-
-@pytest.fixture
-def fake(app):
-    with SmsFake() as fake:
-        app.config.update(SMS_PROVIDER="aliyun", SMS_ALIYUN=fake.aliyun_config())
-        yield fake
 
 
 @pytest.fixture
@@ -56,7 +49,7 @@ def engineering(estate):
     return Department.get(Department.estate == estate.id, Department.kind == "engineering")
 
 
-def test_owner_hears_of_every_step_of_the_loop(app, fake, templates, clerk, estate, make_user):
+def test_owner_hears_of_every_step_of_the_loop(app, sms_fake, templates, clerk, estate, make_user):
     engineer = make_user("eng1", "dept", estate, department="engineering")
     demand = received(clerk, estate)
     demand.dispatch(clerk, department_id=engineering(estate).id)
@@ -69,16 +62,16 @@ def test_owner_hears_of_every_step_of_the_loop(app, fake, templates, clerk, esta
     assert events(channel="sms") == ["demand_received", "demand_dispatched", "demand_replied",
                                      "demand_completed", "demand_reopened"]
     run(app, office_at(1, 10))
-    assert [s["template"] for s in fake.sent] == [f"SMS_48{n:04d}" for n in range(1, 6)]
-    assert fake.sent[1]["params"]["department"] == "工程维修部"
-    assert fake.sent[2]["params"]["reply"] == "明天上午上门维修"
+    assert [s["template"] for s in sms_fake.sent] == [f"SMS_48{n:04d}" for n in range(1, 6)]
+    assert sms_fake.sent[1]["params"]["department"] == "工程维修部"
+    assert sms_fake.sent[2]["params"]["reply"] == "明天上午上门维修"
     # The engineering department heard of its new work order, in its 通知 list.
     (notice,) = OutboxMessage.select().where(OutboxMessage.channel == "inapp",
                                              OutboxMessage.user == engineer.id)
     assert notice.event == "work_order_new" and notice.text.startswith("新维修单WX")
 
 
-def test_answered_at_the_desk_sends_nothing(app, fake, templates, clerk, estate):
+def test_answered_at_the_desk_sends_nothing(app, sms_fake, templates, clerk, estate):
     received(clerk, estate, answered_at_intake=True, reply_content="物业费可在前台缴纳")
     assert events() == []
 
@@ -103,7 +96,7 @@ def test_missed_deadline_goes_to_the_supervisors(app, clerk, estate, make_user):
     assert robot.recipient == "TEST" and demand.number in robot.text
 
 
-def test_new_emergency_reaches_the_director_at_once_even_at_night(app, fake, templates, clerk,
+def test_new_emergency_reaches_the_director_at_once_even_at_night(app, sms_fake, templates, clerk,
                                                                   estate, make_user):
     director = make_user("dir1", "director", estate)
     director.phone = "13600000009"
@@ -116,14 +109,14 @@ def test_new_emergency_reaches_the_director_at_once_even_at_night(app, fake, tem
     with Robot() as robot:
         app.config["JOBS_DIGEST_WEBHOOKS"] = {"TEST": robot.url}
         run(app, office_at(1, 2, 30))  # quiet hours do not hold an emergency
-    (sent,) = fake.sent
+    (sent,) = sms_fake.sent
     assert sent["phone"] == "13600000009" and sent["params"]["number"] == incident.number
     ((_, body),) = robot.requests
     assert incident.number in body["markdown"]["content"]
     assert all(m.state == "sent" for m in OutboxMessage.select())
 
 
-def test_batch_notice_by_sms_tells_every_unit(app, fake, templates, clerk, estate):
+def test_batch_notice_by_sms_tells_every_unit(app, sms_fake, templates, clerk, estate):
     day = dt.date.today() + dt.timedelta(days=(5 - dt.date.today().weekday()) % 7 + 7)
     batch = save_record(ServiceBatch(estate=estate.id, kind="lock", day=day), clerk)
     units = list(Unit.select().where(Unit.estate == estate.id).order_by(Unit.id))[:2]
@@ -134,15 +127,15 @@ def test_batch_notice_by_sms_tells_every_unit(app, fake, templates, clerk, estat
     batch = ServiceBatch.get_by_id(batch.id)
     batch.record_notice(clerk, method="sms", content="周六更换锁芯")
     run(app, office_at(1, 10))
-    assert sorted(s["phone"] for s in fake.sent) == ["13700000010", "13700000011"]
-    assert fake.sent[0]["params"]["service"] == batch.kind_label
+    assert sorted(s["phone"] for s in sms_fake.sent) == ["13700000010", "13700000011"]
+    assert sms_fake.sent[0]["params"]["service"] == batch.kind_label
 
 
-def test_delivery_log_on_the_demand_page_masks_the_number(app, fake, templates, estate,
+def test_delivery_log_on_the_demand_page_masks_the_number(app, sms_fake, templates, estate,
                                                           login_as):
     client = login_as("supervisor")
     demand = received(client.user, estate)
-    fake.script = ["isv.BUSINESS_LIMIT_CONTROL"]
+    sms_fake.script = ["isv.BUSINESS_LIMIT_CONTROL"]
     run(app, office_at(1, 10))
     html = client.get(f"/admin/demand/details/?id={demand.id}").get_data(as_text=True)
     log = html[html.index('id="delivery-log"'):]  # the demand's own fields show its phone
@@ -166,7 +159,7 @@ def test_staff_see_their_notices_and_mark_them_read(app, clerk, estate, login_as
     assert client.post("/admin/notices/read/").status_code == 400  # CSRF
 
 
-def test_jobs_page_counts_this_months_sms_per_estate(app, fake, templates, estate, login_as):
+def test_jobs_page_counts_this_months_sms_per_estate(app, sms_fake, templates, estate, login_as):
     client = login_as("supervisor")
     received(client.user, estate, urgent=True)
     received(client.user, estate, urgent=True, contact_phone="13700000005")

@@ -1,4 +1,4 @@
-"""The owners' other messages (issue #17 item 3), sent through the real SDK to the SMS fake:
+"""The owners' other messages (issue #17 item 3), sent through the real SDK to the SMS sms_fake:
 gas-pipe appointments (R-JOB-2), a worker's pass ending tomorrow (R-PASS-1), a deposit becoming
 refundable (R-DEP-2, R-DECO-3) and the decoration application's result (R-DECO-2). Each is in
 the outbox with the change that causes it (nothing when the change is refused), or found by the
@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sms_fake import SmsFake
 from test_decoration import apply, approve, make_staff, to_permit, to_signed
 from test_outbox import office_at, run
 from test_passes import worker
@@ -19,8 +18,9 @@ from models.base import RuleError, office_day, utcnow
 from models.batches import ServiceBatch, ServiceRegistration
 from models.decoration import Decoration
 from models.notify_owner import owner_reminders
+from models.notify_settings import NotifyTemplate, SmsOptOut
 from models.org import Resident, Unit
-from models.outbox import NotifyTemplate, OutboxMessage, SmsOptOut
+from models.outbox import OutboxMessage
 from models.register import save_record
 
 OWNER = "13800138000"  # every resident of the TEST estate (conftest)
@@ -32,13 +32,6 @@ EVENTS = ("gas_appointment", "pass_expiring", "deposit_refundable", "decoration_
 @pytest.fixture
 def staff(conn, estate):
     return make_staff(estate)
-
-
-@pytest.fixture
-def fake(app):
-    with SmsFake() as fake:
-        app.config.update(SMS_PROVIDER="aliyun", SMS_ALIYUN=fake.aliyun_config())
-        yield fake
 
 
 @pytest.fixture
@@ -57,7 +50,7 @@ def owner_sms(event=None):
 
 
 def test_decoration_result_approved_or_rejected_reaches_the_owner(
-        app, fake, templates, staff, estate, tmp_path):
+        app, sms_fake, templates, staff, estate, tmp_path):
     decoration = approve(to_signed(apply(estate, staff["clerk"], tmp_path), staff), staff)
     (message,) = owner_sms()
     assert (message.event, message.recipient, message.subject_id) == (
@@ -68,15 +61,15 @@ def test_decoration_result_approved_or_rejected_reaches_the_owner(
     assert len(owner_sms()) == 1
     refused.reject(staff["supervisor"], note="拆改承重墙，不符合规定")
     run(app, office_at(1, 10))
-    assert [(s["template"], s["phone"]) for s in fake.sent] == [
+    assert [(s["template"], s["phone"]) for s in sms_fake.sent] == [
         ("SMS_6100004", OWNER), ("SMS_6100005", OWNER)]
-    assert fake.sent[0]["params"] == {"unit": "1-1-101", "number": decoration.number}
-    assert fake.sent[1]["params"]["reason"] == "拆改承重墙，不符合规定"
+    assert sms_fake.sent[0]["params"] == {"unit": "1-1-101", "number": decoration.number}
+    assert sms_fake.sent[1]["params"]["reason"] == "拆改承重墙，不符合规定"
     assert "未获批准，原因：拆改承重墙" in owner_sms("decoration_rejected")[0].text
 
 
 def test_deposits_refundable_today_at_once_and_later_ones_on_their_day(
-        app, fake, templates, staff, estate, tmp_path):
+        app, sms_fake, templates, staff, estate, tmp_path):
     decoration = to_permit(apply(estate, staff["clerk"], tmp_path), staff)
     # A rejection made none refundable here; the approval's message is not this test's.
     decoration.accept(staff["supervisor"], passed=True)
@@ -95,13 +88,13 @@ def test_deposits_refundable_today_at_once_and_later_ones_on_their_day(
     later = owner_sms("deposit_refundable")[-1]
     assert (later.recipient, later.subject_id) == (CONTRACTOR, contractor_deposit.id)
     run(app, office_at(1, 10))
-    assert [(s["template"], s["phone"]) for s in fake.sent
+    assert [(s["template"], s["phone"]) for s in sms_fake.sent
             if s["template"] == "SMS_6100003"] == [("SMS_6100003", OWNER),
                                                    ("SMS_6100003", CONTRACTOR)]
 
 
 def test_pass_ending_tomorrow_tells_the_decorations_owner_once_per_day(
-        app, fake, templates, staff, estate, tmp_path):
+        app, sms_fake, templates, staff, estate, tmp_path):
     today = office_day()
     to_permit(apply(estate, staff["clerk"], tmp_path, works_end=today + dt.timedelta(days=400)),
               staff)
@@ -118,7 +111,7 @@ def test_pass_ending_tomorrow_tells_the_decorations_owner_once_per_day(
         OWNER, "worker_pass", card.id)
     assert "王师傅" in message.text and card.number in message.text
     run(app, office_at(1, 10))
-    (sent,) = [s for s in fake.sent if s["template"] == "SMS_6100002"]
+    (sent,) = [s for s in sms_fake.sent if s["template"] == "SMS_6100002"]
     assert sent["params"]["holder"] == "王师傅" and sent["phone"] == OWNER
     # The next day it is 赵师傅's turn.
     assert owner_reminders(utcnow() + dt.timedelta(days=1)) == 1
@@ -126,7 +119,7 @@ def test_pass_ending_tomorrow_tells_the_decorations_owner_once_per_day(
 
 
 def test_gas_appointment_with_the_batch_and_nothing_when_it_is_refused(
-        app, fake, templates, staff, estate):
+        app, sms_fake, templates, staff, estate):
     clerk = staff["clerk"]
     rows = {}
     for code, kind in (("1-1-101", "gas"), ("1-1-102", "gas"), ("1-1-201", "lock")):
@@ -146,8 +139,8 @@ def test_gas_appointment_with_the_batch_and_nothing_when_it_is_refused(
     # The registration's own contact number first, else the resident's.
     assert [m.recipient for m in messages] == [OWNER, "13700002222"]
     run(app, office_at(1, 10))
-    assert fake.sent[0]["params"] == {"company": "深圳燃气", "day": messages[0].param_values["day"],
-                                      "appointment": "RQ-88"}
+    assert sms_fake.sent[0]["params"] == {
+        "company": "深圳燃气", "day": messages[0].param_values["day"], "appointment": "RQ-88"}
     # A lock batch tells nobody of a gas appointment.
     lock = save_record(ServiceBatch(estate=estate.id, kind="lock",
                                     day=_next_saturday(office_day() + dt.timedelta(days=7))),
@@ -160,7 +153,7 @@ def _next_saturday(day: dt.date) -> dt.date:
     return day + dt.timedelta(days=(5 - day.weekday()) % 7)
 
 
-def test_switched_off_opted_out_and_quiet_hours(app, fake, templates, staff, estate, tmp_path):
+def test_switched_off_opted_out_and_quiet_hours(app, sms_fake, templates, staff, estate, tmp_path):
     NotifyTemplate.update(enabled=False).where(
         NotifyTemplate.event == "decoration_approved").execute()
     approve(to_signed(apply(estate, staff["clerk"], tmp_path), staff), staff)
@@ -180,12 +173,12 @@ def test_switched_off_opted_out_and_quiet_hours(app, fake, templates, staff, est
     assert waiting.state == "pending"
     # 23:00 is quiet for owners: deferred to the morning, then sent.
     run(app, office_at(1, 23))
-    assert fake.sent == [] and OutboxMessage.get_by_id(waiting.id).state == "pending"
+    assert sms_fake.sent == [] and OutboxMessage.get_by_id(waiting.id).state == "pending"
     run(app, office_at(2, 8, 30))
-    assert [s["template"] for s in fake.sent] == ["SMS_6100005"]
+    assert [s["template"] for s in sms_fake.sent] == ["SMS_6100005"]
 
 
-def test_the_desk_sees_what_was_sent_on_the_rows_page(app, fake, templates, staff, estate,
+def test_the_desk_sees_what_was_sent_on_the_rows_page(app, sms_fake, templates, staff, estate,
                                                       tmp_path, login_as):
     decoration = to_permit(apply(estate, staff["clerk"], tmp_path), staff)
     decoration.accept(staff["supervisor"], passed=True)

@@ -17,7 +17,8 @@ from jobs import outbox as outbox_job
 from jobs.outbox import claim, send_outbox
 from models.base import write_transaction
 from models.demands import Demand
-from models.outbox import DeliveryAttempt, NotifyTemplate, OutboxMessage, SmsOptOut
+from models.notify_settings import NotifyTemplate, SmsOptOut
+from models.outbox import DeliveryAttempt, OutboxMessage
 from models.register import save_record
 
 PHONE = "13912345678"

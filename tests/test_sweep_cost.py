@@ -18,8 +18,9 @@ from jobs.models import OverdueFlag
 from jobs.overdue import RULES, mark_overdue
 from models.base import db, is_sqlite
 from models.notify import on_flags_raised
+from models.notify_settings import NotifyTemplate
 from models.org import Department
-from models.outbox import NotifyTemplate, OutboxMessage, enqueue, enqueue_many
+from models.outbox import OutboxMessage, enqueue, enqueue_many
 
 RULE = {rule.id: rule for rule in RULES}
 NOW = dt.datetime(2026, 11, 26, 10, 0, tzinfo=OFFICE)

@@ -9,18 +9,12 @@ on the whole app (FINDINGS: Flask-Admin's SecureForm on top of it rejects valid 
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from flask import abort, flash, g, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView, expose
 from flask_admin.contrib.peewee import ModelView
-from flask_admin.contrib.peewee.filters import FilterEqual, FilterNotEqual
 from flask_admin.helpers import is_form_submitted
-from flask_admin.model.template import BaseListRowAction, EditRowAction, ViewRowAction
 from flask_babel import gettext
 from flask_login import current_user
-from jinja2 import pass_context
-from markupsafe import Markup, escape
 from peewee import ForeignKeyField
 from wtforms import fields as wtf_fields
 from wtforms.fields.core import UnboundField
@@ -35,8 +29,8 @@ from models.i18n import L_
 from models.register import save_record, snapshot, void_record
 from models.users import DESK, EVERYONE, MANAGERS
 from views.blanks import blank_required_choices
-from views.display import DisplayMixin, shown_relations
-from views.form_bounds import fits_filter, harden, parse_bounded_int
+from views.display import DisplayMixin
+from views.form_bounds import harden, parse_bounded_int
 from views.forms import (
     ModelConverter,
     Required,
@@ -44,8 +38,9 @@ from views.forms import (
     offer_newer_version,
     rule_errors,
 )
+from views.grid import GridMixin
 from views.i18n import DeskForm
-from views.scoping import RelationFilter, ScopedAjaxLoader, VoidStateFilter, scope_to_user
+from views.scoping import ScopedAjaxLoader, scope_to_user
 from views.security import safe_return_url
 
 # Bookkeeping columns no form ever edits directly.
@@ -68,45 +63,6 @@ ENDPOINT_ACTIONS = {
     "action_view": "edit",
     "delete_view": "delete",
 }
-
-
-class CappedCount(int):
-    """A grid's count past its cap: the cap as a number, "1000+" on the page."""
-
-    def __str__(self) -> str:
-        return f"{int(self)}+"
-
-
-class PageLink(BaseListRowAction):
-    """A grid row's icon link (details, edit, void). Its URL is built once per page with a
-    stand-in id and the row's id put in its place: url_for per row and icon was a sixth of a
-    50-row grid's CPU (#14 item 1). The HTML is Flask-Admin's row_actions.link macro's."""
-
-    STAND_IN = "0ROWID0"
-
-    def __init__(self, endpoint: str, icon_class: str, title, return_url: bool = True):
-        super().__init__(title=title)
-        self.endpoint, self.icon_class, self.return_url = endpoint, icon_class, return_url
-
-    def html_around_id(self, context) -> tuple[str, str]:
-        """The link's HTML before and after the row's id, escaped, made once per page."""
-        view = context.resolve("admin_view")
-        args = {"id": self.STAND_IN}
-        if self.return_url:
-            args["url"] = context.resolve("return_url")
-        key = (view.endpoint, self.endpoint, args.get("url"))
-        made = g.setdefault("page_link_html", {})
-        if key not in made:
-            # The id comes first in the query string, before the (encoded) return URL.
-            head, _sep, tail = view.get_url(self.endpoint, **args).partition(self.STAND_IN)
-            made[key] = (f'<a class="icon" href="{escape(head)}',
-                         f'{escape(tail)}" title="{escape(self.title or "")}">\n'
-                         f'  <span class="{escape(self.icon_class)}"></span>\n</a>')
-        return made[key]
-
-    def render(self, context, row_id, row):
-        head, tail = self.html_around_id(context)
-        return Markup(head + quote(str(row_id), safe="") + tail)
 
 
 def current_role() -> str | None:
@@ -141,7 +97,7 @@ class SecurePage(SecureMixin, BaseView):
     """A plain secured admin page (dashboards, reports)."""
 
 
-class SecureModelView(SecureMixin, DisplayMixin, ModelView):
+class SecureModelView(SecureMixin, DisplayMixin, GridMixin, ModelView):
     """Base of every register grid (see the module docstring)."""
 
     # Who may do what; a view narrows these.
@@ -201,9 +157,6 @@ class SecureModelView(SecureMixin, DisplayMixin, ModelView):
 
     can_delete = False  # rows are voided, never deleted (FINDINGS: recursive delete)
 
-    # Filters added from outside the view (the nightly job's 超时 filter; see mark_rows).
-    extra_filters: list = []
-
     # A view's own exposed endpoints and the action (permission) each performs.
     endpoint_actions: dict[str, str] = {}
 
@@ -225,20 +178,6 @@ class SecureModelView(SecureMixin, DisplayMixin, ModelView):
             abort(403)
         return None
 
-    def get_list_row_actions(self):
-        # Flask-Admin's own (details, edit: a Jinja macro and url_for per row and icon) give
-        # way to PageLink, which builds each icon's URL once per page (#14 item 1).
-        actions = []
-        if self.can_view_details:
-            actions.append(PageLink(".details_view", "fa fa-eye glyphicon glyphicon-eye-open",
-                                    ViewRowAction().title))  # Flask-Admin's own words
-        if self.can_edit:
-            actions.append(PageLink(".edit_view", "fa fa-pencil glyphicon glyphicon-pencil",
-                                    EditRowAction().title))
-        if self.can_void:
-            actions.append(PageLink(".void_view", "fa fa-ban", gettext("作废"), return_url=False))
-        return actions
-
     # -- scoping ------------------------------------------------------------------------------
 
     def scoped_query(self):
@@ -251,128 +190,11 @@ class SecureModelView(SecureMixin, DisplayMixin, ModelView):
             query = query.where(self.model.voided == False)  # noqa: E712
         return query
 
-    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True,
-                 page_size=None):
-        filters = [f for f in (filters or []) if fits_filter(self._filters[f[0]], f[2])]
-        g.void_filter_active = any(isinstance(self._filters[f[0]], VoidStateFilter)
-                                   for f in filters)
-        _none, rows = super().get_list(page, sort_column, sort_desc, search, filters,
-                                       execute=False, page_size=page_size)
-        count = self.capped_count(rows) if execute and self.list_counted else None
-        if execute:
-            rows = list(rows.execute())
-            # The page's ids, so per-row lookups (the 超时 badge, mark_rows) ask for these rows
-            # only, in one query per page (#14 item 2).
-            g.setdefault("page_row_ids", {})[self.model] = [row.id for row in rows]
-            # The related names the page shows, one query per column (#14 item 4).
-            self.prepare_rows(rows, shown_relations(self))
-        return count, rows
-
-    # -- drawing a grid's rows (#14 item 1) ------------------------------------------------------
-
-    @pass_context
-    def row_html(self, context, row):
-        """One grid row's cells as one string, the HTML of Flask-Admin's list_row block (its
-        icons, then each column's value escaped as Jinja would), or None where that block is
-        still needed: bulk actions' checkboxes, editable cells, another kind of row action.
-        Drawn in Jinja, the cells of a 50-row page were a quarter of its CPU."""
-        actions = context.resolve("list_row_actions")
-        if context.resolve("actions") or self.column_editable_list \
-                or not all(isinstance(a, PageLink) for a in actions):
-            return None
-        pk = self.get_pk_value(row)
-        parts = []
-        if self.column_display_actions:
-            parts.append('<td class="list-buttons-column">')
-            parts.extend(action.render(context, pk, row) for action in actions)
-            parts.append("</td>")
-        formatters, type_formatters = self.column_formatters, self.column_type_formatters
-        for name, _label in context.resolve("list_columns"):
-            value = self._get_list_value(context, row, name, formatters, type_formatters)
-            parts.append(f'<td class="col-{escape(name)}">{escape(value)}</td>')
-        return Markup("".join(parts))
-
-    # -- counting (#14 item 2) -----------------------------------------------------------------
-
-    # A grid counts its matching rows up to count_cap and shows "1000+" beyond, with the
-    # previous/next pager: the count stops after count_cap + 1 rows instead of scanning a
-    # million on every page view. list_counted = False (the demand grid): no count at all.
-    count_cap = 1000
-    list_counted = True
-
-    @property
-    def simple_list_pager(self) -> bool:
-        # Flask-Admin's own exact COUNT(*) never runs; get_list counts, capped.
-        return True
-
-    def capped_count(self, page_query) -> int:
-        """The rows the page's query matches, counted up to count_cap + 1 (one statement:
-        SELECT COUNT(1) FROM (SELECT 1 … LIMIT cap + 1))."""
-        found = page_query.order_by().limit(self.count_cap + 1).offset(None).count()
-        return CappedCount(self.count_cap) if found > self.count_cap else found
-
-    def render(self, template, **kwargs):
-        if isinstance(kwargs.get("count"), CappedCount):
-            kwargs["num_pages"] = None  # past the cap: the previous/next pager
-        return super().render(template, **kwargs)
-
     def get_one(self, id):
         pk = parse_bounded_int(id)
         if pk is None:
             return None
         return self.scoped_query().where(self.model._meta.primary_key == pk).first()
-
-    def scaffold_filters(self, name):
-        if name == "voided":
-            return [VoidStateFilter(self.model.voided)]
-        attr = getattr(self.model, name, None) if isinstance(name, str) else name
-        if attr is not None and getattr(attr, "choices", None):
-            # A choice field filters by its labels from a drop-down, not by free text.
-            label = self.get_column_name(attr.name)
-            return [FilterEqual(attr, label, options=attr.choices),
-                    FilterNotEqual(attr, label, options=attr.choices)]
-        if isinstance(attr, ForeignKeyField):
-            return [RelationFilter(attr, self.get_column_name(attr.name))]
-        if attr is not None and getattr(attr, "model", None) is self.model:
-            # Our field subclasses (AwareDateTimeField, MoneyField…) filter like their base.
-            for klass in type(attr).__mro__:
-                if klass.__name__.lower() in self.filter_converter.converters:
-                    return self.filter_converter.convert(klass.__name__, attr,
-                                                         self.get_column_name(attr.name))
-        return super().scaffold_filters(name)
-
-    def _get_filter_groups(self):
-        # Flask-Admin computes filter options once at start-up; a relation's options depend on
-        # who is looking (their estates), so they are filled in per request.
-        groups = super()._get_filter_groups()
-        for items in (groups or {}).values():
-            for item in items:
-                flt = self._filters[int(item["index"])]
-                if isinstance(flt, RelationFilter):
-                    item["options"] = flt.scoped_options()
-        return groups
-
-    def mark_rows(self, row_filter, badge_for) -> None:
-        """Add a filter, and a badge before the first column's value of each marked row
-        (`badge_for(row)` -> Markup or None): the nightly job's 超时 flags."""
-        self.extra_filters = [*self.extra_filters, row_filter]
-        first = next(iter(self.column_list or self.scaffold_list_columns()))
-        earlier = (self.column_formatters or {}).get(first)
-
-        def marked(view, context, row, name):
-            value = earlier(view, context, row, name) if earlier else getattr(row, name)
-            value = view._shown_value(row, name, value)
-            badge = badge_for(row)
-            return Markup("{} {}").format(badge, value) if badge else value
-
-        self.column_formatters = {**(self.column_formatters or {}), first: marked}
-        self._refresh_cache()
-
-    def get_filters(self):
-        filters = [*self.extra_filters, *(super().get_filters() or [])]
-        if self.has_void and not any(isinstance(f, VoidStateFilter) for f in filters):
-            filters.append(VoidStateFilter(self.model.voided))
-        return filters
 
     # -- forms --------------------------------------------------------------------------------
 

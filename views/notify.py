@@ -17,17 +17,9 @@ from markupsafe import Markup
 
 from models.base import utcnow
 from models.i18n import L_
+from models.notify_settings import EVENT_CHOICES, EVENTS, NotifyTemplate, SmsOptOut
 from models.org import Building
-from models.outbox import (
-    CHANNELS,
-    EVENT_CHOICES,
-    EVENTS,
-    STATES,
-    NotifyTemplate,
-    OutboxMessage,
-    SmsOptOut,
-    delivery_log,
-)
+from models.outbox import CHANNELS, STATES, OutboxMessage, delivery_log
 from models.users import DESK, EVERYONE, MANAGERS
 from views.actions import RegisterView, add_views
 from views.base import SecureModelView, SecurePage
