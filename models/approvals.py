@@ -50,7 +50,7 @@ from models.base import (
     utcnow,
     write_transaction,
 )
-from models.i18n import L_
+from models.i18n import L_, office_language
 from models.register import RegisterModel, change_record, save_record
 from models.users import User, UserEstate
 
@@ -242,8 +242,9 @@ def not_before_grant(moment: dt.datetime | None, grant: Grant | None) -> dt.date
 
 
 def _summary(row, spec: Approval, values: dict) -> str:
-    words = spec.describe(row, values) if spec.describe else ""
-    return f"{row} {words}".strip()[:255]
+    with office_language():  # kept on the request: in the office's language
+        words = spec.describe(row, values) if spec.describe else ""
+        return f"{row} {words}".strip()[:255]
 
 
 def trial(row, action: str, requester, values: dict) -> None:

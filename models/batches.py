@@ -92,7 +92,8 @@ class ServiceBatch(StatefulMixin, RegisterModel):
 
     def __str__(self) -> str:
         day = f"{self.day:%Y-%m-%d}" if self.day else ""
-        return f"{self.number or '新批次'} {SERVICE_LABELS.get(self.kind, '')} {day}".strip()
+        number = self.number or gettext("新批次")
+        return f"{number} {SERVICE_LABELS.get(self.kind, '')} {day}".strip()
 
     @property
     def kind_label(self) -> str:

@@ -135,7 +135,8 @@ class Demand(PromiseMixin, StatefulMixin, RegisterModel):
         )
 
     def __str__(self) -> str:
-        return f"{self.number or '新需求'} {self.description[:20]}"
+        number = self.number or gettext("新需求")
+        return f"{number} {self.description[:20]}"
 
     # -- derived values ----------------------------------------------------------------------
 
@@ -240,9 +241,7 @@ class Demand(PromiseMixin, StatefulMixin, RegisterModel):
         require_department_work(user, self)  # R-REC-4: one's own department's work only
         self.require_state(("open", "dispatched", "completed", "invalid"),
                            gettext("当前状态为“{status}”，不能登记答复"))
-        errors = {}
-        if not (content or "").strip():
-            errors["content"] = gettext("请填写答复内容")
+        errors = {} if (content or "").strip() else {"content": gettext("请填写答复内容")}
         cause = gather(errors, require_cause, cause, self.cause)
         replied_at = replied_at or utcnow()
         if replied_at < self.received_at:
@@ -256,7 +255,7 @@ class Demand(PromiseMixin, StatefulMixin, RegisterModel):
                 # R-DEM-6: the owner has been told why; the demand is finished. The reply
                 # deadline's miss, if any, was recorded when it was judged invalid; the notice
                 # deadline is the one in force now (R-REC-1).
-                refuse_open_orders(self, "关闭")
+                refuse_open_orders(self, gettext("关闭"))
                 misses = self.miss_values(replied_at, self.invalid_notice_due)
                 note = "已告知业户无效原因" + (
                     f"（超时 {minutes(replied_at - self.invalid_notice_due)} 分钟）"
@@ -283,13 +282,11 @@ class Demand(PromiseMixin, StatefulMixin, RegisterModel):
         """
         require_department_work(user, self)  # R-REC-4: one's own department's work only
         self.require_state(("open", "dispatched"), gettext("当前状态为“{status}”，不能判定无效"))
-        errors = {}
-        if not (reason or "").strip():
-            errors["reason"] = gettext("判定无效时请填写原因")
+        errors = {} if (reason or "").strip() else {"reason": gettext("判定无效时请填写原因")}
         cause = gather(errors, require_cause, cause, self.cause)
         if errors:
             raise RuleError(errors)
-        refuse_open_orders(self, "判定无效")
+        refuse_open_orders(self, gettext("判定无效"))
         now = utcnow()
         misses = {} if self.replied_at else self.miss_values(now, self.reply_due)
         note = reason.strip()
@@ -313,9 +310,7 @@ class Demand(PromiseMixin, StatefulMixin, RegisterModel):
         """
         require_department_work(user, self)  # R-REC-4: one's own department's work only
         self.require_state(("open", "dispatched"), gettext("当前状态为“{status}”，不能登记完成"))
-        errors = {}
-        if not (result or "").strip():
-            errors["result"] = gettext("请填写处理结果")
+        errors = {} if (result or "").strip() else {"result": gettext("请填写处理结果")}
         completed_at = completed_at or utcnow()
         if completed_at < self.received_at:
             errors["completed_at"] = gettext("完成时间不能早于受理时间")
@@ -324,7 +319,7 @@ class Demand(PromiseMixin, StatefulMixin, RegisterModel):
             values["cause"] = gather(errors, require_cause, cause, self.cause)
         if errors:
             raise RuleError(errors)
-        refuse_open_orders(self, "登记处理结果")
+        refuse_open_orders(self, gettext("登记处理结果"))
         values["result"] = result.strip()
         with write_transaction():
             if self.replied_at is None:

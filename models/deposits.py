@@ -153,7 +153,7 @@ class Deposit(StatefulMixin, VersionedModel):
         ]
 
     def __str__(self) -> str:
-        number = self.receipt_number or "未收款"
+        number = self.receipt_number or gettext("未收款")
         return f"{number} {self.kind_label} {yuan(self.amount)} {self.payer}"
 
     @property
@@ -301,9 +301,8 @@ class Deposit(StatefulMixin, VersionedModel):
         approved in their own login or at the desk (R-DEP-2, R-REC-2)."""
         self._require_finance(user, "", gettext("只有财务人员可以登记没收"))
         self.require_state(("held", "refundable"), gettext("该款项当前为“{state}”，不能没收"))
-        errors = {}
-        if not (reason or "").strip():
-            errors["forfeit_reason"] = gettext("没收押金时请填写原因")
+        errors = {} if (reason or "").strip() else {
+            "forfeit_reason": gettext("没收押金时请填写原因")}
         forfeited_at = gather(errors, check_moment, not_before_grant(forfeited_at, grant),
                               field_name="forfeited_at", label=gettext("没收时间"),
                               not_before=self.collected_at, before_label=gettext("收款时间"))

@@ -116,7 +116,8 @@ class MoveIn(StatefulMixin, RegisterModel):
 
     def __str__(self) -> str:
         unit = self.unit.code if self.unit_id else ""
-        return f"{self.number or '新入伙'} {unit} {self.owner_name}".strip()
+        number = self.number or gettext("新入伙")
+        return f"{number} {unit} {self.owner_name}".strip()
 
     @property
     def progress_label(self) -> str:

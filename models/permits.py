@@ -74,7 +74,8 @@ class HotWorkPermit(StatefulMixin, RegisterModel):
         indexes = ((("estate", "number"), True), (("estate", "state", "work_to"), False))
 
     def __str__(self) -> str:
-        return f"{self.number or '新动火证'} {self.operator_name} {self.location}"
+        number = self.number or gettext("新动火证")
+        return f"{number} {self.operator_name} {self.location}"
 
     @property
     def state_label(self) -> str:
@@ -189,7 +190,8 @@ class GoodsRelease(StatefulMixin, RegisterModel):
         indexes = ((("estate", "number"), True), (("estate", "state"), False))
 
     def __str__(self) -> str:
-        return f"{self.number or '新放行条'} {self.bearer_name}"
+        number = self.number or gettext("新放行条")
+        return f"{number} {self.bearer_name}"
 
     @property
     def state_label(self) -> str:

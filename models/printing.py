@@ -84,7 +84,8 @@ class PrintJob(StatefulMixin, RegisterModel):
         indexes = ((("estate", "state", "printed_at"), False),)
 
     def __str__(self) -> str:
-        return f"{self.number or '新打印'} {self.title}"
+        number = self.number or gettext("新打印")
+        return f"{number} {self.title}"
 
     @property
     def state_label(self) -> str:

@@ -155,7 +155,8 @@ class Rectification(StatefulMixin, RegisterModel):
         )
 
     def __str__(self) -> str:
-        return f"{self.number or '新整改'} {self.place()}".strip()
+        number = self.number or gettext("新整改")
+        return f"{number} {self.place()}".strip()
 
     @property
     def state_label(self) -> str:

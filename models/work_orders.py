@@ -81,7 +81,8 @@ class WorkOrder(StatefulMixin, RegisterModel):
         )
 
     def __str__(self) -> str:
-        return f"{self.number or '新维修单'} {self.what[:20]}"
+        number = self.number or gettext("新维修单")
+        return f"{number} {self.what[:20]}"
 
     def validate(self):
         if self.arrived_at and self.dispatched_at and self.arrived_at < self.dispatched_at:
@@ -240,17 +241,19 @@ def refuse_open_orders(demand: Demand, doing: str) -> None:
         raise RuleError({"": gettext("维修单 %(value)s 尚未完工，不能%(doing)s：请部门先完工登记，"
                                      "或由主管作废该维修单（填写原因）",
                                      value='、'.join(numbers), doing=doing)})
+
+
 def assignee_problem(user_id, estate_id: int, department_kind: str) -> str | None:
     """Why a person cannot be given a department's work (None: they can): an active member of
     that department working for the row's estate (#11 item 5: no other estate's staff)."""
     person = User.get_or_none(User.id == user_id)
     if person is None or not person.active:
-        return "所选人员不存在或已停用"
+        return gettext("所选人员不存在或已停用")
     if not UserEstate.select().where(UserEstate.user == person.id,
                                      UserEstate.estate == estate_id).exists():
-        return "所选人员不属于该小区"
+        return gettext("所选人员不属于该小区")
     if person.role != "dept" or person.department != department_kind:
-        return "所选人员不属于该责任部门"
+        return gettext("所选人员不属于该责任部门")
     return None
 
 

@@ -28,7 +28,7 @@ from views.scoping import scope_to_department
 
 def _score_field(label):
     return RadioField(label, choices=choices(SCORES), coerce=int,
-                      validators=[InputRequired(f"请为“{label}”评分")])
+                      validators=[InputRequired(L_("请为“%(label)s”评分", label=label))])
 
 
 class CallbackForm(Form):
