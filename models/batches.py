@@ -19,6 +19,7 @@ from models.base import (
     PhoneField,
     RuleError,
     check_moment,
+    gather,
     office_day,
     to_office,
     utcnow,
@@ -267,19 +268,22 @@ class ServiceRegistration(StatefulMixin, RegisterModel):
     def complete(self, user, *, done: bool, result: str = "", at: dt.datetime | None = None,
                  expected_version: int | None = None) -> None:
         """The unit's result on the batch day: done, or not (owner absent…) back to the queue."""
-        not_scheduled = "只有已安排批次的登记可以登记完成情况"
+        not_scheduled = gettext("只有已安排批次的登记可以登记完成情况")
         self.require_state(("scheduled",), not_scheduled, doing=gettext("登记完成情况"))
         if self.batch_id is None:
             raise RuleError({"": not_scheduled})
         batch = self.batch
         if batch.notice_at is None:
             raise RuleError({"": gettext("该批次尚未登记提前通知业户，不能登记完成情况")})
-        if not done and not (result or "").strip():
-            raise RuleError({"result": gettext("未完成时请填写原因，如业主不在家")})
-        at = check_moment(at, field_name="at", label=gettext("完成时间"))
-        if office_day(at) < batch.day:
-            raise RuleError({"at": gettext("完成时间不能早于施工日期 %(day)s",
-                                           day=format(batch.day, '%Y-%m-%d'))})
+        errors = {}
+        if done is False and not (result or "").strip():  # None: not said yet
+            errors["result"] = gettext("未完成时请填写原因，如业主不在家")
+        at = gather(errors, check_moment, at, field_name="at", label=gettext("完成时间"))
+        if at is not None and office_day(at) < batch.day:
+            errors["at"] = gettext("完成时间不能早于施工日期 %(day)s",
+                                   day=format(batch.day, '%Y-%m-%d'))
+        if errors:
+            raise RuleError(errors)
         with write_transaction():
             if done:
                 self.transition(user, "done", expected_version=expected_version,

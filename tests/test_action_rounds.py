@@ -16,12 +16,16 @@ form must not fail).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 
 import pytest
 import test_role_matrix
 from test_form_rounds import banners, field_errors
+from test_office_batches import batch, next_weekday, register
+from test_office_common import at, make_staff
+from test_office_printing import approve, job
 from test_role_matrix import (
     FILLS,
     ROLES,
@@ -36,6 +40,9 @@ from wtforms import fields as wtf_fields
 from wtforms.validators import Length
 
 import views
+from models.base import RuleError, utcnow
+from models.batches import ServiceBatch, ServiceRegistration
+from models.printing import PrintJob
 from models.users import User
 from views.actions import DESK_FIELDS
 from views.forms import LocalDateTimeField
@@ -164,3 +171,30 @@ def test_every_problem_of_an_action_form_at_once(demo_site, caplog, view_class, 
     for name, value in bad.items():
         if name in typed and value and "\x0b" not in value and len(value) < 100:
             assert f'value="{value}"' in html, (view.endpoint, action.name, name, "input lost")
+
+
+# The demo has no approved print job and no unit of a noticed batch whose day has come: their
+# steps gather every refusal too (the walk above covers the rest).
+
+
+def test_printed_and_a_batch_units_result_gather_every_refusal(conn, estate):
+    staff = make_staff(estate, ("clerk", "clerk", "cs"), ("director", "director", None))
+    printed = job(estate, staff["clerk"])
+    approve(printed, staff["director"])
+    with pytest.raises(RuleError) as refused:
+        PrintJob.get_by_id(printed.id).mark_printed(
+            staff["clerk"], signed_name="", confirmed=False,
+            printed_at=utcnow() + dt.timedelta(days=1))
+    assert set(refused.value.errors) == {"signed_name", "confirmed", "printed_at"}
+
+    day = next_weekday(5, after_days=-13)
+    unit = register(estate, staff["clerk"])
+    row = batch(estate, staff["clerk"], day=day)
+    row.add(staff["clerk"], [unit.id])
+    ServiceBatch.get_by_id(row.id).record_notice(
+        staff["clerk"], method="sms", at=at(day.year, day.month, day.day) - dt.timedelta(days=4))
+    with pytest.raises(RuleError) as refused:
+        ServiceRegistration.get_by_id(unit.id).complete(
+            staff["clerk"], done=False, result="", at=at(day.year, day.month, day.day)
+            - dt.timedelta(days=1))
+    assert set(refused.value.errors) == {"result", "at"}
