@@ -26,7 +26,7 @@ BATCH = 500  # rows per INSERT: under SQLite's bound-variable limit for these ta
 SEED_FRACTION = 20  # insert_many 1/20 of the rows, copy the rest
 NOW = dt.datetime(2026, 11, 26, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 # Bump when the generated rows change shape: a kept database of another layout is rebuilt.
-DATA_LAYOUT = 2
+DATA_LAYOUT = 3  # 3: a supervisor per estate (the deadline warnings have someone to tell)
 
 
 def timed(label: str, action):
@@ -164,6 +164,7 @@ def _load(sizes: dict[str, int], other_rows: int) -> None:
     from models.keys import KeyMovement, KeySet
     from models.org import Building, Cluster, Department, Unit
     from models.passes import TemporaryPass
+    from models.users import User, UserEstate
     from models.work_orders import WorkOrder
 
     rng = random.Random(20261126)
@@ -172,6 +173,12 @@ def _load(sizes: dict[str, int], other_rows: int) -> None:
                for i in range(ESTATES)]
     departments = {e.id: Department.create(estate=e, kind="engineering", name="工程部").id
                    for e in estates}
+    # Every office has its CS supervisor: the sweep's warnings and notices go to them, and an
+    # unchanged sweep then finds everything already told (as in production).
+    for estate in estates:
+        supervisor = User.create(username=f"bench_sup_{estate.code}", display_name="基准主管",
+                                 role="supervisor", password_hash="!")
+        UserEstate.create(user=supervisor, estate=estate)
     buildings = {e.id: Building.create(estate=e, cluster=Cluster.create(estate=e, name="一组团"),
                                        name="1栋").id for e in estates}
     ids = [e.id for e in estates]

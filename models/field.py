@@ -19,11 +19,18 @@ from flask_babel import gettext
 from peewee import JOIN, Case, CharField, ForeignKeyField, IntegerField, fn
 
 from models.attachments import AttachmentKind, CheckedFile, attach
-from models.base import AwareDateTimeField, BaseModel, RuleError, utcnow, write_transaction
+from models.base import (
+    AwareDateTimeField,
+    BaseModel,
+    RuleError,
+    StaleRecordError,
+    utcnow,
+    write_transaction,
+)
 from models.demands import Demand
 from models.i18n import L_
 from models.org import Department
-from models.users import User, supervises
+from models.users import User
 from models.work_orders import WorkOrder
 
 # The completion deadline of an order without a demand's reply deadline (as the overdue rule's
@@ -158,18 +165,15 @@ def remember(key: str, user, order, action: str) -> None:
 
 
 def reassign(order: WorkOrder, user, assignee_id, *, expected_version=None) -> None:
-    """A department's supervisor hands the order to another member of the department."""
-    department = Department.get_by_id(order.department_id)
-    if not supervises(user, department.kind):
-        raise RuleError({"": gettext("只有本部门主管可以改派维修单")})
-    order.require_state(("open", "arrived"), gettext("该维修单已经完工，不能改派"))
-    assignee = User.get_or_none(User.id == assignee_id, User.active == True)  # noqa: E712
-    if assignee is None or assignee.role != "dept" or assignee.department != department.kind \
-            or order.estate_id not in assignee.estate_ids():
-        raise RuleError({"assignee": gettext("只能改派给本部门本小区的人员")})
-    if assignee.id == order.assignee_id:
-        raise RuleError({"assignee": gettext("该维修单已由此人负责，请选择另一位人员")})
-    order.transition(user, expected_version=expected_version, assignee=assignee.id)
+    """The phone page's 改派: the register's own step (WorkOrder.reassign: who may, to whom),
+    its message about the person next to the phone form's field."""
+    try:
+        order.reassign(user, assignee_id=assignee_id, expected_version=expected_version)
+    except StaleRecordError:
+        raise
+    except RuleError as error:
+        raise RuleError({"assignee" if name == "assignee_id" else name: message
+                         for name, message in error.errors.items()}) from None
 
 
 def colleagues(order: WorkOrder):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask import current_app, has_app_context
 from peewee import JOIN
 
 from models.base import to_office, utcnow
@@ -18,6 +19,9 @@ from models.notify_settings import mobile_or_empty
 from models.org import Department, Resident
 from models.outbox import enqueue, enqueue_many
 from models.users import User, UserEstate
+
+# A deadline missed longer ago than this when the sweep finds it is backlog: summarised per estate.
+DEFAULT_MISSED_RECENT_HOURS = 24
 
 # The owner's SMS for each step of a demand (R-DEM-4); other steps tell the owner nothing.
 DEMAND_OWNER_EVENTS = {
@@ -148,6 +152,13 @@ def on_flags_raised(now: dt.datetime, after_id: int = 0) -> int:
     with their demands, each estate's (and department's) supervisors are read once, and the
     messages go into the outbox in bulk — a first sweep over 1,000,000 demands raises tens of
     thousands of these (#15's bench), one query per flag took minutes.
+
+    A deadline missed within NOTIFY_MISSED_RECENT_HOURS (24) is news, told demand by demand.
+    Older ones are a backlog (the first sweep over existing records, or after the scheduler was
+    stopped for days): each estate's are told in one summary — its number and the first
+    demand's — not thousands of notices and group posts about deadlines long past (a group
+    robot takes 20 posts a minute); every one of them is flagged in the grids all the same.
+    Returns the demands told of, one by one or in a summary.
     """
     from jobs.models import OverdueFlag
     from models.demands import Demand
@@ -174,24 +185,39 @@ def on_flags_raised(now: dt.datetime, after_id: int = 0) -> int:
                 + staff[estate_id, "duty"])
 
     codes: dict[int, str] = {}
-    wecom = wecom_on()
-    messages, told = [], 0
-    for flag_id, demand_id, estate_id, number, reply_due, kind in rows:
-        demand = Demand(id=demand_id)  # the subject: its table and id
-        key = f"demand:{demand_id}:missed:{flag_id}"
-        params = {"number": number, "deadline": moment_words(reply_due)}
-        # As tell_staff: in-app (and WeChat Work), once per person.
-        messages += staff_messages("deadline_missed", people(estate_id, kind),
-                                   estate_id=estate_id, key=key, subject=demand, params=params,
-                                   wecom=wecom)
-        common = dict(event="deadline_missed", estate_id=estate_id, subject=demand,
-                      params=params)
+
+    def tell(estate_id: int, kind: str | None, key: str, subject, params: dict) -> None:
+        # As tell_staff: in-app (and WeChat Work) once per person, and the estate's group.
+        messages.extend(staff_messages("deadline_missed", people(estate_id, kind),
+                                       estate_id=estate_id, key=key, subject=subject,
+                                       params=params, wecom=wecom))
         if estate_id not in codes:
             from models.estate import Estate
 
             codes[estate_id] = Estate.get_by_id(estate_id).code
-        messages.append(dict(common, channel="robot", key=f"{key}:robot",
+        messages.append(dict(event="deadline_missed", estate_id=estate_id, subject=subject,
+                             params=params, channel="robot", key=f"{key}:robot",
                              recipient=codes[estate_id]))
+
+    hours = (current_app.config.get("NOTIFY_MISSED_RECENT_HOURS", DEFAULT_MISSED_RECENT_HOURS)
+             if has_app_context() else DEFAULT_MISSED_RECENT_HOURS)
+    recent_since = now - dt.timedelta(hours=float(hours))
+    wecom = wecom_on()
+    messages: list[dict] = []
+    told = 0
+    backlog: dict[int, list] = {}  # estate -> [count, first flag id, first demand, its number]
+    for flag_id, demand_id, estate_id, number, reply_due, kind in rows:
         told += 1
+        if reply_due is not None and reply_due < recent_since:
+            summary = backlog.setdefault(estate_id, [0, flag_id, demand_id, number])
+            summary[0] += 1
+            continue
+        tell(estate_id, kind, f"demand:{demand_id}:missed:{flag_id}", Demand(id=demand_id),
+             {"number": number, "deadline": moment_words(reply_due)})
+    for estate_id, (count, flag_id, demand_id, number) in backlog.items():
+        # "报事XQ-…等 N 件已超过答复期限，尚未答复。" on the message's own words.
+        words = number if count == 1 else f"{number} 等 {count:,} 件（较早超期，见超时列表）"
+        tell(estate_id, None, f"estate:{estate_id}:missed-backlog:{flag_id}",
+             Demand(id=demand_id), {"number": words, "deadline": ""})
     enqueue_many(messages)
     return told

@@ -253,7 +253,7 @@ def assignee_problem(user_id, estate_id: int, department_kind: str) -> str | Non
                                      UserEstate.estate == estate_id).exists():
         return gettext("所选人员不属于该小区")
     if person.role != "dept" or person.department != department_kind:
-        return gettext("所选人员不属于该责任部门")
+        return gettext("所选人员不属于该责任部门，只能选本部门本小区的人员")
     return None
 
 

@@ -2,7 +2,7 @@
 
 The machine that runs the tests cannot reach Google, so the mirror is exercised through gspread's
 real client code against this server.  It implements the part of Sheets v4 the mirror uses, with
-the real API's shapes (checked against recorded traffic in ``tests/test_sheets_fake.py``):
+the real API's shapes (checked against recorded traffic in ``tests/test_sheets_fake_contract.py``):
 
 * ``GET  /v4/spreadsheets/{id}``                          spreadsheet metadata
 * ``POST /v4/spreadsheets/{id}:batchUpdate``              addSheet, deleteSheet,

@@ -20,5 +20,18 @@ def expected_values(estate_id: int, register: str = "residents") -> list[list[st
     return out
 
 
+def mirrored_columns(values: list[list[str]], width: int) -> list[list[str]]:
+    """A tab's mirrored columns only: columns people add to the right stay (#15)."""
+    out = []
+    for row in values:
+        row = row[:width]
+        while row and row[-1] == "":
+            row.pop()
+        out.append(row)
+    while out and not out[-1]:
+        out.pop()
+    return out
+
+
 def keys_in_column_a(values: list[list[str]]) -> list[str]:
     return [row[0] if row else "" for row in values[1:]]

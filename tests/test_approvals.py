@@ -10,7 +10,7 @@ import datetime as dt
 
 import pytest
 from conftest import PASSWORD, PG_URL
-from test_decoration import apply, errors_of, post, to_permit
+from decoration_support import apply, errors_of, post, to_permit
 from test_office_common import ago
 from test_records import form_data
 
@@ -178,7 +178,7 @@ def test_the_director_alone_consents_to_outside_help(desk, estate):
 
 
 def test_a_permitted_decorations_new_dates_need_a_re_approval(desk, estate, tmp_path):
-    from test_decoration import make_staff
+    from decoration_support import make_staff
 
     clerk, supervisor = desk["clerk"], desk["supervisor"]
     staff = make_staff_with(estate, clerk.user, supervisor.user, make_staff)

@@ -328,7 +328,7 @@ def test_s3_slowdown_refuses_the_application_and_keeps_what_was_typed(app, login
     """A decoration application whose floor plan the store refuses (503 SlowDown): nothing
     saved (no application, no deposits, no attachment), the form comes back with the typed
     text and the Chinese message, answered 503 (R-DECO-1)."""
-    from test_decoration import form_data
+    from test_records import form_data
 
     from models.decoration import Decoration
     from models.deposits import Deposit

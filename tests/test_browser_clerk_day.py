@@ -18,10 +18,10 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from passes_support import permit, staff  # noqa: F401
 
 # The browser, the live server and the skip without Chromium of tests/test_browser.py.
 from test_browser import CHROMIUM, pytestmark  # noqa: F401
-from test_passes import permit, staff  # noqa: F401
 from werkzeug.serving import make_server
 
 from models.callbacks import Callback
@@ -252,7 +252,7 @@ def test_the_worker_pass_prints_on_one_card(live_server, browser_page, conn, est
                                             permit):
     """The CR80 card (85.6 × 54 mm) prints on one card, not two (#12 item 9)."""
     from conftest import PASSWORD
-    from test_passes import worker
+    from passes_support import worker
 
     card = worker(estate, staff["clerk"])
     staff["supervisor"].set_password(PASSWORD)

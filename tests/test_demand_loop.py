@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import logging
 import re
 
 from conftest import csrf_token
+from sql_support import statements_of
 from test_records import form_data
 
 from models.callbacks import Callback
@@ -328,17 +328,6 @@ def test_details_pages_offer_the_declared_actions_by_state_and_role(login_as, co
     assert buttons(clerk, f"/admin/demand/details/?id={other.id}") == ["已告知无效原因", "打印"]
 
 
-class _Statements(logging.Handler):
-    """The SQL statements peewee runs while a page renders (its 'peewee' logger, DEBUG)."""
-
-    def __init__(self):
-        super().__init__(logging.DEBUG)
-        self.count = 0
-
-    def emit(self, record):
-        self.count += 1
-
-
 def test_callback_queue_pages_in_sql_with_the_caller_s_phone(app, login_as, conn):
     # #14 item 1: the queue loaded every completed demand, sorted them in Python and looked up
     # each row's unit separately; #12 item 8: the clerk calling back needs the name and phone.
@@ -346,23 +335,15 @@ def test_callback_queue_pages_in_sql_with_the_caller_s_phone(app, login_as, conn
     view = next(v for v in app.extensions["admin"][0]._views
                 if getattr(v, "endpoint", "") == "callback_queue")
     view.page_size = 5
-    logger = logging.getLogger("peewee")
     counts, numbers = [], []
     for batch in (2, 9):
         for _ in range(batch):
             demand = intake(clerk, description="阳台地漏堵塞", contact_phone="13912345678")
             demand.complete(clerk.user, result="已疏通")
             numbers.append(demand.number)
-        statements = _Statements()
-        saved = logger.level
-        logger.addHandler(statements)
-        logger.setLevel(logging.DEBUG)
-        try:
-            page = clerk.get("/admin/callback_queue/").get_data(as_text=True)
-        finally:
-            logger.removeHandler(statements)
-            logger.setLevel(saved)
-        counts.append(statements.count)
+        sql, response = statements_of(lambda: clerk.get("/admin/callback_queue/"))
+        page = response.get_data(as_text=True)
+        counts.append(len(sql))
     assert counts[0] == counts[1]  # the same statements for 2 rows as for a full page
     assert "13912345678" in page and "业主101" in page
     assert sum(number in page for number in numbers) == 5 and "下一页" in page

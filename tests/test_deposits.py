@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from conftest import PG_URL
+from decoration_support import make_staff, post
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -18,7 +19,6 @@ from hypothesis.stateful import (
     rule,
 )
 from peewee import IntegrityError
-from test_decoration import make_staff, post
 from test_records import form_data
 
 import models

@@ -11,7 +11,7 @@ import datetime as dt
 import re
 
 from conftest import csrf_token
-from test_decoration import make_staff
+from decoration_support import make_staff
 from test_deposits import refundable
 from test_records import form_data
 

@@ -20,13 +20,13 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
 from conftest import csrf_token, login
+from decoration_support import make_staff
 from flask import session
 from peewee import CharField, TextField
-from test_decoration import make_staff
+from sheets_mirror_support import add_resident, fake, server  # noqa: F401 (fixtures)
 from test_deposits import refundable
 from test_form_rounds import banners, field_errors
 from test_records import form_data
-from test_sheets_mirror import add_resident, fake, server  # noqa: F401 (fixtures)
 
 import models
 from demo import DEMO_PASSWORD

@@ -7,10 +7,10 @@ import datetime as dt
 import itertools
 
 import pytest
+from decoration_support import errors_of, make_staff, post
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
-from test_decoration import errors_of, make_staff, post
 from test_records import form_data
 
 from models import approvals

@@ -9,9 +9,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from test_decoration import apply, approve, make_staff, to_permit, to_signed
+from decoration_support import apply, approve, make_staff, to_permit, to_signed
+from passes_support import worker
 from test_outbox import office_at, run
-from test_passes import worker
 
 from jobs.overdue import mark_overdue
 from models.base import RuleError, office_day, utcnow
@@ -24,7 +24,7 @@ from models.outbox import OutboxMessage
 from models.register import save_record
 
 OWNER = "13800138000"  # every resident of the TEST estate (conftest)
-CONTRACTOR = "13912345678"  # the contractor's phone in test_decoration.apply
+CONTRACTOR = "13912345678"  # the contractor's phone in decoration_support.apply
 EVENTS = ("gas_appointment", "pass_expiring", "deposit_refundable", "decoration_approved",
           "decoration_rejected")
 

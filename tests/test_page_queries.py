@@ -8,12 +8,12 @@ name, a badge, a formatter asking the database) shows up as statements that grow
 
 from __future__ import annotations
 
-import logging
 import re
 import shutil
 
 import pytest
 from conftest import PG_URL, _config, login
+from sql_support import statements_of
 
 from app import create_app
 from demo import DEMO_PASSWORD
@@ -52,28 +52,11 @@ def demo(template_db, tmp_path_factory):
         db.close()
 
 
-class _Statements(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.DEBUG)
-        self.sql: list[str] = []
-
-    def emit(self, record):
-        self.sql.append(record.getMessage())
-
-
 def statements(client, url: str) -> tuple[list[str], str]:
     """The SQL statements one page view runs, and its HTML."""
-    logger = logging.getLogger("peewee")
-    handler, saved = _Statements(), logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
-        response = client.get(url)
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(saved)
+    sql, response = statements_of(lambda: client.get(url))
     assert response.status_code == 200, (url, response.status_code)
-    return handler.sql, response.get_data(as_text=True)
+    return sql, response.get_data(as_text=True)
 
 
 def rows_shown(html: str) -> int:

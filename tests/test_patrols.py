@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 from attachment_support import EXE, page_key, photo, post_files
 from conftest import csrf_token
-from test_decoration import apply, make_staff, to_permit
+from decoration_support import apply, make_staff, to_permit
 
 from jobs.models import OverdueFlag
 from jobs.overdue import mark_overdue

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import csrf_token
-from test_decoration import apply, to_permit
+from decoration_support import apply, to_permit
 from test_office_common import ago, field_errors, make_staff, post
 from test_office_movein import FEES, HANDOVER
 from test_records import form_data

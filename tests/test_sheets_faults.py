@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+import sheets_mirror_support as support
 
 from jobs.registry import JOBS_BY_ID, get_job
 from jobs.runner import run_job
@@ -27,36 +28,16 @@ from sync.engine import DEFAULT_SYNC_SECONDS
 from sync.http import make_client
 from sync.state import SheetTab, SheetTarget
 from tests.conftest import csrf_token
-from tests.sheets_fake import FakeSheets
 from tests.sheets_helpers import SHEET_ID, expected_values, keys_in_column_a
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def server():
-    with FakeSheets() as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(server):
-    server.reset()
-    server.create_spreadsheet(SHEET_ID, "测试花园 客服台账")
-    return server
-
-
-@pytest.fixture
-def client(fake):
-    made = make_client(emulator_host=fake.host, sleep=lambda s: None, timeout=5,
-                       requests_per_minute=100_000)
-    yield made
-    made.http_client.session.close()
-
-
-@pytest.fixture
-def target(estate):
-    return SheetTarget.create(estate=estate, spreadsheet_id=SHEET_ID)
+# The fake Sheets server, the client and the estate's target of the mirror's tests, which
+# pytest finds here by name (imported, a test taking them as parameters would read as
+# redefining the imports).
+server, fake, sleeps, client, target = (
+    support.server, support.fake, support.sleeps, support.client, support.target)
 
 
 def sync(app, client, **kwargs):

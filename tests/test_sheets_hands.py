@@ -7,38 +7,21 @@ from __future__ import annotations
 import logging
 
 import pytest
+import sheets_mirror_support as support
 
 from models.org import Resident, Unit
 from models.register import save_record, snapshot
 from sync import run_sync
-from sync.http import make_client
 from sync.plan import HAND_LOG_TITLE
 from sync.state import SheetTab, SheetTarget
-from tests.sheets_fake import FakeSheets
-from tests.sheets_helpers import SHEET_ID, expected_values, keys_in_column_a
+from tests.sheets_helpers import SHEET_ID, expected_values, keys_in_column_a, mirrored_columns
 
 WIDTH = 10  # the 住户 tab's mirrored columns (A–J)
 
 
-@pytest.fixture(scope="module")
-def server():
-    with FakeSheets() as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(server):
-    server.reset()
-    server.create_spreadsheet(SHEET_ID, "测试花园 客服台账")
-    return server
-
-
-@pytest.fixture
-def client(fake):
-    made = make_client(emulator_host=fake.host, sleep=lambda s: None, timeout=5,
-                       requests_per_minute=100_000)
-    yield made
-    made.http_client.session.close()
+# The fake Sheets server and the client of the mirror's tests, which pytest finds here by name
+# (imported, a test taking them as parameters would read as redefining the imports).
+server, fake, sleeps, client = support.server, support.fake, support.sleeps, support.client
 
 
 @pytest.fixture
@@ -56,15 +39,7 @@ def mirror(app, client, estate):
 
 
 def mirrored(fake, title="住户"):
-    out = []
-    for row in fake.values(SHEET_ID, title):
-        row = row[:WIDTH]
-        while row and row[-1] == "":
-            row.pop()
-        out.append(row)
-    while out and not out[-1]:
-        out.pop()
-    return out
+    return mirrored_columns(fake.values(SHEET_ID, title), WIDTH)
 
 
 def log_rows(fake):

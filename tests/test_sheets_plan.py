@@ -30,6 +30,7 @@ from sync.plan import (
 )
 from sync.reading import read_spreadsheet
 from tests.sheets_fake import FakeSheets, TabSpec
+from tests.sheets_helpers import mirrored_columns
 
 SID = "plan-test"
 TITLE = "住户"
@@ -87,15 +88,7 @@ def apply(api: InProcess, plan) -> None:
 
 def mirrored_part(values: list[list[str]]) -> list[list[str]]:
     """The tab's first len(HEADER) columns (columns people add to the right stay, #15)."""
-    out = []
-    for row in values:
-        row = row[:len(HEADER)]
-        while row and row[-1] == "":
-            row.pop()
-        out.append(row)
-    while out and not out[-1]:
-        out.pop()
-    return out
+    return mirrored_columns(values, len(HEADER))
 
 
 def expected(rows) -> list[list[str]]:

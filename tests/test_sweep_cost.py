@@ -87,7 +87,7 @@ def test_enqueue_many_writes_what_enqueue_writes(conn, estate, supervisors, make
 
 
 def test_the_sweep_tells_of_the_flags_it_raised_and_no_others(app, conn, estate, supervisors,
-                                                               make_user):
+                                                               make_user, monkeypatch):
     clerk = make_user("clerk1", "clerk", estate)
     received = dt.datetime.now(OFFICE) - dt.timedelta(hours=1)
     first, second = (new_demand(clerk, estate, received, contact_name="王先生")
@@ -96,6 +96,9 @@ def test_the_sweep_tells_of_the_flags_it_raised_and_no_others(app, conn, estate,
                                  Department.kind == "engineering")
     first.dispatch(clerk, department_id=engineering.id)
     now = dt.datetime.now(OFFICE) + dt.timedelta(days=5)
+    # Deadlines missed days before the sweep are backlog unless the window says otherwise
+    # (test_a_backlog_is_told_in_one_summary_per_estate): here they are told one by one.
+    monkeypatch.setattr("models.notify.DEFAULT_MISSED_RECENT_HOURS", 24 * 30)
     mark_overdue(now)
     flags = {f.row_id: f.id for f in OverdueFlag.select().where(
         OverdueFlag.rule == "demand_reply")}
@@ -119,3 +122,25 @@ def test_the_sweep_tells_of_the_flags_it_raised_and_no_others(app, conn, estate,
     mark_overdue(now)  # the same moment again: nothing new raised, nothing new sent
     assert OutboxMessage.select().where(OutboxMessage.event == "deadline_missed").count() \
         == len(sent)
+
+
+def test_a_backlog_is_told_in_one_summary_per_estate(app, conn, estate, supervisors, make_user):
+    # The first sweep over existing records (or after the scheduler was stopped for days)
+    # finds deadlines missed long ago: every one is flagged, and the estate is told once.
+    clerk = make_user("clerk1", "clerk", estate)
+    now = dt.datetime.now(OFFICE)
+    old = [new_demand(clerk, estate, now - dt.timedelta(days=10), contact_name="王先生")
+           for _ in range(3)]
+    # Urgent: 2 hours to reply (R-DEM-7), so missed an hour before the sweep.
+    recent = new_demand(clerk, estate, now - dt.timedelta(hours=3), urgent=True)
+    assert mark_overdue(now).flagged >= 4
+    assert {f.row_id for f in OverdueFlag.select().where(OverdueFlag.rule == "demand_reply")} \
+        == {d.id for d in [*old, recent]}
+    missed = OutboxMessage.select().where(OutboxMessage.event == "deadline_missed")
+    robots = [m for m in missed if m.channel == "robot"]
+    assert len(robots) == 2  # the recent one, and one summary of the three
+    summary = next(m for m in robots if "missed-backlog" in m.key)
+    assert f"{old[0].number} 等 3 件" in summary.text and "尚未答复" in summary.text
+    assert any(recent.number in m.text and "missed-backlog" not in m.key for m in robots)
+    supervisor, _ = supervisors
+    assert missed.where(OutboxMessage.user == supervisor.id).count() == 2

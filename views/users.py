@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, request
+from flask import flash, g, redirect, request
 from flask_admin import expose
 from flask_babel import gettext
 from flask_login import current_user
@@ -60,22 +60,23 @@ class UserAdmin(SecureModelView):
     def edit_form(self, obj=None):
         return self._with_estates(super().edit_form(obj), obj)
 
+    # The typed password and estates travel to before_save in the request's `g`, never on the
+    # view: one view object serves every request and thread (gthread workers), so two admins
+    # saving users at once must not see each other's values.
     def before_save(self, model, *, is_created):
-        check_user_estates(model.role, self._form_estates)
-        password = self._form_password
+        password, estates = g.user_form
+        check_user_estates(model.role, estates)
         if password:
             model.set_password(password)
         elif is_created:
             raise RuleError({"new_password": gettext("新建用户必须设置密码")})
 
     def create_model(self, form):
-        self._form_password = form.new_password.data
-        self._form_estates = form.estate_ids.data
+        g.user_form = (form.new_password.data, form.estate_ids.data)
         return super().create_model(form)
 
     def update_model(self, form, model):
-        self._form_password = form.new_password.data
-        self._form_estates = form.estate_ids.data
+        g.user_form = (form.new_password.data, form.estate_ids.data)
         return super().update_model(form, model)
 
     def after_model_change(self, form, model, is_created):

@@ -1,0 +1,29 @@
+"""The SQL statements an action runs, read from peewee's debug log (to pin that a page's or a
+job's statements do not grow with the rows in the database; never a timing)."""
+
+from __future__ import annotations
+
+import logging
+
+
+class _Statements(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.sql: list[str] = []
+
+    def emit(self, record):
+        self.sql.append(record.getMessage())
+
+
+def statements_of(action) -> tuple[list[str], object]:
+    """(the statements `action()` ran, what it returned)."""
+    logger = logging.getLogger("peewee")
+    handler, saved = _Statements(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        result = action()
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(saved)
+    return handler.sql, result
