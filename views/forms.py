@@ -19,6 +19,7 @@ from models.base import (
     AwareDateTimeField,
     DocumentNumberField,
     RuleError,
+    mask_value,
     office_tz,
     rehearsal,
     to_office,
@@ -83,6 +84,23 @@ def attach_rule_errors(form, error: RuleError, *, renames: dict[str, str] | None
                 form[name].errors = [*form[name].errors, message]
         else:
             flash(message, "error")
+
+
+def hide_document_numbers(form, row) -> None:
+    """An edit form shows a document number masked to a user who may not reveal it (#12 item
+    5): 110101********1234, as lists and exports do. Left as shown, the stored number stays;
+    a number typed in its place replaces it (and is checked like any)."""
+    for name, field in type(row)._meta.fields.items():
+        stored = getattr(row, name) if isinstance(field, DocumentNumberField) else None
+        masked = mask_value(field, stored)
+        if name not in form or not stored or masked == stored:
+            continue
+        box = form[name]
+        if box.data == masked:  # posted back as it was shown
+            box.data = stored
+        shown = box._value
+        box._value = lambda box=box, stored=stored, masked=masked, shown=shown: (
+            masked if box.data == stored else shown())
 
 
 def offer_newer_version(view, form, row) -> None:

@@ -148,7 +148,8 @@ def check_int_range(value: object, kind: str = "int") -> str | None:
         return None
     low, high = INT_RANGES[kind]
     if not low <= value <= high:
-        return f"数值超出范围（应在 {low} 至 {high} 之间）"
+        return translated(N_("数值超出范围（应在 {low} 至 {high} 之间）")).format(low=low,
+                                                                      high=high)
     return None
 
 
@@ -159,5 +160,6 @@ def check_date_range(value: object, low: date | None = None,
     if isinstance(value, datetime):
         value = value.date()
     if isinstance(value, date) and not low <= value <= high:
-        return f"日期应在 {low.isoformat()} 至 {high.isoformat()} 之间"
+        return translated(N_("日期应在 {low} 至 {high} 之间")).format(low=low.isoformat(),
+                                                                 high=high.isoformat())
     return None
