@@ -1,19 +1,24 @@
-"""What #12's audit found still open (items 4 and 5), through the test client.
+"""What #12's audit found still open (items 3, 4 and 5), through the test client.
 
 Item 5: the resident edit form showed the full 18-digit ID number to clerks, who get 403 on
 查看完整证件号 — the form shows it masked unless the user may reveal it, and saving the form
 as shown keeps the stored number. Item 4: one vertical tab in a row made the Sheets preview's
 XLSX answer 500 — the preview drops what a spreadsheet cannot hold, as the exports do.
+Item 3: the owners' report form (H5) stopped at its first problem.
 """
 
 from __future__ import annotations
 
 import io
+import re
 
+from conftest import csrf_token
 from openpyxl import load_workbook
 from test_records import form_data
 
-from models.org import Resident
+from models.base import utcnow
+from models.demands import Demand
+from models.org import Resident, Unit
 from models.register import AuditLog
 
 FULL, MASKED = "11010519491231002X", "110105********002X"
@@ -61,3 +66,21 @@ def test_the_sheets_preview_xlsx_drops_control_characters(login_as, estate):
     values = [c.value for sheet in book.worksheets for row in sheet.rows for c in row]
     assert "卫生间=1+1" in values and not [v for v in values if "\x0b" in str(v or "")]
     assert AuditLog.get(AuditLog.action == "export").table == "sheet_preview"
+
+
+def test_an_owners_report_says_every_problem_at_once(app, estate):
+    """Item 3 on the owners' H5: no category, no description and a past reply time, together."""
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["h5_owner"] = {"phone": "13800138000", "since": utcnow().isoformat()}
+    unit = Unit.get(Unit.code == "1-1-101")
+    token = csrf_token(client, "/h5/new")
+    response = client.post("/h5/new", data={"csrf_token": token, "unit": unit.id,
+                                             "kind": "help", "category": "", "description": "",
+                                             "requested": "2020-01-01T08:00"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    feedback = re.findall(r'invalid-feedback[^>]*>([^<]+)<', html)
+    assert feedback == ["请选择类别", "请描述您的问题或建议", "要求答复时间不能早于受理时间"]
+    assert 'value="2020-01-01T08:00"' in html  # what was typed is kept
+    assert not Demand.select().exists()
