@@ -46,12 +46,12 @@ from models.base import (
     AwareDateTimeField,
     RuleError,
     StaleRecordError,
-    rehearsal,
     utcnow,
     write_transaction,
 )
 from models.i18n import L_, office_language
 from models.register import RegisterModel, change_record, save_record
+from models.steps import rehearsal
 from models.users import User, UserEstate
 
 STATES = [("pending", L_("待审批")), ("approved", L_("已批准")), ("rejected", L_("已驳回"))]

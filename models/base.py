@@ -10,9 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Callable, Iterable
-from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext
@@ -68,6 +66,10 @@ def to_office(value: dt.datetime | None) -> dt.datetime | None:
 class RuleError(Exception):
     """A business rule refused the change; `errors` maps field name (or '') to a Chinese message."""
 
+    # A refusal of what was given, which `gather` collects with the others; False for one that
+    # is no fault of the input (a stale form, a failing file store): it ends the step at once.
+    gathered = True
+
     def __init__(self, errors: dict[str, str] | str):
         if isinstance(errors, str):
             errors = {"": errors}
@@ -78,25 +80,13 @@ class RuleError(Exception):
 class StaleRecordError(RuleError):
     """Somebody else saved the row since this form was opened (optimistic concurrency)."""
 
+    gathered = False
+
     def __init__(self) -> None:
         super().__init__(
             {"": "保存失败：这条记录已被其他人修改。您填写的内容仍保留在表单中，"
                  "请打开最新版本核对后再保存。"}
         )
-
-
-def gather(errors: dict[str, str], check: Callable[..., Any], *args, **kwargs) -> Any:
-    """`check(*args, **kwargs)`'s value; or None when it refuses, its messages added to
-    `errors` (a field keeps its first). A step gathers every refusal of what it was given
-    and raises them together, so one submit reports every problem (#12 item 3)."""
-    try:
-        return check(*args, **kwargs)
-    except StaleRecordError:
-        raise
-    except RuleError as error:
-        for name, message in error.errors.items():
-            errors.setdefault(name, message)
-        return None
 
 
 def office_day(moment: dt.datetime | dt.date | None = None) -> dt.date:
@@ -157,17 +147,6 @@ def write_transaction():
     if is_sqlite():
         return db.atomic("IMMEDIATE")
     return db.atomic()
-
-
-@contextmanager
-def rehearsal():
-    """Run a block for what its rules refuse (the RuleError it raises) and keep nothing it
-    wrote: a step tried before its approver is asked (models.approvals.trial), a form's rules
-    tried on what a refused form holds (views.forms.refused_form_rules, #12 item 3)."""
-    with write_transaction():
-        with db.atomic() as attempt:
-            yield  # a refusal (or any error) rolls back on its way out
-            attempt.rollback()
 
 
 # --- fields -----------------------------------------------------------------------------------

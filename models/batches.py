@@ -19,7 +19,6 @@ from models.base import (
     PhoneField,
     RuleError,
     check_moment,
-    gather,
     office_day,
     to_office,
     utcnow,
@@ -32,6 +31,7 @@ from models.notify_owner import on_gas_appointment
 from models.office import setting
 from models.org import Resident, Unit, _same_estate
 from models.register import RegisterModel, StatefulMixin
+from models.steps import gather
 from models.users import User
 
 SERVICES = [

@@ -23,7 +23,6 @@ from models.approvals import Grant, not_before_grant, request, require_grant, se
 from models.base import (
     RuleError,
     check_moment,
-    gather,
     office_day,
     to_office,
     utcnow,
@@ -34,6 +33,7 @@ from models.deposits import Deposit
 from models.heating import in_heating_season
 from models.notify_owner import on_decoration_decided
 from models.org import Unit
+from models.steps import gather
 from models.users import User, is_manager, supervises
 
 CONTRACTOR_HOLD_MONTHS = 3  # R-DECO-3: hidden defects show within 3 months

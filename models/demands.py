@@ -24,7 +24,6 @@ from models.base import (
     BaseModel,
     PhoneField,
     RuleError,
-    gather,
     to_office,
     utcnow,
     write_transaction,
@@ -44,6 +43,7 @@ from models.notify import on_demand_step
 from models.org import Department, Resident, Unit
 from models.register import RegisterModel, StatefulMixin
 from models.search import bigrams
+from models.steps import gather
 from models.users import User, require_department_work
 
 
@@ -314,13 +314,12 @@ class Demand(PromiseMixin, StatefulMixin, RegisterModel):
         completed_at = completed_at or utcnow()
         if completed_at < self.received_at:
             errors["completed_at"] = gettext("完成时间不能早于受理时间")
-        values = {"completed_at": completed_at, "valid": True}
+        values = {"result": (result or "").strip(), "completed_at": completed_at, "valid": True}
         if cause is not None and (self.replied_at is None or cause.strip()):
             values["cause"] = gather(errors, require_cause, cause, self.cause)
         if errors:
             raise RuleError(errors)
         refuse_open_orders(self, gettext("登记处理结果"))
-        values["result"] = result.strip()
         with write_transaction():
             if self.replied_at is None:
                 # Telling the owner the result answers them, on time or not.

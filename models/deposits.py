@@ -31,7 +31,6 @@ from models.base import (
     RuleError,
     VersionedModel,
     check_moment,
-    gather,
     office_day,
     to_office,
     write_transaction,
@@ -42,6 +41,7 @@ from models.i18n import L_
 from models.money import CENT, yuan
 from models.notify_owner import on_deposit_refundable
 from models.register import StatefulMixin, save_record
+from models.steps import gather
 from models.users import User, in_department
 
 KINDS = [

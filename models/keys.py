@@ -30,7 +30,6 @@ from models.base import (
     RuleError,
     VersionedModel,
     check_moment,
-    gather,
     to_office,
     utcnow,
     write_transaction,
@@ -40,6 +39,7 @@ from models.estate import Estate
 from models.i18n import L_, N_
 from models.org import Unit, _same_estate
 from models.register import RegisterModel, StatefulMixin, change_record, save_record
+from models.steps import gather
 from models.users import User
 
 LOCATIONS = [

@@ -21,7 +21,6 @@ from models.base import (
     PhoneField,
     RuleError,
     check_moment,
-    gather,
     office_day,
     to_office,
     utcnow,
@@ -32,6 +31,7 @@ from models.i18n import L_, N_, LazyText
 from models.keys import KeySet
 from models.org import Resident, Unit, _same_estate
 from models.register import RegisterModel, StatefulMixin, change_record, save_record
+from models.steps import gather
 from models.users import User, in_department
 from models.validators import clean_money
 

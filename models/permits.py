@@ -25,7 +25,6 @@ from models.base import (
     PhoneField,
     RuleError,
     check_moment,
-    gather,
     to_office,
     utcnow,
 )
@@ -33,6 +32,7 @@ from models.calendar import next_number
 from models.i18n import L_, N_
 from models.org import Unit, _same_estate
 from models.register import RegisterModel, StatefulMixin
+from models.steps import gather
 from models.users import User
 
 HOT_WORK_STATES = [("issued", L_("有效")), ("closed", L_("已完工")), ("cancelled", L_("已注销"))]

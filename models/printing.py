@@ -26,7 +26,6 @@ from models.base import (
     AwareDateTimeField,
     RuleError,
     check_moment,
-    gather,
     to_office,
     utcnow,
 )
@@ -35,6 +34,7 @@ from models.i18n import L_
 from models.office import month_range, refuse_changes_after
 from models.org import Department, _same_estate
 from models.register import RegisterModel, StatefulMixin
+from models.steps import gather
 from models.users import User
 
 STATES = [

@@ -28,7 +28,6 @@ from models.base import (
     BaseModel,
     RuleError,
     check_moment,
-    gather,
     to_office,
     utcnow,
 )
@@ -41,6 +40,7 @@ from models.movein import MoveIn
 from models.office import refuse_changes_after
 from models.org import Building, Department, Unit, _same_estate
 from models.register import RegisterModel, StatefulMixin
+from models.steps import gather
 from models.users import DESK, User
 
 SOURCES = [

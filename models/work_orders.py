@@ -17,7 +17,6 @@ from models.base import (
     MoneyField,
     RuleError,
     check_moment,
-    gather,
     to_office,
     utcnow,
     write_transaction,
@@ -28,6 +27,7 @@ from models.i18n import L_, N_
 from models.notify import on_work_order
 from models.org import Department
 from models.register import RegisterModel, StatefulMixin, save_record
+from models.steps import gather
 from models.users import User, UserEstate, may_reassign, require_department_work
 from models.validators import clean_money
 

@@ -4,7 +4,7 @@ Item 5: the resident edit form showed the full 18-digit ID number to clerks, who
 查看完整证件号 — the form shows it masked unless the user may reveal it, and saving the form
 as shown keeps the stored number. Item 4: one vertical tab in a row made the Sheets preview's
 XLSX answer 500 — the preview drops what a spreadsheet cannot hold, as the exports do.
-Item 3: the owners' report form (H5) stopped at its first problem.
+Item 3: the owners' report form (H5) and the phone's patrol form stopped at their first problem.
 """
 
 from __future__ import annotations
@@ -13,12 +13,15 @@ import io
 import re
 
 from conftest import csrf_token
+from decoration_support import apply, make_staff, to_permit
 from openpyxl import load_workbook
+from test_patrols import post_patrol
 from test_records import form_data
 
 from models.base import utcnow
 from models.demands import Demand
 from models.org import Resident, Unit
+from models.patrols import DecorationPatrol
 from models.register import AuditLog
 
 FULL, MASKED = "11010519491231002X", "110105********002X"
@@ -84,3 +87,18 @@ def test_an_owners_report_says_every_problem_at_once(app, estate):
     assert feedback == ["请选择类别", "请描述您的问题或建议", "要求答复时间不能早于受理时间"]
     assert 'value="2020-01-01T08:00"' in html  # what was typed is kept
     assert not Demand.select().exists()
+
+
+def test_a_patrol_with_a_malformed_date_says_the_other_problems_too(login_as, estate, conn,
+                                                                   tmp_path):
+    """Item 3 on the phone's patrol form: a malformed 整改期限 with no findings, together."""
+    staff = make_staff(estate)
+    decoration = to_permit(apply(estate, staff["clerk"], tmp_path), staff)
+    guard = login_as("dept", "guard", department="security")
+    response = post_patrol(guard, decoration, findings="", violations=["noise"],
+                           follow_up="rectify", rectify_by="下周五")
+    assert response.status_code == 400
+    errors = response.json["errors"]
+    assert set(errors) == {"findings", "rectify_by"}
+    assert errors["rectify_by"] == ["整改期限格式应为 年-月-日"]
+    assert not DecorationPatrol.select().exists()

@@ -12,7 +12,7 @@ from test_office_movein import FEES, HANDOVER
 from test_records import form_data
 
 import models
-from models.base import RuleError, db, utcnow
+from models.base import RuleError, db, office_day
 from models.decoration import Decoration
 from models.demands import Demand
 from models.emergencies import Emergency
@@ -109,7 +109,7 @@ def test_from_decoration_defects(login_as, staff, estate, tmp_path):
               "finance": staff["cashier"]}
     decoration = to_permit(apply(estate, staff["desk"], tmp_path), people)
     decoration.accept(staff["lead"], passed=False, defects="阳台防水未做\n厨房烟道封堵",
-                      rectify_by=utcnow().date())
+                      rectify_by=office_day())
     clerk = login_as("clerk")
     data, done = transfer(clerk, "decoration", Decoration.get_by_id(decoration.id))
     assert done.status_code == 302, field_errors(done)

@@ -283,7 +283,7 @@ class RegisterView(ApprovalStepsMixin, AttachmentsMixin, SecureModelView):
             else:
                 take_step(action, fresh, user, values)
 
-        return refused_form_rules(form, rehearse)
+        return refused_form_rules(rehearse)
 
     def row_or_404(self):
         row = self.get_one(request.args.get("id"))

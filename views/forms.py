@@ -21,9 +21,9 @@ from models.base import (
     RuleError,
     mask_value,
     office_tz,
-    rehearsal,
     to_office,
 )
+from models.steps import rehearsal
 
 
 def choices(pairs) -> list[SelectChoice]:
@@ -145,7 +145,7 @@ def _plain(row, name: str, field) -> str:
         return gettext("是") if value else gettext("否")
     return str(value)
 
-def refused_form_rules(form, rehearse: Callable[[], Any]) -> dict[str, str]:
+def refused_form_rules(rehearse: Callable[[], Any]) -> dict[str, str]:
     """What the rules say about a form its own checks refused, nothing saved (#12 item 3).
 
     A form's own checks (a required field, a malformed date) used to stop the submit before
@@ -204,7 +204,7 @@ def rule_errors(form, model_class, stored=None) -> dict[str, str]:
             row.before_update()
         row.full_clean()
 
-    return {name: message for name, message in refused_form_rules(form, rehearse).items()
+    return {name: message for name, message in refused_form_rules(rehearse).items()
             if name not in files}
 
 

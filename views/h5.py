@@ -40,13 +40,14 @@ from flask_babel import gettext
 
 from jobs.outbox import send_now
 from models.attachments import Attachment, attach
-from models.base import RuleError, gather, to_office, utcnow, write_transaction
+from models.base import RuleError, to_office, utcnow, write_transaction
 from models.callbacks import OWNER_RATING, call_back_demand
 from models.demands import CATEGORIES, Demand
 from models.i18n import L_
 from models.org import Unit
 from models.owners import CODE_SENT, owner_unit_ids, request_code, residents_of, verify_code
 from models.register import save_record
+from models.steps import gather
 from models.storage import StorageError
 from models.work_orders import WorkOrder
 from views.attachments import check_uploads, serve_attachment
