@@ -1,10 +1,11 @@
-"""What #12's audit found still open (items 3, 4 and 5), through the test client.
+"""What #12's audit found still open (items 3, 4, 5 and 9), through the test client.
 
 Item 5: the resident edit form showed the full 18-digit ID number to clerks, who get 403 on
 查看完整证件号 — the form shows it masked unless the user may reveal it, and saving the form
 as shown keeps the stored number. Item 4: one vertical tab in a row made the Sheets preview's
 XLSX answer 500 — the preview drops what a spreadsheet cannot hold, as the exports do.
 Item 3: the owners' report form (H5) and the phone's patrol form stopped at their first problem.
+Item 9: a row action refused as stale offered no link and kept failing.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ from test_records import form_data
 
 from models.base import utcnow
 from models.demands import Demand
+from models.keys import KeySet
 from models.org import Resident, Unit
 from models.patrols import DecorationPatrol
-from models.register import AuditLog
+from models.register import AuditLog, change_record, save_record
+from models.users import User
 
 FULL, MASKED = "11010519491231002X", "110105********002X"
 
@@ -102,3 +105,23 @@ def test_a_patrol_with_a_malformed_date_says_the_other_problems_too(login_as, es
     assert set(errors) == {"findings", "rectify_by"}
     assert errors["rectify_by"] == ["整改期限格式应为 年-月-日"]
     assert not DecorationPatrol.select().exists()
+
+
+def test_a_stale_row_action_links_the_newer_version_and_can_be_taken_again(login_as, estate):
+    """Item 9 on the row actions: a step refused because someone else saved the row since the
+    form opened says so with a link; the form then carries the newer version, so submitting
+    again after checking is judged by the row as it is now, not refused forever."""
+    client = login_as("clerk")
+    clerk = User.get(User.username == "clerk")
+    keys = save_record(KeySet(estate=estate.id, unit=Unit.get(Unit.code == "1-1-101").id,
+                              label="大门钥匙", sets=2), clerk)
+    url = f"/admin/key_set/issue/?id={keys.id}"
+    data = {**form_data(client, url), "owner_name": "张三"}
+    change_record(KeySet.get_by_id(keys.id), clerk, label="大门钥匙（两把）")
+    html = client.post(url, data=data).get_data(as_text=True)
+    assert 'id="newer-version"' in html and f"/admin/key_set/details/?id={keys.id}" in html
+    assert 'value="张三"' in html and KeySet.get_by_id(keys.id).location == "office"
+    again = {**data, "row_version": re.search(r'name="row_version" value="(\d+)"',
+                                              html).group(1)}
+    assert client.post(url, data=again).status_code == 302
+    assert KeySet.get_by_id(keys.id).location == "owner"

@@ -43,14 +43,14 @@ from flask_login import current_user
 from wtforms import Form
 
 from models import approvals
-from models.base import RuleError, to_office, utcnow
+from models.base import RuleError, StaleRecordError, to_office, utcnow
 from models.i18n import L_, office_text
 from models.users import User, UserEstate
 from views.approval_steps import DESK_FIELDS, ApprovalStepsMixin
 from views.attachments import AttachmentsMixin
 from views.base import SecureModelView
 from views.fields import QueryFilter
-from views.forms import passed_values, refused_form_rules
+from views.forms import newer_version, passed_values, refused_form_rules
 from views.i18n import FORM_META
 from views.scoping import scope_to_department
 
@@ -235,6 +235,7 @@ class RegisterView(ApprovalStepsMixin, AttachmentsMixin, SecureModelView):
                 return response
         title = action.title_for(row, form)
         back = self.get_url(".details_view", id=row.id)
+        seen = request.form.get("row_version", row.version)  # the version the form is built on
         if request.method == "POST" and (form is None or form.validate()):
             values = {}
             if form is not None:
@@ -254,6 +255,13 @@ class RegisterView(ApprovalStepsMixin, AttachmentsMixin, SecureModelView):
                         return redirect(back)
                 else:
                     result = take_step(action, row, current(), values)
+            except StaleRecordError:
+                newer = newer_version(self, row, gettext(
+                    "未办理：这条记录已被其他人修改，您填写的内容仍保留在表单中。请打开最新版本"
+                    "核对；核对后再次提交，将按记录的最新状态办理。"))
+                if form is None or newer is None:
+                    return redirect(back)
+                seen = newer.version
             except RuleError as error:
                 if form is None:
                     flash("；".join(error.errors.values()), "error")
@@ -266,7 +274,7 @@ class RegisterView(ApprovalStepsMixin, AttachmentsMixin, SecureModelView):
             self.attach_errors(form, RuleError(self.rule_errors(action, row, form)),
                                keep_first=True)
         return self.render("admin/action_form.html", form=form, title=title, row=row,
-                           cancel_url=back)
+                           cancel_url=back, row_version=seen)
 
     def rule_errors(self, action: RowAction, row, form) -> dict[str, str]:
         """The step's rules on what passed a refused form's checks (refused_form_rules): tried

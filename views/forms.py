@@ -110,12 +110,9 @@ def offer_newer_version(view, form, row) -> None:
     that it changed); and the form now carries the newer version, so saving again after
     checking keeps what is in the form instead of failing forever."""
     model = type(row)
-    current = model.get_or_none(model._meta.primary_key == row._pk)
-    flash(Markup('{} <a href="{}" target="_blank" rel="noopener" id="newer-version">{}</a>')
-          .format(gettext("保存失败：这条记录已被其他人修改，您填写的内容仍保留在表单中。"
-                          "请核对标出的项目；核对后再次保存，将以表单中的内容为准。"),
-                  view.get_url(".details_view", id=row._pk), gettext("打开最新版本")),
-          "error")
+    current = newer_version(view, row, gettext(
+        "保存失败：这条记录已被其他人修改，您填写的内容仍保留在表单中。"
+        "请核对标出的项目；核对后再次保存，将以表单中的内容为准。"))
     if current is None:
         return
     if "row_version" in form:
@@ -131,6 +128,17 @@ def offer_newer_version(view, form, row) -> None:
         else:
             message = gettext("他人已改为：%(value)s", value=_plain(current, name, field))
         form[name].errors = [*form[name].errors, message]
+
+
+def newer_version(view, row, message: str):
+    """Say a save was refused as stale, with a link to the row's newer version; that version
+    (None if the row is gone). A row action's form then carries it (views.actions), so a step
+    taken again after checking is judged by the row's rules as it is now (#12 item 9)."""
+    model = type(row)
+    flash(Markup('{} <a href="{}" target="_blank" rel="noopener" id="newer-version">{}</a>')
+          .format(message, view.get_url(".details_view", id=row._pk), gettext("打开最新版本")),
+          "error")
+    return model.get_or_none(model._meta.primary_key == row._pk)
 
 
 def _plain(row, name: str, field) -> str:
