@@ -22,6 +22,7 @@ import re
 
 import pytest
 import test_role_matrix
+from conftest import PG_URL
 from test_form_rounds import banners, field_errors
 from test_office_batches import batch, next_weekday, register
 from test_office_common import at, make_staff
@@ -103,6 +104,8 @@ def _post(client, url, data):
     return client.post(url, data={**payload, "csrf_token": token})
 
 
+@pytest.mark.skipif(bool(PG_URL), reason="the demo site is a seeded SQLite file restored "
+                    "between cases, as test_role_matrix's; the mechanism is database-independent")
 @pytest.mark.parametrize("view_class, action_name", list(_cases()))
 def test_every_problem_of_an_action_form_at_once(demo_site, caplog, view_class, action_name):
     app, restore, client_for = demo_site
