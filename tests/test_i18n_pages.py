@@ -8,11 +8,14 @@ what users typed (form values) and the language switch's own 中文.
 
 from __future__ import annotations
 
+import json
 import re
+from html import unescape
 
 import pytest
 from conftest import csrf_token, login
 from test_action_rounds import _candidates, _form_fields
+from test_i18n import CJK_CHAR as CJK
 from test_i18n import ascii_user_data, chinese_left
 from test_records import form_data
 from test_role_matrix import FILLS, ROLES, _expected, _form_values, _register_views, _target
@@ -43,6 +46,12 @@ def english(client, page: str) -> None:
 def assert_english(pages: dict[str, str]) -> None:
     left = {url: chinese_left(html)[:3] for url, html in pages.items() if chinese_left(html)}
     assert left == {}, "\n".join(f"{url}: {snippets}" for url, snippets in left.items())
+
+
+def script_texts(html: str) -> dict:
+    """What the page's script will say (its data-texts, JSON with non-ASCII escaped)."""
+    found = re.search(r"data-texts='([^']*)'", html)
+    return json.loads(unescape(found.group(1))) if found else {}
 
 
 def crawl(client, start: str, follow: str) -> dict[str, str]:
@@ -79,6 +88,8 @@ def phone_pages_in_english(demo, username):
     english(client, "/m/")
     pages = crawl(client, "/m/", "/m/")
     assert all('<html lang="en">' in html for html in pages.values())
+    said = script_texts(pages["/m/"])  # field.js's status lines while it saves
+    assert said["saving"] == "Saving…" and not CJK.search(json.dumps(said, ensure_ascii=False))
     # What a refused completion says, beside its fields.
     order = (WorkOrder.select().where(WorkOrder.state.in_(("open", "arrived")),
                                       WorkOrder.department_kind == User.get(
@@ -123,6 +134,8 @@ def test_the_owners_h5_switches_to_english(demo):
     pages = crawl(client, "/h5/", "/h5/")
     assert {"/h5/", "/h5/new", "/h5/demands", "/h5/guide", "/h5/notices"} <= set(pages)
     assert all('<html lang="en">' in html for html in pages.values())
+    said = script_texts(pages["/h5/new"])  # h5.js's note on the photos
+    assert said["photo"] == "Photo {n}" and not CJK.search(json.dumps(said, ensure_ascii=False))
     token = csrf_token(client, "/h5/new")
     refused = client.post("/h5/new", data={"csrf_token": token, "unit": "", "kind": "",
                                            "category": "", "description": "",
