@@ -1,11 +1,12 @@
-"""What #12's audit found still open (items 3, 4, 5 and 9), through the test client.
+"""What #12's audit found still open (items 3, 4, 5, 7 and 9), through the test client.
 
 Item 5: the resident edit form showed the full 18-digit ID number to clerks, who get 403 on
 查看完整证件号 — the form shows it masked unless the user may reveal it, and saving the form
 as shown keeps the stored number. Item 4: one vertical tab in a row made the Sheets preview's
 XLSX answer 500 — the preview drops what a spreadsheet cannot hold, as the exports do.
 Item 3: the owners' report form (H5) and the phone's patrol form stopped at their first problem.
-Item 9: a row action refused as stale offered no link and kept failing.
+Item 7: a typed id above 2^63 on the phone pages and the H5 answered 500 (the hostile-URL crawl
+covers /admin only). Item 9: a row action refused as stale offered no link and kept failing.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from models.org import Resident, Unit
 from models.patrols import DecorationPatrol
 from models.register import AuditLog, change_record, save_record
 from models.users import User
+from views.security import RowId
 
 FULL, MASKED = "11010519491231002X", "110105********002X"
 
@@ -125,3 +127,23 @@ def test_a_stale_row_action_links_the_newer_version_and_can_be_taken_again(login
                                               html).group(1)}
     assert client.post(url, data=again).status_code == 302
     assert KeySet.get_by_id(keys.id).location == "owner"
+
+
+def test_a_typed_id_no_column_holds_is_no_page_on_the_phone_pages_and_the_h5(app, login_as,
+                                                                            estate):
+    """Item 7 beyond /admin: every route with a number in its path (/m/…, /h5/…), asked with
+    2^64 by a department's staff and by a signed-in owner, is 404 or 405, never a 500."""
+    engineer = login_as("dept", "eng", department="engineering")
+    owner = app.test_client()
+    with owner.session_transaction() as session:
+        session["h5_owner"] = {"phone": "13800138000", "since": utcnow().isoformat()}
+    assert app.url_map.converters["int"] is RowId
+    numbered = [rule for rule in app.url_map.iter_rules() if "<int:" in rule.rule]
+    assert len(numbered) >= 8
+    for rule in numbered:
+        path = re.sub(r"<[^>]+>", str(2 ** 64), rule.rule)
+        client = owner if path.startswith("/h5/") else engineer
+        token = csrf_token(client, "/h5/" if client is owner else "/m/")
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(path, method=method, data={"csrf_token": token})
+            assert response.status_code in (404, 405), (method, path, response.status_code)
