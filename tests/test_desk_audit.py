@@ -1,4 +1,4 @@
-"""What #12's audit found still open (items 3, 4, 5, 7 and 9), through the test client.
+"""What #12's audit found still open (items 2, 3, 4, 5, 7 and 9), through the test client.
 
 Item 5: the resident edit form showed the full 18-digit ID number to clerks, who get 403 on
 查看完整证件号 — the form shows it masked unless the user may reveal it, and saving the form
@@ -7,6 +7,7 @@ XLSX answer 500 — the preview drops what a spreadsheet cannot hold, as the exp
 Item 3: the owners' report form (H5) and the phone's patrol form stopped at their first problem.
 Item 7: a typed id above 2^63 on the phone pages and the H5 answered 500 (the hostile-URL crawl
 covers /admin only). Item 9: a row action refused as stale offered no link and kept failing.
+Item 2: two plain forms (排满一个月, 审批) said WTForms' messages in English.
 """
 
 from __future__ import annotations
@@ -15,11 +16,15 @@ import io
 import re
 
 from conftest import csrf_token
-from decoration_support import apply, make_staff, to_permit
+from decoration_support import apply, to_permit
+from decoration_support import make_staff as decoration_staff
 from openpyxl import load_workbook
+from test_office_common import make_staff
+from test_office_printing import job
 from test_patrols import post_patrol
 from test_records import form_data
 
+from models.approvals import ApprovalRequest
 from models.base import utcnow
 from models.demands import Demand
 from models.keys import KeySet
@@ -97,7 +102,7 @@ def test_an_owners_report_says_every_problem_at_once(app, estate):
 def test_a_patrol_with_a_malformed_date_says_the_other_problems_too(login_as, estate, conn,
                                                                    tmp_path):
     """Item 3 on the phone's patrol form: a malformed 整改期限 with no findings, together."""
-    staff = make_staff(estate)
+    staff = decoration_staff(estate)
     decoration = to_permit(apply(estate, staff["clerk"], tmp_path), staff)
     guard = login_as("dept", "guard", department="security")
     response = post_patrol(guard, decoration, findings="", violations=["noise"],
@@ -147,3 +152,18 @@ def test_a_typed_id_no_column_holds_is_no_page_on_the_phone_pages_and_the_h5(app
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             response = client.open(path, method=method, data={"csrf_token": token})
             assert response.status_code in (404, 405), (method, path, response.status_code)
+
+
+def test_the_plain_forms_outside_the_row_actions_speak_chinese_too(login_as, estate):
+    """Item 2: 按轮换排满一个月 and 待我审批's decision form were built without the desk's
+    WTForms catalogue: a bad pick or a long note was said in English."""
+    director = login_as("director")
+    token = csrf_token(director, "/admin/")
+    page = director.post(f"/admin/roster/fill/?estate={estate.id}",
+                         data={"csrf_token": token, "month": "2026-12", "clerks": ["abc"]})
+    assert "选择无效" in page.get_data(as_text=True)
+    pending = job(estate, make_staff(estate, ("asker", "clerk", "cs"))["asker"])
+    url = f"/admin/approval_queue/decide/?id={ApprovalRequest.pending_for(pending, 'approve').id}"
+    page = director.post(url, data={"csrf_token": token, "decision": "approve", "note": "长" * 201})
+    html = page.get_data(as_text=True)
+    assert "字段长度不能超过 200 个字符" in html and "Field cannot" not in html
