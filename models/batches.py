@@ -43,7 +43,8 @@ SERVICE_LABELS = dict(SERVICES)
 # R-JOB-1: these are done in batches on Saturdays and Sundays.
 WEEKEND_SERVICES = ("lock", "intercom")
 DEFAULT_NOTICE_DAYS = 3  # BATCH_NOTICE_DAYS: owners are told at least this many days before
-WEEKDAYS = "一二三四五六日"
+WEEKDAYS = (L_("星期一"), L_("星期二"), L_("星期三"), L_("星期四"), L_("星期五"), L_("星期六"),
+            L_("星期日"))
 NOTICE_METHODS = [("sms", L_("短信")), ("phone", L_("电话")), ("notice", L_("公告张贴")),
                   ("visit", L_("上门告知"))]
 
@@ -64,7 +65,7 @@ def notice_days() -> int:
 
 
 def weekday_name(day: dt.date) -> str:
-    return "星期" + WEEKDAYS[day.weekday()]
+    return str(WEEKDAYS[day.weekday()])
 
 
 class ServiceBatch(StatefulMixin, RegisterModel):

@@ -7,7 +7,7 @@ XLSX answer 500 — the preview drops what a spreadsheet cannot hold, as the exp
 Item 3: the owners' report form (H5) and the phone's patrol form stopped at their first problem.
 Item 7: a typed id above 2^63 on the phone pages and the H5 answered 500 (the hostile-URL crawl
 covers /admin only). Item 9: a row action refused as stale offered no link and kept failing.
-Item 2: two plain forms (排满一个月, 审批) said WTForms' messages in English.
+Item 2: two plain forms (排满一个月, 审批) said WTForms' messages in English; a weekday stayed Chinese.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from conftest import csrf_token
 from decoration_support import apply, to_permit
 from decoration_support import make_staff as decoration_staff
 from openpyxl import load_workbook
+from test_office_batches import next_weekday
 from test_office_common import make_staff
 from test_office_printing import job
 from test_patrols import post_patrol
@@ -167,3 +168,15 @@ def test_the_plain_forms_outside_the_row_actions_speak_chinese_too(login_as, est
     page = director.post(url, data={"csrf_token": token, "decision": "approve", "note": "长" * 201})
     html = page.get_data(as_text=True)
     assert "字段长度不能超过 200 个字符" in html and "Field cannot" not in html
+
+
+def test_a_batch_on_a_weekday_names_the_day_in_english_under_the_switch(login_as, estate):
+    """Item 2: the weekday in 锁芯…统一安排在周六、周日 was a Chinese word in the English page."""
+    client = login_as("supervisor")
+    token = csrf_token(client, "/admin/")
+    client.post("/lang", data={"lang": "en", "next": "/admin/", "csrf_token": token})
+    day = next_weekday(2)  # a Wednesday
+    data = {**form_data(client, "/admin/service_batch/new/"), "kind": "lock",
+            "day": day.isoformat()}
+    html = client.post("/admin/service_batch/new/", data=data).get_data(as_text=True)
+    assert f"{day:%Y-%m-%d} is a Wednesday" in html and "星期" not in html
