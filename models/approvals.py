@@ -46,12 +46,12 @@ from models.base import (
     AwareDateTimeField,
     RuleError,
     StaleRecordError,
-    db,
     utcnow,
     write_transaction,
 )
-from models.i18n import L_
+from models.i18n import L_, office_language
 from models.register import RegisterModel, change_record, save_record
+from models.steps import rehearsal
 from models.users import User, UserEstate
 
 STATES = [("pending", L_("待审批")), ("approved", L_("已批准")), ("rejected", L_("已驳回"))]
@@ -242,14 +242,17 @@ def not_before_grant(moment: dt.datetime | None, grant: Grant | None) -> dt.date
 
 
 def _summary(row, spec: Approval, values: dict) -> str:
-    words = spec.describe(row, values) if spec.describe else ""
-    return f"{row} {words}".strip()[:255]
+    with office_language():  # kept on the request: in the office's language
+        words = spec.describe(row, values) if spec.describe else ""
+        return f"{row} {words}".strip()[:255]
 
 
 def trial(row, action: str, requester, values: dict) -> None:
     """Try the step as if approved, and undo it: what the rules refuse now (a refunded deposit,
     a key already out, dates that do not fit) is refused before anyone is asked to approve."""
     spec = spec_of(row, action)
+    if spec.check is not None:
+        spec.check(row, values)
     approver = next((user for user in approvers(spec.rule(row), row.estate_id)
                      if spec.requester_may_approve or requester is None
                      or user.id != requester.id), None)
@@ -259,10 +262,8 @@ def trial(row, action: str, requester, values: dict) -> None:
                                      label=spec.label, value=rule_label(spec.rule(row)))})
     fresh = type(row).get_by_id(row.id)
     stand_in = ApprovalRequest(register=row._meta.table_name, row_id=row.id, action=action)
-    with write_transaction():
-        with db.atomic() as attempt:
-            _call(fresh, spec, requester, Grant(stand_in, approver, utcnow()), dict(values))
-            attempt.rollback()
+    with rehearsal():
+        _call(fresh, spec, requester, Grant(stand_in, approver, utcnow()), dict(values))
 
 
 def approvers(rule: str, estate_id: int) -> list[User]:
@@ -283,12 +284,12 @@ def request(row, action: str, requester, values: dict | None = None, *,
     if ApprovalRequest.pending_for(row, action) is not None:
         raise RuleError({"": gettext("该记录已有待审批的“%(label)s”申请，请等待审批结果",
                                      label=spec.label)})
-    if spec.check is not None:
-        spec.check(row, values)
     if try_first:
         if expected_version is not None and expected_version != row.version:
             raise StaleRecordError()
         trial(row, action, requester, values)
+    elif spec.check is not None:
+        spec.check(row, values)
     pending = ApprovalRequest(
         estate=row.estate_id, register=row._meta.table_name, row_id=row.id, action=action,
         label=spec.label, summary=_summary(row, spec, values), payload=dump_values(values),

@@ -66,6 +66,10 @@ def to_office(value: dt.datetime | None) -> dt.datetime | None:
 class RuleError(Exception):
     """A business rule refused the change; `errors` maps field name (or '') to a Chinese message."""
 
+    # A refusal of what was given, which `gather` collects with the others; False for one that
+    # is no fault of the input (a stale form, a failing file store): it ends the step at once.
+    gathered = True
+
     def __init__(self, errors: dict[str, str] | str):
         if isinstance(errors, str):
             errors = {"": errors}
@@ -75,6 +79,8 @@ class RuleError(Exception):
 
 class StaleRecordError(RuleError):
     """Somebody else saved the row since this form was opened (optimistic concurrency)."""
+
+    gathered = False
 
     def __init__(self) -> None:
         super().__init__(

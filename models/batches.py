@@ -31,6 +31,7 @@ from models.notify_owner import on_gas_appointment
 from models.office import setting
 from models.org import Resident, Unit, _same_estate
 from models.register import RegisterModel, StatefulMixin
+from models.steps import gather
 from models.users import User
 
 SERVICES = [
@@ -42,7 +43,8 @@ SERVICE_LABELS = dict(SERVICES)
 # R-JOB-1: these are done in batches on Saturdays and Sundays.
 WEEKEND_SERVICES = ("lock", "intercom")
 DEFAULT_NOTICE_DAYS = 3  # BATCH_NOTICE_DAYS: owners are told at least this many days before
-WEEKDAYS = "一二三四五六日"
+WEEKDAYS = (L_("星期一"), L_("星期二"), L_("星期三"), L_("星期四"), L_("星期五"), L_("星期六"),
+            L_("星期日"))
 NOTICE_METHODS = [("sms", L_("短信")), ("phone", L_("电话")), ("notice", L_("公告张贴")),
                   ("visit", L_("上门告知"))]
 
@@ -63,7 +65,7 @@ def notice_days() -> int:
 
 
 def weekday_name(day: dt.date) -> str:
-    return "星期" + WEEKDAYS[day.weekday()]
+    return str(WEEKDAYS[day.weekday()])
 
 
 class ServiceBatch(StatefulMixin, RegisterModel):
@@ -92,7 +94,8 @@ class ServiceBatch(StatefulMixin, RegisterModel):
 
     def __str__(self) -> str:
         day = f"{self.day:%Y-%m-%d}" if self.day else ""
-        return f"{self.number or '新批次'} {SERVICE_LABELS.get(self.kind, '')} {day}".strip()
+        number = self.number or gettext("新批次")
+        return f"{number} {SERVICE_LABELS.get(self.kind, '')} {day}".strip()
 
     @property
     def kind_label(self) -> str:
@@ -266,19 +269,22 @@ class ServiceRegistration(StatefulMixin, RegisterModel):
     def complete(self, user, *, done: bool, result: str = "", at: dt.datetime | None = None,
                  expected_version: int | None = None) -> None:
         """The unit's result on the batch day: done, or not (owner absent…) back to the queue."""
-        not_scheduled = "只有已安排批次的登记可以登记完成情况"
+        not_scheduled = gettext("只有已安排批次的登记可以登记完成情况")
         self.require_state(("scheduled",), not_scheduled, doing=gettext("登记完成情况"))
         if self.batch_id is None:
             raise RuleError({"": not_scheduled})
         batch = self.batch
         if batch.notice_at is None:
             raise RuleError({"": gettext("该批次尚未登记提前通知业户，不能登记完成情况")})
-        if not done and not (result or "").strip():
-            raise RuleError({"result": gettext("未完成时请填写原因，如业主不在家")})
-        at = check_moment(at, field_name="at", label=gettext("完成时间"))
-        if office_day(at) < batch.day:
-            raise RuleError({"at": gettext("完成时间不能早于施工日期 %(day)s",
-                                           day=format(batch.day, '%Y-%m-%d'))})
+        errors = {}
+        if done is False and not (result or "").strip():  # None: not said yet
+            errors["result"] = gettext("未完成时请填写原因，如业主不在家")
+        at = gather(errors, check_moment, at, field_name="at", label=gettext("完成时间"))
+        if at is not None and office_day(at) < batch.day:
+            errors["at"] = gettext("完成时间不能早于施工日期 %(day)s",
+                                   day=format(batch.day, '%Y-%m-%d'))
+        if errors:
+            raise RuleError(errors)
         with write_transaction():
             if done:
                 self.transition(user, "done", expected_version=expected_version,

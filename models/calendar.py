@@ -58,8 +58,9 @@ class CalendarOverride(VersionedModel):
         indexes = ((("estate", "day"), True),)
 
     def __str__(self) -> str:
-        scope = self.estate.name if self.estate_id else "全公司"
-        return f"{scope} {self.day:%Y-%m-%d} {'上班' if self.is_workday else '放假'}"
+        scope = self.estate.name if self.estate_id else gettext("全公司")
+        return f"{scope} {self.day:%Y-%m-%d} " + (gettext("上班") if self.is_workday
+                                                     else gettext("放假"))
 
     @property
     def scope_label(self) -> str:
@@ -109,7 +110,7 @@ class CalendarYear(VersionedModel):
         table_name = "calendar_year"
 
     def __str__(self) -> str:
-        return f"{self.year}年（已录入完整）"
+        return gettext("%(year)s年（已录入完整）", year=self.year)
 
     def validate(self):
         if self.year is not None and not 2000 <= int(self.year) <= 2100:

@@ -20,7 +20,7 @@ from models.work_orders import WorkOrder
 
 CALLBACK_CHANNELS = [("phone", L_("电话")), ("visit", L_("上门"))]
 # The owner's own rating on the H5 (issue #17): recorded like a callback, not offered to the desk.
-OWNER_RATING = ("owner", "业主自评")
+OWNER_RATING = ("owner", L_("业主自评"))
 SCORES = [(5, L_("5 很好")), (4, L_("4 好")), (3, L_("3 一般")), (2, L_("2 差")), (1, L_("1 很差"))]
 
 
@@ -52,7 +52,7 @@ class Callback(RegisterModel):
         )
 
     def __str__(self) -> str:
-        return f"回访 {'满意' if self.satisfied else '不满意'}"
+        return gettext("回访 满意") if self.satisfied else gettext("回访 不满意")
 
     @property
     def channel_label(self) -> str:
@@ -99,7 +99,7 @@ def call_back_demand(demand: Demand, user, *, channel: str, on_time: int, attitu
     if called_at > utcnow() + dt.timedelta(minutes=5):
         raise RuleError({"called_at": gettext("回访时间不能晚于现在")})
     if satisfied:
-        refuse_open_orders(demand, "关闭")
+        refuse_open_orders(demand, gettext("关闭"))
     with write_transaction():
         callback = Callback(estate=demand.estate_id, demand=demand.id, channel=channel,
                             on_time=on_time, attitude=attitude, skill=skill,

@@ -164,7 +164,8 @@ class Decoration(DecorationSteps, StatefulMixin, RegisterModel):
 
     def __str__(self) -> str:
         unit = self.unit.code if self.unit_id else ""
-        return f"{self.number or '新装修申请'} {unit} {self.contractor}".strip()
+        number = self.number or gettext("新装修申请")
+        return f"{number} {unit} {self.contractor}".strip()
 
     @property
     def state_label(self) -> str:

@@ -20,12 +20,20 @@ from flask_babel import gettext
 
 from models import deadlines
 from models.approvals import Grant, not_before_grant, request, require_grant, settle
-from models.base import RuleError, check_moment, office_day, to_office, utcnow, write_transaction
+from models.base import (
+    RuleError,
+    check_moment,
+    office_day,
+    to_office,
+    utcnow,
+    write_transaction,
+)
 from models.calendar import next_number
 from models.deposits import Deposit
 from models.heating import in_heating_season
 from models.notify_owner import on_decoration_decided
 from models.org import Unit
+from models.steps import gather
 from models.users import User, is_manager, supervises
 
 CONTRACTOR_HOLD_MONTHS = 3  # R-DECO-3: hidden defects show within 3 months
@@ -63,13 +71,15 @@ class DecorationSteps:
                      expected_version: int | None = None) -> None:
         """闭水/打压 within the approval window: results and the owner's signature (R-PASS-4)."""
         self.require_state(("applied",), gettext("当前状态为“{state}”，不能登记试验结果"))
-        tested_at = check_moment(tested_at, field_name="tested_at", label=gettext("试验时间"),
-                                 not_before=self.applied_at, before_label=gettext("申请时间"))
         errors = {}
+        tested_at = gather(errors, check_moment, tested_at, field_name="tested_at",
+                           label=gettext("试验时间"), not_before=self.applied_at,
+                           before_label=gettext("申请时间"))
         if water_passed is None:
             errors["water_passed"] = gettext("请登记闭水试验结果")
         if skip_pressure:
-            if not in_heating_season(office_day(tested_at), heating_season):
+            if tested_at is not None \
+                    and not in_heating_season(office_day(tested_at), heating_season):
                 errors["skip_pressure"] = gettext("非供暖期必须做打压试验，不能免做")
         elif pressure_passed is None:
             errors["pressure_passed"] = gettext("请登记打压试验结果（供暖期可勾选免做）")

@@ -171,20 +171,21 @@ class PromiseMixin:
                            gettext("当前状态为“{status}”，不能修订答复期限"))
         if not is_manager(user):
             raise RuleError({"": gettext("修订答复期限需由主管办理（R-REC-1）")})
-        reason = (reason or "").strip()
-        if not reason:
-            raise RuleError({"reason": gettext("修订答复期限必须说明原因")})
-        if len(reason) > REASON_MAX:
-            raise RuleError({"reason": gettext("原因不能超过 %(REASON_MAX)s 个字",
-                                               REASON_MAX=REASON_MAX)})
         if self.replied_at is not None:
             raise RuleError({"": gettext("已经答复业户，不能再修订答复期限")})
+        errors = {}
+        reason = (reason or "").strip()
+        if not reason:
+            errors["reason"] = gettext("修订答复期限必须说明原因")
+        elif len(reason) > REASON_MAX:
+            errors["reason"] = gettext("原因不能超过 %(REASON_MAX)s 个字", REASON_MAX=REASON_MAX)
         now = utcnow()
         if requested_reply_at is not None and requested_reply_at < self.received_at:
-            raise RuleError({"requested_reply_at": gettext("要求答复时间不能早于受理时间")})
-        if requested_reply_at is not None and requested_reply_at < now:
-            raise RuleError({"requested_reply_at": gettext(
-                "要求答复时间已经过去，请核对后重新填写")})
+            errors["requested_reply_at"] = gettext("要求答复时间不能早于受理时间")
+        elif requested_reply_at is not None and requested_reply_at < now:
+            errors["requested_reply_at"] = gettext("要求答复时间已经过去，请核对后重新填写")
+        if errors:
+            raise RuleError(errors)
         serious, urgent = bool(serious), bool(urgent)
         if (serious, urgent, requested_reply_at) == (bool(self.serious), bool(self.urgent),
                                                       self.requested_reply_at):

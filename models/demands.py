@@ -43,6 +43,7 @@ from models.notify import on_demand_step
 from models.org import Department, Resident, Unit
 from models.register import RegisterModel, StatefulMixin
 from models.search import bigrams
+from models.steps import gather
 from models.users import User, require_department_work
 
 
@@ -134,7 +135,8 @@ class Demand(PromiseMixin, StatefulMixin, RegisterModel):
         )
 
     def __str__(self) -> str:
-        return f"{self.number or '新需求'} {self.description[:20]}"
+        number = self.number or gettext("新需求")
+        return f"{number} {self.description[:20]}"
 
     # -- derived values ----------------------------------------------------------------------
 
@@ -239,20 +241,21 @@ class Demand(PromiseMixin, StatefulMixin, RegisterModel):
         require_department_work(user, self)  # R-REC-4: one's own department's work only
         self.require_state(("open", "dispatched", "completed", "invalid"),
                            gettext("当前状态为“{status}”，不能登记答复"))
-        if not (content or "").strip():
-            raise RuleError({"content": gettext("请填写答复内容")})
-        cause = require_cause(cause, self.cause)
+        errors = {} if (content or "").strip() else {"content": gettext("请填写答复内容")}
+        cause = gather(errors, require_cause, cause, self.cause)
         replied_at = replied_at or utcnow()
         if replied_at < self.received_at:
-            raise RuleError({"replied_at": gettext("答复时间不能早于受理时间")})
-        if replied_at > utcnow() + dt.timedelta(minutes=5):
-            raise RuleError({"replied_at": gettext("答复时间不能晚于现在")})
+            errors["replied_at"] = gettext("答复时间不能早于受理时间")
+        elif replied_at > utcnow() + dt.timedelta(minutes=5):
+            errors["replied_at"] = gettext("答复时间不能晚于现在")
+        if errors:
+            raise RuleError(errors)
         with write_transaction():
             if self.status == "invalid":
                 # R-DEM-6: the owner has been told why; the demand is finished. The reply
                 # deadline's miss, if any, was recorded when it was judged invalid; the notice
                 # deadline is the one in force now (R-REC-1).
-                refuse_open_orders(self, "关闭")
+                refuse_open_orders(self, gettext("关闭"))
                 misses = self.miss_values(replied_at, self.invalid_notice_due)
                 note = "已告知业户无效原因" + (
                     f"（超时 {minutes(replied_at - self.invalid_notice_due)} 分钟）"
@@ -279,10 +282,11 @@ class Demand(PromiseMixin, StatefulMixin, RegisterModel):
         """
         require_department_work(user, self)  # R-REC-4: one's own department's work only
         self.require_state(("open", "dispatched"), gettext("当前状态为“{status}”，不能判定无效"))
-        if not (reason or "").strip():
-            raise RuleError({"reason": gettext("判定无效时请填写原因")})
-        cause = require_cause(cause, self.cause)
-        refuse_open_orders(self, "判定无效")
+        errors = {} if (reason or "").strip() else {"reason": gettext("判定无效时请填写原因")}
+        cause = gather(errors, require_cause, cause, self.cause)
+        if errors:
+            raise RuleError(errors)
+        refuse_open_orders(self, gettext("判定无效"))
         now = utcnow()
         misses = {} if self.replied_at else self.miss_values(now, self.reply_due)
         note = reason.strip()
@@ -306,15 +310,16 @@ class Demand(PromiseMixin, StatefulMixin, RegisterModel):
         """
         require_department_work(user, self)  # R-REC-4: one's own department's work only
         self.require_state(("open", "dispatched"), gettext("当前状态为“{status}”，不能登记完成"))
-        if not (result or "").strip():
-            raise RuleError({"result": gettext("请填写处理结果")})
-        refuse_open_orders(self, "登记处理结果")
+        errors = {} if (result or "").strip() else {"result": gettext("请填写处理结果")}
         completed_at = completed_at or utcnow()
         if completed_at < self.received_at:
-            raise RuleError({"completed_at": gettext("完成时间不能早于受理时间")})
-        values = {"result": result.strip(), "completed_at": completed_at, "valid": True}
+            errors["completed_at"] = gettext("完成时间不能早于受理时间")
+        values = {"result": (result or "").strip(), "completed_at": completed_at, "valid": True}
         if cause is not None and (self.replied_at is None or cause.strip()):
-            values["cause"] = require_cause(cause, self.cause)
+            values["cause"] = gather(errors, require_cause, cause, self.cause)
+        if errors:
+            raise RuleError(errors)
+        refuse_open_orders(self, gettext("登记处理结果"))
         with write_transaction():
             if self.replied_at is None:
                 # Telling the owner the result answers them, on time or not.

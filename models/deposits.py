@@ -41,6 +41,7 @@ from models.i18n import L_
 from models.money import CENT, yuan
 from models.notify_owner import on_deposit_refundable
 from models.register import StatefulMixin, save_record
+from models.steps import gather
 from models.users import User, in_department
 
 KINDS = [
@@ -152,7 +153,7 @@ class Deposit(StatefulMixin, VersionedModel):
         ]
 
     def __str__(self) -> str:
-        number = self.receipt_number or "未收款"
+        number = self.receipt_number or gettext("未收款")
         return f"{number} {self.kind_label} {yuan(self.amount)} {self.payer}"
 
     @property
@@ -300,12 +301,14 @@ class Deposit(StatefulMixin, VersionedModel):
         approved in their own login or at the desk (R-DEP-2, R-REC-2)."""
         self._require_finance(user, "", gettext("只有财务人员可以登记没收"))
         self.require_state(("held", "refundable"), gettext("该款项当前为“{state}”，不能没收"))
-        if not (reason or "").strip():
-            raise RuleError({"forfeit_reason": gettext("没收押金时请填写原因")})
+        errors = {} if (reason or "").strip() else {
+            "forfeit_reason": gettext("没收押金时请填写原因")}
+        forfeited_at = gather(errors, check_moment, not_before_grant(forfeited_at, grant),
+                              field_name="forfeited_at", label=gettext("没收时间"),
+                              not_before=self.collected_at, before_label=gettext("收款时间"))
+        if errors:
+            raise RuleError(errors)
         approver = require_grant(self, "forfeit", grant)
-        forfeited_at = check_moment(not_before_grant(forfeited_at, grant),
-                                    field_name="forfeited_at", label=gettext("没收时间"),
-                                    not_before=self.collected_at, before_label=gettext("收款时间"))
         return self.transition(user, "forfeited", expected_version=expected_version,
                                forfeited_amount=self.amount, refunded_amount=Decimal("0.00"),
                                forfeit_reason=reason.strip()[:200],

@@ -124,7 +124,8 @@ class Emergency(StatefulMixin, RegisterModel):
         indexes = ((("estate", "occurred_at"), False),)
 
     def __str__(self) -> str:
-        return f"{self.number or '新事件'} {KIND_LABELS.get(self.kind, '')} {self.place}".strip()
+        number = self.number or gettext("新事件")
+        return f"{number} {KIND_LABELS.get(self.kind, '')} {self.place}".strip()
 
     @property
     def state_label(self) -> str:

@@ -55,9 +55,10 @@ def N_(text: str) -> str:  # noqa: N802 (gettext's name for "mark only")
     return text
 
 
-def L_(text: str) -> LazyText:  # noqa: N802 (gettext's family of short names)
-    """Mark a string declared at import time; it is translated each time it is shown."""
-    return LazyText(gettext, text)
+def L_(text: str, **variables) -> LazyText:  # noqa: N802 (gettext's family of short names)
+    """Mark a string declared at import time; it is translated each time it is shown (with
+    `variables` put into its %(name)s places then, themselves translated if lazy)."""
+    return LazyText(gettext, text, **variables)
 
 
 def office_text(value):

@@ -39,6 +39,7 @@ from models.estate import Estate
 from models.i18n import L_, N_
 from models.org import Unit, _same_estate
 from models.register import RegisterModel, StatefulMixin, change_record, save_record
+from models.steps import gather
 from models.users import User
 
 LOCATIONS = [
@@ -155,18 +156,24 @@ class KeySet(StatefulMixin, RegisterModel):
                        expected_version: int | None = None) -> KeyMovement:
         """交付业主 after the inspection (R-KEY-1, R-MOVE-1 step 6)."""
         self._require(("office",), gettext("交付业主"))
+        errors = {}
         if not (owner_name or "").strip():
-            raise RuleError({"owner_name": gettext("请填写领取钥匙的业主姓名")})
-        return self._move(user, "issue", "owner", owner_name.strip(), self._moment(at),
-                          expected_version)
+            errors["owner_name"] = gettext("请填写领取钥匙的业主姓名")
+        at = gather(errors, self._moment, at)
+        if errors:
+            raise RuleError(errors)
+        return self._move(user, "issue", "owner", owner_name.strip(), at, expected_version)
 
     def keep_for_rectification(self, user, *, consent_by: str, at: dt.datetime | None = None,
                                expected_version: int | None = None) -> KeyMovement:
         """留存整改 with the owner's consent; the owner gets a numbered receipt (R-KEY-1)."""
         self._require(("office", "owner"), gettext("留存"))
+        errors = {}
         if not (consent_by or "").strip():
-            raise RuleError({"consent_by": gettext("留存钥匙须经业主同意，请填写同意的业主姓名")})
-        at = self._moment(at)
+            errors["consent_by"] = gettext("留存钥匙须经业主同意，请填写同意的业主姓名")
+        at = gather(errors, self._moment, at)
+        if errors:
+            raise RuleError(errors)
         number = next_number(self.estate_id, "YS", to_office(at).year)
         return self._move(user, "keep", "kept", OFFICE, at, expected_version,
                           person=consent_by.strip(), consent_by=consent_by.strip()[:32],
@@ -186,9 +193,10 @@ class KeySet(StatefulMixin, RegisterModel):
             errors["receipt_number"] = gettext("收条编号与留存登记不符，请核对业主出示的收条")
         if not (collector_name or "").strip():
             errors["collector_name"] = gettext("请填写领取人姓名")
+        at = gather(errors, self._moment, at)
         if errors:
             raise RuleError(errors)
-        return self._move(user, "collect", "owner", collector_name.strip(), self._moment(at),
+        return self._move(user, "collect", "owner", collector_name.strip(), at,
                           expected_version, receipt_number=receipt.number)
 
     def lend(self, user, *, borrower_name: str, borrower_type: str, purpose: str,
@@ -201,8 +209,8 @@ class KeySet(StatefulMixin, RegisterModel):
         approver = None
         if borrower_type == "other":
             approver = require_grant(self, "lend", grant)
-        at = self._moment(not_before_grant(at, grant))
         errors = {}
+        at = gather(errors, self._moment, not_before_grant(at, grant))
         if not (borrower_name or "").strip():
             errors["borrower_name"] = gettext("请填写借用人姓名")
         if borrower_type not in BORROWER_LABELS:
@@ -211,7 +219,7 @@ class KeySet(StatefulMixin, RegisterModel):
             errors["purpose"] = gettext("请填写借用事由")
         if expected_return is None:
             errors["expected_return"] = gettext("请填写预计归还时间")
-        elif expected_return <= at:
+        elif at is not None and expected_return <= at:
             errors["expected_return"] = gettext("预计归还时间必须晚于借出时间")
         if not signed:
             errors["signed"] = gettext("借用人须在登记簿上签名确认")

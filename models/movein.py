@@ -31,6 +31,7 @@ from models.i18n import L_, N_, LazyText
 from models.keys import KeySet
 from models.org import Resident, Unit, _same_estate
 from models.register import RegisterModel, StatefulMixin, change_record, save_record
+from models.steps import gather
 from models.users import User, in_department
 from models.validators import clean_money
 
@@ -115,7 +116,8 @@ class MoveIn(StatefulMixin, RegisterModel):
 
     def __str__(self) -> str:
         unit = self.unit.code if self.unit_id else ""
-        return f"{self.number or '新入伙'} {unit} {self.owner_name}".strip()
+        number = self.number or gettext("新入伙")
+        return f"{number} {unit} {self.owner_name}".strip()
 
     @property
     def progress_label(self) -> str:
@@ -179,10 +181,14 @@ class MoveIn(StatefulMixin, RegisterModel):
             # R-MOVE-1 (5), R-REC-3: finance collects the fees and stamps, nobody else.
             raise RuleError({"": gettext("第5步（收取物业费和维修基金）由财务人员办理")})
         previous = getattr(self, f"step{n - 1}_at") if n > 1 else None
-        at = check_moment(at, field_name="at", label=gettext("办理时间"), not_before=previous,
-                          before_label=gettext("第%(value)s步的时间", value=n - 1))
+        errors = {}
+        at = gather(errors, check_moment, at, field_name="at", label=gettext("办理时间"),
+                    not_before=previous,
+                    before_label=gettext("第%(value)s步的时间", value=n - 1))
         handler = getattr(self, f"_step{n}_values", None)
-        values = handler(user, at, **details) if handler else {}
+        values = (gather(errors, handler, user, at, **details) if handler else None) or {}
+        if errors:
+            raise RuleError(errors)
         values.update({f"step{n}_at": at, f"step{n}_by": user.id if user else None})
         if n == 6:
             values["completed_at"] = at

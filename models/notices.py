@@ -49,7 +49,7 @@ class Notice(RegisterModel):
         indexes = ((("estate", "publish_on"), False),)
 
     def __str__(self) -> str:
-        return self.title or "公告"
+        return self.title or gettext("公告")
 
     @property
     def building_list(self) -> list[str]:

@@ -113,7 +113,8 @@ class NotifyTemplate(RegisterModel):
         try:
             (self.text or "").format(**{name: "" for name in names})
         except (KeyError, IndexError, ValueError):
-            yield "text", "内容中的参数只能是：" + "、".join("{" + n + "}" for n in names)
+            yield "text", gettext("内容中的参数只能是：%(names)s",
+                                  names="、".join("{" + n + "}" for n in names))
 
 
 class SmsOptOut(RegisterModel):
@@ -127,7 +128,9 @@ class SmsOptOut(RegisterModel):
         table_name = "sms_opt_out"
 
     def __str__(self) -> str:
-        return f"{self.resident.name} 退订短信" if self.resident_id else "退订短信"
+        if self.resident_id:
+            return gettext("%(name)s 退订短信", name=self.resident.name)
+        return gettext("退订短信")
 
     def validate(self):
         if self.resident_id and self.estate_id:

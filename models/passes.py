@@ -81,7 +81,8 @@ class IssuedPass(StatefulMixin, RegisterModel):
     PREFIX = ""
 
     def __str__(self) -> str:
-        return f"{self.number or '出入证申请'} {self.holder_name}"
+        number = self.number or gettext("出入证申请")
+        return f"{number} {self.holder_name}"
 
     @property
     def state_label(self) -> str:

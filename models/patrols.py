@@ -67,7 +67,8 @@ class DecorationPatrol(RegisterModel):
         indexes = ((("decoration", "patrolled_at"), False),)
 
     def __str__(self) -> str:
-        return f"巡查 {self.decoration.number if self.decoration_id else ''}".strip()
+        return gettext("巡查 %(number)s", number=self.decoration.number
+                       if self.decoration_id else "").strip()
 
     @property
     def violation_labels(self) -> list[str]:

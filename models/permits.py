@@ -32,6 +32,7 @@ from models.calendar import next_number
 from models.i18n import L_, N_
 from models.org import Unit, _same_estate
 from models.register import RegisterModel, StatefulMixin
+from models.steps import gather
 from models.users import User
 
 HOT_WORK_STATES = [("issued", L_("有效")), ("closed", L_("已完工")), ("cancelled", L_("已注销"))]
@@ -73,7 +74,8 @@ class HotWorkPermit(StatefulMixin, RegisterModel):
         indexes = ((("estate", "number"), True), (("estate", "state", "work_to"), False))
 
     def __str__(self) -> str:
-        return f"{self.number or '新动火证'} {self.operator_name} {self.location}"
+        number = self.number or gettext("新动火证")
+        return f"{number} {self.operator_name} {self.location}"
 
     @property
     def state_label(self) -> str:
@@ -188,7 +190,8 @@ class GoodsRelease(StatefulMixin, RegisterModel):
         indexes = ((("estate", "number"), True), (("estate", "state"), False))
 
     def __str__(self) -> str:
-        return f"{self.number or '新放行条'} {self.bearer_name}"
+        number = self.number or gettext("新放行条")
+        return f"{number} {self.bearer_name}"
 
     @property
     def state_label(self) -> str:
@@ -223,11 +226,11 @@ class GoodsRelease(StatefulMixin, RegisterModel):
             errors["method"] = gettext("请选择确认方式")
         if not confirmed and not (note or "").strip():
             errors["note"] = gettext("业主未确认时请说明情况")
+        confirmed_at = gather(errors, check_moment, confirmed_at, field_name="confirmed_at",
+                              label=gettext("确认时间"),
+                              not_before=self.created_at, before_label=gettext("登记时间"))
         if errors:
             raise RuleError(errors)
-        confirmed_at = check_moment(confirmed_at, field_name="confirmed_at",
-                                    label=gettext("确认时间"),
-                                    not_before=self.created_at, before_label=gettext("登记时间"))
         self.transition(user, "confirmed" if confirmed else "refused",
                         expected_version=expected_version,
                         confirmed_with=owner_name.strip()[:32], confirm_method=method,

@@ -22,12 +22,19 @@ from models.approvals import (
     require_grant,
     satisfies,
 )
-from models.base import AwareDateTimeField, RuleError, check_moment, to_office, utcnow
+from models.base import (
+    AwareDateTimeField,
+    RuleError,
+    check_moment,
+    to_office,
+    utcnow,
+)
 from models.calendar import next_number
 from models.i18n import L_
 from models.office import month_range, refuse_changes_after
 from models.org import Department, _same_estate
 from models.register import RegisterModel, StatefulMixin
+from models.steps import gather
 from models.users import User
 
 STATES = [
@@ -84,7 +91,8 @@ class PrintJob(StatefulMixin, RegisterModel):
         indexes = ((("estate", "state", "printed_at"), False),)
 
     def __str__(self) -> str:
-        return f"{self.number or '新打印'} {self.title}"
+        number = self.number or gettext("新打印")
+        return f"{number} {self.title}"
 
     @property
     def state_label(self) -> str:
@@ -162,10 +170,11 @@ class PrintJob(StatefulMixin, RegisterModel):
             errors["signed_name"] = gettext("请填写签收人姓名")
         if not confirmed:
             errors["confirmed"] = gettext("签收人须在打印登记簿上签名确认")
+        printed_at = gather(errors, check_moment, printed_at, field_name="printed_at",
+                            label=gettext("打印时间"), not_before=self.approved_at,
+                            before_label=gettext("审批时间"))
         if errors:
             raise RuleError(errors)
-        printed_at = check_moment(printed_at, field_name="printed_at", label=gettext("打印时间"),
-                                  not_before=self.approved_at, before_label=gettext("审批时间"))
         self.transition(user, "printed", expected_version=expected_version,
                         printed_at=printed_at, printed_by=user.id if user else None,
                         signed_name=signed_name.strip(), signed_confirmed=True)

@@ -40,6 +40,7 @@ from models.movein import MoveIn
 from models.office import refuse_changes_after
 from models.org import Building, Department, Unit, _same_estate
 from models.register import RegisterModel, StatefulMixin
+from models.steps import gather
 from models.users import DESK, User
 
 SOURCES = [
@@ -154,7 +155,8 @@ class Rectification(StatefulMixin, RegisterModel):
         )
 
     def __str__(self) -> str:
-        return f"{self.number or '新整改'} {self.place()}".strip()
+        number = self.number or gettext("新整改")
+        return f"{number} {self.place()}".strip()
 
     @property
     def state_label(self) -> str:
@@ -245,11 +247,14 @@ class Rectification(StatefulMixin, RegisterModel):
         """交办: to a department or the developer, due in N working days (R-FRONT-2)."""
         self.require_state(("registered",), gettext("当前状态为“{state}”，不能交办"),
                            doing=gettext("交办"))
-        values, whom = self._responsible(responsible)
-        days = clean_working_days(working_days)
-        at = check_moment(at, field_name="at", label=gettext("交办时间"),
-                          not_before=self.created_at,
-                          before_label=gettext("登记时间"))
+        errors = {}
+        responsible = gather(errors, self._responsible, responsible)
+        days = gather(errors, clean_working_days, working_days)
+        at = gather(errors, check_moment, at, field_name="at", label=gettext("交办时间"),
+                    not_before=self.created_at, before_label=gettext("登记时间"))
+        if errors:
+            raise RuleError(errors)
+        values, whom = responsible
         due = deadlines.add_working_days(at, days)
         self.transition(user, "assigned", action="assign",
                         note="；".join(t for t in (f"交{whom}", (note or "").strip()) if t),
@@ -264,11 +269,13 @@ class Rectification(StatefulMixin, RegisterModel):
                            doing=gettext("登记完成"))
         if not self.may_complete(user):
             raise RuleError({"": gettext("只有责任部门的人员或客服中心可以登记完成整改")})
+        errors = {}
         if not (result or "").strip():
-            raise RuleError({"result": gettext("请填写整改结果")})
-        at = check_moment(at, field_name="at", label=gettext("完成时间"),
-                          not_before=self.assigned_at,
-                          before_label=gettext("交办时间"))
+            errors["result"] = gettext("请填写整改结果")
+        at = gather(errors, check_moment, at, field_name="at", label=gettext("完成时间"),
+                    not_before=self.assigned_at, before_label=gettext("交办时间"))
+        if errors:
+            raise RuleError(errors)
         late = self.due is not None and at > self.due
         self.transition(user, "done", action="complete", note=result.strip(),
                         expected_version=expected_version, completed_at=at,
@@ -298,12 +305,15 @@ class Rectification(StatefulMixin, RegisterModel):
         """复查不合格: the work is not right; back to the department with a new deadline."""
         self.require_state(("done",), gettext("当前状态为“{state}”，不能复查"),
                            doing=gettext("复查"))
+        errors = {}
         if not (reason or "").strip():
-            raise RuleError({"reason": gettext("请填写复查不合格的原因")})
-        at = check_moment(at, field_name="at", label=gettext("复查时间"),
-                          not_before=self.completed_at,
-                          before_label=gettext("完成时间"))
-        self._rework(user, "reject", reason.strip(), working_days, at, expected_version)
+            errors["reason"] = gettext("请填写复查不合格的原因")
+        days = gather(errors, clean_working_days, working_days)
+        at = gather(errors, check_moment, at, field_name="at", label=gettext("复查时间"),
+                    not_before=self.completed_at, before_label=gettext("完成时间"))
+        if errors:
+            raise RuleError(errors)
+        self._rework(user, "reject", reason.strip(), days, at, expected_version)
 
     def callback(self, user, *, satisfied: bool, channel: str = "phone", comments: str = "",
                  reason: str = "", working_days: int = DEFAULT_WORKING_DAYS,
@@ -311,13 +321,18 @@ class Rectification(StatefulMixin, RegisterModel):
         """回访 (R-FRONT-2, as R-DEM-9): satisfied closes; not satisfied reopens the work."""
         self.require_state(("done",), gettext("当前状态为“{state}”，不能回访"),
                            doing=gettext("回访"))
+        errors = {}
         if channel not in dict(CALLBACK_CHANNELS):
-            raise RuleError({"channel": gettext("请选择回访方式")})
-        if not satisfied and not (reason or "").strip():
-            raise RuleError({"reason": gettext("业主不满意时请记录业主说明的原因")})
-        at = check_moment(at, field_name="at", label=gettext("回访时间"),
-                          not_before=self.completed_at,
-                          before_label=gettext("完成时间"))
+            errors["channel"] = gettext("请选择回访方式")
+        # Not satisfied (False; None: not said yet) says why and when the rework is due.
+        if satisfied is False:
+            if not (reason or "").strip():
+                errors["reason"] = gettext("业主不满意时请记录业主说明的原因")
+            working_days = gather(errors, clean_working_days, working_days)
+        at = gather(errors, check_moment, at, field_name="at", label=gettext("回访时间"),
+                    not_before=self.completed_at, before_label=gettext("完成时间"))
+        if errors:
+            raise RuleError(errors)
         heard = {"callback_at": at, "callback_by": user.id if user else None,
                  "callback_channel": channel, "satisfied": bool(satisfied),
                  "callback_comments": "；".join(t.strip() for t in (comments, reason)

@@ -169,7 +169,8 @@ class RosterEntry(RegisterModel):
         shift = Shift.get_or_none(Shift.id == self.shift_id) if self.shift_id else None
         if shift is not None and shift.estate_id != self.estate_id:
             yield "shift", gettext("所选班次不属于该小区")
-        yield from _check_staff(self.estate_id, self.staff_id, ROSTER_ROLES, "staff", "值班客服")
+        yield from _check_staff(self.estate_id, self.staff_id, ROSTER_ROLES, "staff",
+                                gettext("值班客服"))
         if self.day and self.shift_id and self.staff_id:
             twin = RosterEntry.select().where(
                 RosterEntry.day == self.day, RosterEntry.shift == self.shift_id,
@@ -196,7 +197,7 @@ class DutyDirector(RegisterModel):
 
     def validate(self):
         yield from _check_staff(self.estate_id, self.director_id, DUTY_DIRECTOR_ROLES,
-                                "director", "值班主任")
+                                "director", gettext("值班主任"))
         if self.day and self.estate_id:
             twin = DutyDirector.select().where(DutyDirector.estate == self.estate_id,
                                                DutyDirector.day == self.day,
@@ -261,7 +262,8 @@ class ShiftLog(StatefulMixin, RegisterModel):
         indexes = ((("estate", "day"), False),)
 
     def __str__(self) -> str:
-        return f"{self.day} {self.shift.name if self.shift_id else ''} 交接班"
+        return gettext("%(day)s %(shift)s 交接班", day=self.day,
+                       shift=self.shift.name if self.shift_id else "")
 
     def validate(self):
         shift = Shift.get_or_none(Shift.id == self.shift_id) if self.shift_id else None

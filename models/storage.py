@@ -42,6 +42,8 @@ class StorageError(RuleError):
     the app answers it with 503 (views.init_app), not 200 and never a 500.
     """
 
+    gathered = False  # no fault of what was typed: never collected with its problems
+
     def __init__(self, detail: str = "", message: str = STORAGE_UNAVAILABLE):
         super().__init__({"": gettext(message)})  # in the reader's language (#12 item 2)
         self.detail = detail

@@ -92,7 +92,8 @@ class SurveyRound(RegisterModel):
             if self.id:
                 twin = twin.where(SurveyRound.id != self.id)
             if twin.exists():
-                yield "month", f"{self.month:%Y年%m月}已有满意度访问，请在原记录中登记走访"
+                yield "month", gettext("%(year)s年%(month)s月已有满意度访问，请在原记录中登记走访",
+                                       year=f"{self.month:%Y}", month=f"{self.month:%m}")
 
     def live_visits(self):
         return self.visits.where(SurveyVisit.voided == False)  # noqa: E712
@@ -202,7 +203,8 @@ class SurveyVisit(DemandSource, RegisterModel):
             yield "visited_at", gettext("访问时间不能晚于现在")
         elif survey is not None and self.visited_at \
                 and month_start(to_office(self.visited_at).date()) != survey.month:
-            yield "visited_at", f"访问时间应在{survey.month:%Y年%m月}内"
+            yield "visited_at", gettext("访问时间应在%(year)s年%(month)s月内",
+                                        year=f"{survey.month:%Y}", month=f"{survey.month:%m}")
         if self.round_id and self.unit_id:
             twin = SurveyVisit.select().where(SurveyVisit.round == self.round_id,
                                               SurveyVisit.unit == self.unit_id,

@@ -174,7 +174,7 @@ class OwnershipTransfer(RegisterModel):
 
     def __str__(self) -> str:
         unit = self.unit.code if self.unit_id else ""
-        return f"{unit} 过户给 {self.to_name}".strip()
+        return gettext("%(unit)s 过户给 %(name)s", unit=unit, name=self.to_name).strip()
 
     def validate(self):
         yield from _same_estate(self, "estate", ("unit",))

@@ -16,6 +16,7 @@ from models.base import (
     AwareDateTimeField,
     MoneyField,
     RuleError,
+    check_moment,
     to_office,
     utcnow,
     write_transaction,
@@ -26,6 +27,7 @@ from models.i18n import L_, N_
 from models.notify import on_work_order
 from models.org import Department
 from models.register import RegisterModel, StatefulMixin, save_record
+from models.steps import gather
 from models.users import User, UserEstate, may_reassign, require_department_work
 from models.validators import clean_money
 
@@ -79,7 +81,8 @@ class WorkOrder(StatefulMixin, RegisterModel):
         )
 
     def __str__(self) -> str:
-        return f"{self.number or '新维修单'} {self.what[:20]}"
+        number = self.number or gettext("新维修单")
+        return f"{number} {self.what[:20]}"
 
     def validate(self):
         if self.arrived_at and self.dispatched_at and self.arrived_at < self.dispatched_at:
@@ -148,10 +151,16 @@ class WorkOrder(StatefulMixin, RegisterModel):
         """The department reports completion to the centre (R-DEM-8); the last open order of a
         demand completes the demand. `cost` is yuan as typed ("" for none) or a Decimal."""
         self.require_state(("open", "arrived"), gettext("该维修单已经完工"))
+        errors = {}
         if not (result or "").strip():
-            raise RuleError({"result": gettext("请填写完成情况")})
-        cost = _cost(cost)
-        completed_at = completed_at or utcnow()
+            errors["result"] = gettext("请填写完成情况")
+        cost = gather(errors, _cost, cost)
+        completed_at = gather(
+            errors, check_moment, completed_at, field_name="completed_at",
+            label=gettext("完工时间"), not_before=self.arrived_at or self.dispatched_at,
+            before_label=gettext("到场时间") if self.arrived_at else gettext("派工时间"))
+        if errors:
+            raise RuleError(errors)
         with write_transaction():
             self.transition(user, "completed", expected_version=expected_version,
                             result=result.strip(), completed_at=completed_at,
@@ -232,17 +241,19 @@ def refuse_open_orders(demand: Demand, doing: str) -> None:
         raise RuleError({"": gettext("维修单 %(value)s 尚未完工，不能%(doing)s：请部门先完工登记，"
                                      "或由主管作废该维修单（填写原因）",
                                      value='、'.join(numbers), doing=doing)})
+
+
 def assignee_problem(user_id, estate_id: int, department_kind: str) -> str | None:
     """Why a person cannot be given a department's work (None: they can): an active member of
     that department working for the row's estate (#11 item 5: no other estate's staff)."""
     person = User.get_or_none(User.id == user_id)
     if person is None or not person.active:
-        return "所选人员不存在或已停用"
+        return gettext("所选人员不存在或已停用")
     if not UserEstate.select().where(UserEstate.user == person.id,
                                      UserEstate.estate == estate_id).exists():
-        return "所选人员不属于该小区"
+        return gettext("所选人员不属于该小区")
     if person.role != "dept" or person.department != department_kind:
-        return "所选人员不属于该责任部门，只能选本部门本小区的人员"
+        return gettext("所选人员不属于该责任部门，只能选本部门本小区的人员")
     return None
 
 

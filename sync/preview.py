@@ -9,6 +9,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
 from models.i18n import office_language
+from models.validators.values import CONTROL_CHARS_RE
 from sync.engine import mirrors_for
 from sync.plan import TabTarget
 from sync.projection import DEFAULT_TAB_CELL_LIMIT, project, tab_targets
@@ -46,6 +47,9 @@ def workbook_bytes(targets: list[TabTarget]) -> bytes:
 
 
 def _text_cell(sheet, value: str):
+    # A control character pasted from Word (a vertical tab) cannot be held by an XLSX file:
+    # openpyxl refused it and the download answered 500 (FINDINGS, #12 item 4).
+    value = CONTROL_CHARS_RE.sub("", value)
     # openpyxl turns a string starting with "=" into a formula; a clerk's "=SUM(A1)" is text.
     if not value.startswith("="):
         return value

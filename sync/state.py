@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from flask_babel import gettext
 from peewee import (
     BigIntegerField,
     BlobField,
@@ -120,8 +121,8 @@ def parse_spreadsheet_id(text: str) -> str:
     if match:
         return match.group(1)
     if not _ID.fullmatch(text):
-        raise RuleError({"spreadsheet_id": "表格 ID 只能包含字母、数字、- 和 _"
-                                           "（可直接粘贴表格网址）"})
+        raise RuleError({"spreadsheet_id": gettext("表格 ID 只能包含字母、数字、- 和 _"
+                                                   "（可直接粘贴表格网址）")})
     return text
 
 
@@ -135,13 +136,14 @@ def configure(estate: Estate, spreadsheet: str, *, credentials_file: str | None 
     spreadsheet_id = parse_spreadsheet_id(spreadsheet)
     unknown = [name for name in (switches or {}) if name not in MIRRORS]
     if unknown:
-        raise RuleError({"register": "没有这些登记簿镜像：" + "、".join(unknown)})
+        raise RuleError({"register": gettext("没有这些登记簿镜像：%(names)s",
+                                             names="、".join(unknown))})
     with write_transaction():
         taken = SheetTarget.get_or_none(SheetTarget.spreadsheet_id == spreadsheet_id,
                                         SheetTarget.estate != estate)
         if taken is not None:
-            raise RuleError({"spreadsheet_id": f"该表格已被小区 {taken.estate.code} 使用："
-                                               "每个小区用自己的表格"})
+            raise RuleError({"spreadsheet_id": gettext(
+                "该表格已被小区 %(code)s 使用：每个小区用自己的表格", code=taken.estate.code)})
         target = SheetTarget.get_or_none(SheetTarget.estate == estate)
         changes: dict[str, list] = {}
         if target is None:

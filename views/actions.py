@@ -18,12 +18,14 @@ One mechanism (`RegisterView`) turns each declaration into
 * the call of the model method with the form's values, the user and the version the user saw
   (the model enforces the rule and writes the row, its audit entry and its history in one
   transaction; see `models.register.StatefulMixin`),
-* every rule error next to its field (the rest on top), the typed input kept,
+* every problem at once, each next to its field (the rest on top), the typed input kept: a
+  form its own checks refused is tried against the step's rules too, nothing kept (#12 item 3),
 * the redirect back to the row with a confirmation, and
 * for a step its model declares in `approvals` (`approval="lend"`, R-REC-2): done at once when
   the user is the approver (own login) or when an approver standing at the desk types their
   own username and password or PIN into the form's 现场审批 fields; otherwise the step waits,
-  unchanged, in the approver's queue (待我审批) — see models/approvals.py.
+  unchanged, in the approver's queue (待我审批) — see views/approval_steps.py and
+  models/approvals.py.
 
 Adding an action to a register is a declaration here plus a model method; nothing else.
 """
@@ -34,22 +36,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, request
+from flask import abort, flash, redirect, request
 from flask_admin import expose
 from flask_babel import gettext
 from flask_login import current_user
-from wtforms import Form, PasswordField, StringField
-from wtforms.validators import Length, Optional
+from wtforms import Form
 
 from models import approvals
-from models.approval_desk import verify_at_desk
-from models.base import RuleError, to_office, utcnow
+from models.base import RuleError, StaleRecordError, to_office, utcnow
 from models.i18n import L_, office_text
 from models.users import User, UserEstate
+from views.approval_steps import DESK_FIELDS, ApprovalStepsMixin
 from views.attachments import AttachmentsMixin
 from views.base import SecureModelView
 from views.fields import QueryFilter
-from views.i18n import FORM_META, N_
+from views.forms import newer_version, passed_values, refused_form_rules
+from views.i18n import FORM_META
 from views.scoping import scope_to_department
 
 
@@ -127,21 +129,11 @@ class RowAction:
         return self.form(row)
 
 
-class DeskApproval(Form):
-    """An approver beside the clerk approves on the clerk's screen with their own secret."""
-
-    approver_username = StringField(
-        L_("现场审批人用户名"), validators=[Optional(), Length(max=32)],
-        description=L_("审批人在场时由其本人输入；留空则提交到审批人的“待我审批”队列"))
-    approver_secret = PasswordField(L_("审批人密码或审批PIN"),
-                                    validators=[Optional(), Length(max=128)])
-
-
-DESK_FIELDS = ("approver_username", "approver_secret")
-LIMITS = ("LOGIN_MAX_FAILURES", "LOGIN_LOCK_MINUTES", "LOGIN_ADDRESS_MAX_FAILURES",
-          "LOGIN_ADDRESS_LOCK_MINUTES")
-QUEUED = N_("{title}：已提交审批，等待{approver}在“待我审批”中批准，批准前不生效")
-ALREADY_QUEUED = N_("{title}：已在{approver}的“待我审批”队列中，批准前不生效")
+def take_step(action: RowAction, row, user, values: dict):
+    """Call the action's model method (or callable) on the row."""
+    if callable(action.call):
+        return action.call(row, user, **values)
+    return getattr(row, action.call)(user, **values)
 
 
 def _action_endpoint(action: RowAction):
@@ -154,7 +146,7 @@ def _action_endpoint(action: RowAction):
     return expose(f"/{action.url or action.name}/", methods=methods)(view)
 
 
-class RegisterView(AttachmentsMixin, SecureModelView):
+class RegisterView(ApprovalStepsMixin, AttachmentsMixin, SecureModelView):
     """A register's grid with its declared row actions, attachments (`attachment_kinds`,
     views/attachments.py), printing and staff pick-lists."""
 
@@ -243,6 +235,7 @@ class RegisterView(AttachmentsMixin, SecureModelView):
                 return response
         title = action.title_for(row, form)
         back = self.get_url(".details_view", id=row.id)
+        seen = request.form.get("row_version", row.version)  # the version the form is built on
         if request.method == "POST" and (form is None or form.validate()):
             values = {}
             if form is not None:
@@ -260,10 +253,15 @@ class RegisterView(AttachmentsMixin, SecureModelView):
                                                 approvals.spec_of(row, action.approval)
                                                 .rule(row))), "info")
                         return redirect(back)
-                elif callable(action.call):
-                    result = action.call(row, current(), **values)
                 else:
-                    result = getattr(row, action.call)(current(), **values)
+                    result = take_step(action, row, current(), values)
+            except StaleRecordError:
+                newer = newer_version(self, row, gettext(
+                    "未办理：这条记录已被其他人修改，您填写的内容仍保留在表单中。请打开最新版本"
+                    "核对；核对后再次提交，将按记录的最新状态办理。"))
+                if form is None or newer is None:
+                    return redirect(back)
+                seen = newer.version
             except RuleError as error:
                 if form is None:
                     flash("；".join(error.errors.values()), "error")
@@ -272,45 +270,28 @@ class RegisterView(AttachmentsMixin, SecureModelView):
             else:
                 flash(action.done.format(title=title, row=row, result=result), "success")
                 return redirect(back)
+        elif request.method == "POST":  # one round of errors (#12 item 3)
+            self.attach_errors(form, RuleError(self.rule_errors(action, row, form)),
+                               keep_first=True)
         return self.render("admin/action_form.html", form=form, title=title, row=row,
-                           cancel_url=back)
+                           cancel_url=back, row_version=seen)
 
-    def action_form_class(self, action: RowAction, row):
-        """The action's form, with the desk-approval fields when the user is not the approver."""
-        form_class = action.form_class(row)
-        if form_class is None or not action.approval or approvals.may_approve(
-                current(), row, action.approval,
-                requester=approvals.requester_of(row, action.approval, current())):
-            return form_class
-        return type(form_class.__name__, (form_class, DeskApproval), {})
-
-    def run_with_approval(self, action: RowAction, row, form, values: dict):
-        """(True, result) once approved now; (False, message) when the step waits instead."""
+    def rule_errors(self, action: RowAction, row, form) -> dict[str, str]:
+        """The step's rules on what passed a refused form's checks (refused_form_rules): tried
+        on a fresh copy of the row, as approved if it needs approval (no secret is checked)."""
+        values = {k: v for k, v in passed_values(form, action.values).items()
+                  if k not in DESK_FIELDS}
         user = current()
-        name = action.approval
-        requester = approvals.requester_of(row, name, user)
-        if approvals.may_approve(user, row, name, requester=requester):
-            return True, approvals.apply_now(row, name, requester, user, values, how="login")
-        username = form.approver_username.data if form is not None else ""
-        secret = form.approver_secret.data if form is not None else ""
-        if username or secret:
-            approver = verify_at_desk(
-                username, secret, address=request.remote_addr or "-", operator=user,
-                limits={key: current_app.config[key] for key in LIMITS})
-            return True, approvals.apply_now(row, name, requester, approver, values,
-                                             how="desk", operator=user)
-        if approvals.ApprovalRequest.pending_for(row, name) is not None \
-                and approvals.spec_of(row, name).reject:
-            # The row's own approval (a print job, a decoration) waits from its creation.
-            return False, ALREADY_QUEUED
-        approvals.request(row, name, user, values, try_first=True)
-        return False, QUEUED
 
-    def approval_requests(self, row) -> list:
-        """The row's approval requests, newest first (its details page lists them)."""
-        if not getattr(self.model, "approvals", None):
-            return []
-        return list(approvals.ApprovalRequest.of_row(row))
+        def rehearse():
+            fresh = type(row).get_by_id(row.id)
+            if action.approval and approvals.needs_approval(fresh, action.approval, values):
+                approvals.trial(fresh, action.approval,
+                                approvals.requester_of(fresh, action.approval, user), values)
+            else:
+                take_step(action, fresh, user, values)
+
+        return refused_form_rules(rehearse)
 
     def row_or_404(self):
         row = self.get_one(request.args.get("id"))

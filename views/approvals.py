@@ -24,6 +24,7 @@ from models.users import EVERYONE
 from views.actions import RegisterView, current
 from views.base import SecureModelView
 from views.fields import NOBODY
+from views.i18n import FORM_META
 from views.users import PinView
 
 # Roles that can approve something (the queue is empty for the others).
@@ -92,7 +93,7 @@ class ApprovalQueueAdmin(RegisterView):
             ApprovalRequest.id == request.args.get("id", type=int)).first()
         if pending is None:
             abort(404)
-        form = DecideForm(request.form)
+        form = DecideForm(request.form, meta=FORM_META)
         if request.method == "POST" and form.validate():
             try:
                 if request.form.get("decision") == "approve":

@@ -35,6 +35,7 @@ from views.forms import (
     ModelConverter,
     Required,
     attach_rule_errors,
+    hide_document_numbers,
     offer_newer_version,
     rule_errors,
 )
@@ -257,6 +258,8 @@ class SecureModelView(SecureMixin, DisplayMixin, GridMixin, ModelView):
         form = self._scope_form(super().edit_form(obj))
         if obj is not None and "row_version" in form and not form.row_version.data:
             form.row_version.data = str(obj.version)
+        if obj is not None and not self.allowed("reveal"):
+            hide_document_numbers(form, obj)  # #12 item 5: masked unless revealed
         return form
 
     # A model field whose rule messages belong next to another form field (the password's

@@ -115,7 +115,7 @@ class ServiceRegistrationAdmin(RegisterView):
         # 完成情况 of this unit on the batch day (not done: back to the queue).
         RowAction("complete", L_("登记完成情况"), "complete", form=CompleteUnitForm,
                   when=("scheduled",), permission="handle", css="btn-success",
-                  values=lambda form: {"done": form.done.data == "1",
+                  values=lambda form: {"done": {"1": True, "0": False}.get(form.done.data),
                                        "result": form.result.data, "at": form.at.data}),
     )
 

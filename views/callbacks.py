@@ -28,7 +28,7 @@ from views.scoping import scope_to_department
 
 def _score_field(label):
     return RadioField(label, choices=choices(SCORES), coerce=int,
-                      validators=[InputRequired(f"请为“{label}”评分")])
+                      validators=[InputRequired(L_("请为“%(label)s”评分", label=label))])
 
 
 class CallbackForm(Form):
@@ -45,8 +45,9 @@ class CallbackForm(Form):
 
 
 def callback_values(form) -> dict:
-    """The callback form's answers as the model takes them (satisfied as a yes/no)."""
-    return {**form.data, "satisfied": form.satisfied.data == "1"}
+    """A callback form's answers as the model takes them: satisfied as a yes/no, None while
+    not chosen (a refused form's rules then leave what depends on it alone, #12 item 3)."""
+    return {**form.data, "satisfied": {"1": True, "0": False}.get(form.satisfied.data)}
 
 
 class CallbackAdmin(SecureModelView):

@@ -28,9 +28,11 @@ from models.patrols import (
     require_patrol_kind,
     under_works,
 )
+from models.steps import gather
 from models.storage import StorageError
 from views.attachments import check_uploads
 from views.field import _wants_json, bp
+from views.forms import refused_form_rules
 from views.patrols import DecorationPatrolAdmin
 
 
@@ -79,12 +81,16 @@ def record(decoration_id: int):
         require_patrol_kind(user)
         files = check_uploads(DecorationPatrolAdmin.attachment_kinds[0],
                               request.files.getlist("photos"), field="photos")
-        record_patrol(user, decoration, key=form.get("key", ""), files=files,
-                      findings=form.get("findings", "").strip(),
-                      violations=form.getlist("violations"),
-                      follow_up=form.get("follow_up", "none"),
-                      rectify_by=_date(form.get("rectify_by")),
-                      deduction_amount=form.get("deduction_amount") or None)
+        errors = {}
+        values = {"findings": form.get("findings", "").strip(),
+                  "violations": form.getlist("violations"),
+                  "follow_up": form.get("follow_up", "none"),
+                  "rectify_by": gather(errors, _date, form.get("rectify_by")),
+                  "deduction_amount": form.get("deduction_amount") or None}
+        if errors:  # a malformed date with the patrol's own rules, at once (#12 item 3)
+            rules = refused_form_rules(lambda: record_patrol(user, decoration, **values))
+            raise RuleError({**rules, **errors})
+        record_patrol(user, decoration, key=form.get("key", ""), files=files, **values)
     except RuleError as error:
         errors: dict[str, list[str]] = {}
         for name, message in error.errors.items():

@@ -4,8 +4,10 @@ Chinese "required" check and the model converter that knows our field types."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
-from flask import flash
+from flask import current_app, flash
 from flask_admin.contrib.peewee.form import CustomModelConverter
 from flask_babel import gettext, lazy_gettext
 from markupsafe import Markup
@@ -17,9 +19,11 @@ from models.base import (
     AwareDateTimeField,
     DocumentNumberField,
     RuleError,
+    mask_value,
     office_tz,
     to_office,
 )
+from models.steps import rehearsal
 
 
 def choices(pairs) -> list[SelectChoice]:
@@ -82,6 +86,23 @@ def attach_rule_errors(form, error: RuleError, *, renames: dict[str, str] | None
             flash(message, "error")
 
 
+def hide_document_numbers(form, row) -> None:
+    """An edit form shows a document number masked to a user who may not reveal it (#12 item
+    5): 110101********1234, as lists and exports do. Left as shown, the stored number stays;
+    a number typed in its place replaces it (and is checked like any)."""
+    for name, field in type(row)._meta.fields.items():
+        stored = getattr(row, name) if isinstance(field, DocumentNumberField) else None
+        masked = mask_value(field, stored)
+        if name not in form or not stored or masked == stored:
+            continue
+        box = form[name]
+        if box.data == masked:  # posted back as it was shown
+            box.data = stored
+        shown = box._value
+        box._value = lambda box=box, stored=stored, masked=masked, shown=shown: (
+            masked if box.data == stored else shown())
+
+
 def offer_newer_version(view, form, row) -> None:
     """A save refused because somebody else saved the row first (optimistic version check,
     #12 item 9). The typed input stays in the form; a link opens the newer version; each
@@ -89,12 +110,9 @@ def offer_newer_version(view, form, row) -> None:
     that it changed); and the form now carries the newer version, so saving again after
     checking keeps what is in the form instead of failing forever."""
     model = type(row)
-    current = model.get_or_none(model._meta.primary_key == row._pk)
-    flash(Markup('{} <a href="{}" target="_blank" rel="noopener" id="newer-version">{}</a>')
-          .format(gettext("保存失败：这条记录已被其他人修改，您填写的内容仍保留在表单中。"
-                          "请核对标出的项目；核对后再次保存，将以表单中的内容为准。"),
-                  view.get_url(".details_view", id=row._pk), gettext("打开最新版本")),
-          "error")
+    current = newer_version(view, row, gettext(
+        "保存失败：这条记录已被其他人修改，您填写的内容仍保留在表单中。"
+        "请核对标出的项目；核对后再次保存，将以表单中的内容为准。"))
     if current is None:
         return
     if "row_version" in form:
@@ -112,6 +130,17 @@ def offer_newer_version(view, form, row) -> None:
         form[name].errors = [*form[name].errors, message]
 
 
+def newer_version(view, row, message: str):
+    """Say a save was refused as stale, with a link to the row's newer version; that version
+    (None if the row is gone). A row action's form then carries it (views.actions), so a step
+    taken again after checking is judged by the row's rules as it is now (#12 item 9)."""
+    model = type(row)
+    flash(Markup('{} <a href="{}" target="_blank" rel="noopener" id="newer-version">{}</a>')
+          .format(message, view.get_url(".details_view", id=row._pk), gettext("打开最新版本")),
+          "error")
+    return model.get_or_none(model._meta.primary_key == row._pk)
+
+
 def _plain(row, name: str, field) -> str:
     value = getattr(row, name)
     if value is None or value == "":
@@ -124,15 +153,46 @@ def _plain(row, name: str, field) -> str:
         return gettext("是") if value else gettext("否")
     return str(value)
 
-def rule_errors(form, model_class, stored=None) -> dict[str, str]:
-    """The model's rules on what a refused form holds, without saving anything (#12 item 3).
+def refused_form_rules(rehearse: Callable[[], Any]) -> dict[str, str]:
+    """What the rules say about a form its own checks refused, nothing saved (#12 item 3).
 
-    Flask-Admin stops at the form's own checks, so an empty required field hid a bad phone, a
-    bad ID number, reversed dates or negative money until the next submit. This runs the
-    model's `full_clean` on a copy of the row (`stored` for an edit, never the row itself)
-    filled from the form's accepted fields, and returns its messages by field, so one submit
-    reports them all.
+    A form's own checks (a required field, a malformed date) used to stop the submit before
+    the rules ran, so an empty required field hid a bad phone, reversed dates, negative money
+    or a step's rule until the next submit. `rehearse` applies the rules to what passed the
+    form's checks (a create or edit form: the model's `full_clean` on a copy of the row, see
+    `rule_errors`; a row action: its step on a fresh copy of the row, views.actions) inside a
+    rehearsal that keeps nothing; its messages come back by field, for `attach_rule_errors`
+    with keep_first. A rule that fails otherwise on a half-filled form is logged, not shown:
+    the form's own messages stand, and the real submit runs every rule again.
     """
+    try:
+        with rehearsal():
+            rehearse()
+    except RuleError as error:
+        return dict(error.errors)
+    except Exception:
+        current_app.logger.exception("the rules of a refused form could not run")
+    return {}
+
+
+def passed_values(form, convert: Callable[[Any], dict] | None = None) -> dict:
+    """The form's values (`convert(form)`, or its data), a refused field's as empty ("" for
+    text, else None): a value the form refused is already reported and must not reach a rule
+    or its query."""
+    refused = {name: field.data for name, field in form._fields.items() if field.errors}
+    try:
+        for name in refused:
+            form[name].data = "" if isinstance(form[name], wtf_fields.StringField) else None
+        return convert(form) if convert is not None else dict(form.data)
+    finally:
+        for name, data in refused.items():
+            form[name].data = data
+
+
+def rule_errors(form, model_class, stored=None) -> dict[str, str]:
+    """The model's rules on what a refused create or edit form holds (`refused_form_rules`):
+    its `full_clean` on a copy of the row (`stored` for an edit, never the row itself) filled
+    from the form's accepted fields."""
     row = model_class()
     if stored is not None:
         row.__data__ = dict(stored.__data__)
@@ -146,13 +206,14 @@ def rule_errors(form, model_class, stored=None) -> dict[str, str]:
             files.add(name)
         elif not field.errors:
             field.populate_obj(row, name)
-    try:
+
+    def rehearse():
         if stored is not None:
             row.before_update()
         row.full_clean()
-    except RuleError as error:
-        return {name: message for name, message in error.errors.items() if name not in files}
-    return {}
+
+    return {name: message for name, message in refused_form_rules(rehearse).items()
+            if name not in files}
 
 
 class ModelConverter(CustomModelConverter):

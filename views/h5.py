@@ -47,6 +47,7 @@ from models.i18n import L_
 from models.org import Unit
 from models.owners import CODE_SENT, owner_unit_ids, request_code, residents_of, verify_code
 from models.register import save_record
+from models.steps import gather
 from models.storage import StorageError
 from models.work_orders import WorkOrder
 from views.attachments import check_uploads, serve_attachment
@@ -199,36 +200,53 @@ def _checked_photos(files):
                                            message=message)}) from None
 
 
+# The report form's fields, by the names its rule messages carry.
+REPORT_FIELDS = ("unit", "kind", "category", "description", "requested_reply_at", "photos")
+
+
 def _create(phone: str, units, form, files=()) -> Demand:
+    """The owner's report as a demand; every problem of the form at once (#12 item 3)."""
+    errors = {}
     unit = next((u for u in units if str(u.id) == form.get("unit")), None)
     if unit is None:
-        raise RuleError({"unit": gettext("请选择房屋")})
+        errors["unit"] = gettext("请选择房屋")
     kind = form.get("kind")
     if kind not in dict(OWNER_KINDS):
-        raise RuleError({"kind": gettext("请选择类型")})
+        errors["kind"] = gettext("请选择类型")
     category = form.get("category")
     if category not in dict(CATEGORIES):
-        raise RuleError({"category": gettext("请选择类别")})
+        errors["category"] = gettext("请选择类别")
     description = (form.get("description") or "").strip()
     if not description:
-        raise RuleError({"description": gettext("请描述您的问题或建议")})
-    if len(description) > 1000:
-        raise RuleError({"description": gettext("内容不能超过 1000 个字")})
+        errors["description"] = gettext("请描述您的问题或建议")
+    elif len(description) > 1000:
+        errors["description"] = gettext("内容不能超过 1000 个字")
+    requested = gather(errors, _requested, form.get("requested"))
+    photos = gather(errors, _checked_photos, files)
+    demand = None
+    if unit is not None:
+        resident = residents_of(phone).where(Unit.id == unit.id).first()
+        demand = Demand(estate=unit.estate_id, channel="owner_self", kind=kind,
+                        category=category, unit=unit.id, resident=resident.id,
+                        contact_name=resident.name, contact_phone=phone,
+                        description=description, requested_reply_at=requested)
+    if errors:
+        if demand is not None:  # the demand's own rules (a requested time already past…)
+            rules: dict[str, str] = {}
+            gather(rules, demand.full_clean)
+            for name in REPORT_FIELDS:
+                if name in rules:
+                    errors.setdefault(name, rules[name])
+        raise RuleError(errors)
     limit = int(current_app.config.get("H5_DEMANDS_PER_DAY", 10))
     recent = Demand.select().where(Demand.channel == "owner_self", Demand.contact_phone == phone,
                                    Demand.received_at > utcnow() - dt.timedelta(days=1))
     if recent.count() >= limit:
         raise RuleError({"": gettext("每个号码每天最多提交 %(limit)s 条，请致电客服中心",
                                      limit=limit)})
-    resident = residents_of(phone).where(Unit.id == unit.id).first()
-    requested = _requested(form.get("requested"))
-    photos = _checked_photos(files)
     with write_transaction():
-        demand = save_record(Demand(
-            estate=unit.estate_id, channel="owner_self", kind=kind, category=category,
-            unit=unit.id, resident=resident.id, contact_name=resident.name, contact_phone=phone,
-            description=description, requested_reply_at=requested), None)
-        for photo_kind, checked in photos:
+        save_record(demand, None)
+        for photo_kind, checked in photos or ():
             attach(demand, None, photo_kind, checked)
     return demand
 

@@ -23,7 +23,7 @@ import io
 import re
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, session
 from flask_admin.form import BaseForm
 from flask_babel import Domain, LazyString, gettext
 from wtforms.i18n import messages_path
@@ -96,9 +96,16 @@ def _lazy(text):
     return MenuName(gettext, text)
 
 
+def page_language() -> str:
+    """The page's `lang`: "en" under the English switch, else the office's "zh-CN"."""
+    return "en" if session.get("lang") == "en" else "zh-CN"
+
+
 def init_app(app: Flask) -> None:
-    """After every subsystem added its pages: the menu goes through the catalogue."""
+    """After every subsystem added its pages: the menu goes through the catalogue; every page
+    (admin, login, errors, prints, the phone pages, the owners' H5) says its language."""
     translate_menu(app.extensions["admin"][0])
+    app.jinja_env.globals["page_language"] = page_language
 
 
 # -- extraction (babel.cfg) -----------------------------------------------------------------

@@ -32,6 +32,7 @@ from models.rectification_report import building_items, summary
 from models.users import DESK
 from views.actions import RegisterView, RowAction, add_views
 from views.base import SecureModelView
+from views.callbacks import callback_values
 from views.fields import DESK_AND_DEPT, UNIT_LOOKUP, chosen_estate, when_field
 from views.form_bounds import parse_bounded_int
 from views.forms import choices, format_datetime
@@ -88,10 +89,6 @@ def _offer_responsible(view, row, form):
     form.responsible.choices = choices([("", L_("—— 请选择 ——"))]
                                        + [(str(d.id), d.name) for d in departments]
                                        + [(DEVELOPER, DEVELOPER_LABEL)])
-
-
-def _callback_values(form) -> dict:
-    return {**form.data, "satisfied": form.satisfied.data == "1"}
 
 
 def _due_cell(view, context, model, name):
@@ -163,7 +160,7 @@ class RectificationAdmin(RegisterView):
                   permission="callback", css="btn-outline-danger", title=L_("复查不合格，返工")),
         RowAction("callback", L_("回访"), "callback", form=CallbackForm, when=("done",),
                   permission="callback", css="btn-warning", title=L_("整改回访"),
-                  values=_callback_values),
+                  values=callback_values),
     )
 
     def scoped_query(self):

@@ -38,6 +38,7 @@ from views.actions import RegisterView, RowAction, add_views, current
 from views.base import SecureModelView, SecurePage
 from views.fields import chosen_estate, date_cell, when_field
 from views.forms import choices
+from views.i18n import FORM_META
 
 
 class ShiftAdmin(RegisterView):
@@ -151,7 +152,7 @@ class RosterView(SecurePage):
         estate, _ = chosen_estate()
         if estate is None:
             abort(404)
-        form = FillMonthForm(request.form)
+        form = FillMonthForm(request.form, meta=FORM_META)
         self._fill_choices(form, estate.id)
         if request.method == "GET":
             form.month.data = request.args.get("month") or "{}-{:02d}".format(*this_month())

@@ -38,7 +38,8 @@ class UserAdmin(SecureModelView):
         # The length is checked with the other fields (#12 item 3), beside this field.
         "new_password": PasswordField(L_("设置新密码"), validators=[
             Optional(), Length(min=MIN_PASSWORD_LENGTH,
-                               message=f"密码至少 {MIN_PASSWORD_LENGTH} 位")],
+                               message=L_("密码至少 %(MIN_PASSWORD_LENGTH)s 位",
+                                          MIN_PASSWORD_LENGTH=MIN_PASSWORD_LENGTH))],
                                       description=L_(
                                           "新建用户必填；修改时留空表示不变（至少 8 位）")),
         "estate_ids": SelectMultipleField(L_("所属小区"), coerce=int),

@@ -9,6 +9,9 @@ from datetime import date, datetime
 
 from models.validators.text import N_, _compact, _mask_middle, _office_today, translated
 
+_MSG_DOC_LENGTH = N_("证件号码长度应为4至32位，当前输入为{count}位，请核对后重新输入")
+_MSG_DOC_CHARS = N_("证件号码只能包含英文字母、数字和短横线“-”，请核对后重新输入")
+
 # ---------------------------------------------------------------------------
 # Resident ID numbers (GB 11643-1999)
 # ---------------------------------------------------------------------------
@@ -108,11 +111,11 @@ _OTHER_DOC_RE = re.compile(r"[A-Z0-9-]{4,32}")
 def _clean_other_document(s: str | None) -> str:
     value = _compact(s).upper()
     if not value:
-        raise ValueError("请输入证件号码")
+        raise ValueError(translated(N_("请输入证件号码")))
     if not 4 <= len(value) <= 32:
-        raise ValueError(f"证件号码长度应为4至32位，当前输入为{len(value)}位，请核对后重新输入")
+        raise ValueError(translated(_MSG_DOC_LENGTH).format(count=len(value)))
     if not _OTHER_DOC_RE.fullmatch(value):
-        raise ValueError("证件号码只能包含英文字母、数字和短横线“-”，请核对后重新输入")
+        raise ValueError(translated(_MSG_DOC_CHARS))
     return value
 
 
@@ -131,7 +134,7 @@ def clean_document_number(doc_type: str, s: str | None) -> str:
     """
     cleaner = _DOC_CLEANERS.get(doc_type)
     if cleaner is None:
-        raise ValueError("证件类型不正确，请从列表中选择")
+        raise ValueError(translated(N_("证件类型不正确，请从列表中选择")))
     return cleaner(s)
 
 

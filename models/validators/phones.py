@@ -24,6 +24,7 @@ _SERVICE_RE = re.compile(
 )
 _HOTLINE_RE = re.compile(r"([48]00)([0-9]{3})([0-9]{4})")  # 400/800 company hotlines
 
+_MSG_MOBILE = N_("手机号格式不正确：应为11位数字，以13至19开头，请核对后重新输入")
 _MSG_PHONE = N_("电话号码格式不正确：手机号为11位（1开头），固话如 0755-88886666")
 
 
@@ -35,7 +36,7 @@ def clean_mobile(s: str | None) -> str:
     """
     value = _compact(s).replace("-", "")
     if not value:
-        raise ValueError("请输入手机号")
+        raise ValueError(translated(N_("请输入手机号")))
     if value.startswith("+86"):
         value = value[3:]
     elif value.startswith("0086"):
@@ -45,7 +46,7 @@ def clean_mobile(s: str | None) -> str:
         # 11-digit number that merely starts with 86 would be mangled.
         value = value[2:]
     if not _MOBILE_RE.fullmatch(value):
-        raise ValueError("手机号格式不正确：应为11位数字，以13至19开头，请核对后重新输入")
+        raise ValueError(translated(_MSG_MOBILE))
     return value
 
 
@@ -53,7 +54,7 @@ def _split_landline(s: str | None) -> tuple[str, str, str]:
     """Parse a landline into ``(area, number, extension)``; raise ValueError if impossible."""
     text = _as_text(s).strip()
     if not text:
-        raise ValueError("请输入固定电话号码")
+        raise ValueError(translated(N_("请输入固定电话号码")))
     ext = ""
     marked = _EXT_MARKER_RE.match(text)
     if marked:
@@ -104,13 +105,13 @@ def clean_service_number(s: str | None) -> str:
     """
     value = _compact(s).replace("-", "")
     if not value:
-        raise ValueError("请输入服务电话号码")
+        raise ValueError(translated(N_("请输入服务电话号码")))
     hotline = _HOTLINE_RE.fullmatch(value)
     if hotline:
         return "-".join(hotline.groups())
     if _SERVICE_RE.fullmatch(value):
         return value
-    raise ValueError("服务电话号码格式不正确，如 110、12345、95598 或 400-123-4567")
+    raise ValueError(translated(N_("服务电话号码格式不正确，如 110、12345、95598 或 400-123-4567")))
 
 
 def clean_phone(s: str | None) -> str:
@@ -119,7 +120,7 @@ def clean_phone(s: str | None) -> str:
     Returns the same normalised form as the specific cleaner that accepted it.
     """
     if not _compact(s):
-        raise ValueError("请输入电话号码")
+        raise ValueError(translated(N_("请输入电话号码")))
     for cleaner in (clean_mobile, clean_landline, clean_service_number):
         try:
             return cleaner(s)

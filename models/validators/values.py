@@ -32,13 +32,13 @@ def clean_money(value: str | int | Decimal | None) -> Decimal:
     if isinstance(value, bool | float):
         raise TypeError("金额不能使用浮点数，请传入字符串、整数或 Decimal")
     if value is None:
-        raise ValueError("请输入金额")
+        raise ValueError(translated(N_("请输入金额")))
     if isinstance(value, str):
         text = _MONEY_STRIP_RE.sub("", _as_text(value))
         if not text:
-            raise ValueError("请输入金额")
+            raise ValueError(translated(N_("请输入金额")))
         if not _MONEY_RE.fullmatch(text):
-            raise ValueError("金额格式不正确，请输入数字，如 1000 或 1,000.50")
+            raise ValueError(translated(N_("金额格式不正确，请输入数字，如 1000 或 1,000.50")))
         amount = Decimal(text)
     elif isinstance(value, int):
         amount = Decimal(value)
@@ -48,15 +48,15 @@ def clean_money(value: str | int | Decimal | None) -> Decimal:
         raise TypeError(f"金额类型不支持：{type(value).__name__}")
 
     if not amount.is_finite():
-        raise ValueError("金额格式不正确，请输入数字，如 1000 或 1,000.50")
+        raise ValueError(translated(N_("金额格式不正确，请输入数字，如 1000 或 1,000.50")))
     if amount < 0:
-        raise ValueError("金额不能为负数")
+        raise ValueError(translated(N_("金额不能为负数")))
     # Range before precision: quantizing a huge Decimal would overflow the context.
     if amount > MAX_MONEY:
-        raise ValueError("金额不能超过 99,999,999.99 元")
+        raise ValueError(translated(N_("金额不能超过 99,999,999.99 元")))
     cents = amount.quantize(_CENT, context=_MONEY_CONTEXT)
     if cents != amount:
-        raise ValueError("金额最多保留两位小数（精确到分），请核对后重新输入")
+        raise ValueError(translated(N_("金额最多保留两位小数（精确到分），请核对后重新输入")))
     # "-0" passes the sign check; return a plain zero so it never prints as "-0.00".
     return cents.copy_abs() if cents == 0 else cents
 
@@ -148,7 +148,8 @@ def check_int_range(value: object, kind: str = "int") -> str | None:
         return None
     low, high = INT_RANGES[kind]
     if not low <= value <= high:
-        return f"数值超出范围（应在 {low} 至 {high} 之间）"
+        return translated(N_("数值超出范围（应在 {low} 至 {high} 之间）")).format(low=low,
+                                                                      high=high)
     return None
 
 
@@ -159,5 +160,6 @@ def check_date_range(value: object, low: date | None = None,
     if isinstance(value, datetime):
         value = value.date()
     if isinstance(value, date) and not low <= value <= high:
-        return f"日期应在 {low.isoformat()} 至 {high.isoformat()} 之间"
+        return translated(N_("日期应在 {low} 至 {high} 之间")).format(low=low.isoformat(),
+                                                                 high=high.isoformat())
     return None

@@ -5,6 +5,11 @@
 (function () {
   "use strict";
   var downscale = window.PhotoDownscale.downscale;
+  // The page's words (field/base.html): the English switch reaches what this file says too.
+  var texts = JSON.parse(document.body.getAttribute("data-texts") || "{}");
+  function text(key, n) {
+    return (texts[key] || "").split("{n}").join(String(n));
+  }
 
   function setupPhotos(form, photos) {
     form.querySelectorAll("input[data-photos]").forEach(function (input) {
@@ -19,7 +24,7 @@
             if (box && item.preview) {
               var img = document.createElement("img");
               img.src = item.preview;
-              img.alt = "照片";
+              img.alt = text("photo");
               box.appendChild(img);
             }
           });
@@ -137,7 +142,7 @@
       timer = null;
       attempt += 1;
       button.disabled = true;
-      say(attempt > 1 ? "正在重试上传（第 " + attempt + " 次）…" : "正在保存…", false);
+      say(attempt > 1 ? text("retrying", attempt) : text("saving"), false);
       body().then(function (data) {
         return fetch(form.action, { method: "POST", body: data, credentials: "same-origin",
                                     headers: { Accept: "application/json" } });
@@ -148,8 +153,7 @@
         var type = response.headers.get("Content-Type") || "";
         if (type.indexOf("application/json") === -1) {
           button.disabled = false;
-          say(response.status === 413 ? "照片太大，请少选几张后再提交" :
-              "提交未成功（" + response.status + "），请刷新页面后重试", true);
+          say(response.status === 413 ? text("too_big") : text("failed", response.status), true);
           return null;
         }
         return response.json().then(function (answer) {
@@ -160,12 +164,12 @@
           }
           button.disabled = false;
           showErrors(form, answer.errors || {});
-          say("请按提示修改后再提交", true);
+          say(text("fix"), true);
         });
       }).catch(function () {
         // Network gone or the server busy: everything stays in the page; try again soon.
         var wait = Math.min(30, 2 * Math.pow(2, Math.min(attempt - 1, 4)));
-        say("网络不通，填写的内容和照片已保留，" + wait + " 秒后自动重试…", true);
+        say(text("offline", wait), true);
         button.disabled = false;
         timer = window.setTimeout(send, wait * 1000);
       });

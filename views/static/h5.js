@@ -8,6 +8,12 @@
     return;
   }
 
+  // The page's words (h5/base.html): the English switch reaches what this file says too.
+  var texts = JSON.parse(document.body.getAttribute("data-texts") || "{}");
+  function text(key, n) {
+    return (texts[key] || "").split("{n}").join(String(n));
+  }
+
   document.querySelectorAll("input[data-h5-photos]").forEach(function (input) {
     var form = input.form;
     var max = parseInt(input.getAttribute("data-max"), 10) || 4;
@@ -22,7 +28,7 @@
       }
       var files = Array.prototype.slice.call(input.files || []);
       if (note) {
-        note.textContent = files.length > max ? "最多 " + max + " 张照片，已保留前 " + max + " 张" : "";
+        note.textContent = files.length > max ? text("too_many", max) : "";
       }
       files = files.slice(0, max);
       busy = true;
@@ -39,7 +45,7 @@
           if (box && item.preview) {
             var img = document.createElement("img");
             img.src = item.preview;
-            img.alt = "照片 " + (i + 1);
+            img.alt = text("photo", i + 1);
             box.appendChild(img);
           }
         });
