@@ -7,7 +7,8 @@ XLSX answer 500 — the preview drops what a spreadsheet cannot hold, as the exp
 Item 3: the owners' report form (H5) and the phone's patrol form stopped at their first problem.
 Item 7: a typed id above 2^63 on the phone pages and the H5 answered 500 (the hostile-URL crawl
 covers /admin only). Item 9: a row action refused as stale offered no link and kept failing.
-Item 2: two plain forms (排满一个月, 审批) said WTForms' messages in English; a weekday stayed Chinese.
+Item 2: two plain forms (排满一个月, 审批) said WTForms' messages in English; a weekday
+stayed Chinese.
 """
 
 from __future__ import annotations
