@@ -41,6 +41,8 @@ from pathlib import Path
 
 import requests
 
+from bench.load_bench import wait_until_up
+
 ROOT = Path(__file__).resolve().parent.parent
 USERNAME = "bench_exporter"
 PASSWORD = "bench-password-1"
@@ -223,13 +225,7 @@ def export_once(kind: str, folder: Path, env: dict) -> dict:
                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(240):
-            try:
-                if requests.get(f"{base}/login", timeout=5).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            time.sleep(0.5)
+        wait_until_up(base)
         session = log_in(base)
         workers = server_processes(server.pid)
         for pid in workers:

@@ -183,13 +183,7 @@ def main() -> None:
                               start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(240):
-            try:
-                if requests.get(f"{base}/login", timeout=5).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            time.sleep(0.5)
+        wait_until_up(base)
         tally, start = Tally(), threading.Event()
         threads = [threading.Thread(target=clerk, args=(n, base, unit_ids, demand_ids,
                                                          start, tally)) for n in range(CLERKS)]
@@ -245,3 +239,14 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def wait_until_up(base: str, tries: int = 240) -> None:
+    """Wait (up to two minutes) for the started server to answer its login page."""
+    for _ in range(tries):
+        try:
+            if requests.get(f"{base}/login", timeout=5).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)

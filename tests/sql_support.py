@@ -27,3 +27,10 @@ def statements_of(action) -> tuple[list[str], object]:
         logger.removeHandler(handler)
         logger.setLevel(saved)
     return handler.sql, result
+
+
+def page_statements(client, url: str) -> tuple[str, list[str]]:
+    """(the HTML of a page view, which must answer 200; the statements it ran)."""
+    sql, response = statements_of(lambda: client.get(url))
+    assert response.status_code == 200, (url, response.status_code)
+    return response.get_data(as_text=True), sql

@@ -8,8 +8,9 @@ QUEUE_COUNT_CAP + 1 rows and the card says "1000+".
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import re
+
+from sql_support import page_statements
 
 from models.base import utcnow
 from models.demands import Demand
@@ -24,27 +25,8 @@ def _overdue(estate, n: int, prefix: str) -> None:
         "reply_due": now - dt.timedelta(hours=1 + i)} for i in range(n)]).execute()
 
 
-class _Statements(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.DEBUG)
-        self.sql: list[str] = []
-
-    def emit(self, record):
-        self.sql.append(record.getMessage())
-
-
 def _home(client) -> tuple[str, list[str]]:
-    logger = logging.getLogger("peewee")
-    handler, saved = _Statements(), logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
-        response = client.get("/admin/")
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(saved)
-    assert response.status_code == 200
-    return response.get_data(as_text=True), handler.sql
+    return page_statements(client, "/admin/")
 
 
 def _card(html: str, name: str) -> str:

@@ -13,26 +13,17 @@ import logging
 import weakref
 
 import pytest
-from conftest import login
+import test_exports
 
-from demo import DEMO_PASSWORD
 from models.demands import Demand
 from models.org import Resident
 from views import display, exports
 from views.base import SecureModelView
 from views.display import DisplayMixin
 
-
-@pytest.fixture
-def demo(app, conn, seed_demo_once):
-    seed_demo_once(units=60, seed=11)  # as under `flask demo seed`
-    return app
-
-
-def client_for(app, username: str):
-    client = app.test_client()
-    assert login(client, username, DEMO_PASSWORD).status_code == 302
-    return client
+# The demo site and a logged-in client, as the export tests have them (pytest finds the
+# fixture here by name).
+demo, client_for = test_exports.demo, test_exports.client_for
 
 
 @pytest.mark.parametrize("kind", ["csv", "xlsx"])

@@ -3,32 +3,13 @@
 
 from __future__ import annotations
 
-import logging
+from sql_support import page_statements
 
 from models.outbox import OutboxMessage
 
 
-class _Statements(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.DEBUG)
-        self.sql: list[str] = []
-
-    def emit(self, record):
-        self.sql.append(record.getMessage())
-
-
 def _page(client) -> tuple[str, list[str]]:
-    logger = logging.getLogger("peewee")
-    handler, saved = _Statements(), logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
-        response = client.get("/admin/outbox/")
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(saved)
-    assert response.status_code == 200
-    return response.get_data(as_text=True), handler.sql
+    return page_statements(client, "/admin/outbox/")
 
 
 def _messages(estate, users, start: int) -> None:

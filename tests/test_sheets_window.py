@@ -13,13 +13,12 @@ import re
 from urllib.parse import unquote
 
 import pytest
+import sheets_mirror_support as support
 
 from models.org import Resident, Unit
 from sync import run_sync
-from sync.http import make_client
 from sync.reading import window_shares
 from sync.state import SheetTarget
-from tests.sheets_fake import FakeSheets
 from tests.sheets_helpers import SHEET_ID, expected_values
 
 YEARS = (2024, 2025)
@@ -28,25 +27,9 @@ BUDGET = 30
 _RANGE = re.compile(r"^'(?P<tab>[^']+)'!A(?P<first>\d+):[A-Z]+(?P<last>\d+)$")
 
 
-@pytest.fixture(scope="module")
-def server():
-    with FakeSheets() as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(server):
-    server.reset()
-    server.create_spreadsheet(SHEET_ID, "测试花园 客服台账")
-    return server
-
-
-@pytest.fixture
-def client(fake):
-    made = make_client(emulator_host=fake.host, sleep=lambda s: None, timeout=5,
-                       requests_per_minute=100_000)
-    yield made
-    made.http_client.session.close()
+# The fake Sheets server and the client of the mirror's tests, which pytest finds here by name
+# (imported, a test taking them as parameters would read as redefining the imports).
+server, fake, sleeps, client = support.server, support.fake, support.sleeps, support.client
 
 
 @pytest.fixture
