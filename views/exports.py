@@ -21,6 +21,7 @@ import csv
 import datetime as dt
 import decimal
 import itertools
+import logging
 import re
 import uuid
 import zipfile
@@ -87,6 +88,8 @@ def row_batches(query, size: int | None = None) -> Iterator[list]:
         cursor = db.connection().cursor(name=f"export_{uuid.uuid4().hex}", withhold=True)
         cursor.itersize = size
         sql, params = query.sql()
+        # Logged as peewee logs what it runs itself (this cursor bypasses peewee's execute).
+        logging.getLogger("peewee").debug((sql, params))
         cursor.execute(sql, params)
         rows = query._get_cursor_wrapper(FetchManyCursor(cursor, size)).iterator()
         while batch := list(itertools.islice(rows, size)):
