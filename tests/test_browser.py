@@ -206,7 +206,13 @@ def test_engineer_completes_an_order_on_a_phone_and_the_desk_sees_it(live_server
     thumbs = phone.locator("#attachments img.desk-thumb")
     assert thumbs.count() == 3
     for index in range(3):
-        assert thumbs.nth(index).evaluate("img => img.complete && img.naturalWidth > 0")
+        # The thumbnails load lazily (loading="lazy"): scrolled to, each must arrive whole.
+        thumb = thumbs.nth(index)
+        thumb.scroll_into_view_if_needed()
+        assert thumb.evaluate(
+            "img => img.complete && img.naturalWidth > 0 ? true : new Promise(done => {"
+            " img.addEventListener('load', () => done(img.naturalWidth > 0));"
+            " img.addEventListener('error', () => done(false)); })")
     phone.goto(f"{live_server}/admin/work_order/print/?id={order.id}")
     signature = phone.locator("img.signature")
     assert signature.count() == 1
