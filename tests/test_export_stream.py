@@ -9,11 +9,11 @@ wrote, for every register; a row cap, when set, is said on the grid before the d
 
 from __future__ import annotations
 
-import logging
 import weakref
 
 import pytest
 import test_exports
+from sql_support import statements_of
 
 from models.demands import Demand
 from models.org import Resident
@@ -101,20 +101,8 @@ def test_masking_is_decided_once_per_export_whatever_the_rows(demo, conn, monkey
 
 
 def test_an_export_reads_only_the_columns_it_shows(demo, conn):
-    statements = []
-
-    class Catch(logging.Handler):
-        def emit(self, record):
-            statements.append(str(record.msg))
-
-    logger, handler = logging.getLogger("peewee"), Catch()
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
-        client_for(demo, "supervisor").get("/admin/demand/export/csv/").get_data()
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(logging.NOTSET)
+    statements, _response = statements_of(
+        lambda: client_for(demo, "supervisor").get("/admin/demand/export/csv/").get_data())
     export_select = next(s for s in statements if 'FROM "demand"' in s and "LIMIT" not in s
                          and '"description"' in s)
     assert '"search_text"' not in export_select

@@ -4,31 +4,12 @@ drawn once per role, language and page, is the same menu as drawn afresh."""
 
 from __future__ import annotations
 
-import logging
-
 from conftest import csrf_token
+from sql_support import statements_of
 from test_demand_loop import intake
 
 from models import deadlines
 from models.calendar import CalendarOverride
-
-
-def statements_of(action) -> list[str]:
-    seen = []
-
-    class Catch(logging.Handler):
-        def emit(self, record):
-            seen.append(str(record.msg))
-
-    logger, handler = logging.getLogger("peewee"), Catch()
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
-        action()
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(logging.NOTSET)
-    return seen
 
 
 def menu_of(page: str) -> str:
@@ -39,7 +20,8 @@ def menu_of(page: str) -> str:
 def test_pages_without_deadlines_do_not_read_the_calendar(login_as, conn):
     clerk = login_as("clerk")
     for url in ("/admin/demand/", "/admin/", "/admin/demand/new/"):
-        assert not any("calendar_override" in s for s in statements_of(lambda u=url: clerk.get(u)))
+        sql, _response = statements_of(lambda u=url: clerk.get(u))
+        assert not any("calendar_override" in s for s in sql)
 
 
 def test_an_override_entered_between_requests_decides_the_next_deadline(login_as, conn):
