@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 
 import pytest
-from werkzeug.serving import make_server
+from live_server_support import served
 
 from models.org import Cluster, Resident
 
@@ -31,12 +30,8 @@ pytestmark = pytest.mark.skipif(not HAVE_BROWSER,
 @pytest.fixture
 def live_server(app, estate, make_user):
     make_user("supervisor", "supervisor", estate)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+    with served(app) as url:
+        yield url
 
 
 def _browser(**context_args):

@@ -13,16 +13,15 @@ import csv as csvlib
 import datetime as dt
 import io
 import re
-import threading
 from pathlib import Path
 
 import openpyxl
 import pytest
+from live_server_support import served
 from passes_support import permit, staff  # noqa: F401
 
 # The browser, the live server and the skip without Chromium of tests/test_browser.py.
 from test_browser import CHROMIUM, pytestmark  # noqa: F401
-from werkzeug.serving import make_server
 
 from models.callbacks import Callback
 from models.demands import Demand
@@ -58,12 +57,8 @@ def chinese_page(page) -> None:
 @pytest.fixture
 def live_server(app, estate):
     """The app served on a free port (no users made here: each test makes its own)."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+    with served(app) as url:
+        yield url
 
 
 @pytest.fixture
