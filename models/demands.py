@@ -377,10 +377,20 @@ class DemandStep(BaseModel):
     @classmethod
     def record(cls, demand, user, action, from_status, to_status, note=""):
         step = cls.create(demand=demand.id, user=user.id if user else None,
-                          username=user.display_name if user else "系统", action=action,
+                          username=user.display_name if user else cls.actor_without_user(
+                              demand, action), action=action,
                           from_status=from_status, to_status=to_status, note=(note or "")[:255])
         on_demand_step(demand, step)  # the owner's SMS and the staff's notices (#17)
         return step
+
+    @staticmethod
+    def actor_without_user(demand, action: str) -> str:
+        """Who a step is shown as when no staff user took it: the owner who reported it on the
+        H5 (channel 业主自助, R-DEM-1), else the system (the sweep, a timer)."""
+        if action == "create" and demand.channel == "owner_self":
+            # 26 + 6 characters: within username's 32.
+            return f"业主 {demand.contact_name or ''}".strip()[:26] + "（业主自助）"
+        return "系统"
 
     @property
     def action_label(self) -> str:

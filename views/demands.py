@@ -268,8 +268,24 @@ class DemandAdmin(RegisterView):
                  "by": getattr(flag, "cleared_by_name", None) or ""}
                 for flag in flag_history(Demand, row.id)]
 
+    @staticmethod
+    def _desk_channels(form, obj) -> None:
+        """业主自助 is the channel of the owners' own H5 only (R-DEM-1: the channel is recorded):
+        the desk does not offer it, and a demand that came in through the H5 keeps it."""
+        if "channel" not in form:
+            return
+        from_h5 = obj is not None and obj.channel == "owner_self"
+        form.channel.choices = [c for c in form.channel.choices
+                                if (getattr(c, "value", None) == "owner_self") == from_h5]
+
+    def edit_form(self, obj=None):
+        form = super().edit_form(obj)
+        self._desk_channels(form, obj)
+        return form
+
     def create_form(self, obj=None):
         form = super().create_form(obj)
+        self._desk_channels(form, None)
         if request.method == "GET" and "received_at" in form and not form.received_at.data:
             form.received_at.data = utcnow()
         if request.method == "GET":
