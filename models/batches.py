@@ -266,7 +266,7 @@ class ServiceRegistration(StatefulMixin, RegisterModel):
             self.contact_name = self.contact_name or resident.name
             self.contact_phone = self.contact_phone or resident.phone
 
-    def complete(self, user, *, done: bool, result: str = "", at: dt.datetime | None = None,
+    def complete(self, user, *, done: bool | None, result: str = "", at: dt.datetime | None = None,
                  expected_version: int | None = None) -> None:
         """The unit's result on the batch day: done, or not (owner absent…) back to the queue."""
         not_scheduled = gettext("只有已安排批次的登记可以登记完成情况")
@@ -277,7 +277,9 @@ class ServiceRegistration(StatefulMixin, RegisterModel):
         if batch.notice_at is None:
             raise RuleError({"": gettext("该批次尚未登记提前通知业户，不能登记完成情况")})
         errors = {}
-        if done is False and not (result or "").strip():  # None: not said yet
+        if done is None:  # not chosen, or a value the radio does not offer
+            errors["done"] = gettext("请选择结果")
+        elif done is False and not (result or "").strip():
             errors["result"] = gettext("未完成时请填写原因，如业主不在家")
         at = gather(errors, check_moment, at, field_name="at", label=gettext("完成时间"))
         if at is not None and office_day(at) < batch.day:

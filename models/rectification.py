@@ -315,7 +315,7 @@ class Rectification(StatefulMixin, RegisterModel):
             raise RuleError(errors)
         self._rework(user, "reject", reason.strip(), days, at, expected_version)
 
-    def callback(self, user, *, satisfied: bool, channel: str = "phone", comments: str = "",
+    def callback(self, user, *, satisfied: bool | None, channel: str = "phone", comments: str = "",
                  reason: str = "", working_days: int = DEFAULT_WORKING_DAYS,
                  at: dt.datetime | None = None, expected_version: int | None = None) -> None:
         """回访 (R-FRONT-2, as R-DEM-9): satisfied closes; not satisfied reopens the work."""
@@ -324,8 +324,11 @@ class Rectification(StatefulMixin, RegisterModel):
         errors = {}
         if channel not in dict(CALLBACK_CHANNELS):
             errors["channel"] = gettext("请选择回访方式")
-        # Not satisfied (False; None: not said yet) says why and when the rework is due.
-        if satisfied is False:
+        # Not satisfied says why and when the rework is due. None (not chosen, or a value the
+        # radio does not offer) is refused here too, whatever the form checked.
+        if satisfied is None:
+            errors["satisfied"] = gettext("请选择业主是否满意")
+        elif satisfied is False:
             if not (reason or "").strip():
                 errors["reason"] = gettext("业主不满意时请记录业主说明的原因")
             working_days = gather(errors, clean_working_days, working_days)
