@@ -64,6 +64,32 @@ def test_a_clerk_edits_a_resident_without_seeing_the_full_id_number(login_as, es
     assert Resident.get_by_id(resident.id).id_number == "110105195001010012"
 
 
+def test_a_stale_form_posting_the_old_mask_reports_the_change_not_a_bad_number(login_as,
+                                                                              estate):
+    """The clerk's form shows 110105********002X; meanwhile somebody changes the number. The
+    old mask posted back is "left as shown": the save is refused as stale, the field says it
+    was changed by someone else, and the mask is not judged as an ID number."""
+    client = login_as("clerk")
+    resident = Resident.get(Resident.name == "业主101")
+    url = f"/admin/resident/edit/?id={resident.id}"
+    data = {**form_data(client, url), "name": "业主101乙"}
+    assert data["id_number"] == MASKED
+    change_record(Resident.get_by_id(resident.id), User.get(User.username == "clerk"),
+                  id_number="110105195001010012")
+    html = client.post(url, data=data).get_data(as_text=True)
+    assert 'id="newer-version"' in html and "他人已修改此项" in html
+    assert "校验位" not in html and "格式" not in html
+    assert "110105195001010012" not in html  # still masked to the clerk
+    fresh = Resident.get_by_id(resident.id)
+    assert (fresh.name, fresh.id_number) == ("业主101", "110105195001010012")
+    # Saving again, as the form now stands on the newer version, keeps the newer number.
+    again = {**data, "id_number": "110105********0012",
+             "row_version": re.search(r'name="row_version"[^>]*value="(\d+)"', html).group(1)}
+    assert client.post(url, data=again).status_code == 302
+    fresh = Resident.get_by_id(resident.id)
+    assert (fresh.name, fresh.id_number) == ("业主101乙", "110105195001010012")
+
+
 def test_who_may_reveal_sees_the_number_in_the_form(login_as, estate):
     client = login_as("director")
     resident = Resident.get(Resident.name == "业主102")

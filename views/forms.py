@@ -89,14 +89,23 @@ def attach_rule_errors(form, error: RuleError, *, renames: dict[str, str] | None
 def hide_document_numbers(form, row) -> None:
     """An edit form shows a document number masked to a user who may not reveal it (#12 item
     5): 110101********1234, as lists and exports do. Left as shown, the stored number stays;
-    a number typed in its place replaces it (and is checked like any)."""
+    a number typed in its place replaces it (and is checked like any).
+
+    A form built on an older version of the row may post back the mask of a number somebody
+    has changed since: that is still "left as shown", so the number now stored is kept and
+    the version check says the row changed, instead of the mask being judged as a number."""
+    stale = "row_version" in form and bool(form.row_version.data) and \
+        form.row_version.data != str(row.version)
     for name, field in type(row)._meta.fields.items():
         stored = getattr(row, name) if isinstance(field, DocumentNumberField) else None
         masked = mask_value(field, stored)
         if name not in form or not stored or masked == stored:
             continue
         box = form[name]
-        if box.data == masked:  # posted back as it was shown
+        posted = box.data if isinstance(box.data, str) else ""
+        if posted == masked or (stale and "*" in posted):  # posted back as it was shown
+            # The mask of another number: somebody changed it since this form was shown.
+            box.changed_by_others = posted != masked
             box.data = stored
         shown = box._value
         box._value = lambda box=box, stored=stored, masked=masked, shown=shown: (
@@ -121,7 +130,7 @@ def offer_newer_version(view, form, row) -> None:
         if name not in form or name in ("version", "updated_at"):
             continue
         now, typed = current.__data__.get(name), row.__data__.get(name)
-        if now == typed:
+        if now == typed and not getattr(form[name], "changed_by_others", False):
             continue
         if isinstance(field, DocumentNumberField):
             message = gettext("他人已修改此项")
