@@ -121,7 +121,8 @@ def _warned_of_deadline():
     from models.demands import Demand
 
     if is_sqlite():
-        epoch = fn.strftime("%s", Demand.reply_due)
+        # Whole seconds as Python's int(timestamp()): strftime would round .9995 s up.
+        epoch = fn.strftime("%s", fn.SUBSTR(Demand.reply_due, 1, 19))
     else:
         epoch = fn.FLOOR(fn.date_part("epoch", Demand.reply_due)).cast("BIGINT").cast("TEXT")
     prefix = (Value("demand:").concat(Demand.id.cast("TEXT")).concat(":near:")

@@ -100,6 +100,20 @@ def test_a_revised_deadline_warns_again(app, clerk, estate, make_user):
     assert len(messages(event="deadline_near", user=supervisor.id)) == 2
 
 
+def test_a_deadline_in_the_last_half_millisecond_of_its_second_is_warned_once(
+        app, clerk, estate, make_user):
+    """The warning's key holds the deadline's whole seconds (Python truncates); SQLite's
+    strftime('%s') rounded .9996 s up to the next second, so such a deadline never counted
+    as warned and was warned again at every sweep."""
+    make_user("sup1", "supervisor", estate)
+    demand = dispatched(app, clerk, estate, urgent=True)
+    due = demand.reply_due.replace(microsecond=999_600)
+    Demand.update(reply_due=due).where(Demand.id == demand.id).execute()
+    with app.app_context():
+        assert on_deadlines_near(due - dt.timedelta(minutes=10)) == 1
+        assert on_deadlines_near(due - dt.timedelta(minutes=5)) == 0
+
+
 def test_answered_or_voided_demands_are_never_warned(app, clerk, estate, make_user):
     make_user("sup1", "supervisor", estate)
     replied = dispatched(app, clerk, estate, urgent=True)
