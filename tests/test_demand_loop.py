@@ -11,6 +11,7 @@ from test_records import form_data
 from models.callbacks import Callback
 from models.demands import Demand, DemandStep
 from models.org import Department, Unit
+from models.register import change_record
 from models.work_orders import WorkOrder
 
 
@@ -249,7 +250,7 @@ def test_callback_queue_lists_demands_and_standalone_orders(login_as, conn):
     assert WorkOrder.get_by_id(order.id).needs_callback == WorkOrder.after_hours(late_evening)
     standalone = WorkOrder(estate=demand.estate_id, department=department.id,
                            what="巡查整改：消防通道堆物清理")
-    from models.register import save_record
+    from models.register import change_record, save_record
     save_record(standalone, clerk.user)
     standalone.complete(clerk.user, result="已清理")
     page = clerk.get("/admin/callback_queue/").get_data(as_text=True)
@@ -310,6 +311,15 @@ def test_details_pages_offer_the_declared_actions_by_state_and_role(login_as, co
     page = engineer.get(order_details).get_data(as_text=True)
     assert f'action="/admin/work_order/arrive/?id={order.id}"' in page  # a one-click POST
     assert engineer.get(f"/admin/work_order/arrive/?id={order.id}").status_code == 405
+    # A one-click step on a page older than the row says so, with no form to speak of.
+    change_record(WorkOrder.get_by_id(order.id), clerk.user, location="地下车库")
+    stale = post_action(engineer, f"/admin/work_order/arrive/?id={order.id}",
+                        {"row_version": order.version})
+    assert stale.status_code == 302
+    said = engineer.get(order_details).get_data(as_text=True)
+    assert "这条记录已被其他人修改" in said and 'id="newer-version"' in said
+    assert "表单" not in said and WorkOrder.get_by_id(order.id).state == "open"
+    order = WorkOrder.get_by_id(order.id)
     response = post_action(engineer, f"/admin/work_order/arrive/?id={order.id}",
                            {"row_version": order.version})
     assert response.status_code == 302

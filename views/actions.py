@@ -258,7 +258,8 @@ class RegisterView(ApprovalStepsMixin, AttachmentsMixin, SecureModelView):
             except StaleRecordError:
                 newer = newer_version(self, row, gettext(
                     "未办理：这条记录已被其他人修改，您填写的内容仍保留在表单中。请打开最新版本"
-                    "核对；核对后再次提交，将按记录的最新状态办理。"))
+                    "核对；核对后再次提交，将按记录的最新状态办理。") if form is not None else
+                    gettext("未办理：这条记录已被其他人修改。请打开最新版本核对后再办理。"))
                 if form is None or newer is None:
                     return redirect(back)
                 seen = newer.version

@@ -23,7 +23,7 @@ from models.base import (
     to_office,
     utcnow,
 )
-from models.i18n import office_language, office_text
+from models.i18n import office_language, office_str, office_text
 from models.register import audit
 from models.validators import mask_phone
 from views.exports import XLSX_MIMETYPE, csv_chunks, row_batches, xlsx_chunks
@@ -294,7 +294,7 @@ class DisplayMixin:
         if row is None or name not in self._sensitive_columns():
             abort(404)
         audit(current_user._get_current_object(), "reveal", instance=row,
-              changes={"field": name}, summary=f"查看 {row} 的完整证件号")
+              changes={"field": name}, summary=f"查看 {office_str(row)} 的完整证件号")
         field = self.model._meta.fields[name]
         return self.render("admin/reveal.html", row=row, label=field.verbose_name,
                            value=getattr(row, name) or "",

@@ -33,7 +33,7 @@ def init_app(app: Flask) -> None:
     def menu_keep(key: tuple, html: str) -> Markup:
         if len(kept) >= MAX_KEPT:
             kept.clear()
-        kept[key] = Markup(html)
-        return kept[key]
+        kept[key] = markup = Markup(html)
+        return markup  # not read back: another thread may have cleared the dict meanwhile
 
     app.jinja_env.globals.update(menu_key=menu_key, menu_kept=menu_kept, menu_keep=menu_keep)
