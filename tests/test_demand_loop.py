@@ -250,7 +250,7 @@ def test_callback_queue_lists_demands_and_standalone_orders(login_as, conn):
     assert WorkOrder.get_by_id(order.id).needs_callback == WorkOrder.after_hours(late_evening)
     standalone = WorkOrder(estate=demand.estate_id, department=department.id,
                            what="巡查整改：消防通道堆物清理")
-    from models.register import change_record, save_record
+    from models.register import save_record
     save_record(standalone, clerk.user)
     standalone.complete(clerk.user, result="已清理")
     page = clerk.get("/admin/callback_queue/").get_data(as_text=True)

@@ -13,8 +13,8 @@ import datetime as dt
 from test_office_batches import batch, next_weekday, register
 from test_office_batches import staff as batch_staff  # noqa: F401
 from test_office_common import at, field_errors, post
-from test_rectification import act, engineering, staff  # noqa: F401
 from test_records import form_data
+from test_rectification import act, engineering, staff  # noqa: F401
 
 from models.batches import ServiceBatch, ServiceRegistration
 from models.org import Unit
