@@ -18,6 +18,11 @@ user, on one SQLite file built by bench/demand_data.py (the demand bench's deman
 Prints the median of BENCH_COMPARE_REPEAT (5) requests after one warm-up, per case and
 framework, and the load average. Sizes: BENCH_COMPARE_DEMANDS (1000000); the file is built
 (about 10 minutes at 1M on an idle core) or reused from BENCH_DEMANDS_DIR. Never a timed test.
+
+BENCH_COMPARE_FILE=…/pages_1.db compares on the page bench's database instead, kept as
+production keeps it (the sweep run, callbacks, ten estates: bench/pages_data.py), the file
+behind `make bench BENCH=pages`' table; ours logs in as that bench's supervisor of every
+estate. The file is opened as it is (copy it first if it is kept for other benches).
 """
 
 from __future__ import annotations
@@ -139,18 +144,32 @@ def django_admin(path: Path, scratch: Path) -> dict[str, float]:
     return {case: timed(get, urls[case]) for case in CASES}
 
 
+def _demands_in(path: Path) -> int:
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
+        return connection.execute("SELECT COUNT(*) FROM demand").fetchone()[0]
+
+
 def main() -> None:
     from bench.demand_report import machine
     from bench.demands_bench import build_database
 
     n = int(os.environ.get("BENCH_COMPARE_DEMANDS", "1000000").replace("_", ""))
+    given = os.environ.get("BENCH_COMPARE_FILE")
     print(f"   machine: {machine()}; load average {os.getloadavg()[0]:.2f}", flush=True)
     with tempfile.TemporaryDirectory(prefix="compare-bench-") as tmp:
-        keep = os.environ.get("BENCH_DEMANDS_DIR")
-        path = (Path(keep) if keep else Path(tmp)) / f"demands_{n}.db"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        print(f"   {n:,} demands in {path} (built if missing) …", flush=True)
-        build_database(path, n, int(os.environ.get("BENCH_SEED", "20240601")))
+        if given:
+            path = Path(given)
+            n = _demands_in(path)
+            print(f"   {n:,} demands in {path} (as kept) …", flush=True)
+        else:
+            keep = os.environ.get("BENCH_DEMANDS_DIR")
+            path = (Path(keep) if keep else Path(tmp)) / f"demands_{n}.db"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            print(f"   {n:,} demands in {path} (built if missing) …", flush=True)
+            build_database(path, n, int(os.environ.get("BENCH_SEED", "20240601")))
         measured = {"ours": ours(path)}
         print(f"   ours done; load average {os.getloadavg()[0]:.2f}", flush=True)
         measured["stock Flask-Admin"] = stock_flask_admin()
