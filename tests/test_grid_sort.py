@@ -1,6 +1,6 @@
 """Every grid answers every sort index in its URL: a column it can sort by is sorted, any other
 index (a computed column, a relation without a sort field, a number past the last column) gets
-the grid's default order, never a 500 (#14; R-UI rules on errors: never a traceback)."""
+the grid's default order, never a 500 (#14; DESIGN: "never a 500, never a traceback")."""
 
 from __future__ import annotations
 
