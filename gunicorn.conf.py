@@ -5,6 +5,8 @@ office PC, overridden by instance/config.py and the WEB_* environment variables)
 The scheduler is never started here: it is its own process (`flask --app app jobs run`).
 """
 
+import os
+
 from ops import settings
 
 _config = settings.load()
@@ -13,6 +15,10 @@ wsgi_app = "app:create_app()"
 bind = f"{_config['WEB_HOST']}:{_config['WEB_PORT']}"
 workers = _config["WEB_WORKERS"]
 threads = _config["WEB_THREADS"]
+# Each worker keeps one database connection per thread open between requests (DATABASE_POOL,
+# models/base.py: a fresh SQLite connection rereads the schema, #14 throughput). An explicit
+# FLASK_DATABASE_POOL (0: a connection per request) wins.
+os.environ.setdefault("FLASK_DATABASE_POOL", str(threads))
 # gthread even for one thread: a slow export does not hold the worker's only connection slot.
 worker_class = "gthread"
 timeout = _config["WEB_TIMEOUT"]
