@@ -121,7 +121,8 @@ SQLITE_PRAGMAS = {
 }
 
 
-# A pooled connection unused this long is closed when next handed out or given back.
+# A pooled connection opened longer ago than this is closed (and replaced) when next handed
+# out or given back.
 POOL_STALE_SECONDS = 600
 # A request finding every pooled connection in use waits this long for one, then fails.
 POOL_WAIT_SECONDS = 30
