@@ -17,8 +17,9 @@ workers = _config["WEB_WORKERS"]
 threads = _config["WEB_THREADS"]
 # Each worker keeps one database connection per thread open between requests (DATABASE_POOL,
 # models/base.py: a fresh SQLite connection rereads the schema, #14 throughput). An explicit
-# FLASK_DATABASE_POOL (0: a connection per request) wins.
-os.environ.setdefault("FLASK_DATABASE_POOL", str(threads))
+# FLASK_DATABASE_POOL (0: a connection per request) wins. raw_env, not os.environ: reading
+# this file (a test does) changes nothing; gunicorn sets it for its workers.
+raw_env = [] if "FLASK_DATABASE_POOL" in os.environ else [f"FLASK_DATABASE_POOL={threads}"]
 # gthread even for one thread: a slow export does not hold the worker's only connection slot.
 worker_class = "gthread"
 timeout = _config["WEB_TIMEOUT"]

@@ -5,9 +5,12 @@ checked out, and the suite's per-test database untouched (pool off unless asked)
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import shutil
 import sqlite3
 import threading
+from pathlib import Path
 
 import pytest
 from conftest import PG_URL, _config
@@ -18,6 +21,7 @@ from app import create_app
 from models.base import db
 
 POOL = 3
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def pooled_app(url: str, seen: list):
@@ -116,3 +120,17 @@ def test_binding_another_database_closes_the_pool(database_url, tmp_path, templa
         with app.app_context(), db.connection_context():
             files = [row[2] for row in db.execute_sql("PRAGMA database_list")]
         assert files == [str(path)]
+
+
+def test_gunicorn_pools_one_connection_per_thread_without_touching_the_environment(monkeypatch):
+    """gunicorn.conf.py asks for the pool through raw_env, which gunicorn sets in its workers:
+    reading the file (as a test does) changes nothing in the reader's environment."""
+    monkeypatch.delenv("FLASK_DATABASE_POOL", raising=False)
+    spec = importlib.util.spec_from_file_location("gunicorn_conf", ROOT / "gunicorn.conf.py")
+    conf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conf)
+    assert conf.raw_env == [f"FLASK_DATABASE_POOL={conf.threads}"]
+    assert "FLASK_DATABASE_POOL" not in os.environ
+    monkeypatch.setenv("FLASK_DATABASE_POOL", "0")  # an explicit setting wins
+    spec.loader.exec_module(conf)
+    assert conf.raw_env == []
