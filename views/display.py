@@ -43,20 +43,6 @@ def sensitive_columns(model) -> frozenset[str]:
                      if isinstance(field, DocumentNumberField))
 
 
-# id(field) -> (its choices, their value -> label map): built once per field, not per grid cell;
-# built again if the field's choices are replaced.
-_CHOICE_LABELS: dict[int, tuple] = {}
-
-
-def choice_labels(field) -> dict:
-    """A choice field's value -> label map."""
-    choices, labels = _CHOICE_LABELS.get(id(field), (None, None))
-    if choices is not field.choices:
-        labels = dict(field.choices)
-        _CHOICE_LABELS[id(field)] = (field.choices, labels)
-    return labels
-
-
 def plain(value):
     """A grid value as export data: HTML reduced to its text (badges, links)."""
     if isinstance(value, Markup):
@@ -128,7 +114,7 @@ class DisplayMixin:
         if isinstance(field, DocumentNumberField):
             return mask_value(field, value)
         if field is not None and field.choices and not isinstance(value, Markup):
-            return choice_labels(field).get(value, value)
+            return dict(field.choices).get(value, value)
         if isinstance(value, dt.datetime):
             return format_datetime(value)
         if isinstance(value, bool):

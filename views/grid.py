@@ -137,18 +137,10 @@ class GridMixin:
             parts.extend(action.render(context, pk, row) for action in actions)
             parts.append("</td>")
         formatters, type_formatters = self.column_formatters, self.column_type_formatters
-        for name, head in self.cell_heads(context.resolve("list_columns")):
+        for name, _label in context.resolve("list_columns"):
             value = self._get_list_value(context, row, name, formatters, type_formatters)
-            parts.append(f'{head}{escape(value)}</td>')
+            parts.append(f'<td class="col-{escape(name)}">{escape(value)}</td>')
         return Markup("".join(parts))
-
-    def cell_heads(self, list_columns) -> list[tuple[str, str]]:
-        """Each column's name and its cell's opening tag, escaped once per page, not per cell."""
-        made = g.setdefault("grid_cell_heads", {})
-        key = (self.endpoint, tuple(name for name, _label in list_columns))
-        if key not in made:
-            made[key] = [(name, f'<td class="col-{escape(name)}">') for name in key[1]]
-        return made[key]
 
     # -- counting (#14 item 2) -----------------------------------------------------------------
 
