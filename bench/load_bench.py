@@ -6,7 +6,9 @@ in a temporary folder, bound to 127.0.0.1 only, and drives it for BENCH_LOAD_SEC
 Every clerk logs in first (once, as at the start of a shift: a login is a deliberate
 scrypt, not part of the mix); the clock starts when all are in. Prints requests/s,
 p50/p95/p99, errors, the server's own CPU per request (its processes' CPU time from /proc,
-which the other work on a shared machine does not move), the load average before and after,
+which the other work on a shared machine does not move), the requests/s that CPU would allow on
+idle cores (the rate itself follows whatever else runs), the clients' own CPU, the load
+average before and after,
 "database is locked" in the server's output, and checks that every intake the server said it
 saved is in the database. Never a timed test.
 BENCH_LOAD_CLERKS changes the number of clerks; BENCH_LOAD_KEEP=1 keeps the folder.
