@@ -24,7 +24,12 @@ raw_env = [] if "FLASK_DATABASE_POOL" in os.environ else [f"FLASK_DATABASE_POOL=
 worker_class = "gthread"
 timeout = _config["WEB_TIMEOUT"]
 graceful_timeout = 30
-keepalive = 5
+# No keep-alive: a connection kept open stays with the worker that accepted it, and a gthread
+# worker runs Python on one core at a time. In the load bench all 50 clerks' connections once
+# landed on one worker of three (73 requests/s, one core busy); closed after each response,
+# every request goes to whichever worker is free (148/s, the three alike). nginx in front
+# (deploy/) opens a connection per request anyway; browsers keep theirs to nginx (#14 item 6).
+keepalive = 0
 # The app writes its own request log (user, request id, office time); gunicorn's errors go to
 # stderr (the terminal, or the journal under systemd).
 accesslog = None
