@@ -67,7 +67,8 @@ class _Statements(logging.Handler):
         self.count = 0
 
     def emit(self, record):
-        self.count += 1
+        if record.name == "peewee":  # the statements, not the pool's "returning to pool"
+            self.count += 1
 
 
 def statements(client, url: str) -> int:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from app import create_app
 from models.base import db
+from ops import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 REPEAT = int(os.environ.get("BENCH_RENDER_REPEAT", "40"))
@@ -36,7 +37,8 @@ class _Count(logging.Handler):
         self.n = 0
 
     def emit(self, record):
-        self.n += 1
+        if record.name == "peewee":  # the statements, not the pool's "returning to pool"
+            self.n += 1
 
 
 def statements(client, url: str) -> int:
@@ -61,8 +63,11 @@ def main() -> None:
         flask = [sys.executable, "-m", "flask", "--app", "app"]
         for step in (["db", "upgrade"], ["demo", "seed"]):
             subprocess.run(flask + step, cwd=ROOT, env=env, check=True, capture_output=True)
+        # The connection pool as gunicorn.conf.py sets it (one per thread; BENCH_RENDER_POOL=0:
+        # a connection per request, as before #14's throughput work).
+        pool = int(os.environ.get("BENCH_RENDER_POOL", settings.load()["WEB_THREADS"]))
         app = create_app({"DATABASE_URL": f"sqlite:///{database}", "SECRET_KEY": "render-bench",
-                          "LOG_DIR": str(Path(folder) / "logs")})
+                          "LOG_DIR": str(Path(folder) / "logs"), "DATABASE_POOL": pool})
         client = app.test_client()
         token = CSRF_RE.search(client.get("/login").get_data(as_text=True)).group(1)
         login = client.post("/login", data={"username": "clerk", "password": "demo12345",
@@ -76,7 +81,7 @@ def main() -> None:
             "intake form": "/admin/demand/new/",
         }
         print(f"   CPU per request, median and fastest of {REPEAT} "
-              "(process time, in-process test client):")
+              f"(process time, in-process test client, DATABASE_POOL={pool}):")
         for name, url in pages.items():
             for _ in range(3):  # warm-up: template compilation, caches of the process
                 response = client.get(url)

@@ -19,7 +19,7 @@ from flask import Flask, g, request
 from models import deadlines
 from models.approvals import ApprovalRequest
 from models.attachments import Attachment
-from models.base import db, open_database, set_office_timezone
+from models.base import close_database, db, open_database, set_office_timezone
 from models.batches import ServiceBatch, ServiceRegistration
 from models.calendar import CalendarOverride, CalendarYear, NumberSequence, load_overrides
 from models.callbacks import Callback
@@ -128,9 +128,9 @@ def bind(app: Flask) -> None:
     The data layer is per process (one app in production); the test suite builds one app and
     binds it again to each test's fresh database (tests/conftest.py).
     """
-    if db.obj is not None and not db.is_closed():
-        db.close()
-    db.initialize(open_database(app.config["DATABASE_URL"]))
+    close_database(db.obj)  # a pool's idle connections too: they hold the old file open
+    db.initialize(open_database(app.config["DATABASE_URL"],
+                                pool=int(app.config.get("DATABASE_POOL") or 0)))
     set_office_timezone(app.config["OFFICE_TZ"])
     set_password_method(app.config.get("PASSWORD_HASH_METHOD"), testing=app.config["TESTING"])
 

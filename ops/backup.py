@@ -30,7 +30,7 @@ from pathlib import Path
 from flask import Flask
 
 from models import MIGRATIONS_DIR
-from models.base import db, is_sqlite, to_office, utcnow
+from models.base import close_database, db, is_sqlite, to_office, utcnow
 from models.i18n import N_
 
 BACKUP_RE = re.compile(r"^desk-(\d{8}-\d{6})(?:-(\d+))?\.(sqlite3|dump)$")
@@ -295,8 +295,7 @@ def restore(app: Flask, path: Path, now: dt.datetime | None = None) -> Path:
     folder = backup_dir(app)
     folder.mkdir(parents=True, exist_ok=True)
     stamp = to_office(now or utcnow()).strftime("%Y%m%d-%H%M%S")
-    if not db.is_closed():
-        db.close()
+    close_database(db.obj)  # a pool's idle connections too: they would keep the replaced file
     if is_sqlite():
         aside = _restore_sqlite(path, folder, stamp)
     else:

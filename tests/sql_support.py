@@ -12,7 +12,8 @@ class _Statements(logging.Handler):
         self.sql: list[str] = []
 
     def emit(self, record):
-        self.sql.append(record.getMessage())
+        if record.name == "peewee":  # the statements, not a pool's "returning to pool"
+            self.sql.append(record.getMessage())
 
 
 def statements_of(action) -> tuple[list[str], object]:

@@ -57,6 +57,8 @@ def test_the_web_unit_starts_gunicorn_with_the_project_config():
     module, factory = conf.wsgi_app.split(":")
     assert module == "app" and factory == "create_app()" and callable(app_module.create_app)
     assert conf.timeout > 46  # FINDINGS: a 100k-row export took 46 s
+    # A kept-alive connection stays with one worker (one core): each response closes it (#14).
+    assert conf.keepalive == 0
     assert conf.bind == f"{settings.load()['WEB_HOST']}:{settings.load()['WEB_PORT']}"
 
 

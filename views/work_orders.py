@@ -105,7 +105,7 @@ class WorkOrderAdmin(RegisterView):
 
     def get_query(self):
         query = super().get_query()
-        if request.args.get("sort") is None:
+        if not self.sort_chosen():
             # Open orders first; for department staff, their own department's first of all.
             order = [Case(None, [(WorkOrder.state == "completed", 1)], 0)]
             if current_user.role == "dept" and current_user.department:
