@@ -117,10 +117,12 @@ class PromiseMixin:
     @classmethod
     def overdue(cls, now: dt.datetime):
         """Owed a reply past its deadline (R-DEM-7), or an invalid notice past 1 working day."""
+        # replied_at IS NULL stands beside the OR, not inside both halves: so stated, the
+        # planners read the unreplied demands' own index (demand_queue_owed, #14).
         return cls.live().where(
-            ((cls.status.in_(REPLY_OWED)) & cls.replied_at.is_null() & (cls.reply_due < now))
-            | ((cls.status == "invalid") & cls.replied_at.is_null()
-               & (cls.invalid_notice_due < now)))
+            cls.replied_at.is_null(),
+            ((cls.status.in_(REPLY_OWED)) & (cls.reply_due < now))
+            | ((cls.status == "invalid") & (cls.invalid_notice_due < now)))
 
     @classmethod
     def due_soon(cls, now: dt.datetime, *, urgent_minutes: int = 30):

@@ -30,7 +30,7 @@ QUEUES = ("overdue", "awaiting_dispatch", "awaiting_callback")
 
 
 def _demand(estate, tag: str, i: int, received: dt.datetime, completed_late: dt.datetime | None):
-    """The i-th demand of a batch: open and overdue, dispatched and not yet due, completed
+    """The i-th demand of a batch: open and overdue, dispatched and answered, completed
     (awaiting its callback), invalid with its notice overdue, closed, or voided (every row
     names every column: insert_many takes the first row's)."""
     kind = i % 6
@@ -39,7 +39,7 @@ def _demand(estate, tag: str, i: int, received: dt.datetime, completed_late: dt.
            "reply_due": received + dt.timedelta(hours=1), "replied_at": None,
            "completed_at": None, "closed_at": None, "invalid_notice_due": None, "voided": False}
     if kind == 1:
-        row.update(status="dispatched", reply_due=utcnow() + dt.timedelta(days=2))
+        row.update(status="dispatched", replied_at=received)
     elif kind == 2:
         row.update(status="completed", replied_at=received,
                    completed_at=completed_late or received + dt.timedelta(minutes=30))
@@ -85,7 +85,7 @@ def _queues(estates, n: int, *, grown: bool) -> None:
             "estate": estate, "department": department, "what": "公共区域维修",
             "number": f"WX-{tag}-{estate.code}-{i:05d}",
             "dispatched_at": now - dt.timedelta(days=3),
-            "completed_at": (now - dt.timedelta(minutes=20 - e, seconds=i) if grown
+            "completed_at": (now - dt.timedelta(days=1, minutes=e, seconds=i) if grown
                              else now - dt.timedelta(days=2, minutes=7 * i + e)),
             "state": "completed", "needs_callback": not grown and i % 3 == 0}
             for i in range(n // 6)]).execute()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import request
 from flask_admin import expose
 from flask_login import current_user
-from peewee import JOIN, Case
+from peewee import JOIN
 from wtforms import Form, RadioField, SelectField, StringField
 from wtforms.validators import InputRequired, Length, Optional
 
@@ -23,6 +23,7 @@ from models.work_orders import WorkOrder
 from views.base import SecureModelView, SecurePage
 from views.fields import NOBODY
 from views.forms import choices
+from views.grid import capped_count
 from views.scoping import scope_to_department
 
 
@@ -86,30 +87,54 @@ class CallbackQueueView(SecurePage):
     @expose("/")
     def index(self):
         """One page of each queue, ordered in SQL, its unit and department joined (#14 item 1):
-        the statements a page runs do not depend on how many rows wait."""
+        the statements a page runs and the rows they read do not depend on how many wait."""
         estate_ids = current_user.estate_ids()
-        after_hours = WorkOrder.select(WorkOrder.demand).where(
-            WorkOrder.needs_callback == True, WorkOrder.demand.is_null(False),  # noqa: E712
-            WorkOrder.estate.in_(estate_ids))
-        first = Case(None, [(Demand.id.in_(after_hours), 0)], 1)
-        demand_page = _page_arg("dpage")
-        demands = list(
-            Demand.awaiting_callback().select_extend(first.alias("late_shift"), Unit.code)
-            .join_from(Demand, Unit, JOIN.LEFT_OUTER)
-            .where(Demand.estate.in_(estate_ids))
-            .order_by(first, Demand.completed_at, Demand.id)
-            .limit(self.page_size + 1).offset((demand_page - 1) * self.page_size))
-        order_page = _page_arg("opage")
+        demand_page, order_page = _page_arg("dpage"), _page_arg("opage")
+        demands, more_demands = self._demand_page(estate_ids, demand_page)
         orders = list(
             WorkOrder.awaiting_callback().select_extend(Department.name)
             .join_from(WorkOrder, Department, JOIN.LEFT_OUTER)
-            .where(WorkOrder.estate.in_(estate_ids))
+            .where(WorkOrder.estate.in_(estate_ids),
+                   # Both values named: the after-hours orders, then the others, each read
+                   # in completion order from work_order_callback_sweep, stopping at the page.
+                   WorkOrder.needs_callback.in_([True, False]))
             .order_by(WorkOrder.needs_callback.desc(), WorkOrder.completed_at, WorkOrder.id)
             .limit(self.page_size + 1).offset((order_page - 1) * self.page_size))
         return self.render(
-            "admin/callback_queue.html", demands=demands[:self.page_size],
-            orders=orders[:self.page_size], demand_page=demand_page, order_page=order_page,
-            more_demands=len(demands) > self.page_size, more_orders=len(orders) > self.page_size)
+            "admin/callback_queue.html", demands=demands, orders=orders[:self.page_size],
+            demand_page=demand_page, order_page=order_page, more_demands=more_demands,
+            more_orders=len(orders) > self.page_size)
+
+    def _demand_page(self, estate_ids, page: int) -> tuple[list, bool]:
+        """The page's completed demands: those whose work was finished after hours first (the
+        day shift calls them back, R-DEM-9, R-SVC-1), then the others, each longest waiting
+        first; and whether more follow.
+
+        Two reads, each in an index's order: the after-hours ones are found from their work
+        orders (needs_callback, cleared by the callback: the after-hours backlog), the others
+        walk demand_callback_sweep (status, completed_at …) and stop after the page. One
+        ORDER BY over both (CASE WHEN id IN …) sorted every completed demand: 40,000 at 1M."""
+        after_hours = WorkOrder.select(WorkOrder.demand).where(
+            WorkOrder.needs_callback == True, WorkOrder.demand.is_null(False),  # noqa: E712
+            WorkOrder.estate.in_(estate_ids))
+        waiting = (Demand.awaiting_callback().select_extend(Unit.code)
+                   .join_from(Demand, Unit, JOIN.LEFT_OUTER)
+                   .where(Demand.estate.in_(estate_ids))
+                   .order_by(Demand.completed_at, Demand.id))
+        skip, wanted = (page - 1) * self.page_size, self.page_size + 1
+        first = list(waiting.where(Demand.id.in_(after_hours)).limit(wanted).offset(skip))
+        for demand in first:
+            demand.late_shift = True
+        if len(first) < wanted:
+            # The after-hours ones end on or before this page: how many came before it.
+            before = skip + len(first) if first else (
+                capped_count(waiting.where(Demand.id.in_(after_hours)), skip) if skip else 0)
+            rest = list(waiting.where(Demand.id.not_in(after_hours)).limit(
+                wanted - len(first)).offset(max(skip - int(before), 0)))
+            for demand in rest:
+                demand.late_shift = False
+            first += rest
+        return first[:self.page_size], len(first) > self.page_size
 
 
 def register(admin, category: str) -> None:
