@@ -425,3 +425,8 @@ Demand.add_index(Demand.index(Demand.voided, Demand.received_at, name="demand_qu
                               where=SQL("status = 'completed'")))
 Demand.add_index(Demand.index(Demand.voided, Demand.received_at, name="demand_queue_owed",
                               where=SQL("replied_at IS NULL")))
+Demand.add_index(Demand.index(Demand.voided, Demand.received_at, name="demand_queue_late",
+                              where=SQL("missed_replies > 0")))
+# The callback queue (回访队列), longest waiting first (migration 026, #14 item 1).
+Demand.add_index(Demand.index(Demand.voided, Demand.completed_at, name="demand_callback_queue",
+                              where=SQL("status = 'completed'")))

@@ -87,54 +87,52 @@ class CallbackQueueView(SecurePage):
     @expose("/")
     def index(self):
         """One page of each queue, ordered in SQL, its unit and department joined (#14 item 1):
-        the statements a page runs and the rows they read do not depend on how many wait."""
+        the statements a page runs and the rows they read do not depend on how many wait.
+
+        Work finished after hours comes first (the day shift calls it back, R-DEM-9, R-SVC-1),
+        then the rest, each longest waiting first. One ORDER BY over both halves (CASE WHEN id
+        IN …, or needs_callback DESC) sorted every completed demand or order (40,000 demands at
+        1M); each half read in its own index's order stops after the page."""
         estate_ids = current_user.estate_ids()
         demand_page, order_page = _page_arg("dpage"), _page_arg("opage")
-        demands, more_demands = self._demand_page(estate_ids, demand_page)
-        orders = list(
-            WorkOrder.awaiting_callback().select_extend(Department.name)
-            .join_from(WorkOrder, Department, JOIN.LEFT_OUTER)
-            .where(WorkOrder.estate.in_(estate_ids),
-                   # Both values named: the after-hours orders, then the others, each read
-                   # in completion order from work_order_callback_sweep, stopping at the page.
-                   WorkOrder.needs_callback.in_([True, False]))
-            .order_by(WorkOrder.needs_callback.desc(), WorkOrder.completed_at, WorkOrder.id)
-            .limit(self.page_size + 1).offset((order_page - 1) * self.page_size))
-        return self.render(
-            "admin/callback_queue.html", demands=demands, orders=orders[:self.page_size],
-            demand_page=demand_page, order_page=order_page, more_demands=more_demands,
-            more_orders=len(orders) > self.page_size)
-
-    def _demand_page(self, estate_ids, page: int) -> tuple[list, bool]:
-        """The page's completed demands: those whose work was finished after hours first (the
-        day shift calls them back, R-DEM-9, R-SVC-1), then the others, each longest waiting
-        first; and whether more follow.
-
-        Two reads, each in an index's order: the after-hours ones are found from their work
-        orders (needs_callback, cleared by the callback: the after-hours backlog), the others
-        walk demand_callback_sweep (status, completed_at …) and stop after the page. One
-        ORDER BY over both (CASE WHEN id IN …) sorted every completed demand: 40,000 at 1M."""
+        # Demands whose work order waits for the day shift: needs_callback is cleared by the
+        # callback, so this is the after-hours backlog (work_order_after_hours, migration 026).
         after_hours = WorkOrder.select(WorkOrder.demand).where(
             WorkOrder.needs_callback == True, WorkOrder.demand.is_null(False),  # noqa: E712
             WorkOrder.estate.in_(estate_ids))
         waiting = (Demand.awaiting_callback().select_extend(Unit.code)
                    .join_from(Demand, Unit, JOIN.LEFT_OUTER)
                    .where(Demand.estate.in_(estate_ids))
-                   .order_by(Demand.completed_at, Demand.id))
+                   .order_by(Demand.completed_at, Demand.id))  # demand_callback_queue
+        demands, late, more_demands = self._page_of_two(
+            waiting.where(Demand.id.in_(after_hours)),
+            waiting.where(Demand.id.not_in(after_hours)), demand_page)
+        for number, demand in enumerate(demands):
+            demand.late_shift = number < late
+        orders = (WorkOrder.awaiting_callback().select_extend(Department.name)
+                  .join_from(WorkOrder, Department, JOIN.LEFT_OUTER)
+                  .where(WorkOrder.estate.in_(estate_ids))
+                  .order_by(WorkOrder.completed_at, WorkOrder.id))  # work_order_callback_sweep
+        orders, _late, more_orders = self._page_of_two(
+            orders.where(WorkOrder.needs_callback == True),  # noqa: E712
+            orders.where(WorkOrder.needs_callback == False), order_page)  # noqa: E712
+        return self.render(
+            "admin/callback_queue.html", demands=demands, orders=orders,
+            demand_page=demand_page, order_page=order_page, more_demands=more_demands,
+            more_orders=more_orders)
+
+    def _page_of_two(self, first, then, page: int) -> tuple[list, int, bool]:
+        """Page `page` of `first`'s rows followed by `then`'s: the rows, how many of them
+        came from `first`, and whether more follow. At most three statements, each stopping
+        after the page (the count of `first` only when the page starts past its end)."""
         skip, wanted = (page - 1) * self.page_size, self.page_size + 1
-        first = list(waiting.where(Demand.id.in_(after_hours)).limit(wanted).offset(skip))
-        for demand in first:
-            demand.late_shift = True
-        if len(first) < wanted:
-            # The after-hours ones end on or before this page: how many came before it.
-            before = skip + len(first) if first else (
-                capped_count(waiting.where(Demand.id.in_(after_hours)), skip) if skip else 0)
-            rest = list(waiting.where(Demand.id.not_in(after_hours)).limit(
-                wanted - len(first)).offset(max(skip - int(before), 0)))
-            for demand in rest:
-                demand.late_shift = False
-            first += rest
-        return first[:self.page_size], len(first) > self.page_size
+        rows = list(first.limit(wanted).offset(skip))
+        from_first = len(rows)
+        if from_first < wanted:
+            before = skip + from_first if rows else (
+                int(capped_count(first, skip)) if skip else 0)
+            rows.extend(then.limit(wanted - from_first).offset(max(skip - before, 0)))
+        return rows[:self.page_size], min(from_first, self.page_size), len(rows) > self.page_size
 
 
 def register(admin, category: str) -> None:

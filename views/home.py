@@ -119,7 +119,7 @@ class HomeView(SecureIndexView):
         queues = []
         for name, label in QUEUES:
             count = capped_count(queue_query(name, now).where(Demand.estate.in_(estate_ids)),
-                                 QUEUE_COUNT_CAP)
+                                 QUEUE_COUNT_CAP, keep_order=True)
             queues.append({"name": name, "label": label, "count": count, "url": queue_url(name)})
         started = shift_start(now)
         mine = Demand.live().where(Demand.estate.in_(estate_ids))
