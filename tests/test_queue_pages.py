@@ -255,3 +255,33 @@ def test_a_short_queue_is_not_found_by_reading_the_register(app, conn, estate, o
     grown = {name: (before[name], after[name]) for name in links
              if after[name] > 1.3 * before[name]}
     assert not grown, grown
+
+
+def _flags(estates, n: int, start: int) -> None:
+    """n active 超时 flags of the reply rule per estate (as the sweep leaves them)."""
+    from jobs.models import OverdueFlag
+
+    now = utcnow()
+    for estate in estates:
+        OverdueFlag.insert_many([{
+            "rule": "demand_reply", "table": "demand", "row_id": 100_000 * estate.id + i,
+            "estate": estate, "raised_at": now} for i in range(start, start + n)]).execute()
+
+
+@pytest.mark.skipif(bool(PG_URL), reason="SQLite's instruction counter")
+def test_front_desk_counts_each_rule_up_to_its_cap(app, conn, estate, other_estate, make_user,
+                                                    monkeypatch):
+    """The 超时 lines count each rule's active flags up to QUEUE_COUNT_CAP ("10+"), from
+    overdue_flag_active_estate: five times the flags, the same work (R-FRONT-1, R-REC-5)."""
+    import views.home
+
+    monkeypatch.setattr(views.home, "QUEUE_COUNT_CAP", 10)
+    chief = _supervisor(app, make_user, [estate, other_estate], 12)
+    _flags(chief.estates, 30, 0)
+    vm_steps(chief, "/admin/")  # warm-up
+    before = vm_steps(chief, "/admin/")
+    _flags(chief.estates, 120, 30)
+    after = vm_steps(chief, "/admin/")
+    html = chief.get("/admin/").get_data(as_text=True)
+    assert re.search(r'id="overdue-1">[^<]*：<strong>10\+</strong>', html), html
+    assert after <= 1.3 * before, (before, after)
