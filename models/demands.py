@@ -424,7 +424,7 @@ Demand.add_index(Demand.index(Demand.voided, Demand.received_at, name="demand_qu
 Demand.add_index(Demand.index(Demand.voided, Demand.received_at, name="demand_queue_callback",
                               where=SQL("status = 'completed'")))
 Demand.add_index(Demand.index(Demand.voided, Demand.received_at, name="demand_queue_owed",
-                              where=SQL("replied_at IS NULL")))
+                              where=SQL("(replied_at IS NULL) = TRUE")))
 Demand.add_index(Demand.index(Demand.voided, Demand.received_at, name="demand_queue_late",
                               where=SQL("missed_replies > 0")))
 # The callback queue (回访队列), longest waiting first (migration 026, #14 item 1).
