@@ -173,6 +173,7 @@ class DemandAdmin(RegisterView):
     """业户需求/投诉登记: the register of every owner need, in one closed loop (R-DEM-4)."""
 
     queues = QUEUE_QUERIES
+    queues_as_condition = True  # each queue has its partial index (migration 026, #14)
     department_scoped = True  # department staff: their own department's demands (R-REC-4)
     permissions = {**SecureModelView.permissions, "callback": DESK, "print": EVERYONE,
                    "handle": DESK_AND_DEPT, "revise": MANAGERS}

@@ -35,8 +35,9 @@ queue's demands, in the grid's order, so the page stops after its rows whatever 
 Both planners use a partial index when the query's WHERE names its condition as a term of its
 own (Demand.overdue states it beside its OR for that); SQLite re-plans a statement whose bound
 values decide it. The front desk counts these queues in the same newest-first order: unordered,
-SQLite with statistics preferred the estates' index and walked every demand of ten estates. Declared beside Demand (models/demands.py) under these
-names. Written by hand in the style peewee-migrate generates; it only adds indexes.
+SQLite with statistics preferred the estates' index and walked every demand of ten estates.
+Declared beside Demand, WorkOrder and OverdueFlag under these names. Written by hand in the
+style peewee-migrate generates; it only adds indexes.
 """
 
 import peewee as pw
