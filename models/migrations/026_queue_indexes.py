@@ -36,8 +36,14 @@ Both planners use a partial index when the query's WHERE names its condition as 
 own (Demand.overdue states it beside its OR for that); SQLite re-plans a statement whose bound
 values decide it. The front desk counts these queues in the same newest-first order: unordered,
 SQLite with statistics preferred the estates' index and walked every demand of ten estates.
-Declared beside Demand, WorkOrder and OverdueFlag under these names. Written by hand in the
-style peewee-migrate generates; it only adds indexes.
+Declared beside Demand, WorkOrder and OverdueFlag under these names.
+
+PostgreSQL also gets statistics on (status, replied_at) together (CREATE STATISTICS … (mcv)):
+taking them as independent it rated the demands owed a reply past due at 3,662 where there are
+80,880, and counted the front desk's 已超期 card (up to 1,001) by collecting all of them through
+a BitmapOr and sorting them (230 ms at 1M); with them it walks demand_queue_owed (3 ms).
+
+Written by hand in the style peewee-migrate generates; it only adds indexes and statistics.
 """
 
 import peewee as pw
@@ -54,14 +60,22 @@ INDEXES = (
 )
 
 
+STATISTICS = "demand_owed_stats"
+
+
 def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
     """Apply this schema step."""
     for name, table, columns, where in INDEXES:
         migrator.sql(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({', '.join(columns)})"
                      + (f" WHERE {where}" if where else ""))
+    if isinstance(database, pw.PostgresqlDatabase):
+        migrator.sql(f"CREATE STATISTICS IF NOT EXISTS {STATISTICS} (mcv) ON status, replied_at"
+                     " FROM demand")
 
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
     """Undo this schema step."""
     for name, _, _, _ in INDEXES:
         migrator.sql(f"DROP INDEX IF EXISTS {name}")
+    if isinstance(database, pw.PostgresqlDatabase):
+        migrator.sql(f"DROP STATISTICS IF EXISTS {STATISTICS}")
