@@ -8,6 +8,11 @@ grow fivefold with rows that fall outside the first page. Measured in bench/page
 before the change (SQLite, 1,000,000 demands, a supervisor of ten estates): the callback queue
 sorted all 40,000 completed demands to show 50 (175 ms, ×6.3 of 100k), the 已超期 link collected
 all 40,000 overdue demands through a multi-index OR and sorted them (202 ms, ×6.2).
+
+Also held flat here: the front desk's queue cards and 超时 lines (counted up to a cap), a short
+queue among a growing register (each queue reads its own partial index, migration 026), and a
+超时 link whose rule has many flags. The plans these tests see are those of SQLite without
+statistics, as production runs it; the bench's files are analysed (README, "The queue pages").
 """
 
 from __future__ import annotations
