@@ -130,6 +130,11 @@ class OverdueFlag(BaseModel):
 OverdueFlag.add_index(OverdueFlag.index(OverdueFlag.rule, OverdueFlag.row_id, unique=True,
                                         name="overdue_flag_active",
                                         where=OverdueFlag.cleared_at.is_null()))
+# The front desk's 超时 lines: a rule's active flags in the user's estates, counted up to a cap
+# from the index (migration 026, #14 item 3).
+OverdueFlag.add_index(OverdueFlag.index(OverdueFlag.rule, OverdueFlag.estate,
+                                        name="overdue_flag_active_estate",
+                                        where=OverdueFlag.cleared_at.is_null()))
 
 
 class OverdueDigest(BaseModel):

@@ -277,3 +277,7 @@ WorkOrder.add_index(WorkOrder.index(WorkOrder.needs_callback, WorkOrder.callback
 # (migration 024, #14).
 WorkOrder.add_index(WorkOrder.index(WorkOrder.estate, WorkOrder.voided, WorkOrder.state,
                                     name="work_order_open"))
+# The callback queue's "finished after hours" demands come first: found from the after-hours
+# orders that have a demand, from the index alone (migration 026, #14 item 1).
+WorkOrder.add_index(WorkOrder.index(WorkOrder.needs_callback, WorkOrder.demand, WorkOrder.estate,
+                                    name="work_order_after_hours"))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 
+STEP = 10  # SQLite VM instructions per progress-handler call
+
 
 class _Statements(logging.Handler):
     def __init__(self):
@@ -35,3 +37,24 @@ def page_statements(client, url: str) -> tuple[str, list[str]]:
     sql, response = statements_of(lambda: client.get(url))
     assert response.status_code == 200, (url, response.status_code)
     return response.get_data(as_text=True), sql
+
+
+def vm_steps(client, url: str) -> int:
+    """SQLite VM instructions (in STEPs) one request runs, on the connection it borrows: the
+    work inside a page's statements, which grows when one reads and sorts every match."""
+    from models.base import db
+
+    calls = [0]
+
+    def count():
+        calls[0] += 1
+        return 0
+
+    connection = db.connection()
+    connection.set_progress_handler(count, STEP)
+    try:
+        response = client.get(url)
+    finally:
+        connection.set_progress_handler(None, STEP)
+    assert response.status_code == 200, (url, response.status_code)
+    return calls[0]

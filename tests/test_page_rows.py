@@ -14,6 +14,7 @@ import datetime as dt
 
 import pytest
 from conftest import PASSWORD, PG_URL, login
+from sql_support import vm_steps
 
 from models.base import db, utcnow
 from models.callbacks import Callback
@@ -25,25 +26,6 @@ from models.work_orders import WorkOrder
 pytestmark = pytest.mark.skipif(bool(PG_URL), reason="SQLite's instruction counter")
 
 GROWTH = 5
-STEP = 10  # instructions per progress-handler call
-
-
-def _instructions(client, url: str) -> int:
-    """SQLite VM instructions (in STEPs) one request runs, on the connection it borrows."""
-    calls = [0]
-
-    def count():
-        calls[0] += 1
-        return 0
-
-    connection = db.connection()
-    connection.set_progress_handler(count, STEP)
-    try:
-        response = client.get(url)
-    finally:
-        connection.set_progress_handler(None, STEP)
-    assert response.status_code == 200, (url, response.status_code)
-    return calls[0]
 
 
 def _rows(estates, n: int, start: int):
@@ -94,10 +76,10 @@ def test_pages_do_not_read_every_row_of_a_supervisors_estates(app, conn, estate,
     estates = [estate, other_estate]
     _rows(estates, 60, 0)
     for url in PAGES:
-        _instructions(client, url)  # warm-up: the process's caches
-    before = {url: _instructions(client, url) for url in PAGES}
+        vm_steps(client, url)  # warm-up: the process's caches
+    before = {url: vm_steps(client, url) for url in PAGES}
     _rows(estates, 60 * (GROWTH - 1), 60)  # older rows: the newest page stays the same rows
-    after = {url: _instructions(client, url) for url in PAGES}
+    after = {url: vm_steps(client, url) for url in PAGES}
     # Reading and sorting every row grows the work about GROWTH-fold; reading one page in an
     # index's order leaves it as it was (a little for a deeper B-tree).
     grown = {url: round(after[url] / before[url], 2) for url in PAGES

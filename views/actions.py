@@ -171,6 +171,9 @@ class RegisterView(ApprovalStepsMixin, AttachmentsMixin, SecureModelView):
     # classmethod of the view's model.
     queues: dict[str, tuple[str, Callable | str]] = {}
     queue_label = L_("工作队列")
+    # Apply a queue as its own condition rather than as `id IN (its rows)` (QueryFilter): only
+    # where each queue has an index in the grid's order, else a short queue walks the register.
+    queues_as_condition = False
     # A new row's form starts with these when empty: field name → callable giving the value
     # (the moment of an incident, of a visit…: "now" unless the clerk says otherwise).
     create_defaults: dict[str, Callable[[], Any]] = {}
@@ -313,7 +316,8 @@ class RegisterView(ApprovalStepsMixin, AttachmentsMixin, SecureModelView):
         if self.queues:
             queries = {key: (label, getattr(self.model, query) if isinstance(query, str) else query)
                        for key, (label, query) in self.queues.items()}
-            filters = [QueryFilter(self.model, self.queue_label, queries), *filters]
+            filters = [QueryFilter(self.model, self.queue_label, queries,
+                                   as_condition=self.queues_as_condition), *filters]
         return filters
 
     # -- printing --------------------------------------------------------------------------

@@ -37,11 +37,17 @@ from views.rectification_source import TO_RECTIFICATION
 from views.scoping import may_act_on, scope_to_user
 
 # The front desk's questions (R-FRONT-1): the 工作队列 grid filter and the home page's counts.
+# 已超期, 待派工 and 待回访 are counted newest first, as the grid shows them: that order is what
+# makes SQLite read the queue's own index (migration 026) and stop at the cap; unordered, with
+# statistics, it walked every demand of the estates (72 ms at 1M, #14 item 3).
 QUEUE_QUERIES = {
-    "overdue": (L_("已超期"), Demand.overdue),
+    "overdue": (L_("已超期"), lambda now: Demand.overdue(now).order_by(
+        Demand.received_at.desc())),
     "due_soon": (L_("即将到期"), Demand.due_soon),
-    "awaiting_dispatch": (L_("待派工"), lambda now: Demand.awaiting_dispatch()),
-    "awaiting_callback": (L_("待回访"), lambda now: Demand.awaiting_callback()),
+    "awaiting_dispatch": (L_("待派工"), lambda now: Demand.awaiting_dispatch().order_by(
+        Demand.received_at.desc())),
+    "awaiting_callback": (L_("待回访"), lambda now: Demand.awaiting_callback().order_by(
+        Demand.received_at.desc())),
     "answered_late": (L_("曾超时答复"), lambda now: Demand.answered_late()),
 }
 QUEUES = tuple((name, label) for name, (label, _query) in QUEUE_QUERIES.items())
@@ -167,6 +173,7 @@ class DemandAdmin(RegisterView):
     """业户需求/投诉登记: the register of every owner need, in one closed loop (R-DEM-4)."""
 
     queues = QUEUE_QUERIES
+    queues_as_condition = True  # each queue has its partial index (migration 026, #14)
     department_scoped = True  # department staff: their own department's demands (R-REC-4)
     permissions = {**SecureModelView.permissions, "callback": DESK, "print": EVERYONE,
                    "handle": DESK_AND_DEPT, "revise": MANAGERS}

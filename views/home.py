@@ -77,21 +77,24 @@ def overdue_flags(estates, now: dt.datetime) -> list[dict]:
     Each line: label, count, the grid filtered to it, and for the rules that flag the estate
     itself (no duty director on a day, a month without a survey…) the gap in words.
     """
-    from jobs.flags import active_counts, flagged_ids
+    from jobs.flags import active_flags, flagged_ids
     from jobs.overdue import RULES
 
     by_id = {e.id: e for e in estates}
-    counts = active_counts(list(by_id))
     lines = []
     for rule in RULES:
-        if not counts.get(rule.id):
+        # Counted per rule up to the cap, like the queue cards (#14 item 3): one GROUP BY over
+        # every active flag of the estates read 119,468 flags at 1M on every visit (0.1 s).
+        count = capped_count(active_flags(rule=rule.id, estate_ids=list(by_id)),
+                             QUEUE_COUNT_CAP)
+        if not count:
             continue
         words = []
         if rule.words is not None:
             for estate_id in sorted(flagged_ids(rule.model, rule.id) & set(by_id)):
                 gap = "、".join(rule.words(estate_id, now))
                 words.append(f"{by_id[estate_id].name} {gap}" if len(by_id) > 1 else gap)
-        lines.append({"label": rule.label, "count": counts[rule.id], "words": "；".join(words),
+        lines.append({"label": rule.label, "count": count, "words": "；".join(words),
                       "url": overdue_grid_url(rule)})
     return lines
 
@@ -119,7 +122,7 @@ class HomeView(SecureIndexView):
         queues = []
         for name, label in QUEUES:
             count = capped_count(queue_query(name, now).where(Demand.estate.in_(estate_ids)),
-                                 QUEUE_COUNT_CAP)
+                                 QUEUE_COUNT_CAP, keep_order=True)
             queues.append({"name": name, "label": label, "count": count, "url": queue_url(name)})
         started = shift_start(now)
         mine = Demand.live().where(Demand.estate.in_(estate_ids))
