@@ -407,3 +407,7 @@ class LedgerTotals:
 Deposit.add_index(Deposit.index(Deposit.created_at, name="deposit_list_order"))
 Deposit.add_index(Deposit.index(Deposit.state, Deposit.created_at, name="deposit_state_order"))
 Deposit.add_index(Deposit.index(Deposit.amount, name="deposit_amount_order"))
+# The ledger's totals per estate (Deposit.totals) summed from the index alone (migration 025).
+Deposit.add_index(Deposit.index(Deposit.estate, Deposit.state, Deposit.amount,
+                                Deposit.refunded_amount, Deposit.forfeited_amount,
+                                Deposit.refundable_on, name="deposit_ledger_totals"))
