@@ -88,6 +88,7 @@ def ledger_rows(estates, n: int, start: int):
             for i, at in enumerate(moments)]).execute()
         Decoration.insert_many([{
             "estate": estate, "unit": unit, "number": f"ZX-T-{start + i:06d}",
-            "contractor": "甲装修", "plan_summary": "厨卫改造", "works_start": at.date(), "works_end": at.date(),
-            "applied_at": at, "state": "permitted" if (start + i) % 5 == 0 else "applied"}
+            "contractor": "甲装修", "plan_summary": "厨卫改造", "works_start": at.date(),
+            "works_end": at.date(), "applied_at": at,
+            "state": "permitted" if (start + i) % 5 == 0 else "applied"}
             for i, at in enumerate(moments)]).execute()
