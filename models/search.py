@@ -108,15 +108,17 @@ def number_clause(field: Field, word: str):
     as WX-2026-001), as a condition the number column's index serves on both engines."""
     if _FULL_NUMBER.fullmatch(word):
         return field == word
-    database = field.model._meta.database
-    if isinstance(getattr(database, "obj", database), SqliteDatabase):
-        # SQLite's LIKE ignores case and no index serves it; the column's BINARY order does:
-        # every string that begins with the word sorts between the word and the word with its
-        # last character raised ("WX-2026-0" <= n < "WX-2026-1").
-        return (field >= word) & (field < word[:-1] + chr(ord(word[-1]) + 1))
-    # PostgreSQL: LIKE 'WX-2026-0%' is case-sensitive and the planner turns it into the same
-    # range on an index whose collation sorts bytewise (C; else it filters while it scans).
-    return Expression(field, "LIKE", word + "%")
+    # The start of a number: a range the index reads, from the word to the next prefix
+    # ("WX-2026-009" <= n < "WX-2026-01"), and startswith (ILIKE 'WX-2026-009%') to keep
+    # exactly the numbers that begin with it. The bound ends in a letter or digit raised by
+    # one (never "9" -> ":" or a "-"): a collation that ignores punctuation (PostgreSQL under
+    # en_US) would sort a bound ending in one elsewhere. No index serves SQLite's LIKE, nor
+    # PostgreSQL's under a collation other than C: hence the range.
+    stem = word.rstrip("-9Z")
+    condition = (field >= word) & field.startswith(word)
+    if stem and stem[-1] != "-":
+        condition &= field < stem[:-1] + chr(ord(stem[-1]) + 1)
+    return condition
 
 
 class DemandSearchIndex(Model):
