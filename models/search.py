@@ -88,10 +88,11 @@ _NUMBER_START = re.compile(r"[A-Z]{2}-[0-9A-Z-]*")
 
 
 def split_number_search(search: str, prefixes) -> tuple[list[str], str]:
-    """(the words of `search` that are a register number of `prefixes`, or its start, upper-cased;
-    the other words, joined by spaces as Flask-Admin's search splits them).
+    """(the words of `search` that are a register number with one of `prefixes` (two letters; a
+    view's {prefix: column} will do), or the start of one, upper-cased; the other words, joined
+    by spaces as Flask-Admin's search splits them).
 
-    "wx-2026-00123 漏水" with prefixes ("WX",) -> (["WX-2026-00123"], "漏水"). A word of digits
+    "wx-2026-00123 漏水" with prefixes {"WX"} -> (["WX-2026-00123"], "漏水"). A word of digits
     only (00123) is not a number word: it keeps the substring search of every column."""
     numbers, rest = [], []
     for word in search.split(" "):
