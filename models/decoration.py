@@ -246,3 +246,11 @@ class Decoration(DecorationSteps, StatefulMixin, RegisterModel):
         """The plan in force: the newest floor-plan attachment (R-DECO-1), or None."""
         return (Attachment.of(self, (FLOOR_PLAN.name,))
                 .order_by(Attachment.created_at.desc(), Attachment.id.desc()).first())
+
+
+# The grid's default order (newest application first) and its state filter, stopped after the
+# page (migration 025, #14).
+Decoration.add_index(Decoration.index(Decoration.voided, Decoration.applied_at,
+                                      name="decoration_list_order"))
+Decoration.add_index(Decoration.index(Decoration.voided, Decoration.state, Decoration.applied_at,
+                                      name="decoration_state_order"))

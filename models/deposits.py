@@ -400,3 +400,14 @@ class LedgerTotals:
     def balanced(self) -> bool:
         return (self.held + self.refundable + self.refunded + self.forfeited + self.fees
                 == self.collected)
+
+
+# The ledger's default order (newest first), its state filter and its sort by amount, stopped
+# after the page instead of sorting every deposit of the estates (migration 025, #14).
+Deposit.add_index(Deposit.index(Deposit.created_at, name="deposit_list_order"))
+Deposit.add_index(Deposit.index(Deposit.state, Deposit.created_at, name="deposit_state_order"))
+Deposit.add_index(Deposit.index(Deposit.amount, name="deposit_amount_order"))
+# The ledger's totals per estate (Deposit.totals) summed from the index alone (migration 025).
+Deposit.add_index(Deposit.index(Deposit.estate, Deposit.state, Deposit.amount,
+                                Deposit.refunded_amount, Deposit.forfeited_amount,
+                                Deposit.refundable_on, name="deposit_ledger_totals"))

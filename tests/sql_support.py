@@ -58,3 +58,49 @@ def vm_steps(client, url: str) -> int:
         connection.set_progress_handler(None, STEP)
     assert response.status_code == 200, (url, response.status_code)
     return calls[0]
+
+
+class _Queries(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.queries: list[tuple[str, tuple]] = []
+
+    def emit(self, record):
+        if isinstance(record.msg, tuple) and len(record.msg) == 2:
+            self.queries.append((record.msg[0], tuple(record.msg[1] or ())))
+
+
+def page_plans(client, url: str, table: str) -> list[str]:
+    """The plans of a page view's SELECTs of one page of `table` (LIMIT, no COUNT), as text:
+    SQLite's EXPLAIN QUERY PLAN lines, PostgreSQL's EXPLAIN with sequential scans priced out
+    (`enable_seqscan = off`), so a plan still scanning the table has no index it could use."""
+    from models.base import db
+
+    logger = logging.getLogger("peewee")
+    handler, saved = _Queries(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        response = client.get(url)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(saved)
+    assert response.status_code == 200, (url, response.status_code)
+    pages = [(sql, params) for sql, params in handler.queries
+             if sql.startswith("SELECT") and f'FROM "{table}"' in sql and "LIMIT" in sql
+             and "COUNT(" not in sql]
+    postgres = "postgres" in type(getattr(db, "obj", db)).__name__.lower()
+    plans = []
+    for sql, params in pages:
+        if postgres:
+            db.execute_sql("SET enable_seqscan = off")
+            try:
+                rows = db.execute_sql("EXPLAIN " + sql, params).fetchall()
+            finally:
+                db.execute_sql("RESET enable_seqscan")
+            plans.append("\n".join(row[0] for row in rows))
+        else:
+            rows = db.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall()
+            plans.append("\n".join(row[-1] for row in rows))
+    assert plans, (url, handler.queries)
+    return plans

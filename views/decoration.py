@@ -141,6 +141,7 @@ class DecorationAdmin(RegisterView):
                    "approval_due", "tests_due", "permit_number", "works_end")
     column_filters = ("state", "applied_at", "works_end")
     column_searchable_list = ("number", "permit_number", "owner_name", "contractor", Unit.code)
+    column_number_search = {"ZX": "number", "XK": "permit_number"}
     column_default_sort = ("applied_at", True)
     column_formatters = {"approval_due": _deadline_cell, "tests_due": _deadline_cell,
                          "works_end": date_cell}

@@ -99,6 +99,7 @@ class DepositAdmin(RegisterView):
                    "state", "refundable_on", "collected_by", "refunded_at", "refunded_amount")
     column_filters = ("state", "kind", "created_at", "refundable_on")
     column_searchable_list = ("receipt_number", "payer", "purpose")
+    column_number_search = {"SJ": "receipt_number"}
     column_default_sort = ("created_at", True)
     column_formatters = {"amount": money_cell, "refunded_amount": money_cell,
                          "refundable_on": date_cell}

@@ -16,6 +16,7 @@ from jinja2 import pass_context
 from markupsafe import Markup, escape
 from peewee import SQL, ForeignKeyField, Select, fn
 
+from models.search import number_clause, split_number_search
 from views.display import shown_relations
 from views.form_bounds import fits_filter
 from views.scoping import RelationFilter, VoidStateFilter
@@ -79,6 +80,11 @@ class GridMixin:
     # Filters added from outside the view (the nightly job's 超时 filter; see mark_rows).
     extra_filters: list = []
 
+    # A register's numbers, prefix -> column, e.g. {"WX": "number"}: a search word that is one
+    # of those numbers (or the start of one) is looked up on its column by the column's index,
+    # not as a substring of every searchable column (#14; models.search.split_number_search).
+    column_number_search: dict[str, str] = {}
+
     def get_list_row_actions(self):
         # Flask-Admin's own (details, edit: a Jinja macro and url_for per row and icon) give
         # way to PageLink, which builds each icon's URL once per page (#14 item 1).
@@ -111,8 +117,16 @@ class GridMixin:
         filters = [f for f in (filters or []) if fits_filter(self._filters[f[0]], f[2])]
         g.void_filter_active = any(isinstance(self._filters[f[0]], VoidStateFilter)
                                    for f in filters)
+        numbers = []
+        if search and self.column_number_search:
+            numbers, search = split_number_search(search, self.column_number_search)
+        # A view's get_query may order a number's few rows differently (views/work_orders.py).
+        g.number_search = bool(numbers)
         _none, rows = super().get_list(page, sort_column, sort_desc, search, filters,
                                        execute=False, page_size=page_size)
+        for word in numbers:
+            column = getattr(self.model, self.column_number_search[word[:2]])
+            rows = rows.where(number_clause(column, word))
         count = self.capped_count(rows) if execute and self.list_counted else None
         if execute:
             wanted = self.list_fields()  # only the columns the page shows (#14 throughput)

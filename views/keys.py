@@ -151,6 +151,7 @@ class KeyMovementAdmin(RegisterView):
                    "expected_return", "returned_at", "approved_by", "created_by")
     column_filters = ("kind", "borrower_type", "at")
     column_searchable_list = ("person", "number")
+    column_number_search = {"JY": "number", "YS": "number"}
     column_default_sort = ("at", True)
     column_formatters = {"expected_return": _expected_return_cell}
     queue_label = L_("借用")

@@ -50,6 +50,7 @@ class PassAdmin(RegisterView):
     permissions = {**SecureModelView.permissions, "handle": DESK}
     details_template = "admin/pass_details.html"
     column_searchable_list = ("number", "holder_name")
+    column_number_search = {"LS": "number", "CR": "number"}
     column_default_sort = ("issued_at", True)
     column_formatters = {"valid_to": _valid_to_cell, "valid_from": date_cell}
     column_filters = ("state", "valid_to", "issued_at")

@@ -1,0 +1,94 @@
+"""Counting the work a page does (#14): SQLite's virtual-machine instructions for one request, and
+registers filled with rows, so a test can compare a page before and after its register grows
+(tests/test_page_rows.py, tests/test_grid_order_plans.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from models.base import db, utcnow
+from models.callbacks import Callback
+from models.demands import Demand
+from models.org import Department
+from models.passes import TemporaryPass
+from models.work_orders import WorkOrder
+
+GROWTH = 5
+STEP = 10  # instructions per progress-handler call
+
+
+def vm_steps(client, url: str) -> int:
+    """SQLite VM instructions (in STEPs) one request runs, on the connection it borrows."""
+    calls = [0]
+
+    def count():
+        calls[0] += 1
+        return 0
+
+    connection = db.connection()
+    connection.set_progress_handler(count, STEP)
+    try:
+        response = client.get(url)
+    finally:
+        connection.set_progress_handler(None, STEP)
+    assert response.status_code == 200, (url, response.status_code)
+    return calls[0]
+
+
+def register_rows(estates, n: int, start: int):
+    """n demands (closed, called back), n completed work orders, n passes handed back."""
+    now = utcnow()
+    for estate in estates:
+        department = Department.get_or_create(estate=estate, kind="engineering",
+                                              defaults={"name": "工程维修部"})[0]
+        received = [now - dt.timedelta(hours=start + i) for i in range(n)]
+        Demand.insert_many([{
+            "estate": estate, "number": f"XQ-T-{estate.id}-{start + i:06d}", "received_at": at,
+            "category": "engineering", "description": "门锁损坏", "status": "closed",
+            "reply_due": at + dt.timedelta(days=2), "replied_at": at, "completed_at": at,
+            "closed_at": at} for i, at in enumerate(received)]).execute()
+        WorkOrder.insert_many([{
+            "estate": estate, "department": department, "what": "换锁",
+            "number": f"WX-T-{estate.id}-{start + i:06d}",
+            "dispatched_at": at, "completed_at": at, "state": "completed"}
+            for i, at in enumerate(received)]).execute()
+        Callback.insert_many([{
+            "estate": estate, "demand": d, "called_at": at, "on_time": 5, "attitude": 5,
+            "skill": 5, "etiquette": 5, "satisfied": True} for d, at in Demand.select(
+                Demand.id, Demand.received_at).where(
+                    Demand.estate == estate, Demand.number.startswith(
+                        f"XQ-T-{estate.id}-")).order_by(Demand.id.desc()).limit(n).tuples()
+        ]).execute()
+        TemporaryPass.insert_many([{
+            "estate": estate, "number": f"LS-T-{estate.id}-{start + i:06d}", "holder_name": "送货",
+            "id_number": "",
+            "purpose": "送货", "issued_at": at, "valid_from": at.date(),
+            "valid_to": at.date() + dt.timedelta(days=2), "state": "returned", "returned_at": at}
+            for i, at in enumerate(received)]).execute()
+
+
+def ledger_rows(estates, n: int, start: int):
+    """n deposits (one in five still due) and n decorations (one in five permitted) per estate,
+    registered `start` hours ago and earlier."""
+    from decimal import Decimal
+
+    from models.decoration import Decoration
+    from models.deposits import Deposit
+    from models.org import Unit
+
+    now = utcnow()
+    for estate in estates:
+        unit = Unit.select().where(Unit.estate == estate).first()
+        moments = [now - dt.timedelta(hours=start + i) for i in range(n)]
+        Deposit.insert_many([{
+            "estate": estate, "kind": "pass_deposit", "payer": "张三", "purpose": "出入证押金",
+            "amount": Decimal(50 + (start + i) % 7), "created_at": at,
+            "state": "due" if (start + i) % 5 == 0 else "held",
+            "receipt_number": None if (start + i) % 5 == 0 else f"SJ-T-{start + i:06d}"}
+            for i, at in enumerate(moments)]).execute()
+        Decoration.insert_many([{
+            "estate": estate, "unit": unit, "number": f"ZX-T-{start + i:06d}",
+            "contractor": "甲装修", "plan_summary": "厨卫改造", "works_start": at.date(),
+            "works_end": at.date(), "applied_at": at,
+            "state": "permitted" if (start + i) % 5 == 0 else "applied"}
+            for i, at in enumerate(moments)]).execute()
