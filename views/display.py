@@ -72,8 +72,15 @@ def attach_related(rows, model, names) -> None:
             value = row.__data__.get(name)
             if name not in row.__rel__ and value in found:
                 row.__rel__[name] = found[value]
-        if "unit" in target._meta.fields and target is not model:
+        if "unit" in target._meta.fields and target is not model and _named_by_unit(target):
             attach_related(list(found.values()), target, ["unit"])
+
+
+def _named_by_unit(model) -> bool:
+    """The model's __str__ reads its unit (KeySet, MoveIn, Decoration: "3-1-502 …"); a demand
+    names itself by number and description, so its unit is not loaded for a link to it."""
+    code = getattr(model.__str__, "__code__", None)
+    return code is not None and "unit" in code.co_names
 
 
 def shown_relations(view) -> list[str]:
