@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from models.base import db, utcnow
+from sql_support import STEP, vm_steps  # noqa: F401  (one counter, re-exported)
+
+from models.base import utcnow
 from models.callbacks import Callback
 from models.demands import Demand
 from models.org import Department
@@ -14,25 +16,6 @@ from models.passes import TemporaryPass
 from models.work_orders import WorkOrder
 
 GROWTH = 5
-STEP = 10  # instructions per progress-handler call
-
-
-def vm_steps(client, url: str) -> int:
-    """SQLite VM instructions (in STEPs) one request runs, on the connection it borrows."""
-    calls = [0]
-
-    def count():
-        calls[0] += 1
-        return 0
-
-    connection = db.connection()
-    connection.set_progress_handler(count, STEP)
-    try:
-        response = client.get(url)
-    finally:
-        connection.set_progress_handler(None, STEP)
-    assert response.status_code == 200, (url, response.status_code)
-    return calls[0]
 
 
 def register_rows(estates, n: int, start: int):
