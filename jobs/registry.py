@@ -6,6 +6,7 @@ from jobs.backup import nightly_backup
 from jobs.digest import daily_digest
 from jobs.outbox import send_outbox
 from jobs.overdue import mark_overdue
+from jobs.review import review_figures
 from jobs.runner import Job
 from jobs.sheets import sheets_sync
 from models.i18n import L_
@@ -28,6 +29,10 @@ JOBS: tuple[Job, ...] = (
     Job("send_outbox", L_("发送通知（短信、群机器人、企业微信）"), send_outbox,
         cron={"minute": "*"},
         lease_seconds=600),
+    # The monthly review's kept counts (#14): months changed since they were counted are counted
+    # again; the review page says when what it shows was counted.
+    Job("review_figures", L_("统计月度分析"), review_figures, cron={"minute": "*/10"},
+        lease_seconds=1800),
 )
 JOBS_BY_ID = {job.id: job for job in JOBS}
 

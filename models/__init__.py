@@ -44,6 +44,7 @@ from models.permits import GoodsLine, GoodsRelease, HotWorkPermit
 from models.printing import PrintJob
 from models.rectification import Rectification, RectificationStep
 from models.register import AuditLog
+from models.review_months import ReviewMonth
 from models.roster import DutyDirector, RosterEntry, Shift, ShiftLog
 from models.surveys import SurveyRound, SurveyVisit
 from models.tenancy import OwnershipTransfer, Tenancy
@@ -113,6 +114,7 @@ MODELS = [
     OwnerCode,
     OwnerAttempt,
     Notice,  # 公告 for owners (issue #17 item 2)
+    ReviewMonth,  # the monthly review's kept counts (issue #14)
 ]
 
 # Views that open (and report the failure of) their own connection: /healthz must answer 503,

@@ -347,6 +347,11 @@ class BaseModel(Model):
     def after_create(self, user) -> None:
         """Write companion rows of a new row, e.g. its first history step (same transaction)."""
 
+    def after_write(self, before: dict) -> None:
+        """Mark what is kept elsewhere from this row as changed (same transaction), after a
+        create (`before` empty), an update or a void (`before` the row as it was): the monthly
+        review's counts of a demand, callback or work order (models/review_months.py)."""
+
     def validate(self) -> Iterable[tuple[str, str]]:
         """Yield (field name, Chinese message) for each broken rule; overridden per register."""
         return ()

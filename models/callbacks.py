@@ -15,6 +15,7 @@ from models.base import AwareDateTimeField, RuleError, to_office, utcnow, write_
 from models.demands import Demand, refuse_open_orders
 from models.i18n import L_
 from models.register import RegisterModel, change_record, save_record
+from models.review_months import demand_months, mark, month_of
 from models.users import User
 from models.work_orders import WorkOrder
 
@@ -53,6 +54,16 @@ class Callback(RegisterModel):
 
     def __str__(self) -> str:
         return gettext("回访 满意") if self.satisfied else gettext("回访 不满意")
+
+    def after_write(self, before: dict) -> None:
+        """The monthly review counts a callback in the month it was made and marks its demand
+        called back in the month the demand was received (R-DEM-10, models/review_months.py)."""
+        pairs = {(self.estate_id, month_of(self.called_at))}
+        demands = {self.demand_id}
+        if before:
+            pairs.add((before.get("estate"), month_of(before.get("called_at"))))
+            demands.add(before.get("demand"))
+        mark(pairs | demand_months(demands))
 
     @property
     def channel_label(self) -> str:

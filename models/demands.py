@@ -42,6 +42,7 @@ from models.i18n import L_
 from models.notify import on_demand_step
 from models.org import Department, Resident, Unit
 from models.register import RegisterModel, StatefulMixin
+from models.review_months import callback_months, mark, month_of
 from models.search import bigrams
 from models.steps import gather
 from models.users import User, require_department_work
@@ -150,6 +151,17 @@ class Demand(PromiseMixin, StatefulMixin, RegisterModel):
         self.search_text = bigrams(" ".join(filter(None, (
             self.number, self.description, self.contact_name, self.contact_phone, unit_code,
             self.result, self.measures))))
+
+    def after_write(self, before: dict) -> None:
+        """The monthly review's counts of the month it was received in, and of the month it was
+        before if a correction moved it; a change of department moves its callbacks' credit
+        too (R-DEM-10, models/review_months.py)."""
+        pairs = {(self.estate_id, month_of(self.received_at))}
+        if before:
+            pairs.add((before.get("estate"), month_of(before.get("received_at"))))
+            if before.get("department") != self.department_id:
+                pairs |= callback_months([self.id])
+        mark(pairs)
 
     # -- rules ---------------------------------------------------------------------------------
 

@@ -256,6 +256,7 @@ def _save_record(instance, user, *, before, expected_version):
             audit(user, "create", instance=instance,
                   changes=diff(model, {}, instance.__data__), summary=office_str(instance)[:200])
             instance.after_create(user)
+            instance.after_write({})
             return instance
         before = before if before is not None else snapshot(model.get_by_id(instance._pk))
         changes = diff(model, before, instance.__data__)
@@ -278,6 +279,7 @@ def _save_record(instance, user, *, before, expected_version):
         if updated != 1:
             raise StaleRecordError()
         instance.version = expected_version + 1
+        instance.after_write(before)
         audit(user, "update", instance=instance, changes=changes,
               summary=office_str(instance)[:200])
         return instance
@@ -295,6 +297,7 @@ def void_record(instance, user, reason: str, *, expected_version: int | None = N
     model = type(instance)
     expected = instance.version if expected_version is None else expected_version
     now = utcnow()
+    before = snapshot(instance)
     with write_transaction():
         updated = (model.update({model.voided: True, model.void_reason: reason,
                                  model.voided_at: now,
@@ -308,6 +311,7 @@ def void_record(instance, user, reason: str, *, expected_version: int | None = N
         instance.voided, instance.void_reason, instance.voided_at = True, reason, now
         instance.voided_by = user.id if user else None
         instance.version = expected + 1
+        instance.after_write(before)
         audit(user, "void", instance=instance, changes={"void_reason": [None, reason]},
               summary=office_str(instance)[:200])
     return instance

@@ -27,6 +27,7 @@ from models.i18n import L_, N_
 from models.notify import on_work_order
 from models.org import Department
 from models.register import RegisterModel, StatefulMixin, save_record
+from models.review_months import callback_months, demand_months, mark
 from models.steps import gather
 from models.users import User, UserEstate, may_reassign, require_department_work
 from models.validators import clean_money
@@ -112,6 +113,12 @@ class WorkOrder(StatefulMixin, RegisterModel):
     def before_create(self, user) -> None:
         dispatched = to_office(self.dispatched_at or utcnow())
         self.number = next_number(self.estate_id, "WX", dispatched.year)
+
+    def after_write(self, before: dict) -> None:
+        """The monthly review credits a worker with the orders of the month's demands and with
+        the callbacks made on them (R-DEM-10, models/review_months.py)."""
+        demands = {self.demand_id, before.get("demand") if before else None}
+        mark(demand_months(demands) | callback_months(demands))
 
     def after_create(self, user) -> None:
         if self.demand_id:

@@ -77,7 +77,7 @@ def test_schedule_can_be_changed_or_disabled_in_config(app):
                                    "sheets_sync": None}
     scheduler = BackgroundScheduler()
     assert schedule_jobs(scheduler, app) == ["mark_overdue", "daily_digest", "nightly_backup",
-                                             "send_outbox"]
+                                             "send_outbox", "review_figures"]
     assert describe_schedule(get_job("mark_overdue"), app.config).startswith("每天 01:00")
     assert describe_schedule(get_job("sheets_sync"), app.config) == "未启用"
     app.config["JOBS_SCHEDULE"] = {"no_such_job": None}

@@ -14,8 +14,6 @@ import pytest
 from conftest import PASSWORD, PG_URL, login
 from page_rows_support import GROWTH, register_rows, vm_steps
 
-from models.base import db, utcnow
-
 pytestmark = pytest.mark.skipif(bool(PG_URL), reason="SQLite's instruction counter")
 
 # (The key movements grid is not here: without statistics, as production's SQLite runs, the
@@ -43,28 +41,3 @@ def test_pages_do_not_read_every_row_of_a_supervisors_estates(app, conn, estate,
     grown = {url: round(after[url] / before[url], 2) for url in PAGES
              if after[url] > 1.3 * before[url]}
     assert not grown, (grown, before, after)
-
-
-def test_monthly_review_counts_a_month_from_its_indexes(conn, estate, other_estate):
-    """The review's month-on-month counts of demands and callbacks are read from covering
-    indexes (migration 024), not row by row from the tables (about 43,000 rows a month at 1M)."""
-    from models.review import month_on_month
-    from views.review import month_span, months_ending
-
-    first = month_span(utcnow().date().replace(day=1))[0]
-    statements = []
-    db.connection().set_trace_callback(statements.append)
-    try:
-        month_on_month([estate.id, other_estate.id], months_ending(first, 2))
-    finally:
-        db.connection().set_trace_callback(None)
-    plans = {}
-    for sql in statements:
-        if "COUNT(" in sql and "received_at" in sql and '"demand"' in sql and "SUM" in sql:
-            plans["demand"] = sql
-        if "COUNT(" in sql and "called_at" in sql and '"callback"' in sql and "SUM" in sql:
-            plans["callback"] = sql
-    assert set(plans) == {"demand", "callback"}, statements
-    for table, sql in plans.items():
-        plan = " ".join(row[-1] for row in db.execute_sql("EXPLAIN QUERY PLAN " + sql))
-        assert f"COVERING INDEX {table}_month_review" in plan, plan

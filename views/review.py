@@ -12,15 +12,20 @@ from flask_admin import expose
 from flask_babel import gettext
 from flask_login import current_user
 
-from models.base import office_tz, to_office, utcnow
+from models.base import to_office, utcnow
+from models.demands import Demand
 from models.i18n import office_language
 from models.register import audit
-from models.review import assessment, month_on_month, monthly_review
+from models.review import add_up, assessment_of, kept_months, review_of, trend_of
+from models.review_months import month_span, months_ending
 from models.users import MANAGERS
 from models.validators.values import DATE_RANGE
 from views.base import SecurePage
 from views.charts import bar_chart, line_chart
 from views.exports import XLSX_MIMETYPE, csv_chunks, xlsx_chunks
+from views.forms import format_datetime
+from views.grid import capped_count
+from views.home import QUEUE_COUNT_CAP
 from views.i18n import N_
 
 RATES = (
@@ -52,25 +57,6 @@ def parse_month(text: str | None) -> tuple[dt.date, str]:
         return today, gettext("月份应在 %(low)s 至 %(high)s 之间",
                               low=f"{low:%Y-%m}", high=f"{high:%Y-%m}")
     return first, ""
-
-
-def month_span(first: dt.date) -> tuple[dt.date, dt.datetime, dt.datetime]:
-    """The month starting on `first` as [start, end) office-local moments."""
-    following = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    start = dt.datetime.combine(first, dt.time(), tzinfo=office_tz())
-    end = dt.datetime.combine(following, dt.time(), tzinfo=office_tz())
-    return first, start, end
-
-
-def months_ending(first: dt.date, count: int) -> list[tuple[dt.date, dt.datetime, dt.datetime]]:
-    """`count` months ending with the one starting on `first`, oldest first, within range."""
-    months, month = [], first
-    for _ in range(count):
-        months.append(month_span(month))
-        if month <= DATE_RANGE[0]:
-            break
-        month = (month - dt.timedelta(days=1)).replace(day=1)
-    return months[::-1]
 
 
 def review_charts(review: dict, trend: list[dict], assessed: dict) -> dict:
@@ -109,18 +95,37 @@ class ReviewView(SecurePage):
         first, error = parse_month(request.args.get("month"))
         return estates, ids, chosen, error, *month_span(first)
 
+    def _figures(self, ids: list[int], first: dt.date):
+        """The month's review, its six-month trend and its assessment, read off the kept
+        counts of each estate and month (models/review_months.py, #14), and when they were
+        counted."""
+        months = months_ending(first, TREND_MONTHS)
+        kept, as_of, pending = kept_months(ids, months)
+        trend = [trend_of(month, add_up(kept.get((i, month), {}) for i in ids))
+                 for month, _start, _end in months]
+        chosen = add_up(kept.get((i, first), {}) for i in ids)
+        return review_of(chosen), trend, assessment_of(chosen), as_of, pending
+
     @expose("/")
     def index(self):
         estates, ids, chosen, error, first, start, end = self._selection()
-        review = charts = assessed = trend = None
+        review = charts = assessed = trend = as_of = None
+        pending = False
         if ids:
-            review = monthly_review(ids, start, end)
-            trend = month_on_month(ids, months_ending(first, TREND_MONTHS))
-            assessed = assessment(ids, start, end)
+            review, trend, assessed, as_of, pending = self._figures(ids, first)
+            # Counted now and capped like the front desk's 已超期 card: it changes with the
+            # clock, not with a write, so it is not kept with the month's counts.
+            review["overdue_now"] = capped_count(
+                Demand.overdue(utcnow()).where(Demand.estate.in_(ids),
+                                               Demand.received_at >= start,
+                                               Demand.received_at < end)
+                .order_by(Demand.received_at.desc()),  # read from demand_queue_owed (026)
+                QUEUE_COUNT_CAP, keep_order=True)
             charts = review_charts(review, trend, assessed)
         return self.render("admin/review.html", review=review, estates=estates, chosen=chosen,
                            month=first.strftime("%Y-%m"), month_error=error, rates=RATES,
-                           groups=GROUPS, charts=charts, assessed=assessed, trend=trend)
+                           groups=GROUPS, charts=charts, assessed=assessed, trend=trend,
+                           as_of=as_of, pending=pending)
 
     @expose("/export/<kind>/")
     def export(self, kind: str):
@@ -129,9 +134,8 @@ class ReviewView(SecurePage):
         if kind not in ("csv", "xlsx"):
             kind = "csv"
         estates, ids, chosen, _error, first, start, end = self._selection()
-        review = monthly_review(ids, start, end)
         with office_language():  # the file is kept by the office: in its language (#12 item 2)
-            assessed = assessment(ids, start, end)
+            review, _trend, assessed, as_of, _pending = self._figures(ids, first)
             rows = [[gettext("总计"), gettext("受理"), review["total"]]]
             for key, label in GROUPS:
                 rows.extend([gettext(label), name, count] for name, count in review[key])
@@ -147,6 +151,9 @@ class ReviewView(SecurePage):
                                          completed=row["completed"],
                                          on_time=_percent(row["on_time_rate"]),
                                          satisfied=_percent(row["satisfaction_rate"]))])
+            if as_of is not None:  # the counts as kept (models/review_months.py): say when
+                rows.append([gettext("说明"), gettext("统计于 %(when)s",
+                                                      when=format_datetime(as_of)), ""])
             headers = [gettext("分组"), gettext("项目"), gettext("数量")]
             title = gettext("需求分析")
         for estate_id in ids or [None]:  # each estate's review belongs to it (#11 item 7)
