@@ -130,6 +130,8 @@ def test_the_review_export_is_clean_and_named(month_of_work, login_as):
     cells = [cell for row in rows for cell in row]
     assert "'=1+1 工程" in cells and "=1+1 工程" not in cells
     assert any(row[0] == "维修人员考核" and row[1] == "李师傅" for row in rows)
+    # The counts as kept per estate and month (#14): the file says when they were counted.
+    assert any(row[0] == "说明" and row[1].startswith("统计于 ") for row in rows)
     book = openpyxl.load_workbook(io.BytesIO(
         client.get(f"/admin/review/export/xlsx/?month={start:%Y-%m}").data))
     sheet = book.worksheets[0]
