@@ -300,6 +300,17 @@ def make_user(conn):
     return make
 
 
+@pytest.fixture
+def clerk(make_user, estate):
+    """A clerk of estate TEST (clerk1) for tests that act as one without logging in."""
+    return make_user("clerk1", "clerk", estate)
+
+
+def engineering(estate) -> Department:
+    """The estate's 工程维修部 (every test estate has one, see the estate fixture)."""
+    return Department.get(Department.estate == estate.id, Department.kind == "engineering")
+
+
 def insert_old_estate() -> None:
     """Branch 老分公司 and its estate OLD written in raw SQL, as an older schema stored them
     (today's models know newer columns): the rows the upgrade tests carry over."""

@@ -1,17 +1,16 @@
 """Shared fixtures and helpers of the staff-notification tests (issue #17, split by #10): a
-local WeChat Work server (tests/wecom_fake.py) and SMS provider (tests/sms_fake.py), demands
-dispatched to engineering, and what the outbox holds."""
+local WeChat Work server (tests/wecom_fake.py), demands dispatched to engineering, and what the
+outbox holds. The SMS provider's fake is conftest's `sms_fake`."""
 
 from __future__ import annotations
 
 import pytest
-from sms_fake import SmsFake
+from conftest import engineering
 from test_outbox import received
 from wecom_fake import WecomFake
 
 from jobs import wecom
 from models.demands import Demand
-from models.org import Department
 from models.outbox import OutboxMessage
 
 
@@ -22,17 +21,6 @@ def wx(app):
         app.config.update(WECOM_APP=fake.config(), OUTBOX_BACKOFF_SECONDS=60)
         yield fake
     wecom.forget_tokens()
-
-
-@pytest.fixture
-def sms(app):
-    with SmsFake() as fake:
-        app.config.update(SMS_PROVIDER="aliyun", SMS_ALIYUN=fake.aliyun_config())
-        yield fake
-
-
-def engineering(estate):
-    return Department.get(Department.estate == estate.id, Department.kind == "engineering")
 
 
 def engineering_head(make_user, estate):

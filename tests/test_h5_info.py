@@ -24,11 +24,6 @@ OWNER_C = "13911110003"  # lives in 2栋
 
 
 @pytest.fixture
-def clerk(make_user, estate):
-    return make_user("clerk1", "clerk", estate)
-
-
-@pytest.fixture
 def second_building(owners, estate):
     building = Building.create(estate=estate, cluster=Cluster.get(Cluster.estate == estate.id),
                                name="2栋")

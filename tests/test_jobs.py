@@ -9,7 +9,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
 from test_jobs_support import (
     active_flags,
     all_flags,
@@ -39,11 +38,6 @@ from models.work_orders import WorkOrder
 
 ROOT = Path(__file__).resolve().parents[1]
 SCORES = {"on_time": 5, "attitude": 5, "skill": 4, "etiquette": 5}
-
-
-@pytest.fixture
-def clerk(make_user, estate):
-    return make_user("clerk1", "clerk", estate)
 
 
 def test_national_day_holiday_is_not_counted(app, clerk, estate):

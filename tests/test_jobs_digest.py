@@ -18,11 +18,6 @@ from jobs.runner import run_job
 
 
 @pytest.fixture
-def clerk(make_user, estate):
-    return make_user("clerk1", "clerk", estate)
-
-
-@pytest.fixture
 def quick_robots(app):
     app.config.update(JOBS_WEBHOOK_TIMEOUT=5, JOBS_WEBHOOK_ATTEMPTS=3, JOBS_WEBHOOK_BACKOFF=0)
     return app

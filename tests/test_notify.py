@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from conftest import engineering
 from test_jobs_support import OFFICE, Robot
 from test_outbox import PHONE, office_at, received, run, sms_messages
 
@@ -19,15 +20,10 @@ from models.batches import ServiceBatch, ServiceRegistration
 from models.demands import Demand
 from models.emergencies import Emergency
 from models.notify_settings import NotifyTemplate
-from models.org import Department, Unit
+from models.org import Unit
 from models.outbox import OutboxMessage
 from models.register import save_record
 from models.work_orders import WorkOrder
-
-
-@pytest.fixture
-def clerk(make_user, estate):
-    return make_user("clerk1", "clerk", estate)
 
 
 @pytest.fixture
@@ -43,10 +39,6 @@ def events(**where) -> list[str]:
     for name, value in where.items():
         query = query.where(getattr(OutboxMessage, name) == value)
     return [m.event for m in query]
-
-
-def engineering(estate):
-    return Department.get(Department.estate == estate.id, Department.kind == "engineering")
 
 
 def test_owner_hears_of_every_step_of_the_loop(app, sms_fake, templates, clerk, estate, make_user):

@@ -1,4 +1,4 @@
-"""The owners' other messages (issue #17 item 3), sent through the real SDK to the SMS sms_fake:
+"""The owners' other messages (issue #17 item 3), sent through the real SDK to the SMS fake:
 gas-pipe appointments (R-JOB-2), a worker's pass ending tomorrow (R-PASS-1), a deposit becoming
 refundable (R-DEP-2, R-DECO-3) and the decoration application's result (R-DECO-2). Each is in
 the outbox with the change that causes it (nothing when the change is refused), or found by the

@@ -7,10 +7,9 @@ from __future__ import annotations
 import datetime as dt
 
 import notify_staff_support
-import pytest
+from conftest import engineering
 from notify_staff_support import (
     dispatched,
-    engineering,
     engineering_head,
     messages,
     people_told,
@@ -29,11 +28,6 @@ from models.roster import DutyDirector
 # The local WeChat Work server, a fixture pytest finds here by name (imported, a test taking
 # it as a parameter would read as redefining the import).
 wx = notify_staff_support.wx
-
-
-@pytest.fixture
-def clerk(make_user, estate):
-    return make_user("clerk1", "clerk", estate)
 
 
 # --- a deadline about to be missed ------------------------------------------------------------

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 
 import notify_staff_support
-import pytest
 from notify_staff_support import messages, people_told, with_userid
 from test_jobs_support import OFFICE
 from test_outbox import office_at, run
@@ -22,14 +21,9 @@ from models.notify_staff import on_emergencies_unescalated
 from models.register import save_record
 from models.roster import DutyDirector
 
-# The local WeChat Work and SMS servers, fixtures pytest finds here by name (imported, a test
-# taking them as parameters would read as redefining the imports).
-wx, sms = notify_staff_support.wx, notify_staff_support.sms
-
-
-@pytest.fixture
-def clerk(make_user, estate):
-    return make_user("clerk1", "clerk", estate)
+# The local WeChat Work server, a fixture pytest finds here by name (imported, a test taking it
+# as a parameter would read as redefining the import); the SMS fake is conftest's sms_fake.
+wx = notify_staff_support.wx
 
 
 # --- emergencies to the branch GM (R-EMG-2) ---------------------------------------------------
@@ -53,7 +47,7 @@ def incident(app, clerk, estate, *, kind="fire", minutes_ago=10, casualties="无
 
 
 def test_the_directors_escalation_step_reaches_the_gm_by_sms_and_wechat_work(
-        app, wx, sms, clerk, estate, make_user):
+        app, wx, sms_fake, clerk, estate, make_user):
     director = make_user("dir1", "director", estate)
     gm_branch(estate)
     NotifyTemplate.create(estate=estate, event="emergency_gm", sms_template="SMS_490001")
@@ -63,7 +57,7 @@ def test_the_directors_escalation_step_reaches_the_gm_by_sms_and_wechat_work(
     gm_messages = messages(event="emergency_gm")
     assert sorted(m.channel for m in gm_messages) == ["inapp", "sms", "wecom"]
     run(app, office_at(1, 2, 30))  # at night too: an emergency is urgent
-    (text,) = sms.sent
+    (text,) = sms_fake.sent
     assert text["phone"] == "13600000001" and text["params"]["number"] == fire.number
     (body,) = wx.sent
     assert body["touser"] == "huangzong" and fire.number in body["text"]["content"]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 
 import notify_staff_support
-import pytest
 from notify_staff_support import dispatched, messages, with_userid
 from test_outbox import office_at, outcomes, run
 from wecom_fake import AGENT_ID
@@ -23,11 +22,6 @@ from models.outbox import OutboxMessage
 # The local WeChat Work server, a fixture pytest finds here by name (imported, a test taking
 # it as a parameter would read as redefining the import).
 wx = notify_staff_support.wx
-
-
-@pytest.fixture
-def clerk(make_user, estate):
-    return make_user("clerk1", "clerk", estate)
 
 
 # --- WeChat Work application messages ---------------------------------------------------------

@@ -31,11 +31,6 @@ def office_at(days: int, hour: int, minute: int = 0) -> dt.datetime:
 
 
 @pytest.fixture
-def clerk(make_user, estate):
-    return make_user("clerk1", "clerk", estate)
-
-
-@pytest.fixture
 def fake(app):
     with SmsFake() as fake:
         app.config.update(SMS_PROVIDER="aliyun", SMS_ALIYUN=fake.aliyun_config(),

@@ -10,24 +10,19 @@ from __future__ import annotations
 
 import datetime as dt
 
+from conftest import engineering
 from test_office_batches import batch, next_weekday, register
 from test_office_batches import staff as batch_staff  # noqa: F401
 from test_office_common import at, field_errors, post
-from test_records import form_data
-from test_rectification import act, engineering, staff  # noqa: F401
+from test_rectification import act, registered_on_the_form, staff  # noqa: F401
 
 from models.batches import ServiceBatch, ServiceRegistration
-from models.org import Unit
 from models.rectification import Rectification
 
 
 def done_item(login_as, estate) -> tuple[object, Rectification]:
     clerk = login_as("clerk")
-    data = form_data(clerk, "/admin/rectification/new/")
-    data.update({"unit": str(Unit.get(Unit.code == "1-1-201").id), "location": "次卧",
-                 "description": "次卧墙面空鼓"})
-    assert clerk.post("/admin/rectification/new/", data=data).status_code == 302
-    row = Rectification.get()
+    row = registered_on_the_form(clerk)
     assert act(clerk, "assign", row, responsible=str(engineering(estate).id),
                working_days="3").status_code == 302
     engineer = login_as("dept", "fixer", department="engineering")

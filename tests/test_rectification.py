@@ -5,7 +5,7 @@ reopening the work, void, estate scoping, the summary and the printed list per b
 from __future__ import annotations
 
 import pytest
-from conftest import csrf_token
+from conftest import csrf_token, engineering
 from decoration_support import apply, to_permit
 from test_office_common import ago, field_errors, make_staff, post
 from test_office_movein import FEES, HANDOVER
@@ -163,17 +163,18 @@ def act(client, name: str, row, **fields):
                 {"row_version": row.version, **fields})
 
 
-def engineering(estate) -> Department:
-    return Department.get(Department.estate == estate.id, Department.kind == "engineering")
-
-
-def test_state_flow_with_rework_and_an_unsatisfied_callback(login_as, staff, estate):
-    clerk = login_as("clerk")
+def registered_on_the_form(clerk) -> Rectification:
+    """The one item found on an inspection, 次卧墙面空鼓 in 1-1-201, entered on the new form."""
     data = form_data(clerk, "/admin/rectification/new/")
     data.update({"unit": str(Unit.get(Unit.code == "1-1-201").id), "location": "次卧",
                  "description": "次卧墙面空鼓"})
     assert clerk.post("/admin/rectification/new/", data=data).status_code == 302
-    row = Rectification.get()
+    return Rectification.get()
+
+
+def test_state_flow_with_rework_and_an_unsatisfied_callback(login_as, staff, estate):
+    clerk = login_as("clerk")
+    row = registered_on_the_form(clerk)
     assert row.source == "inspection" and row.building_id == Building.get().id
     # 交办 offers the estate's departments and the developer; the days are working days.
     form = clerk.get(f"/admin/rectification/assign/?id={row.id}").get_data(as_text=True)

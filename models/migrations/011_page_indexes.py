@@ -13,32 +13,17 @@ callbacks.py (Meta.indexes); bench/pages_bench.py prints their plans on SQLite a
 Written by hand in the style peewee-migrate generates; it only adds indexes.
 """
 
-import peewee as pw
-from peewee_migrate import Migrator
+from models.migrations.index_steps import index_migration
 
-INDEXES = (
+# (table, columns), each index under peewee's own name for a Meta.indexes entry: table, then
+# the columns.
+INDEXES = tuple(("_".join((table, *columns)), table, columns) for table, columns in (
     ("demand", ("estate_id", "voided", "closed_at")),
     ("demand", ("estate_id", "voided", "missed_replies")),
     ("demand", ("status", "replied_at", "invalid_notice_due")),
     ("work_order", ("estate_id", "voided", "completed_at")),
     ("work_order", ("estate_id", "needs_callback")),
     ("callback", ("estate_id", "voided", "called_at")),
-)
+))
 
-
-def _name(table: str, columns: tuple[str, ...]) -> str:
-    # peewee's own name for a Meta.indexes entry: table, then the columns.
-    return "_".join((table, *columns))
-
-
-def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
-    """Apply this schema step."""
-    for table, columns in INDEXES:
-        migrator.sql(f"CREATE INDEX IF NOT EXISTS {_name(table, columns)}"
-                     f" ON {table} ({', '.join(columns)})")
-
-
-def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
-    """Undo this schema step."""
-    for table, columns in INDEXES:
-        migrator.sql(f"DROP INDEX IF EXISTS {_name(table, columns)}")
+migrate, rollback = index_migration(INDEXES)

@@ -19,8 +19,7 @@ Declared beside each model (models/demands.py, work_orders.py, passes.py) under 
 Written by hand in the style peewee-migrate generates; it only adds indexes.
 """
 
-import peewee as pw
-from peewee_migrate import Migrator
+from models.migrations.index_steps import index_migration
 
 INDEXES = (
     ("demand_reply_sweep", "demand", ("status", "replied_at", "reply_due", "voided",
@@ -33,14 +32,4 @@ INDEXES = (
                                                 "id")),
 )
 
-
-def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
-    """Apply this schema step."""
-    for name, table, columns in INDEXES:
-        migrator.sql(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({', '.join(columns)})")
-
-
-def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
-    """Undo this schema step."""
-    for name, _, _ in INDEXES:
-        migrator.sql(f"DROP INDEX IF EXISTS {name}")
+migrate, rollback = index_migration(INDEXES)

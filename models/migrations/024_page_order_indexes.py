@@ -25,8 +25,7 @@ Declared beside each model under these names. Written by hand in the style peewe
 generates; it only adds indexes.
 """
 
-import peewee as pw
-from peewee_migrate import Migrator
+from models.migrations.index_steps import index_migration
 
 INDEXES = (
     ("demand_list_order", "demand", ("voided", "received_at")),
@@ -41,14 +40,4 @@ INDEXES = (
     ("work_order_open", "work_order", ("estate_id", "voided", "state")),
 )
 
-
-def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
-    """Apply this schema step."""
-    for name, table, columns in INDEXES:
-        migrator.sql(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({', '.join(columns)})")
-
-
-def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
-    """Undo this schema step."""
-    for name, _, _ in INDEXES:
-        migrator.sql(f"DROP INDEX IF EXISTS {name}")
+migrate, rollback = index_migration(INDEXES)

@@ -30,8 +30,7 @@ Declared beside each model under these names. Written by hand in the style peewe
 generates; it only adds indexes.
 """
 
-import peewee as pw
-from peewee_migrate import Migrator
+from models.migrations.index_steps import index_migration
 
 INDEXES = (
     ("work_order_number_search", "work_order", ("estate_id", "voided", "number")),
@@ -48,14 +47,4 @@ INDEXES = (
     ("decoration_state_order", "decoration", ("voided", "state", "applied_at")),
 )
 
-
-def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
-    """Apply this schema step."""
-    for name, table, columns in INDEXES:
-        migrator.sql(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({', '.join(columns)})")
-
-
-def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
-    """Undo this schema step."""
-    for name, _, _ in INDEXES:
-        migrator.sql(f"DROP INDEX IF EXISTS {name}")
+migrate, rollback = index_migration(INDEXES)

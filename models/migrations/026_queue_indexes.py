@@ -46,8 +46,7 @@ a BitmapOr and sorting them (230 ms at 1M); with them it walks demand_queue_owed
 Written by hand in the style peewee-migrate generates; it only adds indexes and statistics.
 """
 
-import peewee as pw
-from peewee_migrate import Migrator
+from models.migrations.index_steps import index_migration
 
 INDEXES = (
     ("demand_queue_dispatch", "demand", ("voided", "received_at"), "status = 'open'"),
@@ -59,23 +58,9 @@ INDEXES = (
     ("overdue_flag_active_estate", "overdue_flag", ("rule", "estate_id"), "cleared_at IS NULL"),
 )
 
+# PostgreSQL only (SQLite has no CREATE STATISTICS): (name, kinds, columns, table).
+STATISTICS = (
+    ("demand_owed_stats", ("mcv",), ("status", "replied_at"), "demand"),
+)
 
-STATISTICS = "demand_owed_stats"
-
-
-def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
-    """Apply this schema step."""
-    for name, table, columns, where in INDEXES:
-        migrator.sql(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({', '.join(columns)})"
-                     + (f" WHERE {where}" if where else ""))
-    if isinstance(database, pw.PostgresqlDatabase):
-        migrator.sql(f"CREATE STATISTICS IF NOT EXISTS {STATISTICS} (mcv) ON status, replied_at"
-                     " FROM demand")
-
-
-def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
-    """Undo this schema step."""
-    for name, _, _, _ in INDEXES:
-        migrator.sql(f"DROP INDEX IF EXISTS {name}")
-    if isinstance(database, pw.PostgresqlDatabase):
-        migrator.sql(f"DROP STATISTICS IF EXISTS {STATISTICS}")
+migrate, rollback = index_migration(INDEXES, STATISTICS)
