@@ -170,9 +170,11 @@ def test_ledger_balances_after_random_operations(conn, estate, staff):
     LedgerMachine.staff = staff
     from hypothesis.stateful import run_state_machine_as_test
 
+    # Derandomised: the same 30 sequences on every run. Drawn afresh each run, twice in CI's
+    # history none of them reached a refund and the check below failed on unchanged code.
     run_state_machine_as_test(LedgerMachine, settings=settings(
-        max_examples=30, stateful_step_count=40, deadline=None,
-        suppress_health_check=[HealthCheck.too_slow]))
+        max_examples=30, stateful_step_count=40, deadline=None, derandomize=True,
+        database=None, suppress_health_check=[HealthCheck.too_slow]))
     # The sequences reached the interesting end: money actually went back.
     assert Deposit.select().where(Deposit.state == "refunded").exists()
     assert Deposit.select().where(Deposit.forfeited_amount > 0).exists()
