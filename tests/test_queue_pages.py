@@ -299,7 +299,7 @@ def _flag_overdue(estates) -> None:
     flagged = {f.row_id for f in OverdueFlag.select(OverdueFlag.row_id)}
     now = utcnow()
     rows = [{"rule": "demand_reply", "table": "demand", "row_id": d.id, "estate": d.estate_id,
-             "raised_at": now}
+             "raised_at": now, "row_order": d.received_at}
             for d in Demand.overdue(now).where(Demand.estate.in_([e.id for e in estates]))
             if d.id not in flagged]
     OverdueFlag.insert_many(rows).execute()
