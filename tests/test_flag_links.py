@@ -134,15 +134,20 @@ def _link(client, endpoint: str, rule_id: str) -> str:
 
 
 def test_flags_keep_the_grid_order_of_their_rows(app):
-    """Each register whose flags keep a row order keeps the column its grid lists by, newest
-    first: the demand and pass grids' default sort, the work-order grid's 派工时间 after open
-    first (each work-order rule flags orders of one kind)."""
-    assert _view(app, "demand").column_default_sort == (ROW_ORDER["demand"], True)
-    assert _view(app, "temporary_pass").column_default_sort == (ROW_ORDER["temporary_pass"],
-                                                                True)
-    # The work-order grid orders in get_query (OPEN_FIRST, then 派工时间 newest first).
-    assert ROW_ORDER["work_order"] == "dispatched_at"
-    assert not _view(app, "work_order").column_default_sort
+    """Each register whose flags keep a row order keeps the moment its grid lists by, newest
+    first (its default sort); the work-order grid's 派工时间 after open first (its get_query:
+    each work-order rule flags orders of one kind)."""
+    from jobs.views import OverdueFilter
+
+    grids = {v.model._meta.table_name: v for v in app.extensions["admin"][0]._views
+             if any(isinstance(f, OverdueFilter) for f in getattr(v, "extra_filters", ()))}
+    for table, column in ROW_ORDER.items():
+        view = grids[table]
+        if table == "work_order":
+            assert column == "dispatched_at" and not view.column_default_sort
+        else:
+            assert view.column_default_sort == (column, True), table
+        assert type(view.model._meta.fields[column]).__name__ == "AwareDateTimeField", table
     assert set(ROW_ORDER) == {"demand", "temporary_pass", "work_order"}
 
 
