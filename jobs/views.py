@@ -54,11 +54,11 @@ class OverdueFilter(BasePeeweeFilter):
             # asking each row of the grid's order for its flag walked as far as the flags were
             # old or sparse (demand_callback, demand_invalid_notice, the work-order rules: #14).
             # The grid takes this order as its default (orders_rows); a sort the user
-            # chooses replaces it.
-            return (query.join_from(self.model, OverdueFlag, on=(
-                (OverdueFlag.row_id == self.model.id) & (OverdueFlag.rule == rule)
-                & OverdueFlag.cleared_at.is_null()))
-                .order_by(OverdueFlag.row_order.desc(), OverdueFlag.row_id.desc()))
+            # chooses replaces it. An alias of its own: the filter may be given twice.
+            flag = OverdueFlag.alias()
+            return (query.join_from(self.model, flag, on=(
+                (flag.row_id == self.model.id) & (flag.rule == rule) & flag.cleared_at.is_null()))
+                .order_by(flag.row_order.desc(), flag.row_id.desc()))
         flagged = overdue_subquery(self.model, rule)
         if (self.model._meta.table_name not in ORDER_FROM_INDEX
                 or capped_count(flagged, DENSE_FLAGS) < DENSE_FLAGS):

@@ -167,6 +167,10 @@ def test_a_flag_link_shows_the_rule_rows_newest_first(app, chief, register):
     expected = _expected(model, field, chief.estate_ids, rule_id)
     assert len(expected) == PAGE and all("-L-" in n for n in expected), expected
     assert _numbers(html, prefix) == expected
+    # The same filter twice (a user can add it again): the same rows, no error.
+    twice = url + "&" + re.search(r"(flt\d+)_(\d+)=", url).expand(r"flt9_\2=") + rule_id
+    html, _sql = page_statements(chief, twice)
+    assert _numbers(html, prefix) == expected
     if register != "work_order":
         return  # a demand's 受理时间 is not edited once it is registered
     # The oldest flagged order becomes the newest of them (派工时间 corrected in its form).
