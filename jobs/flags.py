@@ -7,8 +7,11 @@ Maintenance (`sync_rule`) is two statements per rule, whatever the number of row
   and by whom where the rule can tell: R-REC-5, flags are history).
 
 A row that stays overdue keeps its flag untouched, so a re-run with nothing changed writes
-nothing. Reading (`active_flags`, `overdue_subquery`, `flagged_ids`, `flag_rules`,
-`active_counts`) is what the register grids and the front-desk screen use.
+nothing. A flag of a register named in ROW_ORDER carries its row's place in the grid's order
+(`row_order`), copied when raised and moved with its row when an edit changes that column
+(`follow_row_order`, from models.register.save_record). Reading (`active_flags`,
+`overdue_subquery`, `flagged_ids`, `flag_rules`, `active_counts`) is what the register grids
+and the front-desk screen use.
 """
 
 from __future__ import annotations
@@ -26,6 +29,37 @@ from models.users import User
 # A rule raising this many flags at once refreshes PostgreSQL's statistics of overdue_flag.
 ANALYZE_AFTER = 100
 
+# Register -> the column its grid lists rows by (newest first) when no other sort is chosen:
+# each active flag keeps a copy (OverdueFlag.row_order), so a 超时 link walks the rule's flags
+# in the grid's order (overdue_flag_active_order) and stops after the page, wherever the
+# flagged rows lie among the register's (#14; jobs.views.OverdueFilter). The work-order grid
+# puts open orders first: each of its rules flags orders of one kind (arrival and completion
+# open ones, the after-hours callback completed ones), so within a rule 派工时间 is its order.
+# Migration 028 fills the flags of these registers; tests/test_flag_links.py checks each
+# against its grid. Only the large registers: on the smaller ones (emergencies, 5,000 rows at
+# 1M demands) both planners, with statistics, scan the register and look each row's flag up
+# (SQLite: or build a Bloom filter over it; PostgreSQL: a hash join), which grows with the
+# register as `id IN (…)` grows with the flags; those keep migration 026's mechanism.
+ROW_ORDER = {"demand": "received_at", "temporary_pass": "issued_at",
+             "work_order": "dispatched_at"}
+
+
+def order_column(model: type[Model]):
+    """The register's grid-order column its flags keep (ROW_ORDER), or None."""
+    name = ROW_ORDER.get(model._meta.table_name)
+    return getattr(model, name) if name else None
+
+
+def follow_row_order(row: Model, changed: Iterable[str]) -> None:
+    """The row's active flags take its new place in the grid's order, when an edit changed
+    the column ROW_ORDER names (a work order's 派工时间: the only one a form edits after the
+    row is made). Called inside the edit's transaction: one indexed UPDATE, none otherwise."""
+    column = order_column(type(row))
+    if column is not None and column.name in changed:
+        OverdueFlag.update(row_order=getattr(row, column.name)).where(
+            OverdueFlag.table == row._meta.table_name, OverdueFlag.row_id == row.id,
+            OverdueFlag.cleared_at.is_null()).execute()
+
 
 def sync_rule(rule, now: dt.datetime) -> tuple[int, int]:
     """Raise new flags and clear stale ones for one rule; return (raised, cleared).
@@ -34,12 +68,14 @@ def sync_rule(rule, now: dt.datetime) -> tuple[int, int]:
     """
     model = rule.model
     stamp = Value(now, converter=OverdueFlag.raised_at.db_value)
+    order = order_column(model)
+    row_order = Value(None) if order is None else order
     already = OverdueFlag.select(Value(1)).where(
         OverdueFlag.rule == rule.id, OverdueFlag.row_id == model.id,
         OverdueFlag.cleared_at.is_null())
     new_rows = rule.query(now).select(
         Value(rule.id), Value(model._meta.table_name), model.id, rule.estate_column,
-        stamp, stamp, stamp, Value("")).where(~fn.EXISTS(already))
+        stamp, stamp, stamp, Value(""), row_order).where(~fn.EXISTS(already))
     if not is_sqlite():
         # PostgreSQL reads the rows to insert while it inserts them: planned against an
         # (almost) empty overdue_flag, "no active flag yet" is a scan of overdue_flag per row,
@@ -50,12 +86,12 @@ def sync_rule(rule, now: dt.datetime) -> tuple[int, int]:
         ids = rule.query(now).select(model.id).where(~fn.EXISTS(already))
         new_rows = model.select(
             Value(rule.id), Value(model._meta.table_name), model.id, rule.estate_column,
-            stamp, stamp, stamp, Value("")).where(
+            stamp, stamp, stamp, Value(""), row_order).where(
             model.id == NodeList((SQL("ANY(ARRAY"), ids, SQL(")")), glue=""))
     raised = OverdueFlag.insert_from(new_rows, [
         OverdueFlag.rule, OverdueFlag.table, OverdueFlag.row_id, OverdueFlag.estate,
         OverdueFlag.raised_at, OverdueFlag.created_at, OverdueFlag.updated_at,
-        OverdueFlag.cleared_how,
+        OverdueFlag.cleared_how, OverdueFlag.row_order,
     ]).as_rowcount().execute()
     if raised >= ANALYZE_AFTER and not is_sqlite():
         # PostgreSQL plans the clearing below, and the next sweeps, from its statistics of

@@ -114,6 +114,12 @@ class OverdueFlag(BaseModel):
     cleared_how = CharField(max_length=16, default="", verbose_name=L_("解除方式"))
     cleared_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
                                  verbose_name=L_("解除人"))
+    # The flagged row's place in its grid's default order (its 受理时间, 派工时间…: the column
+    # jobs.flags.ROW_ORDER names), copied when the flag is raised and moved with the row when
+    # an edit changes it: a 超时 link lists a rule's rows by walking its flags in this order
+    # and stops after the page, wherever the flagged rows lie in the register (migration
+    # 028, #14). Empty for the registers ROW_ORDER does not name.
+    row_order = AwareDateTimeField(null=True, verbose_name=L_("排序"))
 
     class Meta:
         table_name = "overdue_flag"
@@ -134,6 +140,10 @@ OverdueFlag.add_index(OverdueFlag.index(OverdueFlag.rule, OverdueFlag.row_id, un
 # from the index (migration 026, #14 item 3).
 OverdueFlag.add_index(OverdueFlag.index(OverdueFlag.rule, OverdueFlag.estate,
                                         name="overdue_flag_active_estate",
+                                        where=OverdueFlag.cleared_at.is_null()))
+# A 超时 link: a rule's active flags in the grid's order, newest first (migration 028, #14).
+OverdueFlag.add_index(OverdueFlag.index(OverdueFlag.rule, OverdueFlag.row_order,
+                                        OverdueFlag.row_id, name="overdue_flag_active_order",
                                         where=OverdueFlag.cleared_at.is_null()))
 
 

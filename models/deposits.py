@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from flask_babel import gettext
-from peewee import CharField, Check, DateField, ForeignKeyField, fn
+from peewee import CharField, Check, DateField, ForeignKeyField, Table, fn
 
 from models.approvals import MANAGER, Approval, Grant, not_before_grant, require_grant
 from models.base import (
@@ -31,6 +31,7 @@ from models.base import (
     RuleError,
     VersionedModel,
     check_moment,
+    db,
     office_day,
     to_office,
     write_transaction,
@@ -338,24 +339,23 @@ class Deposit(StatefulMixin, VersionedModel):
 
     @classmethod
     def totals(cls, estate_ids) -> dict[int, LedgerTotals]:
-        """Per estate: collected, held, refundable (and due now), refunded, forfeited, fees."""
+        """Per estate: collected, held, refundable (and due now), refunded, forfeited, fees.
+
+        From the totals kept per estate and state (deposit_total, kept by triggers in the
+        deposit's own transaction, migration 028): a few rows per estate, not every deposit
+        (#14). What is refundable today is summed from the refundable deposits alone."""
         today = office_day()
-
-        def cents(column):
-            # SQLite keeps money as REAL: sum whole cents so the totals stay exact.
-            return fn.COALESCE(fn.SUM(fn.ROUND(column * 100)), 0)
-
         result: dict[int, LedgerTotals] = {}
-        rows = (cls.select(cls.estate, cls.state,
-                           cents(cls.amount).alias("amount"),
-                           cents(cls.refunded_amount).alias("refunded"),
-                           cents(cls.forfeited_amount).alias("forfeited"))
-                .where(cls.estate.in_(list(estate_ids))).group_by(cls.estate, cls.state).dicts())
-        for row in rows:
-            totals = result.setdefault(row["estate"], LedgerTotals())
-            totals.add(row["state"], *(_from_cents(row[k])
-                                       for k in ("amount", "refunded", "forfeited")))
-        due_now = (cls.select(cls.estate, cents(cls.amount).alias("amount"))
+        rows = (DEPOSIT_TOTAL.select(DEPOSIT_TOTAL.estate_id, DEPOSIT_TOTAL.state,
+                                     DEPOSIT_TOTAL.amount_cents, DEPOSIT_TOTAL.refunded_cents,
+                                     DEPOSIT_TOTAL.forfeited_cents)
+                .where(DEPOSIT_TOTAL.estate_id.in_(list(estate_ids)),
+                       DEPOSIT_TOTAL.deposits > 0).tuples())
+        for estate_id, state, *cents in rows:
+            result.setdefault(estate_id, LedgerTotals()).add(state, *map(_from_cents, cents))
+        # SQLite keeps money as REAL: sum whole cents so the totals stay exact.
+        due_now = (cls.select(cls.estate, fn.COALESCE(fn.SUM(fn.ROUND(cls.amount * 100)), 0)
+                              .alias("amount"))
                    .where(cls.estate.in_(list(estate_ids)), cls.state == "refundable",
                           cls.refundable_on <= today).group_by(cls.estate).dicts())
         for row in due_now:
@@ -411,3 +411,7 @@ Deposit.add_index(Deposit.index(Deposit.amount, name="deposit_amount_order"))
 Deposit.add_index(Deposit.index(Deposit.estate, Deposit.state, Deposit.amount,
                                 Deposit.refunded_amount, Deposit.forfeited_amount,
                                 Deposit.refundable_on, name="deposit_ledger_totals"))
+# The ledger's totals per estate and state, kept by triggers on deposit (migration 028, #14):
+# deposits, and their amount, refunded and forfeited parts in whole cents.
+DEPOSIT_TOTAL = Table("deposit_total", ("estate_id", "state", "deposits", "amount_cents",
+                                        "refunded_cents", "forfeited_cents")).bind(db)

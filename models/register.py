@@ -282,6 +282,9 @@ def _save_record(instance, user, *, before, expected_version):
         instance.after_write(before)
         audit(user, "update", instance=instance, changes=changes,
               summary=office_str(instance)[:200])
+        from jobs.flags import follow_row_order  # jobs builds on models: imported when used
+
+        follow_row_order(instance, changes)  # its 超时 flags keep the grid's order (#14)
         return instance
 
 

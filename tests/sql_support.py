@@ -42,6 +42,14 @@ def page_statements(client, url: str) -> tuple[str, list[str]]:
 def vm_steps(client, url: str) -> int:
     """SQLite VM instructions (in STEPs) one request runs, on the connection it borrows: the
     work inside a page's statements, which grows when one reads and sorts every match."""
+    steps, response = vm_steps_of(lambda: client.get(url))
+    assert response.status_code == 200, (url, response.status_code)
+    return steps
+
+
+def vm_steps_of(action) -> tuple[int, object]:
+    """(SQLite VM instructions in STEPs on the current connection while `action()` runs, its
+    result): the same counter for a model function called outside a request."""
     from models.base import db
 
     calls = [0]
@@ -53,11 +61,10 @@ def vm_steps(client, url: str) -> int:
     connection = db.connection()
     connection.set_progress_handler(count, STEP)
     try:
-        response = client.get(url)
+        result = action()
     finally:
         connection.set_progress_handler(None, STEP)
-    assert response.status_code == 200, (url, response.status_code)
-    return calls[0]
+    return calls[0], result
 
 
 class _Queries(logging.Handler):

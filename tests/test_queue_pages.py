@@ -11,8 +11,9 @@ all 40,000 overdue demands through a multi-index OR and sorted them (202 ms, ×6
 
 Also held flat here: the front desk's queue cards and 超时 lines (counted up to a cap), a short
 queue among a growing register (each queue reads its own partial index, migration 026), and a
-超时 link whose rule has many flags. The plans these tests see are those of SQLite without
-statistics, as production runs it; the bench's files are analysed (README, "The queue pages").
+超时 link whose rule has many flags (old and sparse ones: tests/test_flag_links.py). The plans
+these tests see are those of SQLite without statistics, as production runs it; the bench's
+files are analysed (README, "The queue pages").
 """
 
 from __future__ import annotations
@@ -299,7 +300,7 @@ def _flag_overdue(estates) -> None:
     flagged = {f.row_id for f in OverdueFlag.select(OverdueFlag.row_id)}
     now = utcnow()
     rows = [{"rule": "demand_reply", "table": "demand", "row_id": d.id, "estate": d.estate_id,
-             "raised_at": now}
+             "raised_at": now, "row_order": d.received_at}
             for d in Demand.overdue(now).where(Demand.estate.in_([e.id for e in estates]))
             if d.id not in flagged]
     OverdueFlag.insert_many(rows).execute()
@@ -308,11 +309,9 @@ def _flag_overdue(estates) -> None:
 @pytest.mark.skipif(bool(PG_URL), reason="SQLite's instruction counter")
 def test_overdue_link_with_many_flags_reads_its_page(app, chief, monkeypatch):
     """The front desk's 超时 line for the reply rule opens the demand grid filtered by 超时;
-    with many flags (here past DENSE_FLAGS = 10) the grid asks each row of its order and stops
-    after the page: fivefold the flagged demands, the same work, the same rows (R-REC-5)."""
-    import jobs.views
-
-    monkeypatch.setattr(jobs.views, "DENSE_FLAGS", 10)
+    the grid walks the rule's flags in its own order (row_order, migration 028; more in
+    tests/test_flag_links.py) and stops after the page: fivefold the flagged demands, the
+    same work, the same rows (R-REC-5)."""
     monkeypatch.setattr(_view(app, "demand"), "count_cap", 20)
     _flag_overdue(chief.estates)
     home = chief.get("/admin/").get_data(as_text=True)

@@ -107,6 +107,13 @@ class GridMixin:
         column = super()._get_column_by_idx(idx)
         return column if column and column[0] in self._sortable_columns else None
 
+    def _get_default_order(self):
+        # A 超时 link lists the rule's flagged rows in the grid's order from the flags' own copy
+        # of it (jobs.views.OverdueFilter): the filter's ORDER BY stays.
+        if g.get("filter_ordered"):
+            return None
+        return super()._get_default_order()
+
     def sort_chosen(self) -> bool:
         """Whether this request's ?sort= names a column the grid sorts by (else: the default
         order, which a view's get_query may build itself)."""
@@ -122,6 +129,10 @@ class GridMixin:
             numbers, search = split_number_search(search, self.column_number_search)
         # A view's get_query may order a number's few rows differently (views/work_orders.py).
         g.number_search = bool(numbers)
+        # A filter that orders the rows in the grid's order itself (a 超时 link of one rule,
+        # jobs.views.OverdueFilter) keeps its ORDER BY (_get_default_order) and its count.
+        g.filter_ordered = any(self._filters[f[0]].orders_rows(f[2]) for f in filters
+                               if hasattr(self._filters[f[0]], "orders_rows"))
         _none, rows = super().get_list(page, sort_column, sort_desc, search, filters,
                                        execute=False, page_size=page_size)
         for word in numbers:
@@ -177,8 +188,10 @@ class GridMixin:
 
     def capped_count(self, page_query) -> int:
         """The rows the page's query matches, counted up to count_cap + 1 (one statement:
-        SELECT COUNT(1) FROM (SELECT 1 … LIMIT cap + 1))."""
-        return capped_count(page_query, self.count_cap)
+        SELECT COUNT(1) FROM (SELECT 1 … LIMIT cap + 1)). A 超时 link counts in its flags'
+        order: unordered, SQLite without statistics walked the register's estate index and
+        asked each row for its flag (jobs.views.OverdueFilter)."""
+        return capped_count(page_query, self.count_cap, keep_order=bool(g.get("filter_ordered")))
 
     def render(self, template, **kwargs):
         if isinstance(kwargs.get("count"), CappedCount):
