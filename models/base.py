@@ -350,7 +350,8 @@ class BaseModel(Model):
     def after_write(self, before: dict) -> None:
         """Mark what is kept elsewhere from this row as changed (same transaction), after a
         create (`before` empty), an update or a void (`before` the row as it was): the monthly
-        review's counts of a demand, callback or work order (models/review_months.py)."""
+        review's counts of a demand, callback or work order (models/review_months.py), a
+        register row's 超时 flags' place in its grid's order (models/register.py)."""
 
     def validate(self) -> Iterable[tuple[str, str]]:
         """Yield (field name, Chinese message) for each broken rule; overridden per register."""

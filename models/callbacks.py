@@ -64,6 +64,7 @@ class Callback(RegisterModel):
             pairs.add((before.get("estate"), month_of(before.get("called_at"))))
             demands.add(before.get("demand"))
         mark(pairs | demand_months(demands))
+        super().after_write(before)
 
     @property
     def channel_label(self) -> str:

@@ -162,6 +162,7 @@ class Demand(PromiseMixin, StatefulMixin, RegisterModel):
             if before.get("department") != self.department_id:
                 pairs |= callback_months([self.id])
         mark(pairs)
+        super().after_write(before)
 
     # -- rules ---------------------------------------------------------------------------------
 

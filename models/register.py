@@ -53,6 +53,16 @@ class RegisterModel(VersionedModel):
     voided_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL",
                                 verbose_name=L_("作废人"))
 
+    def after_write(self, before: dict) -> None:
+        """After an edit, the row's active 超时 flags follow it to its new place in the grid's
+        order (#14, jobs.flags.ROW_ORDER). A register that keeps more overrides this and calls
+        it too."""
+        if before:
+            from jobs.flags import follow_row_order  # jobs builds on models: imported when used
+
+            follow_row_order(self, [name for name, value in before.items()
+                                    if self.__data__.get(name) != value])
+
 
 class AuditLog(BaseModel):
     """Append-only trail: who did what to which row, with field-level before/after."""
@@ -282,9 +292,6 @@ def _save_record(instance, user, *, before, expected_version):
         instance.after_write(before)
         audit(user, "update", instance=instance, changes=changes,
               summary=office_str(instance)[:200])
-        from jobs.flags import follow_row_order  # jobs builds on models: imported when used
-
-        follow_row_order(instance, changes)  # its 超时 flags keep the grid's order (#14)
         return instance
 
 

@@ -119,6 +119,7 @@ class WorkOrder(StatefulMixin, RegisterModel):
         the callbacks made on them (R-DEM-10, models/review_months.py)."""
         demands = {self.demand_id, before.get("demand") if before else None}
         mark(demand_months(demands) | callback_months(demands))
+        super().after_write(before)
 
     def after_create(self, user) -> None:
         if self.demand_id:
