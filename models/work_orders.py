@@ -299,3 +299,7 @@ WorkOrder.add_index(WorkOrder.index(WorkOrder.voided, WorkOrder.completed_at,
 # page scanned the table (migration 029, #14 item 2).
 WorkOrder.add_index(WorkOrder.index(WorkOrder.demand, name="work_order_demand",
                                     where=SQL("demand_id IS NOT NULL")))
+# A serial searched alone: the stems of an estate's numbers, stepped through in order
+# (models.search.number_stems; migration 029, #14).
+WorkOrder.add_index(WorkOrder.index(WorkOrder.estate, WorkOrder.number,
+                                    name="work_order_estate_number"))
