@@ -139,6 +139,11 @@ def _past(word: str) -> str | None:
     return stem[:-1] + chr(ord(stem[-1]) + 1)
 
 
+# Steps per estate and prefix: the years a register is kept, with room for numbers of another
+# form; a bound that does not follow the rows.
+MAX_STEM_STEPS = 100
+
+
 def number_stems(field: Field, prefix: str, estate_ids) -> list[str]:
     """The stems of the register's numbers that begin with `prefix` ("WX-2025-", "WX-2026-"),
     in the estates: one statement per stem and estate, each the first number past the stems
@@ -148,9 +153,10 @@ def number_stems(field: Field, prefix: str, estate_ids) -> list[str]:
     model, high = field.model, _past(prefix)
     stems = set()
     for estate_id in estate_ids:
-        low = prefix
-        while low is not None:
-            query = model.select(field).where(model.estate == estate_id, field >= low)
+        past, steps = field >= prefix, 0  # where the next stem's first number is
+        while past is not None and steps < MAX_STEM_STEPS:
+            steps += 1
+            query = model.select(field).where(model.estate == estate_id, past)
             if high is not None:
                 query = query.where(field < high)
             first = query.order_by(field).limit(1).scalar()
@@ -160,9 +166,9 @@ def number_stems(field: Field, prefix: str, estate_ids) -> list[str]:
             if stem and first.startswith(prefix + "-"):
                 stems.add(stem.group(1))
                 following = _past(stem.group(1)[:-1])  # past every number of this stem
-            else:  # not a number of this form: step past it alone
-                following = first + "0"
-            low = following if following is not None and following > low else None
+                past = None if following is None else field >= following
+            else:  # not a number of this form (typed in by hand?): step past it alone
+                past = field > first
     return sorted(stems)
 
 
