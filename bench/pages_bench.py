@@ -11,7 +11,8 @@ side by side (each round asks every size once in turn), so the ratio between two
 the load of the shared machine changing between two runs.
 
 Cases: for the demand, work order, callback, key, pass, decoration and deposit grids their first
-page, a deep page (page 20 of 50 rows), a filter, a search and a sort, and one row's details;
+page, a deep page (page 20 of 50 rows), a filter, a search (and a number's serial searched
+alone: 00000123) and a sort, and one row's details;
 the first page of every other register grid; the front desk, each of its queue links (待派工,
 已超期 …) and 超时 links, the callback queue, the monthly review (分析与总结), the approvals
 queue and the phone page (/m/). The goal of #14: at 1M each case under 150 ms and within ×1.3 of
@@ -133,6 +134,9 @@ def case_urls(app, client) -> dict[str, str]:
         urls[f"{endpoint}: filter {column}={value}"] = base + "?" + urlencode(args)
         if term:
             urls[f"{endpoint}: search {term}"] = base + "?" + urlencode({"search": term})
+        if term and re.fullmatch(r"[A-Z]{2}-\w+-\d+", term):  # its serial typed alone
+            serial = term.rsplit("-", 1)[1]
+            urls[f"{endpoint}: search {serial}"] = base + "?" + urlencode({"search": serial})
         urls[f"{endpoint}: sort by {sort}"] = base + "?" + urlencode(_sort_arg(view, sort))
         urls[f"{endpoint}: details"] = f"{base}details/?id={_some_id(view)}"
     detailed = {d[0] for d in DETAILED}

@@ -12,7 +12,9 @@ Register numbers (WX-2026-00123 work orders, JY- key loans, LS- passes, SJ- rece
 decorations) are not words of a text: searched as a substring across every searchable column
 they scanned the register (0.3–2.2 s at 1,000,000 rows, #14). A search word that is one of a
 register's numbers, or the start of one, is looked up on its number column instead
-(`split_number_search`, `number_clause`), where an index finds it.
+(`split_number_search`, `number_clause`), where an index finds it. So is a word of 5–8 digits
+alone, what a clerk types from a number's serial (00123 of WX-2026-00123): it is each of the
+register's numbers with that serial (`serial_clause`), not a substring of every column.
 """
 
 from __future__ import annotations
@@ -87,17 +89,24 @@ _FULL_NUMBER = re.compile(r"[A-Z]{2}-[0-9A-Z]+-[0-9]{5,8}")
 _NUMBER_START = re.compile(r"[A-Z]{2}-[0-9A-Z-]*")
 
 
+# A number's serial as a clerk reads it off a slip: 00123 of WX-2026-00123 (next_number writes
+# five digits or more; the bench's and imported registers eight).
+_SERIAL = re.compile(r"[0-9]{5,8}")
+_STEM = re.compile(r"([A-Z]{2}-[0-9A-Z]+-)[0-9]+")
+
+
 def split_number_search(search: str, prefixes) -> tuple[list[str], str]:
     """(the words of `search` that are a register number with one of `prefixes` (two letters; a
-    view's {prefix: column} will do), or the start of one, upper-cased; the other words, joined
-    by spaces as Flask-Admin's search splits them).
+    view's {prefix: column} will do), or the start of one, upper-cased, or a serial (5–8 digits
+    alone, see serial_clause); the other words, joined by spaces as Flask-Admin's search splits
+    them).
 
-    "wx-2026-00123 漏水" with prefixes {"WX"} -> (["WX-2026-00123"], "漏水"). A word of digits
-    only (00123) is not a number word: it keeps the substring search of every column."""
+    "wx-2026-00123 漏水" with prefixes {"WX"} -> (["WX-2026-00123"], "漏水"); "00123 漏水" ->
+    (["00123"], "漏水"). Shorter digits (502, 0123) keep the substring search of every column."""
     numbers, rest = [], []
     for word in search.split(" "):
         upper = word.upper()
-        if _NUMBER_START.fullmatch(upper) and upper[:2] in prefixes:
+        if (_NUMBER_START.fullmatch(upper) and upper[:2] in prefixes) or _SERIAL.fullmatch(word):
             numbers.append(upper)
         elif word:
             rest.append(word)
@@ -115,10 +124,67 @@ def number_clause(field: Field, word: str):
     # one (never "9" -> ":" or a "-"): a collation that ignores punctuation (PostgreSQL under
     # en_US) would sort a bound ending in one elsewhere. No index serves SQLite's LIKE, nor
     # PostgreSQL's under a collation other than C: hence the range.
-    stem = word.rstrip("-9Z")
     condition = (field >= word) & field.startswith(word)
-    if stem and stem[-1] != "-":
-        condition &= field < stem[:-1] + chr(ord(stem[-1]) + 1)
+    bound = _past(word)
+    return condition if bound is None else condition & (field < bound)
+
+
+def _past(word: str) -> str | None:
+    """The least string after every string that begins with `word`, ending in a letter or digit
+    (see number_clause): "WX-2026" -> "WX-2027", "WX-2029" -> "WX-203", "WX" -> "WY"; None when
+    there is none of that kind ("WX-Z")."""
+    stem = word.rstrip("-9Z")
+    if not stem or stem[-1] == "-":
+        return None
+    return stem[:-1] + chr(ord(stem[-1]) + 1)
+
+
+# Steps per estate and prefix: the years a register is kept, with room for numbers of another
+# form; a bound that does not follow the rows.
+MAX_STEM_STEPS = 100
+
+
+def number_stems(field: Field, prefix: str, estate_ids) -> list[str]:
+    """The stems of the register's numbers that begin with `prefix` ("WX-2025-", "WX-2026-"),
+    in the estates: one statement per stem and estate, each the first number past the stems
+    already found, read from the (estate, number) index. Their count follows the years the
+    register has been kept, not its rows. (A middle that begins with another, 2026 and 20260,
+    would be stepped over with it; next_number writes years.)"""
+    model, high = field.model, _past(prefix)
+    stems = set()
+    for estate_id in estate_ids:
+        past, steps = field >= prefix, 0  # where the next stem's first number is
+        while past is not None and steps < MAX_STEM_STEPS:
+            steps += 1
+            query = model.select(field).where(model.estate == estate_id, past)
+            if high is not None:
+                query = query.where(field < high)
+            first = query.order_by(field).limit(1).scalar()
+            if first is None:
+                break
+            stem = _STEM.fullmatch(first)
+            if stem and first.startswith(prefix + "-"):
+                stems.add(stem.group(1))
+                following = _past(stem.group(1)[:-1])  # past every number of this stem
+                past = None if following is None else field >= following
+            else:  # not a number of this form (typed in by hand?): step past it alone
+                past = field > first
+    return sorted(stems)
+
+
+def serial_clause(columns, serial: str, estate_ids):
+    """Rows whose number has this serial (the digits after its last hyphen): what a clerk means
+    by 5–8 digits typed into a register's search box (#14). `columns`: {prefix: field}. Each of
+    the register's stems with the serial is looked up as that whole number (number_clause) on
+    its column's index. It used to be a substring of every searchable column (LIKE '%00123%',
+    the whole register read: 1.4–2.7 s at 1M); digits inside a longer serial (00123 of
+    WX-B-00000123: type the whole serial) or in the texts (a phone number in a work order's
+    wording) are not found this way. None when no number has a stem in these estates."""
+    condition = None
+    for prefix, field in columns.items():
+        for stem in number_stems(field, prefix, estate_ids):
+            found = number_clause(field, stem + serial)
+            condition = found if condition is None else condition | found
     return condition
 
 

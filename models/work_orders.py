@@ -302,3 +302,12 @@ WorkOrder.add_index(WorkOrder.index(WorkOrder.estate, WorkOrder.voided, WorkOrde
                                     name="work_order_number_search"))
 WorkOrder.add_index(WorkOrder.index(WorkOrder.voided, WorkOrder.completed_at,
                                     name="work_order_completed_order"))
+# A demand's work orders (its details page), among the orders that have a demand: stand-alone
+# orders leave demand_id NULL, and ANALYZE rated the plain demand_id index at every row, so the
+# page scanned the table (migration 029, #14 item 2).
+WorkOrder.add_index(WorkOrder.index(WorkOrder.demand, name="work_order_demand",
+                                    where=SQL("demand_id IS NOT NULL")))
+# A serial searched alone: the stems of an estate's numbers, stepped through in order
+# (models.search.number_stems; migration 029, #14).
+WorkOrder.add_index(WorkOrder.index(WorkOrder.estate, WorkOrder.number,
+                                    name="work_order_estate_number"))

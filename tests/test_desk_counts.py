@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from sql_support import page_statements
+import pytest
+from conftest import PG_URL
+from sql_support import page_statements, vm_steps
 
 from models.base import utcnow
 from models.demands import Demand
@@ -49,3 +51,43 @@ def test_overdue_card_counts_up_to_its_cap(login_as, conn, estate, monkeypatch):
               and "reply_due" in s]
     assert counts and all(re.search(r"LIMIT (\?|%s)\) AS", s) for s in counts), counts
     assert any("4" in s.rsplit("[", 1)[-1] for s in counts), counts  # the cap + 1 rows
+
+
+def _after_hours(estate, n: int, start: int) -> None:
+    """n work orders finished after hours, days ago, still waiting for the day shift's callback."""
+    from models.org import Department
+    from models.work_orders import WorkOrder
+
+    department = Department.get(Department.estate == estate, Department.kind == "engineering")
+    at = utcnow() - dt.timedelta(days=3)
+    WorkOrder.insert_many([{
+        "estate": estate, "department": department, "what": "换锁", "location": "1-1-101",
+        "number": f"WX-T-{i:06d}", "dispatched_at": at, "arrived_at": at, "completed_at": at,
+        "state": "completed", "needs_callback": True} for i in range(start, start + n)]).execute()
+
+
+def _after_hours_line(html: str) -> str:
+    return re.search(r"下班时间完工、待白班回访的维修单 (\S+) 张", html).group(1)
+
+
+@pytest.mark.skipif(bool(PG_URL), reason="SQLite's instruction counter")
+def test_after_hours_card_counts_up_to_its_cap(login_as, conn, estate, monkeypatch):
+    """下班完工 (R-DEM-9) is not bounded by the shift: every after-hours order still waiting for
+    its callback. It counted them all on every visit; now up to the cap, like the queue cards:
+    five times the orders, the same work (#14 item 3)."""
+    import views.home
+
+    monkeypatch.setattr(views.home, "QUEUE_COUNT_CAP", 10)
+    client = login_as("supervisor")
+    _after_hours(estate, 10, 0)
+    assert _after_hours_line(_home(client)[0]) == "10"  # at the cap: the exact number
+    _after_hours(estate, 40, 10)
+    vm_steps(client, "/admin/")  # warm-up
+    before = vm_steps(client, "/admin/")
+    _after_hours(estate, 200, 50)
+    after = vm_steps(client, "/admin/")
+    html, sql = _home(client)
+    assert _after_hours_line(html) == "10+"
+    counts = [s for s in sql if "needs_callback" in s and "COUNT(" in s]
+    assert counts and all(re.search(r"LIMIT (\?|%s)\) AS", s) for s in counts), counts
+    assert after <= 1.1 * before, (before, after)

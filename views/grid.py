@@ -12,11 +12,12 @@ from flask import g, request
 from flask_admin.contrib.peewee.filters import FilterEqual, FilterNotEqual
 from flask_admin.model.template import BaseListRowAction, EditRowAction, ViewRowAction
 from flask_babel import gettext
+from flask_login import current_user
 from jinja2 import pass_context
 from markupsafe import Markup, escape
 from peewee import SQL, ForeignKeyField, Select, fn
 
-from models.search import number_clause, split_number_search
+from models.search import number_clause, serial_clause, split_number_search
 from views.display import shown_relations
 from views.form_bounds import fits_filter
 from views.scoping import RelationFilter, VoidStateFilter
@@ -81,8 +82,9 @@ class GridMixin:
     extra_filters: list = []
 
     # A register's numbers, prefix -> column, e.g. {"WX": "number"}: a search word that is one
-    # of those numbers (or the start of one) is looked up on its column by the column's index,
-    # not as a substring of every searchable column (#14; models.search.split_number_search).
+    # of those numbers (or the start of one, or a serial of 5–8 digits) is looked up on its
+    # column by the column's index, not as a substring of every searchable column (#14;
+    # models.search.split_number_search, serial_clause).
     column_number_search: dict[str, str] = {}
 
     def get_list_row_actions(self):
@@ -136,6 +138,12 @@ class GridMixin:
         _none, rows = super().get_list(page, sort_column, sort_desc, search, filters,
                                        execute=False, page_size=page_size)
         for word in numbers:
+            if word.isdigit():  # a serial: each of the register's numbers with it
+                columns = {prefix: getattr(self.model, name)
+                           for prefix, name in self.column_number_search.items()}
+                found = serial_clause(columns, word, current_user.estate_ids())
+                rows = rows.where(found if found is not None else SQL("1 = 0"))
+                continue
             column = getattr(self.model, self.column_number_search[word[:2]])
             rows = rows.where(number_clause(column, word))
         count = self.capped_count(rows) if execute and self.list_counted else None

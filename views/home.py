@@ -133,9 +133,11 @@ class HomeView(SecureIndexView):
             "orders_done": WorkOrder.select().where(
                 WorkOrder.estate.in_(estate_ids), WorkOrder.completed_at >= started,
                 WorkOrder.voided == False).count(),  # noqa: E712
-            "after_hours": WorkOrder.select().where(
+            # Not bounded by the shift: every after-hours order still waiting for its callback,
+            # counted up to the cap like the queue cards ("1000+", #14 item 3, R-DEM-9).
+            "after_hours": capped_count(WorkOrder.select().where(
                 WorkOrder.estate.in_(estate_ids), WorkOrder.needs_callback == True,  # noqa: E712
-                WorkOrder.voided == False).count(),  # noqa: E712
+                WorkOrder.voided == False), QUEUE_COUNT_CAP),  # noqa: E712
         }
         today = to_office(now).date()
         estates = list(current_user.estates())
