@@ -79,8 +79,11 @@ def _key(value) -> str:
     return "" if value is None else str(value)
 
 
-def _slot(table: dict, key, size: int) -> list:
-    return table.setdefault(_key(key), [0] * size)
+def _credit(table: dict, key, size: int, first: int, *values: int) -> None:
+    """Add values to a department's or worker's slots, from slot `first` on."""
+    slot = table.setdefault(_key(key), [0] * size)
+    for index, value in enumerate(values, first):
+        slot[index] += value
 
 
 def count_window(estate_ids: list[int], start: dt.datetime, end: dt.datetime) -> dict:
@@ -106,9 +109,8 @@ def count_window(estate_ids: list[int], start: dt.datetime, end: dt.datetime) ->
             row[name] += value
         for name, key in zip(GROUPINGS, (category, channel, kind), strict=True):
             row[name][_key(key)] = row[name].get(_key(key), 0) + total
-        slot = _slot(row["departments"], department, DEPARTMENT_SLOTS)
-        for index, value in enumerate((total, replied, on_time, completed)):
-            slot[index] += value
+        _credit(row["departments"], department, DEPARTMENT_SLOTS, 0, total, replied, on_time,
+                completed)
         row["rows"] += total
     for estate_id, department, calls, satisfied in (
             callbacks_made(estate_ids, start, end)
@@ -118,9 +120,7 @@ def count_window(estate_ids: list[int], start: dt.datetime, end: dt.datetime) ->
         row = counts[estate_id]
         row["callbacks"] += calls
         row["satisfied"] += satisfied
-        slot = _slot(row["departments"], department, DEPARTMENT_SLOTS)
-        slot[4] += calls
-        slot[5] += satisfied
+        _credit(row["departments"], department, DEPARTMENT_SLOTS, 4, calls, satisfied)
         row["rows"] += calls
     for estate_id, assignee, total, completed in (
             received(estate_ids, start, end)
@@ -129,9 +129,7 @@ def count_window(estate_ids: list[int], start: dt.datetime, end: dt.datetime) ->
             .join(WorkOrder, on=(WorkOrder.demand == Demand.id))
             .where(WorkOrder.voided == False)  # noqa: E712
             .group_by(Demand.estate, WorkOrder.assignee).tuples()):
-        slot = _slot(counts[estate_id]["workers"], assignee, WORKER_SLOTS)
-        slot[0] += total
-        slot[1] += completed
+        _credit(counts[estate_id]["workers"], assignee, WORKER_SLOTS, 0, total, completed)
         counts[estate_id]["rows"] += total
     for estate_id, assignee, calls, satisfied in (
             callbacks_made(estate_ids, start, end)
@@ -140,9 +138,7 @@ def count_window(estate_ids: list[int], start: dt.datetime, end: dt.datetime) ->
             .join(WorkOrder, on=(WorkOrder.demand == Callback.demand))
             .where(WorkOrder.voided == False)  # noqa: E712
             .group_by(Callback.estate, WorkOrder.assignee).tuples()):
-        slot = _slot(counts[estate_id]["workers"], assignee, WORKER_SLOTS)
-        slot[2] += calls
-        slot[3] += satisfied
+        _credit(counts[estate_id]["workers"], assignee, WORKER_SLOTS, 2, calls, satisfied)
     return counts
 
 
