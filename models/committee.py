@@ -52,6 +52,9 @@ class CommitteeContact(RegisterModel):
     follow_up_due = DateField(null=True, verbose_name=L_("跟进期限"))
     follow_up_done_at = AwareDateTimeField(null=True, verbose_name=L_("跟进完成时间"))
     follow_up_result = TextField(default="", verbose_name=L_("跟进结果"))
+    # The items grid's 沟通 filter offers the newest 50 meetings, newest first
+    # (views.scoping.RelationFilter): its page stays flat as the meetings grow (#14).
+    filter_recent_options = 50
 
     class Meta:
         table_name = "committee_contact"

@@ -85,8 +85,23 @@ class RelationFilter(FilterEqual):
         super().__init__(column, name, options=())
 
     def scoped_options(self):
+        """The drop-down's rows, built on every page view of the grid. A register that grows
+        with the years (meetings, service batches, survey rounds) declares
+        `filter_recent_options = N` beside its model: its newest N are offered, newest first
+        (read backwards along the primary key, both planners stop after N), so the grid's
+        page stays the same work as the related register grows (#14: the committee-item and
+        service-registration grids built 500 options of 1,000 meetings / 2,000 batches at
+        1M, two thirds of the page). An older one is still filtered by from its own page's
+        link (the filter takes any id). Other relations (buildings, departments) keep their
+        first 500."""
         rel = self.column.rel_model
-        return [(str(row.id), str(row)) for row in scope_to_user(rel.select(), rel).limit(500)]
+        query = scope_to_user(rel.select(), rel)
+        recent = getattr(rel, "filter_recent_options", None)
+        if recent:
+            query = query.order_by(rel._meta.primary_key.desc()).limit(recent)
+        else:
+            query = query.limit(500)
+        return [(str(row.id), str(row)) for row in query]
 
 
 class VoidStateFilter(BasePeeweeFilter):
