@@ -66,7 +66,7 @@ def test_the_page_keeps_its_order_mine_first_then_by_deadline(conn, estate, othe
     Demand.update(reply_due=utcnow() - dt.timedelta(days=30)).where(
         Demand.id == demand.id).execute()
     order = WorkOrder.select().where(WorkOrder.demand.is_null(), WorkOrder.assignee.is_null(),
-                                     WorkOrder.number.contains("-engineering-")).order_by(
+                                     WorkOrder.number.contains("-eng-")).order_by(
         WorkOrder.id.desc()).first()
     WorkOrder.update(dispatched_at=utcnow() - dt.timedelta(days=40)).where(
         WorkOrder.id == order.id).execute()
