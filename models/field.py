@@ -14,9 +14,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import heapq
+import itertools
 
 from flask_babel import gettext
-from peewee import JOIN, Case, CharField, ForeignKeyField, IntegerField, fn
+from peewee import JOIN, SQL, CharField, Column, ForeignKeyField, IntegerField
 
 from models.attachments import AttachmentKind, CheckedFile, attach
 from models.base import (
@@ -106,20 +108,56 @@ def deadline_of(order: WorkOrder, reply_due: dt.datetime | None) -> dt.datetime:
     return reply_due or order.dispatched_at + DEFAULT_COMPLETION
 
 
-def field_orders(user):
-    """我的工单: open and arrived orders, earliest deadline first (rows carry `reply_due`)."""
-    reply_due = Demand.reply_due.alias("reply_due")
-    deadline = fn.COALESCE(Demand.reply_due, WorkOrder.dispatched_at)
+# The order's deadline as migration 030 keeps it on the row (the database's triggers):
+# COALESCE(demand.reply_due, work_order.dispatched_at), the phone page's order (#14).
+DEADLINE = Column(WorkOrder._meta.table, "deadline")
+# The open states written as the partial indexes of migration 030 have them: a planner uses a
+# partial index only when the query's condition is the index's, literals and all.
+OPEN_STATES = WorkOrder.state.in_([SQL("'open'"), SQL("'arrived'")])
+
+
+def _open_orders(user):
+    """The user's open and arrived orders in deadline order (rows carry `reply_due`, the
+    owner's words and `field_deadline`, the order's key)."""
     return (orders_for(user)
-            .select_extend(reply_due, Demand.contact_name.alias("owner_name"),
+            .select_extend(Demand.reply_due.alias("reply_due"),
+                           Demand.contact_name.alias("owner_name"),
                            Demand.contact_phone.alias("owner_phone"),
-                           Demand.description.alias("owner_words"))
+                           Demand.description.alias("owner_words"),
+                           DEADLINE.alias("field_deadline"))
             .join(Demand, on=(WorkOrder.demand == Demand.id), join_type=JOIN.LEFT_OUTER)
-            .where(WorkOrder.state.in_(("open", "arrived")))
-            # Mine first, then by deadline (an order without a demand: by dispatch time).
-            .order_by(Case(None, [(WorkOrder.assignee == user.id, 0)], 1), deadline,
-                      WorkOrder.id)
+            .where(OPEN_STATES)
+            .order_by(DEADLINE, WorkOrder.id)
             .objects())
+
+
+def _read(query, condition, limit: int):
+    """The first `limit` rows of the query that match `condition`, read lazily."""
+    return query.where(condition).limit(limit).iterator()
+
+
+def field_orders(user, limit: int = 200) -> list[WorkOrder]:
+    """我的工单: open and arrived orders, mine first, then by deadline — the demand's reply
+    deadline, else the dispatch time — and id (rows carry `reply_due`).
+
+    Two reads in the indexes' order, each stopping after its rows (#14, migration 030): mine,
+    then the others, read per department (department staff) or per estate (the desk, managers)
+    and merged: each read is one index range in the page's order.
+    """
+    query = _open_orders(user)
+    rows = list(_read(query, WorkOrder.assignee == user.id, limit))
+    rest = limit - len(rows)
+    if rest <= 0:
+        return rows
+    others = WorkOrder.assignee.is_null() | (WorkOrder.assignee != user.id)
+    if user.role == "dept":  # each of their departments (one per estate)
+        scopes = [WorkOrder.department == d for (d,) in
+                  department_ids(user).order_by(Department.id).tuples()]
+    else:  # every department of each of their estates
+        scopes = [WorkOrder.estate == e for e in sorted(user.estate_ids())]
+    merged = heapq.merge(*(_read(query, others & scope, rest) for scope in scopes),
+                         key=lambda row: (row.field_deadline, row.id))
+    return rows + list(itertools.islice(merged, rest))
 
 
 def complete_with_files(order: WorkOrder, user, *, key: str, files, values: dict) -> None:

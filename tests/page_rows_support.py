@@ -75,3 +75,28 @@ def ledger_rows(estates, n: int, start: int):
             "works_end": at.date(), "applied_at": at,
             "state": "permitted" if (start + i) % 5 == 0 else "applied"}
             for i, at in enumerate(moments)]).execute()
+
+
+def open_orders(estate, kind: str, n: int, start: int, assignee=None):
+    """n open work orders of the estate's `kind` department, dispatched `start` minutes after
+    thirty days ago and later (later deadlines for a later start): every other one for a
+    demand (reply due two days after it was received), the rest stand-alone; every fifth one
+    is `assignee`'s (none if None)."""
+    now = utcnow()  # numbers fit 20 characters: the kind cut to three letters
+    department = Department.get_or_create(estate=estate, kind=kind,
+                                          defaults={"name": kind})[0]
+    moments = [now - dt.timedelta(days=30, minutes=-(start + i)) for i in range(n)]
+    Demand.insert_many([{
+        "estate": estate, "number": f"XQ-O-{estate.id}-{kind[:3]}-{start + i:06d}",
+        "received_at": at, "category": "engineering", "description": "门锁损坏",
+        "status": "dispatched", "reply_due": at + dt.timedelta(days=2)}
+        for i, at in enumerate(moments) if i % 2 == 0]).execute()
+    demands = dict(Demand.select(Demand.number, Demand.id).where(
+        Demand.number.startswith(f"XQ-O-{estate.id}-{kind[:3]}-")).tuples())
+    WorkOrder.insert_many([{
+        "estate": estate, "department": department, "what": "换锁",
+        "number": f"WX-O-{estate.id}-{kind[:3]}-{start + i:06d}", "dispatched_at": at,
+        "demand": demands.get(f"XQ-O-{estate.id}-{kind[:3]}-{start + i:06d}"),
+        "assignee": assignee.id if assignee is not None and i % 5 == 0 else None,
+        "state": "open" if i % 3 else "arrived"}
+        for i, at in enumerate(moments)]).execute()

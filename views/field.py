@@ -124,7 +124,7 @@ def _refused(order, error: RuleError, status: int = 400):
 def orders():
     """我的工单: my department's open work orders, most urgent first."""
     user = _user()
-    rows = list(field_orders(user).limit(200))
+    rows = field_orders(user, 200)
     previous = FieldVisit.look(user)
     late = flagged_ids(WorkOrder, ids=[row.id for row in rows])
     now = utcnow()
