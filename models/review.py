@@ -235,14 +235,6 @@ def monthly_review(estate_ids: list[int], start: dt.datetime, end: dt.datetime) 
     return review_of(add_up(count_window(estate_ids, start, end).values()))
 
 
-def month_on_month(estate_ids: list[int], months: list[tuple[dt.date, dt.datetime, dt.datetime]]
-                   ) -> list[dict]:
-    """For each (first day, start, end) month: demands received, the on-time reply rate of
-    those replied and the satisfaction rate of the callbacks made that month, counted now."""
-    return [trend_of(first, add_up(count_window(estate_ids, start, end).values()))
-            for first, start, end in months]
-
-
 def assessment(estate_ids: list[int], start: dt.datetime, end: dt.datetime) -> dict:
     """考核 for any window [start, end), counted now (the page reads kept months)."""
     return assessment_of(add_up(count_window(estate_ids, start, end).values()))
