@@ -20,7 +20,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 
-from peewee import JOIN, SQL, Model, NodeList, Value, fn
+from peewee import JOIN, SQL, Expression, Model, NodeList, Value, fn
 
 from jobs.models import OverdueFlag
 from models.base import db, is_sqlite
@@ -35,19 +35,42 @@ ANALYZE_AFTER = 100
 # flagged rows lie among the register's (#14; jobs.views.OverdueFilter). The work-order grid
 # puts open orders first: each of its rules flags orders of one kind (arrival and completion
 # open ones, the after-hours callback completed ones), so within a rule 派工时间 is its order.
-# Migration 028 fills the flags of these registers; tests/test_flag_links.py checks each
-# against its grid. Only the large registers: on the smaller ones (emergencies, 5,000 rows at
-# 1M demands) both planners, with statistics, scan the register and look each row's flag up
-# (SQLite: or build a Bloom filter over it; PostgreSQL: a hash join), which grows with the
-# register as `id IN (…)` grows with the flags; those keep migration 026's mechanism.
+# Migrations 028 (the first three) and 031 fill the flags of these registers;
+# tests/test_flag_links.py checks each against its grid. Every register whose grid lists by a
+# moment is here; the rest list by a day (统一施工 batches, tenancies: a day has no place
+# among moments) or are the estates themselves, and keep `id IN (the rule's flags)`.
 ROW_ORDER = {"demand": "received_at", "temporary_pass": "issued_at",
-             "work_order": "dispatched_at"}
+             "work_order": "dispatched_at",
+             # migration 031
+             "key_movement": "at", "worker_pass": "issued_at", "hot_work_permit": "work_from",
+             "decoration": "applied_at", "deposit": "created_at", "goods_release": "created_at",
+             "emergency": "occurred_at", "print_job": "requested_at", "move_in": "created_at",
+             "shift_log": "written_at", "rectification": "created_at"}
+
+# SQLite's estimate of one rule's active flags is the average over every rule (sqlite_stat1,
+# where ANALYZE has run); for a register smaller than that average (emergencies, print
+# requests: thousands of rows at 1M demands beside tens of thousands of a demand rule's flags)
+# it then either drives the join from the register or scans the register into a Bloom filter
+# before walking the flags — either way the register's size again (#14). A term the index
+# cannot use (+"table"), weighted as rare (likelihood), brings the estimate down to a few
+# flags: SQLite walks the flags and looks each row up by its id, with or without statistics.
+RARE = 0.001
 
 
 def order_column(model: type[Model]):
     """The register's grid-order column its flags keep (ROW_ORDER), or None."""
     name = ROW_ORDER.get(model._meta.table_name)
     return getattr(model, name) if name else None
+
+
+def link_join(model: type[Model], rule: str, flag) -> Expression:
+    """The ON of a 超时 link's join of the register to `flag` (an alias of OverdueFlag): the
+    rule's active flag of each row, in an order the planner walks from the flags (RARE)."""
+    on = (flag.row_id == model.id) & (flag.rule == rule) & flag.cleared_at.is_null()
+    if is_sqlite():
+        unindexed = NodeList((SQL("+"), flag.table), glue="")
+        on &= fn.likelihood(unindexed == model._meta.table_name, SQL(repr(RARE)))  # a constant
+    return on
 
 
 def follow_row_order(row: Model, changed: Iterable[str]) -> None:

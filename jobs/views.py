@@ -15,7 +15,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from peewee import Model, Value, fn
 
-from jobs.flags import active_flags, flag_rules, order_column, overdue_subquery
+from jobs.flags import active_flags, flag_rules, link_join, order_column, overdue_subquery
 from jobs.models import JobLease, JobRun, OverdueFlag
 from jobs.overdue import RULE_LABELS, RULES
 from jobs.registry import JOBS, get_job
@@ -56,9 +56,8 @@ class OverdueFilter(BasePeeweeFilter):
             # The grid takes this order as its default (orders_rows); a sort the user
             # chooses replaces it. An alias of its own: the filter may be given twice.
             flag = OverdueFlag.alias()
-            return (query.join_from(self.model, flag, on=(
-                (flag.row_id == self.model.id) & (flag.rule == rule) & flag.cleared_at.is_null()))
-                .order_by(flag.row_order.desc(), flag.row_id.desc()))
+            return (query.join_from(self.model, flag, on=link_join(self.model, rule, flag))
+                    .order_by(flag.row_order.desc(), flag.row_id.desc()))
         flagged = overdue_subquery(self.model, rule)
         if (self.model._meta.table_name not in ORDER_FROM_INDEX
                 or capped_count(flagged, DENSE_FLAGS) < DENSE_FLAGS):
