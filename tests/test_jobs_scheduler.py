@@ -77,7 +77,7 @@ def test_schedule_can_be_changed_or_disabled_in_config(app):
                                    "sheets_sync": None}
     scheduler = BackgroundScheduler()
     assert schedule_jobs(scheduler, app) == ["mark_overdue", "daily_digest", "nightly_backup",
-                                             "send_outbox", "review_figures"]
+                                             "send_outbox", "review_figures", "db_statistics"]
     assert describe_schedule(get_job("mark_overdue"), app.config).startswith("每天 01:00")
     assert describe_schedule(get_job("sheets_sync"), app.config) == "未启用"
     app.config["JOBS_SCHEDULE"] = {"no_such_job": None}
@@ -174,7 +174,7 @@ def test_two_scheduler_processes_never_double_a_run(app, conn):
 def test_catch_up_runs_the_missed_nightly_slot(app, conn):
     app.config["JOBS_SCHEDULE"] = {"mark_overdue": {"hour": "1", "minute": "0"},
                                    "sheets_sync": None, "daily_digest": None,
-                                   "nightly_backup": None}
+                                   "nightly_backup": None, "db_statistics": None}
     job = get_job("mark_overdue")
     two_nights_ago = at(2026, 11, 24, 1, 0)
     run_job(job, app=app, slot=lease.slot_key(two_nights_ago), slot_time=two_nights_ago,
@@ -208,18 +208,21 @@ def test_catch_up_sweeps_before_the_digest_summarises(app, conn, make_user, esta
     started = at(2026, 11, 26, 8, 0)
     scheduler = BackgroundScheduler()
     queued = queue_catch_ups(scheduler, app, started)
-    # The nightly backup (#13) is caught up too, after the digest (JOBS order).
-    assert [j.id for j, _ in queued] == ["mark_overdue", "daily_digest", "nightly_backup"]
+    # The nightly backup (#13) and the planner's statistics (#14) are caught up too, after the
+    # digest (JOBS order).
+    assert [j.id for j, _ in queued] == ["mark_overdue", "daily_digest", "nightly_backup",
+                                         "db_statistics"]
     scheduler.start()
     try:
         wait_for(lambda: JobRun.select().where(JobRun.trigger == "catch_up",
-                                               JobRun.finished_at.is_null(False)).count() == 3)
+                                               JobRun.finished_at.is_null(False)).count() == 4)
     finally:
         scheduler.shutdown(wait=True)
     runs = list(JobRun.select().order_by(JobRun.id))
     assert [(r.job, r.status) for r in runs] == [("mark_overdue", "succeeded"),
                                                  ("daily_digest", "succeeded"),
-                                                 ("nightly_backup", "succeeded")]
+                                                 ("nightly_backup", "succeeded"),
+                                                 ("db_statistics", "succeeded")]
     assert latest_digest(estate.id).new_total == 1
 
 
