@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_babel import gettext
-from peewee import BooleanField, CharField, DateField, ForeignKeyField
+from peewee import SQL, BooleanField, CharField, DateField, ForeignKeyField
 
 from models import deadlines
 from models.base import (
@@ -329,3 +329,9 @@ TemporaryPass.add_index(TemporaryPass.index(TemporaryPass.state, TemporaryPass.v
 # The grid's newest-first page for a user of several estates (migration 024, #14).
 TemporaryPass.add_index(TemporaryPass.index(TemporaryPass.voided, TemporaryPass.issued_at,
                                             name="temporary_pass_list_order"))
+# A deposit's page names the worker pass it belongs to, among the passes with a deposit or card
+# fee (migration 032, #14; as decoration_owner_deposit).
+WorkerPass.add_index(WorkerPass.index(WorkerPass.deposit, name="worker_pass_deposit",
+                                      where=SQL("deposit_id IS NOT NULL")))
+WorkerPass.add_index(WorkerPass.index(WorkerPass.card_fee, name="worker_pass_card_fee",
+                                      where=SQL("card_fee_id IS NOT NULL")))
