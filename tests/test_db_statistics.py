@@ -14,7 +14,7 @@ import datetime as dt
 
 import pytest
 from conftest import PASSWORD, PG_URL, login
-from page_rows_support import GROWTH, ledger_rows, vm_steps
+from page_rows_support import GROWTH, capped_grids, ledger_rows, vm_steps
 
 from jobs.registry import get_job
 from jobs.runner import run_job
@@ -69,9 +69,7 @@ def test_after_the_job_a_grid_reads_its_page_not_the_estates_rows(app, conn, est
     amount, for a supervisor of two estates: the same work with five times the rows, once the
     nightly job has run (before it, the estate's index and a sort of every row: ×4–5)."""
     make_user("chief", "supervisor", estate, other_estate)
-    for view in app.extensions["admin"][0]._views:  # count up to 20 rows: as past the cap
-        if hasattr(view, "count_cap"):
-            monkeypatch.setattr(view, "count_cap", 20)
+    capped_grids(app, monkeypatch)
     client = app.test_client()
     assert login(client, "chief", PASSWORD).status_code == 302
     estates = [estate, other_estate]

@@ -54,70 +54,61 @@ def _sweep(*rule_ids: str) -> None:
             sync_rule(_rule(rule_id), now)
 
 
-def _demands(estates, n: int, start: int, *, flagged: bool) -> None:
-    """n demands per estate: completed ten days ago and never called back (demand_callback,
-    R-DEM-9), received a month ago and earlier — the oldest of the register; or closed ones
-    received in the last days, newer than any of them. Numbered XQ-L-… (flagged) and XQ-A-…
-    (the others: first in the number's order, which SQLite without statistics may walk)."""
+def _fill(model, estates, n: int, start: int, flagged: bool, row) -> None:
+    """n rows of `model` per estate, `row(estate, i, at, now)` each: a flagged row's moment a
+    month ago and earlier (the oldest of the register, as a backlog is), another's in the last
+    hours, newer than any of them. Numbered PREFIX-L-… (flagged) and PREFIX-A-… (the others:
+    first in the number's order, which SQLite without statistics may walk)."""
     now = utcnow()
     for e, estate in enumerate(estates):
-        rows = []
-        for i in range(start, start + n):
-            if flagged:
-                at = now - dt.timedelta(days=30, hours=i, minutes=7 * e)
-                done = {"status": "completed", "completed_at": now - dt.timedelta(days=10),
-                        "closed_at": None}
-            else:
-                at = now - dt.timedelta(minutes=10 * i + e)
-                done = {"status": "closed", "completed_at": at, "closed_at": at}
-            rows.append({"estate": estate, "number": f"XQ-{'L' if flagged else 'A'}-{estate.code}"
-                         f"-{i:05d}", "received_at": at, "category": "engineering",
-                         "description": "门锁损坏", "reply_due": at + dt.timedelta(hours=1),
-                         "replied_at": at, **done})
-        Demand.insert_many(rows).execute()
+        model.insert_many([row(estate, i, now - (
+            dt.timedelta(days=30, hours=i, minutes=7 * e) if flagged
+            else dt.timedelta(minutes=10 * i + e)), now) for i in range(start, start + n)]
+        ).execute()
+
+
+def _number(prefix: str, estate, i: int, flagged: bool) -> str:
+    return f"{prefix}-{'L' if flagged else 'A'}-{estate.code}-{i:05d}"
+
+
+def _department(estate, kind: str, name: str):
+    return Department.get_or_create(estate=estate, kind=kind, defaults={"name": name})[0]
+
+
+def _demands(estates, n: int, start: int, *, flagged: bool) -> None:
+    """Demands completed ten days ago and never called back (demand_callback, R-DEM-9); or
+    closed ones."""
+    def row(estate, i, at, now):
+        done = ({"status": "completed", "completed_at": now - dt.timedelta(days=10),
+                 "closed_at": None} if flagged
+                else {"status": "closed", "completed_at": at, "closed_at": at})
+        return {"estate": estate, "number": _number("XQ", estate, i, flagged),
+                "received_at": at, "category": "engineering", "description": "门锁损坏",
+                "reply_due": at + dt.timedelta(hours=1), "replied_at": at, **done}
+    _fill(Demand, estates, n, start, flagged, row)
 
 
 def _orders(estates, n: int, start: int, *, flagged: bool) -> None:
-    """n work orders per estate: finished after hours days ago and never called back
-    (work_order_callback, R-DEM-9), dispatched a month ago and earlier; or open ones
-    dispatched in the last hours (the grid lists open orders first)."""
-    now = utcnow()
-    for e, estate in enumerate(estates):
-        department = Department.get_or_create(estate=estate, kind="engineering",
-                                              defaults={"name": "工程维修部"})[0]
-        rows = []
-        for i in range(start, start + n):
-            if flagged:
-                at = now - dt.timedelta(days=30, hours=i, minutes=7 * e)
-                state = {"state": "completed", "completed_at": now - dt.timedelta(days=3),
-                         "needs_callback": True}
-            else:
-                at = now - dt.timedelta(minutes=10 * i + e)
-                state = {"state": "open", "completed_at": None, "needs_callback": False}
-            rows.append({"estate": estate, "department": department, "what": "换锁",
-                         "number": f"WX-{'L' if flagged else 'A'}-{estate.code}-{i:05d}",
-                         "dispatched_at": at, **state})
-        WorkOrder.insert_many(rows).execute()
+    """Work orders finished after hours days ago and never called back (work_order_callback,
+    R-DEM-9); or open ones (the grid lists open orders first)."""
+    def row(estate, i, at, now):
+        state = ({"state": "completed", "completed_at": now - dt.timedelta(days=3),
+                  "needs_callback": True} if flagged
+                 else {"state": "open", "completed_at": None, "needs_callback": False})
+        return {"estate": estate, "department": _department(estate, "engineering", "工程维修部"),
+                "what": "换锁", "number": _number("WX", estate, i, flagged),
+                "dispatched_at": at, **state}
+    _fill(WorkOrder, estates, n, start, flagged, row)
 
 
 def _prints(estates, n: int, start: int, *, flagged: bool) -> None:
-    """n print requests per estate (a register of thousands where demands are a million):
-    waiting for approval since a month ago and earlier (print_approval, R-PRINT-1); or printed
-    ones asked in the last hours, newer than any of them."""
-    now = utcnow()
-    for e, estate in enumerate(estates):
-        department = Department.get_or_create(estate=estate, kind="cs",
-                                              defaults={"name": "客服部"})[0]
-        rows = []
-        for i in range(start, start + n):
-            if flagged:
-                at, state = now - dt.timedelta(days=30, hours=i, minutes=7 * e), "requested"
-            else:
-                at, state = now - dt.timedelta(minutes=10 * i + e), "printed"
-            rows.append({"estate": estate, "department": department, "title": "停水通知",
-                         "number": f"DY-{'L' if flagged else 'A'}-{estate.code}-{i:05d}",
-                         "requested_at": at, "state": state})
-        PrintJob.insert_many(rows).execute()
+    """Print requests (a register of thousands where demands are a million) waiting for
+    approval (print_approval, R-PRINT-1); or printed ones."""
+    def row(estate, i, at, now):
+        return {"estate": estate, "department": _department(estate, "cs", "客服部"),
+                "title": "停水通知", "number": _number("DY", estate, i, flagged),
+                "requested_at": at, "state": "requested" if flagged else "printed"}
+    _fill(PrintJob, estates, n, start, flagged, row)
 
 
 # register -> (model, its grid order, the rule of the test, the rows, the numbers' prefix)

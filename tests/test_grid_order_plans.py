@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 
 import pytest
 from conftest import PASSWORD, PG_URL, login
-from page_rows_support import GROWTH, ledger_rows, register_rows, vm_steps
+from page_rows_support import GROWTH, capped_grids, ledger_rows, register_rows, vm_steps
 
 from bench.pages_bench import _filter_arg, _sort_arg
 from models.callbacks import Callback
@@ -57,9 +57,7 @@ def _urls(app) -> list[str]:
 def test_grid_pages_stop_after_their_rows(app, conn, estate, other_estate, make_user,
                                           monkeypatch):
     make_user("chief", "supervisor", estate, other_estate)
-    for view in app.extensions["admin"][0]._views:  # count up to 20 rows: as past the cap
-        if hasattr(view, "count_cap"):
-            monkeypatch.setattr(view, "count_cap", 20)
+    capped_grids(app, monkeypatch)
     make_user("fixer", "dept", estate, other_estate)  # the engineering department's
     client, fixer = app.test_client(), app.test_client()
     assert login(client, "chief", PASSWORD).status_code == 302
