@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from conftest import PG_URL
 from test_office_common import ago, at, field_errors, make_staff, post, today
 from test_records import form_data
 
@@ -158,3 +159,43 @@ def test_survey_and_committee_through_the_admin(login_as, staff, estate, this_ro
     assert Demand.get(Demand.channel == "committee").description.endswith("保留大榕树")
     details = clerk.get(f"/admin/committee_contact/details/?id={contact.id}")
     assert CommitteeItem.get().demand.number in details.get_data(as_text=True)
+
+
+def test_months_without_contact_read_only_those_months(conn, estate):
+    """The committee list's warning (R-SVC-4) names the months of the last half-year without a
+    contact. It read every contact the estate ever had on every page view (#14): five times the
+    older contacts, the same SQLite work; the months' edges in office time."""
+    from sql_support import vm_steps_of
+
+    from models.base import office_tz
+
+    first, last = dt.date(2026, 7, 1), dt.date(2026, 12, 3)
+
+    def held(*moments):
+        CommitteeContact.insert_many([
+            {"estate": estate, "held_at": moment, "attendees": "x", "topics": "y"}
+            for moment in moments]).execute()
+
+    def local(*args):
+        return dt.datetime(*args, tzinfo=office_tz())
+
+    # 2026-06-30 23:59 office time is June (outside); 2026-08-01 00:00 is August; 12-31 23:59
+    # is December, the last month asked.
+    held(local(2026, 6, 30, 23, 59), local(2026, 8, 1, 0, 0), local(2026, 12, 31, 23, 59))
+    expected = [dt.date(2026, 7, 1), dt.date(2026, 9, 1), dt.date(2026, 10, 1),
+                dt.date(2026, 11, 1)]
+    assert CommitteeContact.months_without_contact(estate.id, first, last) == expected
+
+    def older(n, start):
+        held(*(local(2020, 1, 1) + dt.timedelta(hours=start + i) for i in range(n)))
+
+    if PG_URL:
+        return  # the instruction counter is SQLite's
+    older(200, 0)
+    before, missed = vm_steps_of(
+        lambda: CommitteeContact.months_without_contact(estate.id, first, last))
+    older(800, 200)
+    after, missed_after = vm_steps_of(
+        lambda: CommitteeContact.months_without_contact(estate.id, first, last))
+    assert missed == missed_after == expected
+    assert after <= 1.3 * before, (before, after)
