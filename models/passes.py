@@ -335,3 +335,7 @@ WorkerPass.add_index(WorkerPass.index(WorkerPass.deposit, name="worker_pass_depo
                                       where=SQL("deposit_id IS NOT NULL")))
 WorkerPass.add_index(WorkerPass.index(WorkerPass.card_fee, name="worker_pass_card_fee",
                                       where=SQL("card_fee_id IS NOT NULL")))
+# The grid sorted by number (the order of issue) across the user's estates, stopped after the
+# page (migration 034, #14).
+TemporaryPass.add_index(TemporaryPass.index(TemporaryPass.voided, TemporaryPass.number,
+                                            name="temporary_pass_number_order"))

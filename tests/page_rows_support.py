@@ -108,3 +108,21 @@ def open_orders(estate, kind: str, n: int, start: int, assignee=None):
         "assignee": assignee.id if assignee is not None and i % 5 == 0 else None,
         "state": "open" if i % 3 else "arrived"}
         for i, at in enumerate(moments)]).execute()
+
+
+def movement_rows(estates, n: int, start: int):
+    """n key loans and returns per estate, made `start` hours ago and earlier."""
+    from models.keys import KeyMovement, KeySet
+    from models.org import Unit
+
+    now = utcnow()
+    for estate in estates:
+        unit = Unit.select().where(Unit.estate == estate).first()
+        keys = KeySet.get_or_create(estate=estate, unit=unit)[0]
+        KeyMovement.insert_many([{
+            "estate": estate, "key_set": keys, "kind": "lend" if i % 2 else "return",
+            "number": f"JY-T-{estate.id}-{start + i:06d}",
+            "at": now - dt.timedelta(hours=start + i), "to_location": "lent",
+            "person": "李师傅", "expected_return": now - dt.timedelta(hours=start + i - 4)}
+            for i in range(n)]).execute()
+

@@ -10,33 +10,16 @@ real runner, then count a page's SQLite VM instructions as the registers grow fi
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from conftest import PASSWORD, PG_URL, login
-from page_rows_support import GROWTH, capped_grids, ledger_rows, vm_steps
+from page_rows_support import GROWTH, capped_grids, ledger_rows, movement_rows, vm_steps
 
 from jobs.registry import get_job
 from jobs.runner import run_job
 from jobs.statistics import tables
-from models.base import db, utcnow
-from models.keys import KeyMovement, KeySet
-from models.org import Unit
+from models.base import db
 
 ROWS = 60  # per estate before the growth
-
-
-def _movements(estates, n: int, start: int) -> None:
-    """n key loans and returns per estate, made `start` hours ago and earlier."""
-    now = utcnow()
-    for estate in estates:
-        unit = Unit.select().where(Unit.estate == estate).first()
-        keys = KeySet.get_or_create(estate=estate, unit=unit)[0]
-        KeyMovement.insert_many([{
-            "estate": estate, "key_set": keys, "kind": "lend" if i % 2 else "return",
-            "number": f"JY-T-{estate.id}-{start + i:06d}",
-            "at": now - dt.timedelta(hours=start + i), "to_location": "lent",
-            "person": "李师傅"} for i in range(n)]).execute()
 
 
 def _analysed() -> set[str]:
@@ -49,7 +32,7 @@ def _analysed() -> set[str]:
 
 
 def test_the_job_gathers_the_statistics_of_every_table(app, conn, estate):
-    _movements([estate], ROWS, 0)
+    movement_rows([estate], ROWS, 0)
     ledger_rows([estate], ROWS, 0)
     if not PG_URL:  # a fresh file; PostgreSQL's tables are emptied, not made, between tests
         assert not {"key_movement", "deposit"} & _analysed()
@@ -76,13 +59,13 @@ def test_after_the_job_a_grid_reads_its_page_not_the_estates_rows(app, conn, est
     views = {v.endpoint: v for v in app.extensions["admin"][0]._views}
     amount = [name for name, _ in views["deposit"]._list_columns].index("amount")
     pages = ("/admin/key_movement/", "/admin/deposit/", f"/admin/deposit/?sort={amount}&desc=1")
-    _movements(estates, ROWS, 0)
+    movement_rows(estates, ROWS, 0)
     ledger_rows(estates, ROWS, 0)
     assert run_job(get_job("db_statistics"), app=app).status == "succeeded"
     for url in pages:
         vm_steps(client, url)  # warm-up: the process's caches
     before = {url: vm_steps(client, url) for url in pages}
-    _movements(estates, ROWS * (GROWTH - 1), ROWS)  # older rows: the same first page
+    movement_rows(estates, ROWS * (GROWTH - 1), ROWS)  # older rows: the same first page
     ledger_rows(estates, ROWS * (GROWTH - 1), ROWS)
     assert run_job(get_job("db_statistics"), app=app).status == "succeeded"  # the next night
     after = {url: vm_steps(client, url) for url in pages}

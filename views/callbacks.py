@@ -59,6 +59,10 @@ class CallbackAdmin(SecureModelView):
                    "skill", "etiquette", "satisfied", "comments", "called_by")
     column_filters = ("satisfied", "channel", "called_at")
     column_default_sort = ("called_at", True)
+    # Sorted only by what an index reads in order (callback_list_order, _satisfied_order): a
+    # sort by a score or the channel sorted every callback of the user's estates (880,000 at
+    # 1M demands: 32 → 180 ms from 100k, #14; tests/test_grid_sorts.py).
+    column_sortable_list = ("called_at", "satisfied")
 
     def scoped_query(self):
         # Department staff: the callbacks on their own department's work (R-REC-4, #11).
