@@ -11,7 +11,10 @@ office has beside it:
   (2 % of them contain 漏水), a contact, a unit, and its search text (the FTS index rebuilt);
 - callbacks (回访) in the manual's proportions: one for every closed demand and for every work
   order called back;
-- decorations: one application for a fifth of the units, most of them accepted long ago;
+- decorations: every unit's over the years, numbered as they came in (13,533 at scale 1): one
+  2 to 5 years ago, accepted (one in fifty rejected first and filed again), and a later one
+  for a third of the units, most accepted, those whose works run today permitted, a few
+  applied or rejected;
 - the users the bench logs in as: a supervisor of every estate;
 - the monthly review's months counted (the review_figures job, as every 10 minutes in
   production; a kept database upgraded to migration 027 is counted after the upgrade).
@@ -34,11 +37,12 @@ from bench.jobs_bench import sweep
 from bench.jobs_data import NOW, build_sqlite, sqlite_app, timed
 
 SUPERVISOR = "bench_supervisor"
-DECORATED_UNITS = 5  # one unit in five has a decoration
+REFILED = 50  # one unit in fifty had its first decoration rejected and filed it again
+RENOVATED = 3  # one unit in three renovated again later
 PHRASES = 200  # distinct descriptions, each demand takes one by its id
 LEAK_SHARE = 0.02  # of the demands mention 漏水
 # Bump when what this module adds changes shape: a kept database of another layout is rebuilt.
-PAGES_LAYOUT = 1
+PAGES_LAYOUT = 2  # 2: every unit's decorations over the years (#14)
 
 
 def _phrases() -> list[str]:
@@ -156,24 +160,49 @@ def _add_callbacks() -> dict[str, int]:
 
 
 def _add_decorations() -> int:
-    """Applications for one unit in DECORATED_UNITS, most accepted, a few on the go."""
+    """Every unit's applications over the years, numbered in the order they came in (#14).
+
+    Each unit had one 2 to 5 years ago, accepted; one in REFILED of those was rejected and
+    filed again a month later; one unit in RENOVATED had a later one in the last two years:
+    accepted, or permitted while its 60 days of works run, a few applied or rejected."""
+    from models.base import db
     from models.decoration import Decoration
 
     day = NOW.date()
-    state = ("CASE WHEN u.id % 50 = 0 THEN 'permitted' WHEN u.id % 50 = 1 THEN 'applied'"
-             " WHEN u.id % 50 = 2 THEN 'rejected' ELSE 'accepted' END")
-    start = f"date('{day}', '-' || (u.id % 700) || ' days')"
+    now = NOW.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    db.execute_sql("CREATE TEMP TABLE bench_deco (unit_id INTEGER, estate_id INTEGER,"
+                   " start TEXT, state TEXT)")
+    first = f"date('{day}', '-' || (730 + u.id * 37 % 1100) || ' days')"
+    db.execute_sql(f"INSERT INTO bench_deco SELECT u.id, u.estate_id, {first}, CASE WHEN"
+                   f" u.id % {REFILED} = 2 THEN 'rejected' ELSE 'accepted' END FROM unit u")
+    db.execute_sql(f"INSERT INTO bench_deco SELECT u.id, u.estate_id, date({first}, '+30 days'),"
+                   f" 'accepted' FROM unit u WHERE u.id % {REFILED} = 2")
+    later = f"date('{day}', '-' || (u.id * 13 % 700) || ' days')"
+    db.execute_sql(f"""
+        INSERT INTO bench_deco SELECT u.id, u.estate_id,
+          CASE WHEN u.id % 97 = 0 THEN date('{day}', '+7 days') ELSE {later} END,
+          CASE WHEN u.id % 97 = 0 THEN 'applied' WHEN u.id % 41 = 0 THEN 'rejected'
+               WHEN {later} > date('{day}', '-60 days') THEN 'permitted' ELSE 'accepted' END
+        FROM unit u WHERE u.id % {RENOVATED} = 0""")
+    permitted = "d.state IN ('permitted', 'accepted')"
     return _insert_select(Decoration, {
-        "estate_id": "u.estate_id", "unit_id": "u.id",
-        "number": "'ZX-B-' || printf('%08d', u.id)",
-        "owner_name": "'业主' || (u.id % 97)",
-        "owner_phone": "'1380000' || printf('%04d', u.id % 10000)",
-        "contractor": "'装修公司' || (u.id % 37)", "plan_summary": "'厨卫改造，墙面翻新'",
-        "works_start": start, "works_end": f"date({start}, '+60 days')",
-        "applied_at": f"datetime({start}, '-10 days')", "state": state,
-        "created_at": f"datetime({start}, '-10 days')",
-        "updated_at": f"datetime({start}, '+60 days')",
-    }, f"FROM unit u WHERE u.id % {DECORATED_UNITS} = 0")
+        "estate_id": "d.estate_id", "unit_id": "d.unit_id",
+        "number": "'ZX-B-' || printf('%08d', ROW_NUMBER() OVER (ORDER BY d.start, d.unit_id))",
+        "permit_number": f"CASE WHEN {permitted} THEN 'XK-B-' || printf('%08d', ROW_NUMBER()"
+                         f" OVER (PARTITION BY {permitted} ORDER BY d.start, d.unit_id)) END",
+        "owner_name": "'业主' || (d.unit_id % 97)",
+        "owner_phone": "'1380000' || printf('%04d', d.unit_id % 10000)",
+        "contractor": "'装修公司' || (d.unit_id % 37)", "plan_summary": "'厨卫改造，墙面翻新'",
+        "works_start": "d.start", "works_end": "date(d.start, '+60 days')",
+        "applied_at": "datetime(d.start, '-10 days')",
+        "approval_due": "datetime(d.start, '-7 days')", "tests_due": "datetime(d.start, '-7 days')",
+        "approved_at": f"CASE WHEN {permitted} THEN datetime(d.start, '-8 days') END",
+        "permit_issued_at": f"CASE WHEN {permitted} THEN datetime(d.start, '-7 days') END",
+        "accepted_at": "CASE WHEN d.state = 'accepted' THEN datetime(d.start, '+60 days') END",
+        "acceptance_result": "CASE WHEN d.state = 'accepted' THEN 'passed' END",
+        "state": "d.state", "created_at": "datetime(d.start, '-10 days')",
+        "updated_at": f"min(datetime(d.start, '+60 days'), '{now}')",
+    }, "FROM bench_deco d ORDER BY d.start, d.unit_id")
 
 
 def _add_supervisor() -> None:

@@ -263,3 +263,6 @@ Decoration.add_index(Decoration.index(Decoration.owner_deposit, name="decoration
 Decoration.add_index(Decoration.index(Decoration.contractor_deposit,
                                       name="decoration_contractor_deposit",
                                       where=SQL("contractor_deposit_id IS NOT NULL")))
+# The grid sorted by 计划完工日期 (the permit's end), stopped after the page (migration 033, #14).
+Decoration.add_index(Decoration.index(Decoration.voided, Decoration.works_end,
+                                      name="decoration_works_end_order"))
