@@ -26,6 +26,17 @@ def capped_grids(app, monkeypatch) -> None:
             monkeypatch.setattr(view, "count_cap", 20)
 
 
+def chief_client(app, monkeypatch, make_user, *estates):
+    """A supervisor of these estates ("chief"), logged in, every grid's count capped."""
+    from conftest import PASSWORD, login
+
+    make_user("chief", "supervisor", *estates)
+    capped_grids(app, monkeypatch)
+    client = app.test_client()
+    assert login(client, "chief", PASSWORD).status_code == 302
+    return client
+
+
 def register_rows(estates, n: int, start: int):
     """n demands (closed, called back), n completed work orders, n passes handed back."""
     now = utcnow()

@@ -11,8 +11,8 @@ real runner, then count a page's SQLite VM instructions as the registers grow fi
 from __future__ import annotations
 
 import pytest
-from conftest import PASSWORD, PG_URL, login
-from page_rows_support import GROWTH, capped_grids, ledger_rows, movement_rows, vm_steps
+from conftest import PG_URL
+from page_rows_support import GROWTH, chief_client, ledger_rows, movement_rows, vm_steps
 
 from jobs.registry import get_job
 from jobs.runner import run_job
@@ -51,10 +51,7 @@ def test_after_the_job_a_grid_reads_its_page_not_the_estates_rows(app, conn, est
     """The key movements' and the deposit ledger's newest-first pages and the ledger's sort by
     amount, for a supervisor of two estates: the same work with five times the rows, once the
     nightly job has run (before it, the estate's index and a sort of every row: ×4–5)."""
-    make_user("chief", "supervisor", estate, other_estate)
-    capped_grids(app, monkeypatch)
-    client = app.test_client()
-    assert login(client, "chief", PASSWORD).status_code == 302
+    client = chief_client(app, monkeypatch, make_user, estate, other_estate)
     estates = [estate, other_estate]
     views = {v.endpoint: v for v in app.extensions["admin"][0]._views}
     amount = [name for name, _ in views["deposit"]._list_columns].index("amount")

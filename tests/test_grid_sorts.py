@@ -14,8 +14,8 @@ an index to read it in order fails.
 from __future__ import annotations
 
 import pytest
-from conftest import PASSWORD, PG_URL, login
-from page_rows_support import GROWTH, capped_grids, movement_rows, register_rows, vm_steps
+from conftest import PG_URL
+from page_rows_support import GROWTH, chief_client, movement_rows, register_rows, vm_steps
 
 from jobs.registry import get_job
 from jobs.runner import run_job
@@ -34,10 +34,7 @@ def _fill(estates, n: int, start: int) -> None:
 
 def test_every_sort_of_a_large_grid_reads_its_page(app, conn, estate, other_estate, make_user,
                                                   monkeypatch):
-    make_user("chief", "supervisor", estate, other_estate)
-    capped_grids(app, monkeypatch)
-    client = app.test_client()
-    assert login(client, "chief", PASSWORD).status_code == 302
+    client = chief_client(app, monkeypatch, make_user, estate, other_estate)
     estates = [estate, other_estate]
     views = {v.endpoint: v for v in app.extensions["admin"][0]._views}
     urls = []

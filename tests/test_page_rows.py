@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import PASSWORD, PG_URL, login
-from page_rows_support import GROWTH, capped_grids, register_rows, vm_steps
+from page_rows_support import GROWTH, chief_client, register_rows, vm_steps
 
 from models.base import db, utcnow
 
@@ -25,10 +25,7 @@ PAGES = ("/admin/demand/", "/admin/callback/", "/admin/temporary_pass/", "/m/")
 
 def test_pages_do_not_read_every_row_of_a_supervisors_estates(app, conn, estate, other_estate,
                                                                make_user, monkeypatch):
-    make_user("chief", "supervisor", estate, other_estate)
-    capped_grids(app, monkeypatch)
-    client = app.test_client()
-    assert login(client, "chief", PASSWORD).status_code == 302
+    client = chief_client(app, monkeypatch, make_user, estate, other_estate)
     estates = [estate, other_estate]
     register_rows(estates, 60, 0)
     for url in PAGES:
