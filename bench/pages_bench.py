@@ -274,6 +274,7 @@ def _pg_url(base: str, scale: float) -> str:
 def main() -> None:
     from app import create_app
     from bench.jobs_bench_pg import load_postgres
+    from jobs.statistics import db_statistics
     from models.base import db
 
     scales = [float(s) for s in os.environ.get("BENCH_PAGES_SCALES", "0.001,0.1").split(",")]
@@ -298,6 +299,10 @@ def main() -> None:
                 load_postgres(url, path, path.with_suffix(".done").read_text(), empty=())
                 db.close()
                 apps[scale] = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench"})
+                # As production's db_statistics job leaves it after an upgrade: the copy was
+                # vacuumed and analysed when loaded, a migration since may have rewritten rows.
+                with apps[scale].app_context(), db.connection_context():
+                    db_statistics()
         load = tuple(round(x, 1) for x in os.getloadavg())
         print(f"== {engine}, scales {', '.join(f'{s:g}' for s in scales)}; load average {load}",
               flush=True)
