@@ -302,6 +302,14 @@ WorkOrder.add_index(WorkOrder.index(WorkOrder.estate, WorkOrder.voided, WorkOrde
                                     name="work_order_number_search"))
 WorkOrder.add_index(WorkOrder.index(WorkOrder.voided, WorkOrder.completed_at,
                                     name="work_order_completed_order"))
+# The callback queue's stand-alone orders (awaiting_callback, needs_callback first) in the
+# order they were finished: every equality before completed_at, so the walk stops after the
+# page. With statistics SQLite walked work_order_completed_order instead, through every
+# completed order older than the queue (1M demands: 0.9 → 8 ms; migration 035, #14).
+WorkOrder.add_index(WorkOrder.index(WorkOrder.needs_callback, WorkOrder.callback_done,
+                                    WorkOrder.state, WorkOrder.voided, WorkOrder.completed_at,
+                                    WorkOrder.id, name="work_order_callback_queue",
+                                    where=SQL("demand_id IS NULL")))
 # The grid sorted by 派工时间 itself (not open first), stopped after the page (migration 034).
 WorkOrder.add_index(WorkOrder.index(WorkOrder.voided, WorkOrder.dispatched_at,
                                     name="work_order_dispatched_order"))
