@@ -13,10 +13,10 @@ import datetime as dt
 from flask_babel import gettext
 from peewee import CharField, DateField, ForeignKeyField, TextField
 
-from models.base import AwareDateTimeField, RuleError, office_tz, to_office, utcnow
+from models.base import AwareDateTimeField, RuleError, to_office, utcnow
 from models.demands import Demand
 from models.i18n import L_
-from models.office import DemandSource, month_start
+from models.office import DemandSource, month_range, month_start
 from models.org import Unit, _same_estate
 from models.register import RegisterModel, save_record
 
@@ -99,9 +99,7 @@ class CommitteeContact(RegisterModel):
         """Months in [first, last] with no contact recorded (R-SVC-4 asks for every month).
         Only the contacts of those months are read (committeecontact_estate_id_held_at): the
         list's warning read every contact the estate ever had, on every page (#14)."""
-        following = (month_start(last) + dt.timedelta(days=32)).replace(day=1)
-        start, end = (dt.datetime.combine(month_start(day), dt.time(), tzinfo=office_tz())
-                      for day in (first, following))
+        start, end = month_range(first.year, first.month)[0], month_range(last.year, last.month)[1]
         held = {month_start(to_office(c.held_at).date()) for c in cls.select(cls.held_at).where(
             cls.estate == estate_id, cls.held_at >= start, cls.held_at < end,
             cls.voided == False)}  # noqa: E712
