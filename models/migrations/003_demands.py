@@ -9,6 +9,8 @@ from contextlib import suppress
 import peewee as pw
 from peewee_migrate import Migrator
 
+from models.migrations.index_steps import engine_sql
+
 
 with suppress(ImportError):
     import playhouse.postgres_ext as pw_pext
@@ -181,8 +183,7 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
             indexes = [(('estate', 'prefix', 'year'), True)]
 
     # Chinese substring search over demand.search_text (FINDINGS: bigrams, not trigrams).
-    for statement in SQLITE_FTS if isinstance(database, pw.SqliteDatabase) else POSTGRES_FTS:
-        migrator.sql(statement)
+    engine_sql(migrator, database, sqlite=SQLITE_FTS, postgres=POSTGRES_FTS)
 
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):

@@ -25,6 +25,8 @@ Written by hand in the style peewee-migrate generates.
 import peewee as pw
 from peewee_migrate import Migrator
 
+from models.migrations.index_steps import engine_sql
+
 # As jobs.flags.ROW_ORDER was when this step was written.
 ROW_ORDER = (("demand", "received_at"), ("temporary_pass", "issued_at"),
              ("work_order", "dispatched_at"))
@@ -94,19 +96,16 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
     migrator.sql(INDEX)
     migrator.sql(TOTALS_TABLE)
     migrator.sql(FILL)
-    postgres = isinstance(database, pw.PostgresqlDatabase)
-    for statement in POSTGRES_TRIGGERS if postgres else SQLITE_TRIGGERS:
-        migrator.sql(statement)
+    engine_sql(migrator, database, sqlite=SQLITE_TRIGGERS, postgres=POSTGRES_TRIGGERS)
 
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
     """Undo this schema step."""
-    if isinstance(database, pw.PostgresqlDatabase):
-        migrator.sql("DROP TRIGGER IF EXISTS deposit_total_keep ON deposit")
-        migrator.sql("DROP FUNCTION IF EXISTS deposit_total_keep()")
-    else:
-        for name in ("deposit_total_ai", "deposit_total_ad", "deposit_total_au"):
-            migrator.sql(f"DROP TRIGGER IF EXISTS {name}")
+    engine_sql(migrator, database, sqlite=[
+        f"DROP TRIGGER IF EXISTS {name}"
+        for name in ("deposit_total_ai", "deposit_total_ad", "deposit_total_au")], postgres=(
+        "DROP TRIGGER IF EXISTS deposit_total_keep ON deposit",
+        "DROP FUNCTION IF EXISTS deposit_total_keep()"))
     migrator.sql("DROP TABLE IF EXISTS deposit_total")
     migrator.sql("DROP INDEX IF EXISTS overdue_flag_active_order")
     migrator.remove_fields('overdue_flag', 'row_order')

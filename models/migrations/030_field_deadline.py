@@ -21,7 +21,7 @@ Written by hand in the style peewee-migrate generates.
 import peewee as pw
 from peewee_migrate import Migrator
 
-from models.migrations.index_steps import index_migration
+from models.migrations.index_steps import engine_sql, index_migration
 
 OPEN = "state IN ('open', 'arrived')"
 INDEXES = (
@@ -68,21 +68,18 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
     migrator.add_fields('work_order', deadline=pw.DateTimeField(null=True))
     migrator.sql(FILL)
     add_indexes(migrator, database, fake=fake)
-    postgres = isinstance(database, pw.PostgresqlDatabase)
-    for statement in POSTGRES_TRIGGERS if postgres else SQLITE_TRIGGERS:
-        migrator.sql(statement)
+    engine_sql(migrator, database, sqlite=SQLITE_TRIGGERS, postgres=POSTGRES_TRIGGERS)
 
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
     """Undo this schema step."""
-    if isinstance(database, pw.PostgresqlDatabase):
-        migrator.sql("DROP TRIGGER IF EXISTS demand_order_deadline_keep ON demand")
-        migrator.sql("DROP FUNCTION IF EXISTS demand_order_deadline_keep()")
-        migrator.sql("DROP TRIGGER IF EXISTS work_order_deadline_fill ON work_order")
-        migrator.sql("DROP FUNCTION IF EXISTS work_order_deadline_fill()")
-    else:
+    engine_sql(migrator, database, sqlite=[
+        f"DROP TRIGGER IF EXISTS {name}"
         for name in ("work_order_deadline_ai", "work_order_deadline_au",
-                     "demand_order_deadline_au"):
-            migrator.sql(f"DROP TRIGGER IF EXISTS {name}")
+                     "demand_order_deadline_au")], postgres=(
+        "DROP TRIGGER IF EXISTS demand_order_deadline_keep ON demand",
+        "DROP FUNCTION IF EXISTS demand_order_deadline_keep()",
+        "DROP TRIGGER IF EXISTS work_order_deadline_fill ON work_order",
+        "DROP FUNCTION IF EXISTS work_order_deadline_fill()"))
     drop_indexes(migrator, database, fake=fake)
     migrator.remove_fields('work_order', 'deadline')

@@ -10,7 +10,8 @@ its migrate and rollback from `index_migration`:
 
 Applied steps are never run again, but every fresh database runs them all: what this module
 issues must stay the same to the byte. A step that needs other DDL writes it itself, or is a new
-step; it does not change what this module issues for the steps already written.
+step; it does not change what this module issues for the steps already written. A step whose
+DDL differs by engine (triggers, the search index) issues it through `engine_sql`.
 """
 
 from __future__ import annotations
@@ -70,3 +71,11 @@ def index_migration(indexes: Iterable[tuple], statistics: Iterable[tuple] = ()):
                 migrator.sql(f"DROP STATISTICS IF EXISTS {stats.name}")
 
     return migrate, rollback
+
+
+def engine_sql(migrator, database: pw.Database, *, sqlite: Iterable[str],
+               postgres: Iterable[str]) -> None:
+    """Issue the statements written for the database's engine (a step's triggers, FTS …): the
+    one place a step chooses between its SQLite and PostgreSQL DDL."""
+    for statement in postgres if isinstance(database, pw.PostgresqlDatabase) else sqlite:
+        migrator.sql(statement)
