@@ -15,7 +15,7 @@
     form.querySelectorAll("input[data-photos]").forEach(function (input) {
       photos[input.name] = [];
       var box = form.querySelector('[data-previews-for="' + input.name + '"]');
-      input.addEventListener("change", function () {
+      function take() {
         var files = Array.prototype.slice.call(input.files || []);
         // The page keeps the (downscaled) photos itself: a retry sends them again.
         Promise.all(files.map(downscale)).then(function (done) {
@@ -31,7 +31,12 @@
           input.value = "";
           input.removeAttribute("required");
         });
-      });
+      }
+      input.addEventListener("change", take);
+      // Photos chosen before this file arrived (a slow network) are taken now, as if just chosen.
+      if (input.files && input.files.length) {
+        take();
+      }
     });
   }
 

@@ -22,7 +22,7 @@
     var button = form.querySelector("button[type=submit]");
     var busy = false;
 
-    input.addEventListener("change", function () {
+    function take() {
       if (busy) {
         return;
       }
@@ -57,6 +57,12 @@
         busy = false;
         button.disabled = false;
       });
-    });
+    }
+    input.addEventListener("change", take);
+    // Photos chosen before this file arrived (a slow phone network) are taken now: the owner
+    // sees them and they still leave downscaled.
+    if (input.files && input.files.length) {
+      take();
+    }
   });
 })();
