@@ -6,6 +6,11 @@ duty directors, batch services, survey rounds with visits, committee contacts an
 items — `total`
 rows across them (100,000 at full scale). Rows go in through insert_many (no copying: several
 of these tables have partial unique indexes, one row per estate and day, unit or month).
+
+Each rule the sweep reads here has at least FLAGGED_FLOOR rows overdue once its register holds
+four times that many (spread evenly through the register, beside the random share): the page
+bench's 超时 links then show a full page of 50 rows at 100k as at 1M, so their 1M/100k ratio
+compares equal pages, and what grows is the register behind the page (#14).
 """
 
 from __future__ import annotations
@@ -22,6 +27,19 @@ SHARES = {
 }
 
 
+FLAGGED_FLOOR = 50  # rows overdue per rule at least: a grid page
+
+
+def _forced(i: int, n: int, rules: int = 1) -> int:
+    """Whether row i of n is made overdue besides the register's random share: one row in
+    n / (FLOOR x rules), once the register holds 4 x FLOOR x rules rows. 0: not forced; k >= 1:
+    forced for the k-th of `rules` rules (a register two rules read alternates between them)."""
+    spacing = n // (FLAGGED_FLOOR * rules)
+    if n >= 4 * FLAGGED_FLOOR * rules and i % spacing == 0:
+        return 1 + (i // spacing) % rules
+    return 0
+
+
 def _stamp(now: dt.datetime, rng: random.Random, days: int) -> dt.datetime:
     return now - dt.timedelta(minutes=rng.randrange(10, 60 * 24 * days))
 
@@ -31,7 +49,7 @@ def _goods(n, ctx):
     for i in range(n):
         estate, unit = ctx["unit_of"](i)
         made = _stamp(now, rng, 700)
-        pending = rng.random() < 0.02
+        pending = rng.random() < 0.02 or _forced(i, n) > 0
         yield {"estate": estate, "number": f"FX-B-{i + 1:08d}", "bearer_name": "搬运",
                "id_number": "11010519491231002X", "unit": unit,
                "state": "pending" if pending else "released",
@@ -54,7 +72,7 @@ def _print_jobs(n, ctx):
     for i in range(n):
         estate = ctx["estates"][i % len(ctx["estates"])]
         asked = _stamp(now, rng, 700)
-        waiting = rng.random() < 0.02
+        waiting = rng.random() < 0.02 or _forced(i, n) > 0
         yield {"estate": estate, "number": f"DY-B-{i + 1:08d}",
                "department": ctx["departments"][estate], "title": "通知", "copies": 1,
                "pages": 1, "total_pages": 1, "requested_at": asked,
@@ -69,8 +87,11 @@ def _emergencies(n, ctx):
         occurred = _stamp(now, rng, 700)
         roll = rng.random()
         state = "open" if roll < 0.01 else "stabilised" if roll < 0.03 else "closed"
-        settled = None if state == "open" else occurred + dt.timedelta(hours=2)
         filled = "已查明" if state == "closed" or roll < 0.02 else ""
+        forced = _forced(i, n, rules=2)  # emergency_open, emergency_aftermath
+        if forced:
+            state, filled = ("open" if forced == 1 else "stabilised"), ""
+        settled = None if state == "open" else occurred + dt.timedelta(hours=2)
         yield {"estate": ctx["estates"][i % len(ctx["estates"])],
                "number": f"JJ-B-{i + 1:08d}", "occurred_at": occurred, "place": "地库",
                "kind": "water", "description": "水管爆裂", "reported_by": "保安",
@@ -101,8 +122,11 @@ def _tenancies(n, ctx):
     for i in range(min(n, len(ctx["units"]))):
         unit, estate = ctx["units"][-1 - i]
         starts = today - dt.timedelta(days=rng.randrange(30, 900))
+        forced = _forced(i, min(n, len(ctx["units"]))) > 0
+        if forced:  # a lease that ended a month or more ago
+            starts = min(starts, today - dt.timedelta(days=400))
         ends = starts + dt.timedelta(days=365)
-        forgotten = ends < today and rng.random() < 0.05
+        forgotten = (ends < today and rng.random() < 0.05) or forced
         yield {"estate": estate, "unit": unit, "tenant_name": "租客", "tenant_phone": "",
                "starts": starts, "ends": ends, "contract_number": f"ZL-B-{i + 1:08d}",
                "ended_on": None if forgotten or ends >= today else ends,
@@ -115,7 +139,7 @@ def _shift_logs(n, ctx):
         estate, j = estates[i % len(estates)], i // len(estates)
         day = now.date() - dt.timedelta(days=j // 3)
         written = now - dt.timedelta(hours=8 * j + 1)
-        open_ = rng.random() < 0.01
+        open_ = rng.random() < 0.01 or _forced(i, n) > 0
         yield {"estate": estate, "day": day, "shift": ctx["shifts"][estate][j % 3],
                "written_at": written, "handover_note": "无", "acknowledged_at":
                None if open_ else written + dt.timedelta(minutes=10),
@@ -138,6 +162,8 @@ def _batches(n, ctx):
     for i in range(n):
         day = today + dt.timedelta(days=rng.randrange(-600, 20))
         told = day > today + dt.timedelta(days=10) or rng.random() > 0.02
+        if _forced(i, n) > 0:  # its day came without the owners told
+            day, told = min(day, today), False
         yield {"estate": ctx["estates"][i % len(ctx["estates"])],
                "number": f"PL-B-{i + 1:08d}", "kind": "gas", "day": day,
                "gas_company": "燃气公司", "gas_appointment": "A1",
@@ -165,6 +191,8 @@ def _rectifications(n, ctx):
             due = found + dt.timedelta(days=9)
         else:
             due = now + dt.timedelta(days=-1 if rng.random() < 0.2 else 3)
+        if _forced(i, n) > 0:  # in work past its deadline
+            state, due = "assigned", now - dt.timedelta(days=1)
         yield {"estate": estate, "number": f"ZG-B-{i + 1:08d}", "unit": unit,
                "description": "墙面空鼓", "state": state,
                "department": ctx["departments"][estate], "assigned_at": found, "due": due,
