@@ -130,26 +130,34 @@ def _rule_ids() -> set[str]:
     return {rule.id for rule in RULES}
 
 
+def register_urls(view, endpoint: str, column: str, value: str, term: str | None,
+                  sort: str) -> dict[str, str]:
+    """One DETAILED register's cases on a Flask-Admin view at /admin/<endpoint>/ (the desk's, or
+    bench/compare_bench.py's stock one over the same model)."""
+    base = f"/admin/{endpoint}/"
+    urls = {f"{endpoint}: first page": base,
+            f"{endpoint}: page 20": base + "?" + urlencode({"page": DEEP_PAGE})}
+    args = _filter_arg(view, column, value)
+    if endpoint == "demand":
+        args.update({k.replace("flt0", "flt1"): v for k, v in
+                     _filter_arg(view, "category", "engineering").items()})
+    urls[f"{endpoint}: filter {column}={value}"] = base + "?" + urlencode(args)
+    if term:
+        urls[f"{endpoint}: search {term}"] = base + "?" + urlencode({"search": term})
+    if term and re.fullmatch(r"[A-Z]{2}-\w+-\d+", term):  # its serial typed alone
+        serial = term.rsplit("-", 1)[1]
+        urls[f"{endpoint}: search {serial}"] = base + "?" + urlencode({"search": serial})
+    urls[f"{endpoint}: sort by {sort}"] = base + "?" + urlencode(_sort_arg(view, sort))
+    urls[f"{endpoint}: details"] = f"{base}details/?id={_some_id(view)}"
+    return urls
+
+
 def case_urls(app, client) -> dict[str, str]:
     """Every case's URL: the registers' grids, the pages the front desk links to."""
     views = _views(app)
     urls = {}
-    for endpoint, column, value, term, sort in DETAILED:
-        view, base = views[endpoint], f"/admin/{endpoint}/"
-        urls[f"{endpoint}: first page"] = base
-        urls[f"{endpoint}: page 20"] = base + "?" + urlencode({"page": DEEP_PAGE})
-        args = _filter_arg(view, column, value)
-        if endpoint == "demand":
-            args.update({k.replace("flt0", "flt1"): v for k, v in
-                         _filter_arg(view, "category", "engineering").items()})
-        urls[f"{endpoint}: filter {column}={value}"] = base + "?" + urlencode(args)
-        if term:
-            urls[f"{endpoint}: search {term}"] = base + "?" + urlencode({"search": term})
-        if term and re.fullmatch(r"[A-Z]{2}-\w+-\d+", term):  # its serial typed alone
-            serial = term.rsplit("-", 1)[1]
-            urls[f"{endpoint}: search {serial}"] = base + "?" + urlencode({"search": serial})
-        urls[f"{endpoint}: sort by {sort}"] = base + "?" + urlencode(_sort_arg(view, sort))
-        urls[f"{endpoint}: details"] = f"{base}details/?id={_some_id(view)}"
+    for endpoint, *case in DETAILED:
+        urls.update(register_urls(views[endpoint], endpoint, *case))
     detailed = {d[0] for d in DETAILED}
     for endpoint, view in sorted(views.items()):
         if (endpoint not in detailed and hasattr(view, "get_list")
