@@ -110,6 +110,11 @@ def _filter_arg(view, column: str, value: str) -> dict:
     return {f"flt0_{index}": value}
 
 
+def offered_sorts(view) -> list[str]:
+    """The grid's columns whose heading sorts (Flask-Admin: listed and sortable)."""
+    return [name for name, _ in view._list_columns if name in view._sortable_columns]
+
+
 def _sort_arg(view, column: str) -> dict:
     names = [name for name, _ in view._list_columns]
     return {"sort": names.index(column), "desc": 1}
@@ -163,6 +168,10 @@ def case_urls(app, client) -> dict[str, str]:
         if (endpoint not in detailed and hasattr(view, "get_list")
                 and hasattr(view, "page_size_options")):
             urls[f"{endpoint}: first page"] = f"/admin/{endpoint}/"
+            # Each sort the grid offers (a column heading that is a link), newest/largest first.
+            for column in offered_sorts(view):
+                urls[f"{endpoint}: sort by {column}"] = (f"/admin/{endpoint}/?"
+                                                        + urlencode(_sort_arg(view, column)))
     urls.update(FIXED)
     home = get(client, "/admin/")
     for href in re.findall(r'href="(/admin/[a-z_]+/\?flt[^"]+)"', home):

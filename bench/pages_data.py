@@ -15,6 +15,9 @@ office has beside it:
   2 to 5 years ago, accepted (one in fifty rejected first and filed again), and a later one
   for a third of the units, most accepted, those whose works run today permitted, a few
   applied or rejected;
+- the audit trail and the messages sent, the tables that grow fastest in production: three
+  audit rows a demand (created, dispatched, closed; 3,000,000 at scale 1) and the owner's SMS
+  on receipt and on completion (about 1.9 million);
 - the users the bench logs in as: a supervisor of every estate;
 - the monthly review's months counted (the review_figures job, as every 10 minutes in
   production; a kept database upgraded to migration 027 is counted after the upgrade).
@@ -42,7 +45,8 @@ RENOVATED = 3  # one unit in three renovated again later
 PHRASES = 200  # distinct descriptions, each demand takes one by its id
 LEAK_SHARE = 0.02  # of the demands mention 漏水
 # Bump when what this module adds changes shape: a kept database of another layout is rebuilt.
-PAGES_LAYOUT = 2  # 2: every unit's decorations over the years (#14)
+PAGES_LAYOUT = 3  # 2: every unit's decorations over the years (#14)
+# 3: the audit trail and the messages sent (three audit rows and one or two SMS per demand)
 
 
 def _phrases() -> list[str]:
@@ -159,6 +163,41 @@ def _add_callbacks() -> dict[str, int]:
     return {"callbacks on demands": demands, "callbacks on work orders": orders}
 
 
+def _add_trails() -> dict[str, int]:
+    """What the desk writes beside every demand and grows fastest in production: the audit
+    trail (created, dispatched, closed: three rows a demand, office_str as summary, clerks of
+    the estate by name) and the owner's SMS (received, and completed for those completed or
+    closed), each in the order it happened (#14)."""
+    from models.outbox import OutboxMessage
+    from models.register import AuditLog
+
+    steps = "(SELECT 0 AS k UNION ALL SELECT 1 UNION ALL SELECT 2) s"
+    at = "datetime(d.received_at, '+' || (s.k * 20) || ' hours')"
+    audited = _insert_select(AuditLog, {
+        "created_at": at, "updated_at": at, "username": "'clerk' || (d.id % 7 + 1)",
+        "action": "CASE s.k WHEN 0 THEN 'create' ELSE 'update' END", "table": "'demand'",
+        "row_id": "d.id", "estate_id": "d.estate_id",
+        "changes": """CASE s.k WHEN 0 THEN '{}' WHEN 1 THEN '{"status": ["open", "dispatched"]}'
+                      ELSE '{"status": ["completed", "closed"]}' END""",
+        "summary": "d.number || ' ' || substr(d.description, 1, 20)",
+    }, f"FROM demand d, {steps} ORDER BY d.received_at, d.id, s.k")
+    sms = "(SELECT 'received' AS e UNION ALL SELECT 'completed') m"
+    sent = "datetime(d.received_at, CASE m.e WHEN 'received' THEN '+1 minutes' ELSE '+2 days' END)"
+    messages = _insert_select(OutboxMessage, {
+        "created_at": sent, "updated_at": sent, "estate_id": "d.estate_id",
+        "key": "'demand:' || d.id || ':' || m.e || ':sms'", "event": "'demand_' || m.e",
+        "channel": "'sms'", "audience": "'owner'",
+        "recipient": "'139' || printf('%08d', d.id)", "subject_table": "'demand'",
+        "subject_id": "d.id", "sms_template": "'SMS_7000' || (m.e = 'completed')",
+        "params": """'{"number": "' || d.number || '"}'""", "text": "''", "urgent": "0",
+        "state": "'sent'", "attempts": "1", "next_attempt_at": sent, "claimed_by": "''",
+        "provider": "'aliyun'", "provider_id": "'OK' || d.id", "answer": "'OK'", "note": "''",
+        "sent_at": sent,
+    }, f"FROM demand d, {sms} WHERE m.e = 'received' OR d.status IN ('completed', 'closed')"
+       " ORDER BY d.received_at, d.id, m.e DESC")
+    return {"audit rows": audited, "messages": messages}
+
+
 def _add_decorations() -> int:
     """Every unit's applications over the years, numbered in the order they came in (#14).
 
@@ -235,11 +274,13 @@ def _top_up(path: Path) -> None:
                 timed("demand texts, contacts, units; search index", _fill_demands)
                 added, _ = timed("callbacks", _add_callbacks)
                 decorations, _ = timed("decorations", _add_decorations)
+                trails, _ = timed("audit trail and messages", _add_trails)
                 _add_supervisor()
             db.execute_sql("ANALYZE")
             counted, _ = timed("the monthly review's months (review_figures)", _count_months)
             db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
+    added.update(trails)
     print(f"   {counted}; sweep {flags}; " + ", ".join(f"{k} {v:,}" for k, v in added.items())
           + f", decorations {decorations:,}", flush=True)
 
