@@ -145,6 +145,14 @@ class OutboxMessage(BaseModel):
             return {}
 
 
+# 通知发送记录 filtered by a channel or an event: each one's messages newest first (migration
+# 036, #14).
+OutboxMessage.add_index(OutboxMessage.index(OutboxMessage.channel, OutboxMessage.id,
+                                            name="outbox_message_channel"))
+OutboxMessage.add_index(OutboxMessage.index(OutboxMessage.event, OutboxMessage.id,
+                                            name="outbox_message_event"))
+
+
 class DeliveryAttempt(BaseModel):
     """One try to send a message: when, the outcome and the provider's answer (the log)."""
 

@@ -116,6 +116,13 @@ class AuditLog(BaseModel):
             return {}
 
 
+# A record's audit rows, found by its number; the log newest first, and a user's rows in that
+# order (migration 036, #14).
+AuditLog.add_index(AuditLog.index(AuditLog.table, AuditLog.row_id, name="audit_log_row"))
+AuditLog.add_index(AuditLog.index(AuditLog.created_at, name="audit_log_time"))
+AuditLog.add_index(AuditLog.index(AuditLog.username, AuditLog.created_at, name="audit_log_user"))
+
+
 def _plain(field, value):
     """A JSON-safe, masked rendering of a value for the audit log."""
     if field is not None and field.name in SECRET_FIELDS:

@@ -95,18 +95,21 @@ _SERIAL = re.compile(r"[0-9]{5,8}")
 _STEM = re.compile(r"([A-Z]{2}-[0-9A-Z]+-)[0-9]+")
 
 
-def split_number_search(search: str, prefixes) -> tuple[list[str], str]:
+def split_number_search(search: str, prefixes, *, serials: bool = True
+                        ) -> tuple[list[str], str]:
     """(the words of `search` that are a register number with one of `prefixes` (two letters; a
     view's {prefix: column} will do), or the start of one, upper-cased, or a serial (5–8 digits
     alone, see serial_clause); the other words, joined by spaces as Flask-Admin's search splits
     them).
 
     "wx-2026-00123 漏水" with prefixes {"WX"} -> (["WX-2026-00123"], "漏水"); "00123 漏水" ->
-    (["00123"], "漏水"). Shorter digits (502, 0123) keep the substring search of every column."""
+    (["00123"], "漏水") (with serials=False: ([], "00123 漏水")). Shorter digits (502, 0123)
+    keep the substring search of every column."""
     numbers, rest = [], []
     for word in search.split(" "):
         upper = word.upper()
-        if (_NUMBER_START.fullmatch(upper) and upper[:2] in prefixes) or _SERIAL.fullmatch(word):
+        if ((_NUMBER_START.fullmatch(upper) and upper[:2] in prefixes)
+                or (serials and _SERIAL.fullmatch(word))):
             numbers.append(upper)
         elif word:
             rest.append(word)

@@ -137,3 +137,26 @@ def movement_rows(estates, n: int, start: int):
             "person": "李师傅", "expected_return": now - dt.timedelta(hours=start + i - 4)}
             for i in range(n)]).execute()
 
+
+
+def trail_rows(estates, n: int, start: int):
+    """n audit rows and n sent SMS per estate, written `start` hours ago and earlier (the trail
+    and the messages grow with every write: bench/pages_data.py's layout 3)."""
+    from models.outbox import OutboxMessage
+    from models.register import AuditLog
+
+    now = utcnow()
+    for estate in estates:
+        AuditLog.insert_many([{
+            "created_at": now - dt.timedelta(hours=start + i), "username": f"clerk{i % 7}",
+            "action": "create" if i % 3 == 0 else "update", "table": "demand",
+            "row_id": start + i, "estate": estate, "changes": "{}",
+            "summary": f"XQ-T-{estate.id}-{start + i:06d} 卫生间漏水"} for i in range(n)]).execute()
+        OutboxMessage.insert_many([{
+            "created_at": now - dt.timedelta(hours=start + i), "estate": estate,
+            "key": f"demand:{estate.id}:{start + i}:sms", "event": "demand_received",
+            "channel": "sms", "audience": "owner", "recipient": f"139{start + i:08d}",
+            "subject_table": "demand", "subject_id": start + i, "sms_template": "SMS_1",
+            "params": "{}", "text": "", "state": "sent", "attempts": 1 + i % 3,
+            "next_attempt_at": now, "answer": "OK",
+            "sent_at": now - dt.timedelta(hours=start + i)} for i in range(n)]).execute()

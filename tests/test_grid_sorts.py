@@ -8,28 +8,38 @@ an index serves (`column_sortable_list`; migration 034 for 派工时间 and the 
 every column each grid lets a user sort by, both ways, is counted in SQLite VM instructions for
 a supervisor of two estates, before and after the registers grow fivefold with older rows, the
 statistics gathered by the real job after each fill; a column added to a sortable list without
-an index to read it in order fails.
+an index to read it in order fails. The audit trail and 通知发送记录 (millions of rows in a
+working office) sort by time through their primary key, and by a few indexed columns.
 """
 
 from __future__ import annotations
 
 import pytest
 from conftest import PG_URL
-from page_rows_support import GROWTH, chief_client, movement_rows, register_rows, vm_steps
+from page_rows_support import (
+    GROWTH,
+    chief_client,
+    movement_rows,
+    register_rows,
+    trail_rows,
+    vm_steps,
+)
 
 from jobs.registry import get_job
 from jobs.runner import run_job
 
 pytestmark = pytest.mark.skipif(bool(PG_URL), reason="SQLite's instruction counter")
 
-# The registers of hundreds of thousands of rows at 1M demands (bench/jobs_data.py).
-LARGE = ("demand", "work_order", "callback", "temporary_pass", "key_movement")
+# The registers of hundreds of thousands of rows at 1M demands (bench/jobs_data.py), and the
+# audit trail and the messages sent, millions (bench/pages_data.py's layout 3).
+LARGE = ("demand", "work_order", "callback", "temporary_pass", "key_movement", "audit", "outbox")
 ROWS = 60  # per estate before the growth
 
 
 def _fill(estates, n: int, start: int) -> None:
     register_rows(estates, n, start)
     movement_rows(estates, n, start)
+    trail_rows(estates, n, start)
 
 
 def test_every_sort_of_a_large_grid_reads_its_page(app, conn, estate, other_estate, make_user,

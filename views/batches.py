@@ -72,6 +72,7 @@ class ServiceBatchAdmin(RegisterView):
                    "gas_company", "gas_appointment")
     column_filters = ("kind", "state", "day")
     column_searchable_list = ("number", "team", "gas_appointment")
+    column_number_search = {"PL": "number"}
     column_default_sort = ("day", True)
     column_formatters = {"day": date_cell}
     form_create_columns = ("estate", "kind", "day", "team", "gas_company", "gas_appointment",

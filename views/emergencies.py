@@ -77,6 +77,7 @@ class EmergencyAdmin(RegisterView):
                    "stabilised_at", "responsible_person", "closed_at")
     column_filters = ("state", "kind", "occurred_at")
     column_searchable_list = ("number", "place", "description")
+    column_number_search = {"JJ": "number"}
     column_default_sort = ("occurred_at", True)
     column_formatters = {"state": _emergency_state_cell}
     form_create_columns = ("estate", "occurred_at", "place", "kind", "description",

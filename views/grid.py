@@ -86,6 +86,17 @@ class GridMixin:
     # column by the column's index, not as a substring of every searchable column (#14;
     # models.search.split_number_search, serial_clause).
     column_number_search: dict[str, str] = {}
+    # Whether 5–8 digits typed alone are a serial of those numbers (else: searched as text).
+    serial_search = True
+
+    def number_condition(self, word: str):
+        """The rows a number typed into the search means (a whole number, the start of one, or
+        a serial), as a condition an index serves; None: no row."""
+        if word.isdigit():  # a serial: each of the register's numbers with it
+            columns = {prefix: getattr(self.model, name)
+                       for prefix, name in self.column_number_search.items()}
+            return serial_clause(columns, word, current_user.estate_ids())
+        return number_clause(getattr(self.model, self.column_number_search[word[:2]]), word)
 
     def get_list_row_actions(self):
         # Flask-Admin's own (details, edit: a Jinja macro and url_for per row and icon) give
@@ -128,7 +139,8 @@ class GridMixin:
                                    for f in filters)
         numbers = []
         if search and self.column_number_search:
-            numbers, search = split_number_search(search, self.column_number_search)
+            numbers, search = split_number_search(search, self.column_number_search,
+                                                  serials=self.serial_search)
         # A view's get_query may order a number's few rows differently (views/work_orders.py).
         g.number_search = bool(numbers)
         # A filter that orders the rows in the grid's order itself (a 超时 link of one rule,
@@ -138,14 +150,8 @@ class GridMixin:
         _none, rows = super().get_list(page, sort_column, sort_desc, search, filters,
                                        execute=False, page_size=page_size)
         for word in numbers:
-            if word.isdigit():  # a serial: each of the register's numbers with it
-                columns = {prefix: getattr(self.model, name)
-                           for prefix, name in self.column_number_search.items()}
-                found = serial_clause(columns, word, current_user.estate_ids())
-                rows = rows.where(found if found is not None else SQL("1 = 0"))
-                continue
-            column = getattr(self.model, self.column_number_search[word[:2]])
-            rows = rows.where(number_clause(column, word))
+            found = self.number_condition(word)
+            rows = rows.where(found if found is not None else SQL("1 = 0"))
         count = self.capped_count(rows) if execute and self.list_counted else None
         if execute:
             wanted = self.list_fields()  # only the columns the page shows (#14 throughput)

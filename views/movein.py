@@ -90,6 +90,7 @@ class MoveInAdmin(RegisterView):
                    "keys_count")
     column_filters = ("current_step", "completed_at")
     column_searchable_list = ("number", "owner_name", Unit.code)
+    column_number_search = {"RH": "number"}
     column_default_sort = ("created_at", True)
     column_formatters = {"current_step": _progress_cell}
     # The export carries the badge's words (#12 item 4: data, not screen HTML).

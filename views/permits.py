@@ -53,6 +53,7 @@ class HotWorkPermitAdmin(RegisterView):
                    "work_to", "state", "stamped_by")
     column_filters = ("state", "work_from")
     column_searchable_list = ("number", "operator_name", "location")
+    column_number_search = {"DH": "number"}
     column_default_sort = ("work_from", True)
     column_formatters = {"work_to": _work_to_cell}
     form_create_columns = ("estate", "operator_name", "doc_type", "id_number", "phone",
@@ -99,6 +100,7 @@ class GoodsReleaseAdmin(RegisterView):
                    "released_at")
     column_filters = ("state", "created_at")
     column_searchable_list = ("number", "bearer_name", Unit.code)
+    column_number_search = {"FX": "number"}
     column_default_sort = ("created_at", True)
     form_create_columns = ("estate", "unit", "bearer_name", "doc_type", "id_number", "phone",
                            "goods_text")

@@ -68,6 +68,7 @@ class PrintJobAdmin(RegisterView):
                    "signed_name")
     column_filters = ("state", "department", "requested_at", "printed_at")
     column_searchable_list = ("number", "title", "signed_name")
+    column_number_search = {"DY": "number"}
     column_default_sort = ("requested_at", True)
     form_create_columns = ("estate", "department", "title", "copies", "pages", "notes")
     form_edit_columns = ("department", "title", "copies", "pages", "notes")

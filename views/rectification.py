@@ -134,6 +134,7 @@ class RectificationAdmin(RegisterView):
     column_filters = ("state", "source", "department", "developer", "building", "due",
                       "created_at")
     column_searchable_list = ("number", "description", "location", Unit.code)
+    column_number_search = {"ZG": "number"}
     column_default_sort = ("created_at", True)
     column_formatters = {"due": _due_cell, "source": _source_cell,
                          "department": _responsible_cell,

@@ -8,8 +8,10 @@ from flask_admin.contrib.peewee.ajax import QueryAjaxModelLoader
 from flask_admin.contrib.peewee.filters import BasePeeweeFilter, FilterEqual
 from flask_babel import gettext
 from flask_login import current_user
-from peewee import Case
+from peewee import SQL, Case, fn
 
+from jobs.flags import RARE
+from models.base import is_sqlite
 from models.i18n import L_
 from models.org import Department
 from models.users import acts_for, department_kinds_of
@@ -76,6 +78,20 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
         rank = Case(None, ((exact, 0), (prefix, 1)), 2)
         return list(query.where(condition).order_by(rank, *self._cached_fields)
                     .offset(offset).limit(limit))
+
+
+class WalkedEqualFilter(FilterEqual):
+    """An equality on a column of few values that has its own (column, id) index, for a grid
+    listed newest first by id (通知发送记录's channel and event, migration 036, #14). SQLite's
+    ANALYZE rates such a column as unselective (half the rows a value), so it walked every
+    row newest first looking for a channel that has few (in-app messages: 283 ms among two
+    million SMS); weighted as rare (likelihood) it walks the value's own rows in id order,
+    which is as quick for a common value. PostgreSQL's statistics know each value's share."""
+
+    def apply(self, query, value):
+        if not is_sqlite():
+            return super().apply(query, value)
+        return query.filter(fn.likelihood(self.column == value, SQL(repr(RARE))))
 
 
 class RelationFilter(FilterEqual):
