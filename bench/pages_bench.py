@@ -172,6 +172,21 @@ def case_urls(app, client) -> dict[str, str]:
             for column in offered_sorts(view):
                 urls[f"{endpoint}: sort by {column}"] = (f"/admin/{endpoint}/?"
                                                         + urlencode(_sort_arg(view, column)))
+    # The audit trail and the messages, searched and filtered as a manager does (layout 3:
+    # millions of rows at 1M; migration 036): a record's trail by its number, words no row
+    # holds, a user with no rows, a month long past, a channel and an event with few messages.
+    audit = views["audit"]
+    month = next(i for i, f in enumerate(audit._filters)
+                 if type(f).__name__ == "DateTimeBetweenFilter")
+    urls["audit: search XQ-B-00000123"] = "/admin/audit/?search=XQ-B-00000123"
+    urls["audit: search 无此记录"] = "/admin/audit/?" + urlencode({"search": "无此记录"})
+    urls["audit: filter username=nobody"] = "/admin/audit/?" + urlencode(
+        _filter_arg(audit, "username", "nobody"))
+    urls["audit: filter created_at in 2025-01"] = "/admin/audit/?" + urlencode(
+        {f"flt0_{month}": "2025-01-01 00:00:00 to 2025-01-31 23:59:59"})
+    for column, value in (("channel", "inapp"), ("event", "emergency_reported")):
+        urls[f"outbox: filter {column}={value}"] = "/admin/outbox/?" + urlencode(
+            _filter_arg(views["outbox"], column, value))
     urls.update(FIXED)
     home = get(client, "/admin/")
     for href in re.findall(r'href="(/admin/[a-z_]+/\?flt[^"]+)"', home):

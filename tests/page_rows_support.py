@@ -140,8 +140,9 @@ def movement_rows(estates, n: int, start: int):
 
 
 def trail_rows(estates, n: int, start: int):
-    """n audit rows and n sent SMS per estate, written `start` hours ago and earlier (the trail
-    and the messages grow with every write: bench/pages_data.py's layout 3)."""
+    """n audit rows and n sent SMS per estate, written `start` hours ago and earlier, oldest
+    first (ids follow time, as they do when the desk writes them; the trail and the messages
+    grow with every write: bench/pages_data.py's layout 3)."""
     from models.outbox import OutboxMessage
     from models.register import AuditLog
 
@@ -151,7 +152,8 @@ def trail_rows(estates, n: int, start: int):
             "created_at": now - dt.timedelta(hours=start + i), "username": f"clerk{i % 7}",
             "action": "create" if i % 3 == 0 else "update", "table": "demand",
             "row_id": start + i, "estate": estate, "changes": "{}",
-            "summary": f"XQ-T-{estate.id}-{start + i:06d} 卫生间漏水"} for i in range(n)]).execute()
+            "summary": f"XQ-T-{estate.id}-{start + i:06d} 卫生间漏水"}
+            for i in reversed(range(n))]).execute()
         OutboxMessage.insert_many([{
             "created_at": now - dt.timedelta(hours=start + i), "estate": estate,
             "key": f"demand:{estate.id}:{start + i}:sms", "event": "demand_received",
@@ -159,4 +161,4 @@ def trail_rows(estates, n: int, start: int):
             "subject_table": "demand", "subject_id": start + i, "sms_template": "SMS_1",
             "params": "{}", "text": "", "state": "sent", "attempts": 1 + i % 3,
             "next_attempt_at": now, "answer": "OK",
-            "sent_at": now - dt.timedelta(hours=start + i)} for i in range(n)]).execute()
+            "sent_at": now - dt.timedelta(hours=start + i)} for i in reversed(range(n))]).execute()

@@ -9,12 +9,13 @@ stay a text search in the trail. The trail filtered by 时间 or by a user, and 
 channel or an event with few messages, read their rows newest first by index too. Their
 sorts: tests/test_grid_sorts.py.
 
-Not flat (README, Performance): a word of text that few rows hold (a name in the summaries)
-still reads the trail until it has a page of matches.
+Words of text (a name, 派工) are looked for among the newest SEARCH_WINDOW rows, and the page
+says since when; with a 时间 filter, within its range.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from urllib.parse import urlencode
 
 import pytest
@@ -25,6 +26,8 @@ from sql_support import vm_steps
 
 from jobs.registry import get_job
 from jobs.runner import run_job
+from models.base import utcnow
+from models.deadlines import office_timezone
 from models.register import AuditLog
 
 ROW = '<td class="col-summary">'  # one per row of the grid
@@ -121,3 +124,40 @@ def test_the_trail_and_the_messages_filtered_read_one_page(
     grown = {url: round(after[url] / before[url], 2) for url in urls
              if after[url] > 1.3 * before[url]}
     assert not grown, (grown, before, after)
+
+
+def test_words_are_looked_for_among_the_newest_rows_or_within_a_time_filter(
+        app, conn, estate, make_user, monkeypatch):
+    from views.users import AuditLogAdmin
+
+    monkeypatch.setattr(AuditLogAdmin, "SEARCH_WINDOW", 100)
+    client = chief_client(app, monkeypatch, make_user, estate)
+    trail_rows([estate], 300, 0)  # row k written k hours ago; its summary holds 000k
+    recent = _search(client, "000050")
+    assert recent.count(ROW) == 1 and "最近 100 条记录" in recent
+    old = _search(client, "000250")  # older than the newest hundred
+    assert old.count(ROW) == 0 and "更早的记录请先用「时间」筛选" in old
+    # Within a 时间 filter the words are looked for in its whole range.
+    now = utcnow().astimezone(office_timezone())
+    span = " to ".join(f"{now - dt.timedelta(hours=h):%Y-%m-%d %H:%M:%S}" for h in (260, 240))
+    url = _filter(app, "audit", "created_at", "DateTimeBetweenFilter", span) + "&search=000250"
+    body = client.get(url).get_data(as_text=True)
+    assert body.count(ROW) == 1 and "最近 100 条记录" not in body
+
+
+@pytest.mark.skipif(bool(PG_URL), reason="SQLite's instruction counter")
+def test_a_word_few_rows_hold_reads_the_window_however_long_the_trail(
+        app, conn, estate, other_estate, make_user, monkeypatch):
+    from views.users import AuditLogAdmin
+
+    monkeypatch.setattr(AuditLogAdmin, "SEARCH_WINDOW", 200)
+    client = chief_client(app, monkeypatch, make_user, estate, other_estate)
+    url = "/admin/audit/?" + urlencode({"search": "无此记录"})
+    trail_rows([estate, other_estate], 200, 2000)  # written long ago
+    assert run_job(get_job("db_statistics"), app=app).status == "succeeded"
+    vm_steps(client, url)  # warm-up: the process's caches
+    before = vm_steps(client, url)
+    trail_rows([estate, other_estate], 200 * (GROWTH - 1), 0)  # written since
+    assert run_job(get_job("db_statistics"), app=app).status == "succeeded"
+    after = vm_steps(client, url)
+    assert after <= 1.3 * before, (before, after)

@@ -89,6 +89,11 @@ class GridMixin:
     # Whether 5–8 digits typed alone are a serial of those numbers (else: searched as text).
     serial_search = True
 
+    def search_window(self, rows, text: str, filters, *, shown: bool):
+        """The rows a text search (the words left after the numbers) reads: all of them here;
+        a grid over a table that grows without end bounds it (the audit log)."""
+        return rows
+
     def number_condition(self, word: str):
         """The rows a number typed into the search means (a whole number, the start of one, or
         a serial), as a condition an index serves; None: no row."""
@@ -152,6 +157,7 @@ class GridMixin:
         for word in numbers:
             found = self.number_condition(word)
             rows = rows.where(found if found is not None else SQL("1 = 0"))
+        rows = self.search_window(rows, search or "", filters, shown=execute)
         count = self.capped_count(rows) if execute and self.list_counted else None
         if execute:
             wanted = self.list_fields()  # only the columns the page shows (#14 throughput)
