@@ -111,6 +111,12 @@ RESIDENT_KINDS = [
 ]
 
 
+# The grid sorted by code or room across the user's estates, stopped after the page
+# (migration 037, #14).
+Unit.add_index(Unit.index(Unit.voided, Unit.code, name="unit_code_order"))
+Unit.add_index(Unit.index(Unit.voided, Unit.room, name="unit_room_order"))
+
+
 class Resident(RegisterModel):
     """An owner, tenant or family member living in (or owning) a unit."""
 

@@ -256,6 +256,14 @@ class GoodsRelease(StatefulMixin, RegisterModel):
                                   cls.created_at < now - dt.timedelta(hours=hours))
 
 
+# The grid sorted by number or bearer across the user's estates, stopped after the page
+# (migration 037, #14).
+GoodsRelease.add_index(GoodsRelease.index(GoodsRelease.voided, GoodsRelease.number,
+                                          name="goods_release_number_order"))
+GoodsRelease.add_index(GoodsRelease.index(GoodsRelease.voided, GoodsRelease.bearer_name,
+                                          name="goods_release_bearer_order"))
+
+
 class GoodsLine(BaseModel):
     """One line of a goods release slip: what and how many (R-PASS-5)."""
 

@@ -150,6 +150,12 @@ class Tenancy(StatefulMixin, RegisterModel):
                 _set_unit_state(self.unit_id, "occupied", user)
 
 
+# The grid sorted by contract number across the user's estates, stopped after the page
+# (migration 037, #14).
+Tenancy.add_index(Tenancy.index(Tenancy.voided, Tenancy.contract_number,
+                                name="tenancy_contract_order"))
+
+
 class OwnershipTransfer(RegisterModel):
     """A unit changing owner: from whom, to whom, when, on which documents."""
 

@@ -109,3 +109,33 @@ def test_the_decoration_grid_sorted_by_works_end_reads_its_index(app, conn, esta
     for plan in page_plans(client, f"/admin/decoration/?{urlencode(args)}", "decoration"):
         assert "decoration_works_end_order" in plan, plan
         assert "TEMP B-TREE FOR ORDER BY" not in plan and "Sort Key" not in plan, plan
+
+
+# The smaller registers' sorts that grew with them on the page bench (migration 037, #14).
+SMALL_SORTS = (("goods_release", "number", "goods_release_number_order"),
+               ("goods_release", "bearer_name", "goods_release_bearer_order"),
+               ("tenancy", "contract_number", "tenancy_contract_order"),
+               ("unit", "code", "unit_code_order"),
+               ("unit", "room", "unit_room_order"))
+
+
+@sqlite_only
+@pytest.mark.parametrize("endpoint,column,index", SMALL_SORTS)
+@pytest.mark.parametrize("desc", [True, False])
+def test_the_smaller_registers_sorts_read_their_index(app, conn, estate, other_estate,
+                                                      make_user, endpoint, column, index, desc):
+    """Sorted either way, the page walks (voided, column) and stops after its rows: no sort of
+    every row of the user's estates (×1.28–1.71 from 100k to 1M on SQLite before 037; on
+    PostgreSQL ≤ ×1.21, and its planner sorts an empty table's rows instead)."""
+    make_user("chief", "supervisor", estate, other_estate)
+    client = app.test_client()
+    assert login(client, "chief", PASSWORD).status_code == 302
+    view = next(v for v in app.extensions["admin"][0]._views if v.endpoint == endpoint)
+    args = _sort_arg(view, column)
+    if not desc:
+        del args["desc"]
+    plans = page_plans(client, f"/admin/{endpoint}/?{urlencode(args)}", view.model._meta.table_name)
+    assert plans
+    for plan in plans:
+        assert index in plan, plan
+        assert "TEMP B-TREE FOR ORDER BY" not in plan and "Sort Key" not in plan, plan
