@@ -137,6 +137,9 @@ def test_words_are_looked_for_among_the_newest_rows_or_within_a_time_filter(
     assert recent.count(ROW) == 1 and "最近 100 条记录" in recent
     old = _search(client, "000250")  # older than the newest hundred
     assert old.count(ROW) == 0 and "更早的记录请先用「时间」筛选" in old
+    # An export of the same search reads the whole trail.
+    exported = client.get("/admin/audit/export/csv/?search=000250").get_data(as_text=True)
+    assert "000250" in exported and "000050" not in exported
     # Within a 时间 filter the words are looked for in its whole range.
     now = utcnow().astimezone(office_timezone())
     span = " to ".join(f"{now - dt.timedelta(hours=h):%Y-%m-%d %H:%M:%S}" for h in (260, 240))
