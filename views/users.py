@@ -183,11 +183,10 @@ class AuditLogAdmin(SecureModelView):
                  .order_by(AuditLog.id).first())  # by the primary key: one row read
         if first is None:
             return rows
-        if shown:
-            flash(gettext("文字只在最近 %(rows)s 条记录中查找（%(since)s 以来）；"
-                          "更早的记录请先用「时间」筛选，再搜索。",
-                          rows=f"{self.SEARCH_WINDOW:,}", since=format_datetime(first.created_at)),
-                  "info")
+        flash(gettext("文字只在最近 %(rows)s 条记录中查找（%(since)s 以来）；"
+                      "更早的记录请先用「时间」筛选，再搜索。",
+                      rows=f"{self.SEARCH_WINDOW:,}", since=format_datetime(first.created_at)),
+              "info")
         return rows.where(AuditLog.created_at >= first.created_at)
 
 
