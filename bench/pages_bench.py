@@ -2,10 +2,11 @@
 
 The databases are kept as production keeps them (bench/pages_data.py): jobs_bench's registers
 (1,000,000 demands, 200,000 work orders and passes, 100,000 key loans and 100,000 rows across
-the other registers at scale 1), the overdue sweep run, callbacks and decorations added, texts
-to search. Each request goes through the real stack, the Flask test client (not a socket),
-logged in as a supervisor of every estate by a real POST to /login; each request opens and
-closes its own database connection as in production. Per case: the median of BENCH_REPEAT
+the other registers at scale 1), the overdue sweep run, callbacks, decorations, the audit
+trail and the messages sent added, texts to search. Each request goes through the real
+stack, the Flask test client (not a socket), logged in as a supervisor of every estate by a
+real POST to /login; each request opens and closes its own database connection as in
+production. Per case: the median of BENCH_REPEAT
 requests after one warm-up, and the SQL statements one request ran. The sizes are measured
 side by side (each round asks every size once in turn), so the ratio between two sizes is not
 the load of the shared machine changing between two runs.
@@ -13,7 +14,10 @@ the load of the shared machine changing between two runs.
 Cases: for the demand, work order, callback, key, pass, decoration and deposit grids their first
 page, a deep page (page 20 of 50 rows), a filter, a search (and a number's serial searched
 alone: 00000123) and a sort, and one row's details;
-the first page of every other register grid; the front desk, each of its queue links (待派工,
+the first page of every other register grid and each sort it offers (offered_sorts); the
+audit log searched by a number and by words no row holds, and filtered by a user and a month,
+通知发送记录 filtered by a channel and an event with few messages; the front desk, each of its
+queue links (待派工,
 已超期 …) and 超时 links, the callback queue, the monthly review (分析与总结), the approvals
 queue and the phone page (/m/). The goal of #14: at 1M each case under 150 ms and within ×1.3 of
 its 100k figure.
