@@ -178,7 +178,8 @@ def case_urls(app, client) -> dict[str, str]:
                                                         + urlencode(_sort_arg(view, column)))
     # The audit trail and the messages, searched and filtered as a manager does (layout 3:
     # millions of rows at 1M; migration 036): a record's trail by its number, words no row
-    # holds, a user with no rows, a month long past, a channel and an event with few messages.
+    # holds, a user with no rows, a month long past, an action and a table no row has, a
+    # channel and an event with few messages.
     audit = views["audit"]
     month = next(i for i, f in enumerate(audit._filters)
                  if type(f).__name__ == "DateTimeBetweenFilter")
@@ -188,6 +189,9 @@ def case_urls(app, client) -> dict[str, str]:
         _filter_arg(audit, "username", "nobody"))
     urls["audit: filter created_at in 2025-01"] = "/admin/audit/?" + urlencode(
         {f"flt0_{month}": "2025-01-01 00:00:00 to 2025-01-31 23:59:59"})
+    for column, value in (("action", "reveal"), ("table", "calendar_override")):
+        urls[f"audit: filter {column}={value}"] = "/admin/audit/?" + urlencode(
+            _filter_arg(audit, column, value))
     for column, value in (("channel", "inapp"), ("event", "emergency_reported")):
         urls[f"outbox: filter {column}={value}"] = "/admin/outbox/?" + urlencode(
             _filter_arg(views["outbox"], column, value))

@@ -116,11 +116,14 @@ class AuditLog(BaseModel):
             return {}
 
 
-# A record's audit rows, found by its number; the log newest first, and a user's rows in that
-# order (migration 036, #14).
+# A record's audit rows, found by its number; the log newest first, and a user's, an action's
+# or a table's rows in that order (migration 036, #14).
 AuditLog.add_index(AuditLog.index(AuditLog.table, AuditLog.row_id, name="audit_log_row"))
 AuditLog.add_index(AuditLog.index(AuditLog.created_at, name="audit_log_time"))
 AuditLog.add_index(AuditLog.index(AuditLog.username, AuditLog.created_at, name="audit_log_user"))
+AuditLog.add_index(AuditLog.index(AuditLog.action, AuditLog.created_at,
+                                  name="audit_log_action_time"))
+AuditLog.add_index(AuditLog.index(AuditLog.table, AuditLog.created_at, name="audit_log_table_time"))
 
 
 def _plain(field, value):

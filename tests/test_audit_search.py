@@ -5,8 +5,9 @@ bench's office of a million demands). A register number typed into the audit gri
 a substring of every row's summary, username and table: the whole trail read, 1.4 s at three
 million rows. It is now looked up in its register (by the number index that register's own
 grid searches with) and the rows about that record are read by (table, row_id). Digits alone
-stay a text search in the trail. The trail filtered by 时间 or by a user, and 通知发送记录 by a
-channel or an event with few messages, read their rows newest first by index too. Their
+stay a text search in the trail. The trail filtered by 时间, by a user, an 操作 or a 表, and
+通知发送记录 by a channel or an event with few messages, read their rows newest first by index
+too. Their
 sorts: tests/test_grid_sorts.py.
 
 Words of text (a name, 派工) are looked for among the newest SEARCH_WINDOW rows, and the page
@@ -117,6 +118,8 @@ def test_the_trail_and_the_messages_filtered_read_one_page(
     urls = [_filter(app, "audit", "username", "FilterEqual", "somebody"),  # no rows
             _filter(app, "audit", "username", "FilterEqual", "clerk3"),
             _filter(app, "audit", "created_at", "DateTimeBetweenFilter", year_ago),
+            _filter(app, "audit", "action", "FilterEqual", "reveal"),  # none: creates, updates
+            _filter(app, "audit", "table", "FilterEqual", "calendar_override"),  # none
             _filter(app, "outbox", "channel", "WalkedEqualFilter", "inapp"),  # none: all are SMS
             _filter(app, "outbox", "event", "WalkedEqualFilter", "emergency_reported")]
     _flat_over_an_older_trail(app, client, urls, [estate, other_estate])

@@ -12,6 +12,10 @@ their grids read the whole table for:
   no rows), and sorted by time or user: the log is listed newest first by its time
   (audit_log_time (created_at)) and a user's rows in that order (audit_log_user (username,
   created_at));
+- the audit log filtered by an 操作 or a 表 that few rows have (查看证件号: 1.3 s; the calendar's
+  changes: 1.1 s; ×8–11): each walks its own rows newest first (audit_log_action_time
+  (action, created_at), audit_log_table_time (table, created_at); the single-column indexes
+  on action and table stay, for what else reads them);
 - 通知发送记录 filtered by a channel or an event with few messages (in-app 283 ms, an
   emergency's 504 ms; ×4–8): each walks its own rows newest first (outbox_message_channel
   (channel, id), outbox_message_event (event, id)).
@@ -26,6 +30,8 @@ INDEXES = (
     ("audit_log_row", "audit_log", ('"table"', "row_id")),
     ("audit_log_time", "audit_log", ("created_at",)),
     ("audit_log_user", "audit_log", ("username", "created_at")),
+    ("audit_log_action_time", "audit_log", ("action", "created_at")),
+    ("audit_log_table_time", "audit_log", ('"table"', "created_at")),
     ("outbox_message_channel", "outbox_message", ("channel", "id")),
     ("outbox_message_event", "outbox_message", ("event", "id")),
 )
