@@ -107,10 +107,15 @@ def _views(app):
     return {v.endpoint: v for v in app.extensions["admin"][0]._views}
 
 
-def _filter_arg(view, column: str, value: str) -> dict:
+def _filter_arg(view, column: str, value: str, kind: str | None = None) -> dict:
+    """The grid's ?flt0_N= for this column: its filter of class `kind` (a name), or its
+    equality filter."""
+    def wanted(f) -> bool:
+        name = type(f).__name__
+        return name == kind if kind else "Equal" in name and "Not" not in name
+
     index = next(i for i, f in enumerate(view._filters)
-                 if getattr(f.column, "name", None) == column
-                 and "Equal" in type(f).__name__ and "Not" not in type(f).__name__)
+                 if getattr(f.column, "name", None) == column and wanted(f))
     return {f"flt0_{index}": value}
 
 
@@ -181,14 +186,13 @@ def case_urls(app, client) -> dict[str, str]:
     # holds, a user with no rows, a month long past, an action and a table no row has, a
     # channel and an event with few messages.
     audit = views["audit"]
-    month = next(i for i, f in enumerate(audit._filters)
-                 if type(f).__name__ == "DateTimeBetweenFilter")
     urls["audit: search XQ-B-00000123"] = "/admin/audit/?search=XQ-B-00000123"
     urls["audit: search 无此记录"] = "/admin/audit/?" + urlencode({"search": "无此记录"})
     urls["audit: filter username=nobody"] = "/admin/audit/?" + urlencode(
         _filter_arg(audit, "username", "nobody"))
-    urls["audit: filter created_at in 2025-01"] = "/admin/audit/?" + urlencode(
-        {f"flt0_{month}": "2025-01-01 00:00:00 to 2025-01-31 23:59:59"})
+    urls["audit: filter created_at in 2025-01"] = "/admin/audit/?" + urlencode(_filter_arg(
+        audit, "created_at", "2025-01-01 00:00:00 to 2025-01-31 23:59:59",
+        "DateTimeBetweenFilter"))
     for column, value in (("action", "reveal"), ("table", "calendar_override")):
         urls[f"audit: filter {column}={value}"] = "/admin/audit/?" + urlencode(
             _filter_arg(audit, column, value))

@@ -25,6 +25,7 @@ from conftest import PG_URL
 from page_rows_support import GROWTH, chief_client, trail_rows
 from sql_support import vm_steps
 
+from bench.pages_bench import _filter_arg
 from jobs.registry import get_job
 from jobs.runner import run_job
 from models.base import utcnow
@@ -32,13 +33,6 @@ from models.deadlines import office_timezone
 from models.register import AuditLog
 
 ROW = '<td class="col-summary">'  # one per row of the grid
-
-
-def _filter(app, endpoint: str, column: str, kind: str, value: str) -> str:
-    view = next(v for v in app.extensions["admin"][0]._views if v.endpoint == endpoint)
-    index = next(i for i, f in enumerate(view._filters)
-                 if getattr(f.column, "name", None) == column and type(f).__name__ == kind)
-    return f"/admin/{endpoint}/?" + urlencode({f"flt0_{index}": value})
 
 
 def _search(client, term: str) -> str:
@@ -49,6 +43,11 @@ def _search(client, term: str) -> str:
 
 def _trail(table: str, *row_ids) -> int:
     return AuditLog.select().where(AuditLog.table == table, AuditLog.row_id.in_(row_ids)).count()
+
+
+def _filter(app, endpoint: str, column: str, kind: str | None, value: str) -> str:
+    view = next(v for v in app.extensions["admin"][0]._views if v.endpoint == endpoint)
+    return f"/admin/{endpoint}/?" + urlencode(_filter_arg(view, column, value, kind))
 
 
 def _flat_over_an_older_trail(app, client, urls: list[str], estates) -> None:
@@ -115,13 +114,13 @@ def test_the_trail_and_the_messages_filtered_read_one_page(
         app, conn, estate, other_estate, make_user, monkeypatch):
     client = chief_client(app, monkeypatch, make_user, estate, other_estate)
     year_ago = "2025-11-01 00:00:00 to 2025-11-30 23:59:59"  # older than every row below
-    urls = [_filter(app, "audit", "username", "FilterEqual", "somebody"),  # no rows
-            _filter(app, "audit", "username", "FilterEqual", "clerk3"),
+    urls = [_filter(app, "audit", "username", None, "somebody"),  # no rows
+            _filter(app, "audit", "username", None, "clerk3"),
             _filter(app, "audit", "created_at", "DateTimeBetweenFilter", year_ago),
-            _filter(app, "audit", "action", "FilterEqual", "reveal"),  # none: creates, updates
-            _filter(app, "audit", "table", "FilterEqual", "calendar_override"),  # none
-            _filter(app, "outbox", "channel", "WalkedEqualFilter", "inapp"),  # none: all are SMS
-            _filter(app, "outbox", "event", "WalkedEqualFilter", "emergency_reported")]
+            _filter(app, "audit", "action", None, "reveal"),  # none: creates, updates
+            _filter(app, "audit", "table", None, "calendar_override"),  # none
+            _filter(app, "outbox", "channel", None, "inapp"),  # none: all are SMS
+            _filter(app, "outbox", "event", None, "emergency_reported")]
     _flat_over_an_older_trail(app, client, urls, [estate, other_estate])
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from flask import flash, g, redirect, request
 from flask_admin import expose
 from flask_babel import gettext
@@ -129,24 +131,23 @@ class AuditLogAdmin(SecureModelView):
 
     @property
     def column_number_search(self) -> dict[str, str]:
-        return dict.fromkeys(self._numbered(), "row_id")
+        return dict.fromkeys(self._numbered, "row_id")
 
+    @cached_property
     def _numbered(self) -> dict[str, list]:
         """{prefix: [(model, number field)]}: what every register's grid declares, and the
         demand's number (its grid searches its own text index)."""
-        if "_numbered_registers" not in self.__dict__:
-            found = {"XQ": [(Demand, Demand.number)]}
-            for view in self.admin._views if self.admin else ():
-                declared = getattr(type(view), "column_number_search", None)
-                for prefix, name in declared.items() if isinstance(declared, dict) else ():
-                    found.setdefault(prefix, []).append((view.model, getattr(view.model, name)))
-            self.__dict__["_numbered_registers"] = found
-        return self.__dict__["_numbered_registers"]
+        found = {"XQ": [(Demand, Demand.number)]}
+        for view in self.admin._views if self.admin else ():
+            declared = getattr(type(view), "column_number_search", None)
+            for prefix, name in declared.items() if isinstance(declared, dict) else ():
+                found.setdefault(prefix, []).append((view.model, getattr(view.model, name)))
+        return found
 
     def number_condition(self, word: str):
         estate_ids = current_user.estate_ids()
         about = None
-        for model, field in self._numbered()[word[:2]]:
+        for model, field in self._numbered[word[:2]]:
             ids = [row.id for row in model.select(model.id).where(
                 model.estate.in_(estate_ids), number_clause(field, word))
                 .limit(self.NUMBERED_ROWS)]
