@@ -75,6 +75,9 @@ class OutboxAdmin(SecureModelView):
     column_display_actions = False
     column_list = ("created_at", "estate", "event", "channel", "recipient", "state", "attempts",
                    "sent_at", "answer", "note")
+    # The base view hides bookkeeping columns, created_at among them: here it is when the
+    # message was made, listed first as column_list says (it was hidden until #14's reread).
+    column_exclude_list = ()
     column_labels = {"created_at": L_("生成时间")}
     column_formatters = {"recipient": _recipient_cell}
     column_default_sort = ("id", True)
