@@ -27,6 +27,17 @@ pytestmark = pytest.mark.skipif(not HAVE_BROWSER,
                                 reason="Chromium not installed (apt-get install chromium)")
 
 
+def arrived(image) -> bool:
+    """Whether an <img> (a locator or element handle) arrives whole: scrolled to (thumbnails
+    load lazily), then its load or error awaited, so a slow server is waited for and a
+    broken image still fails."""
+    image.scroll_into_view_if_needed()
+    return image.evaluate(
+        "img => img.complete && img.naturalWidth > 0 ? true : new Promise(done => {"
+        " img.addEventListener('load', () => done(img.naturalWidth > 0));"
+        " img.addEventListener('error', () => done(false)); })")
+
+
 @pytest.fixture
 def live_server(app, estate, make_user):
     make_user("supervisor", "supervisor", estate)
@@ -202,12 +213,7 @@ def test_engineer_completes_an_order_on_a_phone_and_the_desk_sees_it(live_server
     assert thumbs.count() == 3
     for index in range(3):
         # The thumbnails load lazily (loading="lazy"): scrolled to, each must arrive whole.
-        thumb = thumbs.nth(index)
-        thumb.scroll_into_view_if_needed()
-        assert thumb.evaluate(
-            "img => img.complete && img.naturalWidth > 0 ? true : new Promise(done => {"
-            " img.addEventListener('load', () => done(img.naturalWidth > 0));"
-            " img.addEventListener('error', () => done(false)); })")
+        assert arrived(thumbs.nth(index))
     phone.goto(f"{live_server}/admin/work_order/print/?id={order.id}")
     signature = phone.locator("img.signature")
     assert signature.count() == 1

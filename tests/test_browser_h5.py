@@ -17,7 +17,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from sms_fake import SmsFake
-from test_browser import CHROMIUM, HAVE_BROWSER, live_server, page  # noqa: F401 (fixtures)
+from test_browser import (  # noqa: F401 (fixtures)
+    CHROMIUM,
+    HAVE_BROWSER,
+    arrived,
+    live_server,
+    page,
+)
 
 from jobs.outbox import send_outbox
 from models.attachments import Attachment
@@ -135,7 +141,7 @@ def test_owner_reports_rates_not_satisfied_and_the_desk_sees_it_reopened(
             # 2000 px wide as taken; 1600 as the phone sent it (the server keeps up to 2560).
             assert Image.open(io.BytesIO(storage().get(kept.key))).size == (1600, 1200)
         # The owner's own photo on 我的报修, loaded (not a broken image).
-        assert page.evaluate("document.querySelector('#photos img').naturalWidth") > 0
+        assert arrived(page.locator("#photos img").first)
         # The page fits the phone: nothing wider than the screen.
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_SIZE["width"]
 
@@ -151,7 +157,7 @@ def test_owner_reports_rates_not_satisfied_and_the_desk_sees_it_reopened(
                 # The clerk sees the owner's photo on the demand before dispatching.
                 desk.goto(f"{live_server}/admin/demand/details/?id={demand.id}")
                 thumb = desk.wait_for_selector("[data-kind=owner] img.desk-thumb")
-                assert thumb.evaluate("img => img.naturalWidth") > 0
+                assert arrived(thumb)
                 desk.goto(f"{live_server}/admin/demand/dispatch/?id={demand.id}")
                 desk.select_option("#department", label="工程维修部")
             else:
